@@ -1,0 +1,1 @@
+//! SAT catalogs generated from catCFDI.xsd (owned by the cfdi-validate helper).

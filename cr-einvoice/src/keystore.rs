@@ -1,0 +1,1 @@
+//! Loading `.p12` signing keys (owned by the cr-xades helper).

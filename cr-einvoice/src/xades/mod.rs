@@ -1,0 +1,1 @@
+//! XAdES-EPES signing and verification (owned by the cr-xades helper).
