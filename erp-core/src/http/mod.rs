@@ -1,0 +1,1 @@
+//! Shared HTTP plumbing (owned by the http helper).

@@ -1,0 +1,1 @@
+//! Tax math (owned by the money/tax helper).
