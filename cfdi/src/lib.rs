@@ -3,16 +3,23 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cadena;
+pub mod csd;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 mod parse;
+mod verify;
 mod write;
 
 pub mod catalog;
 pub mod validate;
 
 pub use cadena::{cadena_original, cadena_tfd};
+pub use csd::{Certificate, CertificateKind, Csd, PrivateKey};
 pub use error::{Error, ErrorKind, Result, SealProblem};
 pub use model::Comprobante;
 pub use parse::{parse, parse_str};
+pub use secrecy::SecretString;
+pub use verify::{Verification, verify, verify_timbre};
 pub use write::to_xml;

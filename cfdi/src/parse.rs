@@ -344,9 +344,9 @@ impl<'i> Parser<'i> {
         })
     }
 
-    /// Captures `e` and its content verbatim, making it self-contained with respect to namespaces.
+    /// Captures `e` and its content verbatim, making it self-contained with respect to namespaces:
+    /// in-scope declarations of the prefixes it uses are copied onto its start tag.
     fn raw(&mut self, e: &Elem<'i>) -> Result<RawXml> {
-        // In-scope bindings not declared on the element itself.
         let own: Vec<String> = e
             .start
             .attributes()
@@ -354,33 +354,30 @@ impl<'i> Parser<'i> {
             .filter(|a| a.key.as_namespace_binding().is_some())
             .map(|a| a.key.into_inner().to_string())
             .collect();
-        let mut decls = String::new();
-        for (prefix, Namespace(uri)) in self.reader.resolver().bindings() {
-            let key = match prefix {
-                PrefixDeclaration::Default => "xmlns".to_string(),
-                PrefixDeclaration::Named(p) => format!("xmlns:{p}"),
-            };
-            if own.contains(&key) || key == "xmlns:xml" {
-                continue;
-            }
-            decls.push(' ');
-            decls.push_str(&key);
-            decls.push_str("=\"");
-            crate::write::escape_attr_into(&mut decls, uri);
-            decls.push('"');
-        }
-        // Validate attributes (no undefined entities).
-        self.validate_raw_attrs(&e.start)?;
+        let in_scope: Vec<(String, String)> = self
+            .reader
+            .resolver()
+            .bindings()
+            .map(|(prefix, Namespace(uri))| {
+                let key = match prefix {
+                    PrefixDeclaration::Default => "xmlns".to_string(),
+                    PrefixDeclaration::Named(p) => format!("xmlns:{p}"),
+                };
+                (key, uri.to_string())
+            })
+            .collect();
+        let mut used: Vec<String> = Vec::new();
+        self.note_prefixes(&e.start, &mut used)?;
         if !e.empty {
             let mut depth = 0usize;
             loop {
                 let (_, ev, _) = self.read()?;
                 match ev {
                     Event::Start(s) => {
-                        self.validate_raw_attrs(&s)?;
+                        self.note_prefixes(&s, &mut used)?;
                         depth += 1;
                     }
-                    Event::Empty(s) => self.validate_raw_attrs(&s)?,
+                    Event::Empty(s) => self.note_prefixes(&s, &mut used)?,
                     Event::End(_) => {
                         if depth == 0 {
                             break;
@@ -404,13 +401,23 @@ impl<'i> Parser<'i> {
                 }
             }
         }
+        let mut decls = String::new();
+        for (key, uri) in &in_scope {
+            if own.contains(key) || !used.contains(key) {
+                continue;
+            }
+            decls.push(' ');
+            decls.push_str(key);
+            decls.push_str("=\"");
+            crate::write::escape_attr_into(&mut decls, uri);
+            decls.push('"');
+        }
         let end = usize::try_from(self.pos()).unwrap_or(usize::MAX);
         let text = self
             .input
             .get(e.offset..end)
             .ok_or_else(|| self.xml_err("internal offset error"))?;
-        let name_len = e.start.name().into_inner().len();
-        let split = 1 + name_len;
+        let split = 1 + e.start.name().into_inner().len();
         let (head, tail) = (
             text.get(..split).unwrap_or(text),
             text.get(split..).unwrap_or(""),
@@ -426,9 +433,29 @@ impl<'i> Parser<'i> {
         })
     }
 
-    fn validate_raw_attrs(&self, s: &BytesStart<'_>) -> Result<()> {
+    /// Validates the attributes of a raw element and records the namespace prefixes it uses
+    /// (as `xmlns` / `xmlns:p` keys).
+    fn note_prefixes(&self, s: &BytesStart<'_>, used: &mut Vec<String>) -> Result<()> {
+        let mut note = |prefix: Option<&str>| {
+            let key = match prefix {
+                None => "xmlns".to_string(),
+                Some(p) => format!("xmlns:{p}"),
+            };
+            if !used.contains(&key) {
+                used.push(key);
+            }
+        };
+        note(s.name().prefix().map(|p| p.into_inner()));
         for a in s.attributes() {
             let a = a.map_err(|err| self.xml_err(err))?;
+            if a.key.as_namespace_binding().is_some() {
+                continue;
+            }
+            if let Some(p) = a.key.prefix()
+                && p.into_inner() != "xml"
+            {
+                note(Some(p.into_inner()));
+            }
             a.normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|err| escape_err(err, "raw element"))?;
         }
