@@ -773,3 +773,101 @@ rule!(traslado_p_importe_sum, pago, "CRP20274", |c| {
         .traslados_p[0]
         .importe_p = Some(d("2068.980000"));
 });
+
+// ---- Added rules: foreign receptor, terceros, pedimentos, TipoCadPago ----
+fn with_cce(c: &mut Comprobante) {
+    let raw = cfdi::model::RawXml::new(
+        r#"<cce20:ComercioExterior xmlns:cce20="http://www.sat.gob.mx/ComercioExterior20" Version="2.0"/>"#,
+    )
+    .expect("raw complement");
+    c.complemento
+        .get_or_insert_with(Vec::new)
+        .push(Complemento::Other(raw));
+}
+fn extranjero(c: &mut Comprobante) {
+    c.receptor.rfc = "XEXX010101000".into();
+    c.receptor.regimen_fiscal_receptor = "616".into();
+    c.receptor.uso_cfdi = "S01".into();
+    c.receptor.domicilio_fiscal_receptor = c.lugar_expedicion.clone();
+    c.receptor.residencia_fiscal = Some("USA".into());
+    c.receptor.num_reg_id_trib = Some("123456789".into());
+}
+fn export_with_cce() -> Comprobante {
+    let mut c = load("cfdiutils-cfdi40-valid");
+    extranjero(&mut c);
+    c.exportacion = "02".into();
+    with_cce(&mut c);
+    clean(c)
+}
+rule!(
+    num_reg_id_trib_needs_residencia,
+    export_with_cce,
+    "CFDI40153",
+    |c| {
+        c.receptor.residencia_fiscal = None;
+    }
+);
+rule!(
+    extranjero_with_cce_needs_num_reg_id_trib,
+    export_with_cce,
+    "CFDI40155",
+    |c| {
+        c.receptor.num_reg_id_trib = None;
+        c.receptor.residencia_fiscal = None;
+    }
+);
+rule!(terceros_regimen_catalog, ingreso, "CFDI40191", |c| {
+    let mut t = cfdi::model::ACuentaTerceros::default();
+    t.rfc = "CACX7605101P8".into();
+    t.nombre = "XOCHILT CASAS CHAVEZ".into();
+    t.regimen_fiscal = "999".into();
+    t.domicilio_fiscal = "36257".into();
+    c.conceptos[0].a_cuenta_terceros = Some(t);
+});
+rule!(pedimento_pattern, ingreso, "CFDI40194", |c| {
+    c.conceptos[0]
+        .informacion_aduanera
+        .push("21 47 3807 8003832".into());
+});
+rule!(pedimento_not_with_cce, export_with_cce, "CFDI40195", |c| {
+    c.conceptos[0]
+        .informacion_aduanera
+        .push("21  47  3807  8003832".into());
+});
+rule!(parte_pedimento_pattern, ingreso, "CFDI40199", |c| {
+    with_parte(&mut c, "52161557", "10.00", "20.00");
+    c.conceptos[0].partes[0]
+        .informacion_aduanera
+        .push("2147380780038321234".into());
+});
+rule!(
+    parte_pedimento_not_with_cce,
+    export_with_cce,
+    "CFDI40200",
+    |c| {
+        with_parte(&mut c, "52161557", "10.00", "20.00");
+        c.conceptos[0].partes[0]
+            .informacion_aduanera
+            .push("21  47  3807  8003832".into());
+    }
+);
+rule!(tipo_cad_pago_only_spei, pago, "CRP20229", |c| {
+    let p = &mut pagos_mut(&mut c).pagos[0];
+    p.forma_de_pago_p = "02".into();
+    p.tipo_cad_pago = Some("01".into());
+});
+
+#[test]
+fn valid_pedimento_and_terceros_are_accepted() {
+    let mut c = ingreso();
+    c.conceptos[0]
+        .informacion_aduanera
+        .push("21  47  3807  8003832".into());
+    let mut t = cfdi::model::ACuentaTerceros::default();
+    t.rfc = "CACX7605101P8".into();
+    t.nombre = "XOCHILT CASAS CHAVEZ".into();
+    t.regimen_fiscal = "612".into();
+    t.domicilio_fiscal = "36257".into();
+    c.conceptos[0].a_cuenta_terceros = Some(t);
+    assert_eq!(error_codes(&c), Vec::<&str>::new());
+}

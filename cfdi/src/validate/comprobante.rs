@@ -4,7 +4,9 @@ use chrono::{NaiveDateTime, TimeDelta};
 use rust_decimal::Decimal;
 
 use super::amounts::{equals_rounded, exceeds, sum};
-use super::{Ctx, RFC_PUBLICO_GENERAL, is_generic_rfc, rfc_pattern_ok};
+use super::{
+    Ctx, RFC_EXTRANJERO, RFC_PUBLICO_GENERAL, has_comercio_exterior, is_generic_rfc, rfc_pattern_ok,
+};
 use crate::catalog::{
     Catalog, Persona, regimen_persona, uso_cfdi_allows_regimen, uso_cfdi_persona,
 };
@@ -328,17 +330,12 @@ fn exportacion_lugar(ctx: &mut Ctx<'_>) {
                 c.exportacion
             ),
         );
-    } else if c.exportacion == "02" {
-        let has_cce = c.complemento.iter().flatten().any(|k| {
-            matches!(k, Complemento::Other(raw) if raw.namespace().starts_with("http://www.sat.gob.mx/ComercioExterior"))
-        });
-        if !has_cce {
-            ctx.error(
-                "CFDI40122",
-                format!("{ROOT}/@Exportacion"),
-                "Si el campo Exportacion es \"02\", debe existir el complemento para comercio exterior.",
-            );
-        }
+    } else if c.exportacion == "02" && !has_comercio_exterior(c) {
+        ctx.error(
+            "CFDI40122",
+            format!("{ROOT}/@Exportacion"),
+            "Si el campo Exportacion es \"02\", debe existir el complemento para comercio exterior.",
+        );
     }
     if !Catalog::CodigoPostal.contains(&c.lugar_expedicion) {
         ctx.error(
@@ -545,7 +542,7 @@ fn receptor(ctx: &mut Ctx<'_>) {
                 path,
                 "El campo ResidenciaFiscal no debe contener el valor \"MEX\".",
             );
-        } else if r.rfc != super::RFC_EXTRANJERO {
+        } else if r.rfc != RFC_EXTRANJERO {
             ctx.error(
                 "CFDI40151",
                 path,
@@ -553,11 +550,24 @@ fn receptor(ctx: &mut Ctx<'_>) {
             );
         }
     }
-    if r.num_reg_id_trib.is_some() && r.rfc != super::RFC_EXTRANJERO {
+    if r.num_reg_id_trib.is_some() && r.rfc != RFC_EXTRANJERO {
         ctx.error(
             "CFDI40154",
             format!("{base}/@NumRegIdTrib"),
             "El campo NumRegIdTrib solo debe existir si el Rfc del receptor es el genérico extranjero.",
+        );
+    } else if r.num_reg_id_trib.is_some() && r.residencia_fiscal.is_none() {
+        ctx.error(
+            "CFDI40153",
+            format!("{base}/@ResidenciaFiscal"),
+            "Si existe el campo NumRegIdTrib, debe existir el campo ResidenciaFiscal.",
+        );
+    }
+    if r.rfc == RFC_EXTRANJERO && r.num_reg_id_trib.is_none() && has_comercio_exterior(c) {
+        ctx.error(
+            "CFDI40155",
+            format!("{base}/@NumRegIdTrib"),
+            "Con RFC genérico extranjero y complemento de comercio exterior, debe existir el campo NumRegIdTrib.",
         );
     }
     let regimen = r.regimen_fiscal_receptor.as_str();

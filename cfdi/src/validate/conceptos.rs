@@ -2,8 +2,8 @@
 
 use rust_decimal::Decimal;
 
-use super::Ctx;
 use super::amounts::{importe_limits, tax_limits};
+use super::{Ctx, has_comercio_exterior, pedimento_pattern_ok};
 use crate::catalog::{Catalog, TaxRole, tasa_o_cuota_allowed};
 use crate::model::Concepto;
 
@@ -16,6 +16,24 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         let base = format!("/Comprobante/Conceptos/Concepto[{}]", i + 1);
         concepto(ctx, k, &base);
         impuestos(ctx, k, &base);
+        if let Some(t) = &k.a_cuenta_terceros
+            && !Catalog::RegimenFiscal.contains(&t.regimen_fiscal)
+        {
+            ctx.error(
+                "CFDI40191",
+                format!("{base}/ACuentaTerceros/@RegimenFiscalACuentaTerceros"),
+                format!(
+                    "El campo RegimenFiscalACuentaTerceros no contiene un valor del catálogo c_RegimenFiscal: {:?}.",
+                    t.regimen_fiscal
+                ),
+            );
+        }
+        pedimentos(
+            ctx,
+            &k.informacion_aduanera,
+            &base,
+            ("CFDI40194", "CFDI40195"),
+        );
         for (j, p) in k.partes.iter().enumerate() {
             let pb = format!("{base}/Parte[{}]", j + 1);
             if !Catalog::ClaveProdServ.contains(&p.clave_prod_serv) {
@@ -28,6 +46,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     ),
                 );
             }
+            pedimentos(
+                ctx,
+                &p.informacion_aduanera,
+                &pb,
+                ("CFDI40199", "CFDI40200"),
+            );
             if let Some(vu) = p.valor_unitario {
                 if vu <= Decimal::ZERO {
                     ctx.error(
@@ -47,6 +71,35 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
                     );
                 }
             }
+        }
+    }
+}
+
+/// `InformacionAduanera/@NumeroPedimento` values: the cfdv40.xsd pattern (the Matriz also checks aduana, patente
+/// and year against SAT catalogs that are not vendored), and none with the comercio exterior complement.
+fn pedimentos(
+    ctx: &mut Ctx<'_>,
+    values: &[String],
+    base: &str,
+    (pattern, cce): (&'static str, &'static str),
+) {
+    let with_cce = has_comercio_exterior(ctx.c);
+    for (i, n) in values.iter().enumerate() {
+        let path = format!("{base}/InformacionAduanera[{}]/@NumeroPedimento", i + 1);
+        if with_cce {
+            ctx.error(
+                cce,
+                path,
+                "El NumeroPedimento no debe existir si se incluye el complemento de comercio exterior.",
+            );
+        } else if !pedimento_pattern_ok(n) {
+            ctx.error(
+                pattern,
+                path,
+                format!(
+                    "El NumeroPedimento {n:?} no cumple con el patrón \"AA  AD  PPPP  NNNNNNN\"."
+                ),
+            );
         }
     }
 }

@@ -13,13 +13,14 @@
 //! | TipoDeComprobante, Exportacion (02 ⇒ Comercio Exterior), LugarExpedicion | CFDI40121–40123, 40126 |
 //! | InformacionGlobal ⇔ XAXX010101000 + PUBLICO EN GENERAL; Periodicidad, Meses, Año | CFDI40130–40136 |
 //! | TipoRelacion; Emisor RegimenFiscal (catalog, tipo de persona) | CFDI40137, 40140, 40141 |
-//! | Receptor: RFC pattern, PUBLICO EN GENERAL, domicilio, residencia, régimen, UsoCFDI | CFDI40143, 40146, 40148–40152, 40154, 40157, 40158, 40160, 40161 |
+//! | Receptor: RFC pattern, PUBLICO EN GENERAL, domicilio, residencia, régimen, UsoCFDI | CFDI40143, 40146, 40148–40155, 40157, 40158, 40160, 40161 |
 //! | Concepto: catalogs, ValorUnitario, Importe límites, Descuento, ObjetoImp | CFDI40162, 40165–40173 |
 //! | Concepto traslados / retenciones: Base, catalogs, Exento, c_TasaOCuota, Importe límites | CFDI40174–40186 |
+//! | ACuentaTerceros régimen; NumeroPedimento pattern / not with Comercio Exterior (concepto, parte) | CFDI40191, 40194, 40195, 40199, 40200 |
 //! | Parte | CFDI40196–40198 |
 //! | Comprobante Impuestos: T/P, totals, decimals, grouping by (Impuesto, TipoFactor, TasaOCuota) / Impuesto | CFDI40201–40208, 40210–40212, 40214, 40215, 40217–40221 |
 //! | Tipo P comprobante and concepto fixed values | CRP20102, 20107, 20111, 20113, 20115, 20116, 20119, 20120, 20122, 20123 |
-//! | Pago, DoctoRelacionado (ImpSaldoInsoluto = ImpSaldoAnt − ImpPagado), ImpuestosDR/P, Totales | CRP20201–20215, 20217–20219, 20236–20261, 20263, 20265, 20268, 20271, 20274 |
+//! | Pago, DoctoRelacionado (ImpSaldoInsoluto = ImpSaldoAnt − ImpPagado), ImpuestosDR/P, Totales | CRP20201–20215, 20217–20219, 20229, 20236–20261, 20263, 20265, 20268, 20271, 20274 |
 //!
 //! Where the Matriz has no code of its own for a rule, the closest one is used: Descuento ≠ Σ descuentos of the
 //! conceptos (CFDI40110), Total decimals (CFDI40119), Moneda not XXX for T/P (CFDI40113), Receptor RFC pattern
@@ -162,6 +163,24 @@ impl Ctx<'_> {
     }
 }
 
+/// Whether the document carries the complemento para comercio exterior (any version).
+fn has_comercio_exterior(c: &Comprobante) -> bool {
+    c.complemento.iter().flatten().any(|k| {
+        matches!(k, crate::model::Complemento::Other(raw)
+            if raw.namespace().starts_with("http://www.sat.gob.mx/ComercioExterior"))
+    })
+}
+
+/// Whether `s` matches the `NumeroPedimento` pattern of cfdv40.xsd: `[0-9]{2}  [0-9]{2}  [0-9]{4}  [0-9]{7}`.
+fn pedimento_pattern_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 21
+        && b.iter().enumerate().all(|(i, c)| match i {
+            2 | 3 | 6 | 7 | 12 | 13 => *c == b' ',
+            _ => c.is_ascii_digit(),
+        })
+}
+
 /// A TasaOCuota for messages: its value, or `-` when absent (Exento).
 fn fmt_tasa(t: Option<rust_decimal::Decimal>) -> String {
     t.map_or_else(|| "-".to_owned(), |d| d.to_string())
@@ -211,6 +230,14 @@ pub(crate) fn rfc_pattern_ok(rfc: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::rfc_pattern_ok;
+
+    #[test]
+    fn pedimento_pattern() {
+        assert!(super::pedimento_pattern_ok("21  47  3807  8003832"));
+        assert!(!super::pedimento_pattern_ok("21 47 3807 8003832"));
+        assert!(!super::pedimento_pattern_ok("21  47  3807  800383A"));
+        assert!(!super::pedimento_pattern_ok(""));
+    }
 
     #[test]
     fn rfc_pattern() {

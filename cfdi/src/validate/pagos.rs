@@ -73,6 +73,16 @@ fn pago(ctx: &mut Ctx<'_>, p: &Pago, base: &str) {
         ),
         _ => {}
     }
+    if p.tipo_cad_pago.is_some() && p.forma_de_pago_p != "03" {
+        ctx.error(
+            "CRP20229",
+            format!("{base}/@TipoCadPago"),
+            format!(
+                "El campo TipoCadPago solo debe existir si FormaDePagoP es \"03\" (tiene {:?}).",
+                p.forma_de_pago_p
+            ),
+        );
+    }
     if p.monto <= Decimal::ZERO {
         ctx.error(
             "CRP20218",
