@@ -1,1 +1,0 @@
-//! Tax math (owned by the money/tax helper).
