@@ -1,0 +1,186 @@
+//! Schema checks with `xmllint --nonet --schema` against the vendored XSDs of both revisions.
+//!
+//! For FE, TE, NC and ND the 2026 check uses the *derived* schemas in
+//! `tests/fixtures/xsd/xsd/v4.4-2026-derived/` (2024 text + the three 2026 edits, see the README
+//! there); FEC, FEE, REP and MensajeReceptor use the published 2026 files.
+//!
+//! The documents are unsigned here, so the only acceptable schema error is the missing
+//! `ds:Signature` (minOccurs = 1) as the last child of the root.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::DateTime;
+use cr_einvoice::{SchemaRevision, TipoDocumento, demo};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xsd/xsd")
+}
+
+fn schema(tipo: TipoDocumento, revision: SchemaRevision) -> PathBuf {
+    let dir = match (revision, tipo) {
+        (SchemaRevision::V2024, _) => "v4.4",
+        (
+            _,
+            TipoDocumento::FacturaElectronica
+            | TipoDocumento::TiqueteElectronico
+            | TipoDocumento::NotaCreditoElectronica
+            | TipoDocumento::NotaDebitoElectronica,
+        ) => "v4.4-2026-derived",
+        _ => "v4.4-2026",
+    };
+    fixtures()
+        .join(dir)
+        .join(format!("{}_V4.4.xsd", tipo.root_element()))
+}
+
+/// Runs xmllint; returns the schema validity error lines.
+fn xmllint(xml: &[u8], xsd: &Path) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let file = dir.path().join("doc.xml");
+    std::fs::write(&file, xml).unwrap_or_else(|e| panic!("write: {e}"));
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--nonet")
+        .arg("--schema")
+        .arg(xsd)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("xmllint must be installed (scripts/test.sh installs it): {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stderr.contains("failed to compile"),
+        "schema did not compile: {stderr}"
+    );
+    let errors: Vec<String> = stderr
+        .lines()
+        .filter(|l| l.contains("error"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        out.status.success(),
+        errors.is_empty(),
+        "status/output disagree: {stderr}"
+    );
+    errors
+}
+
+/// The unsigned document must fail with exactly one error: the root element is missing a child
+/// *after* all of its children matched the content model, i.e. the trailing `ds:Signature`.
+/// (libxml2 lists the expected elements inconsistently for counted particles — sometimes only
+/// `InformacionReferencia` — so the check is on the error's element and kind.)
+fn assert_only_signature_missing(errors: &[String], root: &str, what: &str) {
+    assert_eq!(
+        errors.len(),
+        1,
+        "{what}: expected only the missing signature, got {errors:#?}"
+    );
+    let e = &errors[0];
+    let at_root = format!("element {root}: Schemas validity error : Element '{{");
+    assert!(
+        e.contains(&at_root) && e.contains(&format!("}}{root}': Missing child element(s)")),
+        "{what}: {e}"
+    );
+}
+
+fn fecha(revision: SchemaRevision) -> DateTime<chrono::FixedOffset> {
+    let s = match revision {
+        SchemaRevision::V2024 => "2026-03-15T10:30:00-06:00",
+        _ => "2026-11-20T16:45:12-06:00",
+    };
+    DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+const REVISIONS: [SchemaRevision; 2] = [SchemaRevision::V2024, SchemaRevision::V2026];
+
+#[test]
+fn every_comprobante_type_is_schema_valid_in_both_revisions() {
+    for revision in REVISIONS {
+        for tipo in TipoDocumento::COMPROBANTES {
+            for lineas in [1, 7] {
+                let doc = demo::comprobante(tipo, revision, fecha(revision), lineas)
+                    .unwrap_or_else(|e| panic!("{tipo} {revision}: {e}"));
+                let xml = doc
+                    .to_xml()
+                    .unwrap_or_else(|e| panic!("{tipo} {revision}: {e}"));
+                let errors = xmllint(&xml, &schema(tipo, revision));
+                assert_only_signature_missing(
+                    &errors,
+                    tipo.root_element(),
+                    &format!("{tipo} {revision} {lineas} lines"),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn mensaje_receptor_is_schema_valid_in_both_revisions() {
+    for revision in REVISIONS {
+        let msg =
+            demo::mensaje_receptor(revision, fecha(revision)).unwrap_or_else(|e| panic!("{e}"));
+        let xml = msg.to_xml().unwrap_or_else(|e| panic!("{e}"));
+        let errors = xmllint(&xml, &schema(TipoDocumento::AceptacionReceptor, revision));
+        assert_only_signature_missing(&errors, "MensajeReceptor", &format!("MR {revision}"));
+    }
+}
+
+#[test]
+fn codigo_referencia_17_passes_only_the_2026_rep_schema() {
+    // demo REP under 2026 uses CodigoReferencia 17; the 2024 schema must reject that document.
+    let doc = demo::comprobante(
+        TipoDocumento::ReciboElectronicoPago,
+        SchemaRevision::V2026,
+        fecha(SchemaRevision::V2026),
+        2,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let xml = doc.to_xml().unwrap_or_else(|e| panic!("{e}"));
+    assert!(String::from_utf8_lossy(&xml).contains("<Codigo>17</Codigo>"));
+    assert_only_signature_missing(
+        &xmllint(
+            &xml,
+            &schema(TipoDocumento::ReciboElectronicoPago, SchemaRevision::V2026),
+        ),
+        "ReciboElectronicoPago",
+        "REP 2026",
+    );
+    let errors = xmllint(
+        &xml,
+        &schema(TipoDocumento::ReciboElectronicoPago, SchemaRevision::V2024),
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("'17'")),
+        "2024 schema must reject Codigo 17: {errors:#?}"
+    );
+    // and our own validator refuses it under 2024
+    let mut old = doc.clone();
+    old.revision = SchemaRevision::V2024;
+    assert!(old.validate().has(cr_einvoice::validate::Rule::Referencia));
+}
+
+#[test]
+fn the_oracle_detects_a_broken_document() {
+    let doc = demo::comprobante(
+        TipoDocumento::FacturaElectronica,
+        SchemaRevision::V2024,
+        fecha(SchemaRevision::V2024),
+        2,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let xml = String::from_utf8(doc.to_xml().unwrap_or_else(|e| panic!("{e}"))).unwrap_or_default();
+    let broken = xml.replacen(
+        "<CodigoCABYS>8314100000000</CodigoCABYS>",
+        "<CodigoCABYS>831410000000</CodigoCABYS>",
+        1,
+    );
+    assert_ne!(broken, xml);
+    let errors = xmllint(
+        broken.as_bytes(),
+        &schema(TipoDocumento::FacturaElectronica, SchemaRevision::V2024),
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("CodigoCABYS")),
+        "{errors:#?}"
+    );
+}
