@@ -1,5 +1,7 @@
 //! The calculation behind [`TaxCalculator::calculate`](super::TaxCalculator::calculate).
 
+use std::collections::{HashMap, HashSet};
+
 use rust_decimal::Decimal;
 
 use super::{
@@ -216,7 +218,7 @@ fn plan(line_index: usize, line: &Line, currency: Currency) -> Result<Plan<'_>, 
     }
 
     let taxes = line.taxes.as_slice();
-    for (i, tax) in taxes.iter().enumerate() {
+    for tax in taxes {
         match &tax.rate {
             TaxRate::Percent(p) if *p < Decimal::ZERO => {
                 return Err(TaxError::NegativeRate {
@@ -235,16 +237,21 @@ fn plan(line_index: usize, line: &Line, currency: Currency) -> Result<Plan<'_>, 
             }
             _ => {}
         }
-        if taxes
-            .iter()
-            .take(i)
-            .any(|t| t.code == tax.code && t.kind == tax.kind)
-        {
+    }
+
+    // Each (code, kind) once; index the transferred taxes by code for base_includes.
+    let mut seen: HashSet<(&str, TaxKind)> = HashSet::with_capacity(taxes.len());
+    let mut transferred: HashMap<&str, usize> = HashMap::new();
+    for (i, tax) in taxes.iter().enumerate() {
+        if !seen.insert((tax.code.as_str(), tax.kind)) {
             return Err(TaxError::DuplicateTax {
                 line: line_index,
                 tax: tax.code.clone(),
                 kind: tax.kind,
             });
+        }
+        if tax.kind == TaxKind::Transferred {
+            transferred.insert(tax.code.as_str(), i);
         }
     }
 
@@ -253,14 +260,13 @@ fn plan(line_index: usize, line: &Line, currency: Currency) -> Result<Plan<'_>, 
     for (i, tax) in taxes.iter().enumerate() {
         let mut deps: Vec<usize> = Vec::new();
         for code in &tax.base_includes {
-            let j = taxes
-                .iter()
-                .position(|t| &t.code == code && t.kind == TaxKind::Transferred)
-                .ok_or_else(|| TaxError::UnknownBaseTax {
+            let j = transferred.get(code.as_str()).copied().ok_or_else(|| {
+                TaxError::UnknownBaseTax {
                     line: line_index,
                     tax: tax.code.clone(),
                     base: code.clone(),
-                })?;
+                }
+            })?;
             if j == i {
                 return Err(TaxError::CircularCompound {
                     line: line_index,

@@ -87,7 +87,8 @@ pub enum TaxRate {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Tax {
-    /// Provider-neutral code, e.g. `"IVA"`. Within a line, each (code, kind) pair may appear once.
+    /// Provider-neutral code, e.g. `"IVA"` (compared exactly, case-sensitive). Within a line, each (code, kind)
+    /// pair may appear once.
     pub code: String,
     /// Transferred or withheld.
     pub kind: TaxKind,
@@ -274,7 +275,8 @@ pub struct LineTax {
     pub kind: TaxKind,
     /// The rate.
     pub rate: TaxRate,
-    /// The base: the line's net amount plus the amounts of the taxes in [`Tax::base_includes`].
+    /// The base: the line's net amount plus the amounts of the taxes in [`Tax::base_includes`]. For a
+    /// [`TaxRate::PerUnit`] tax it is informational (the amount is `quantity × rate`).
     pub base: Money,
     /// The tax amount; `None` for an exempt tax.
     pub amount: Option<Money>,
