@@ -257,3 +257,18 @@ fn money_error_converts_into_crate_error() {
     let e: erp_hub_core::Error = MoneyError::Overflow.into();
     assert_eq!(e.kind(), erp_hub_core::ErrorKind::Validation);
 }
+
+#[test]
+fn every_currency_round_trips_through_code_numeric_and_serde() {
+    for &c in Currency::all() {
+        assert_eq!(Currency::from_code(c.code()), Ok(c));
+        assert_eq!(Currency::from_code(&c.code().to_lowercase()), Ok(c));
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(json, format!("\"{}\"", c.code()));
+        assert_eq!(serde_json::from_str::<Currency>(&json).unwrap(), c);
+        assert!(c.minor_units() <= 4, "{c}: {}", c.minor_units());
+        let by_number = Currency::from_numeric(c.numeric()).unwrap();
+        assert!(by_number == c || c.is_withdrawn(), "{c} vs {by_number}");
+        assert!(!c.name().is_empty());
+    }
+}
