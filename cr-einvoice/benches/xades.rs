@@ -1,0 +1,75 @@
+//! XAdES-EPES signing benchmarks (divan). `scripts/bench-cr.sh` runs these next to
+//! `openssl speed rsa2048` and Python signxml signing the same document.
+#![allow(missing_docs)]
+
+use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use base64::Engine as _;
+use chrono::{TimeZone, Utc};
+use cr_einvoice::c14n::{Algorithm, canonicalize};
+use cr_einvoice::keystore::SigningKey;
+use cr_einvoice::xades::{self, SignOptions};
+use divan::{Bencher, black_box};
+use secrecy::SecretString;
+
+const P12: &[u8] = include_bytes!("../tests/fixtures/keys/test-aes.p12");
+const KEY_PEM: &str = include_str!("../tests/fixtures/keys/key.pem");
+const DOC_10_LINES: &[u8] =
+    include_bytes!("../tests/fixtures/unsigned/FE_v4.4_10_lines_unsigned.xml");
+
+fn main() {
+    divan::main();
+}
+
+fn key() -> SigningKey {
+    SigningKey::from_pkcs12(P12, &SecretString::from("1234")).expect("test key")
+}
+
+fn opts() -> SignOptions {
+    SignOptions::new().signing_time(
+        Utc.with_ymd_and_hms(2026, 11, 22, 18, 0, 0)
+            .single()
+            .expect("time"),
+    )
+}
+
+/// Canonical XML 1.0 of a 10-line factura (the document digest input).
+#[divan::bench]
+fn c14n_10_lines(b: Bencher<'_, '_>) {
+    b.bench(|| canonicalize(black_box(DOC_10_LINES), Algorithm::Inclusive).expect("c14n"));
+}
+
+/// Complete XAdES-EPES signature of a 10-line factura (3 references, RSA-2048).
+#[divan::bench]
+fn sign_10_lines(b: Bencher<'_, '_>) {
+    let key = key();
+    let opts = opts();
+    b.bench(|| xades::sign(black_box(DOC_10_LINES), &key, &opts).expect("sign"));
+}
+
+/// Verification of the signed 10-line factura.
+#[divan::bench]
+fn verify_10_lines(b: Bencher<'_, '_>) {
+    let key = key();
+    let signed = xades::sign(DOC_10_LINES, &key, &opts()).expect("sign");
+    b.bench(|| xades::verify(black_box(&signed), Some(key.certificate())).expect("verify"));
+}
+
+/// The bare RSA-2048 PKCS#1 v1.5 SHA-256 signature of 1 KiB with aws-lc-rs (the floor).
+#[divan::bench]
+fn rsa2048_sign_only(b: Bencher<'_, '_>) {
+    let body: String = KEY_PEM
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("pem");
+    let kp = RsaKeyPair::from_pkcs8(&der).expect("pkcs8");
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let msg = [0x5au8; 1024];
+    let mut sig = vec![0u8; kp.public_modulus_len()];
+    b.bench_local(|| {
+        kp.sign(&RSA_PKCS1_SHA256, &rng, black_box(&msg), &mut sig)
+            .expect("rsa")
+    });
+}

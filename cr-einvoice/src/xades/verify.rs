@@ -1,0 +1,388 @@
+//! Verifying enveloped XAdES signatures.
+
+use aws_lc_rs::digest;
+use aws_lc_rs::signature::{self, UnparsedPublicKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, FixedOffset};
+
+use super::dom::{self, Element};
+use super::{DSIG_NS, SignatureError, XADES_NS};
+use crate::c14n::{self, Algorithm, Canonicalizer, Exclude};
+use crate::keystore::Certificate;
+
+const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+const XPATH: &str = "http://www.w3.org/TR/1999/REC-xpath-19991116";
+const XPATH_FILTER2: &str = "http://www.w3.org/2002/06/xmldsig-filter2";
+const EXC_NS: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+
+/// What a successful [`verify`] established.
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub struct VerifiedSignature {
+    certificate: Certificate,
+    signing_time: Option<DateTime<FixedOffset>>,
+    policy_identifier: Option<String>,
+    canonicalization: Algorithm,
+    references: usize,
+    signature_id: Option<String>,
+}
+
+impl VerifiedSignature {
+    /// The certificate whose key verified the signature (the trusted one if given).
+    #[must_use]
+    pub fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
+    /// `xades:SigningTime`, if present and parsable.
+    #[must_use]
+    pub fn signing_time(&self) -> Option<DateTime<FixedOffset>> {
+        self.signing_time
+    }
+
+    /// The `SigPolicyId/Identifier` of the signature policy, if present.
+    #[must_use]
+    pub fn policy_identifier(&self) -> Option<&str> {
+        self.policy_identifier.as_deref()
+    }
+
+    /// The `SignedInfo` canonicalization method.
+    #[must_use]
+    pub fn canonicalization(&self) -> Algorithm {
+        self.canonicalization
+    }
+
+    /// Number of verified references.
+    #[must_use]
+    pub fn references(&self) -> usize {
+        self.references
+    }
+
+    /// The `Id` of the `ds:Signature` element, if any.
+    #[must_use]
+    pub fn signature_id(&self) -> Option<&str> {
+        self.signature_id.as_deref()
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> SignatureError {
+    SignatureError::InvalidStructure(msg.into())
+}
+
+fn b64(text: &str) -> Result<Vec<u8>, SignatureError> {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    B64.decode(compact.as_bytes())
+        .map_err(|_| invalid("bad base64"))
+}
+
+fn digest_alg(uri: &str) -> Result<&'static digest::Algorithm, SignatureError> {
+    match uri {
+        "http://www.w3.org/2001/04/xmlenc#sha256" => Ok(&digest::SHA256),
+        "http://www.w3.org/2001/04/xmldsig-more#sha384" => Ok(&digest::SHA384),
+        "http://www.w3.org/2001/04/xmlenc#sha512" => Ok(&digest::SHA512),
+        other => Err(SignatureError::UnsupportedAlgorithm(other.to_owned())),
+    }
+}
+
+fn algorithm_attr(el: &Element) -> Result<&str, SignatureError> {
+    el.attr("Algorithm")
+        .ok_or_else(|| invalid(format!("{} without Algorithm", el.local)))
+}
+
+fn prefix_list(el: &Element) -> Vec<String> {
+    el.children_named(EXC_NS, "InclusiveNamespaces")
+        .filter_map(|i| i.attr("PrefixList"))
+        .flat_map(|l| {
+            l.split_ascii_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Whether an XPath expression (whitespace removed) selects "not inside any ds:Signature".
+fn is_signature_exclusion(el: &Element, expr: &str, pattern: &str) -> bool {
+    let compact: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(prefix) = compact
+        .strip_prefix(pattern.split("{p}").next().unwrap_or_default())
+        .and_then(|rest| rest.strip_suffix(pattern.split("{p}").nth(1).unwrap_or_default()))
+    else {
+        return false;
+    };
+    prefix
+        .strip_suffix(":Signature")
+        .is_some_and(|p| el.lookup_prefix(p) == Some(DSIG_NS))
+}
+
+struct Reference<'e> {
+    uri: &'e str,
+    apex: Option<usize>,
+    target: Option<&'e Element>,
+    covers_document: bool,
+}
+
+/// Verifies the enveloped signature of a Hacienda document.
+///
+/// Accepted shapes: this crate's own and CRLibre-style signatures (three references,
+/// inclusive C14N 1.0), and the two-reference exclusive-C14N style (document reference with
+/// an enveloped-signature, XPath `not(ancestor-or-self::ds:Signature)` or XPath Filter 2.0
+/// `subtract /descendant::ds:Signature` transform). Every reference digest and the
+/// signature value are checked; at least one reference must cover the whole document and
+/// one the `xades:SignedProperties`, whose `SigningCertificate` digest must match the
+/// signing certificate.
+///
+/// The signing key is `trusted`'s if given, otherwise the certificate in `ds:KeyInfo`.
+/// No certificate chain or revocation check is made: pass the expected certificate as
+/// `trusted` to pin it.
+///
+/// # Errors
+/// A [`SignatureError`] of kind `Invalid`, `Unsupported` or `Document`.
+pub fn verify(
+    signed_xml: &[u8],
+    trusted: Option<&Certificate>,
+) -> Result<VerifiedSignature, SignatureError> {
+    let (src, base) = c14n::as_utf8(signed_xml)?;
+    let scan = dom::scan(src, base)?;
+    let sig_at = match scan.signatures.as_slice() {
+        [] => return Err(SignatureError::MissingSignature),
+        [one] => *one,
+        _ => return Err(SignatureError::MultipleSignatures),
+    };
+    let sig = dom::parse_element(src, base, sig_at, &scan.root_scope)?;
+    let signed_info = sig.one(DSIG_NS, "SignedInfo")?;
+    if !sig
+        .children
+        .first()
+        .is_some_and(|c| std::ptr::eq(c, signed_info))
+    {
+        return Err(invalid("SignedInfo must be the first child of Signature"));
+    }
+    let c14n_el = signed_info.one(DSIG_NS, "CanonicalizationMethod")?;
+    let c14n_uri = algorithm_attr(c14n_el)?;
+    let si_alg = Algorithm::from_uri(c14n_uri)
+        .ok_or_else(|| SignatureError::UnsupportedAlgorithm(c14n_uri.to_owned()))?;
+    let si_prefixes = prefix_list(c14n_el);
+    let sig_method = algorithm_attr(signed_info.one(DSIG_NS, "SignatureMethod")?)?;
+    let verify_alg: &'static dyn signature::VerificationAlgorithm = match sig_method {
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => {
+            &signature::RSA_PKCS1_2048_8192_SHA256
+        }
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384" => {
+            &signature::RSA_PKCS1_2048_8192_SHA384
+        }
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512" => {
+            &signature::RSA_PKCS1_2048_8192_SHA512
+        }
+        other => return Err(SignatureError::UnsupportedAlgorithm(other.to_owned())),
+    };
+    let signature_value = b64(&sig.one(DSIG_NS, "SignatureValue")?.text)?;
+
+    // The signing certificate.
+    let key_info_cert = match sig.opt(DSIG_NS, "KeyInfo")? {
+        Some(ki) => ki
+            .children_named(DSIG_NS, "X509Data")
+            .flat_map(|d| d.children_named(DSIG_NS, "X509Certificate"))
+            .next()
+            .map(|c| b64(&c.text).and_then(|der| Certificate::from_der(&der)))
+            .transpose()?,
+        None => None,
+    };
+    let certificate = match (trusted, key_info_cert) {
+        (Some(t), _) => t.clone(),
+        (None, Some(c)) => c,
+        (None, None) => {
+            return Err(invalid(
+                "no X509Certificate in KeyInfo and no trusted certificate",
+            ));
+        }
+    };
+
+    // The references.
+    let mut refs = Vec::new();
+    let mut canon = Vec::with_capacity(signed_xml.len());
+    for r in signed_info.children_named(DSIG_NS, "Reference") {
+        let uri = r
+            .attr("URI")
+            .ok_or_else(|| invalid("Reference without URI"))?;
+        let (apex, target) = if uri.is_empty() {
+            (None, None)
+        } else if let Some(id) = uri.strip_prefix('#') {
+            if id.is_empty() || id.contains('(') {
+                return Err(SignatureError::UnsupportedReference(uri.to_owned()));
+            }
+            let at = c14n::find_element_by_id(signed_xml, id)?
+                .ok_or_else(|| invalid(format!("no element with id {id:?}")))?;
+            (Some(at), sig.find_id(id).filter(|e| e.start == at))
+        } else {
+            return Err(SignatureError::UnsupportedReference(uri.to_owned()));
+        };
+        let mut alg = Algorithm::Inclusive;
+        let mut prefixes = Vec::new();
+        let mut exclude = Exclude::Nothing;
+        let mut excludes_signatures = false;
+        let transforms: Vec<&Element> = match r.opt(DSIG_NS, "Transforms")? {
+            Some(t) => t.children_named(DSIG_NS, "Transform").collect(),
+            None => Vec::new(),
+        };
+        for (i, t) in transforms.iter().enumerate() {
+            let a = algorithm_attr(t)?;
+            if let Some(c) = Algorithm::from_uri(a) {
+                if i + 1 != transforms.len() {
+                    return Err(SignatureError::UnsupportedTransform(format!(
+                        "{a} before other transforms"
+                    )));
+                }
+                alg = c;
+                prefixes = prefix_list(t);
+                continue;
+            }
+            match a {
+                ENVELOPED => {
+                    if exclude == Exclude::Nothing {
+                        exclude = Exclude::ElementAt(sig_at);
+                    }
+                    excludes_signatures = true;
+                }
+                XPATH => {
+                    let expr = &t.one(DSIG_NS, "XPath")?;
+                    if !is_signature_exclusion(expr, &expr.text, "not(ancestor-or-self::{p})") {
+                        return Err(SignatureError::UnsupportedTransform(format!(
+                            "XPath {}",
+                            expr.text.trim()
+                        )));
+                    }
+                    exclude = Exclude::AllSignatures;
+                    excludes_signatures = true;
+                }
+                XPATH_FILTER2 => {
+                    let mut filters = t.children_named(XPATH_FILTER2, "XPath");
+                    let ok = match (filters.next(), filters.next()) {
+                        (Some(f), None) => {
+                            f.attr("Filter") == Some("subtract")
+                                && is_signature_exclusion(f, &f.text, "/descendant::{p}")
+                        }
+                        _ => false,
+                    };
+                    if !ok {
+                        return Err(SignatureError::UnsupportedTransform(
+                            "XPath Filter 2.0 expression".into(),
+                        ));
+                    }
+                    exclude = Exclude::AllSignatures;
+                    excludes_signatures = true;
+                }
+                other => return Err(SignatureError::UnsupportedTransform(other.to_owned())),
+            }
+        }
+        // Same-document references never include comments.
+        let alg = if alg.is_exclusive() {
+            Algorithm::Exclusive
+        } else {
+            Algorithm::Inclusive
+        };
+        let digest_method = algorithm_attr(r.one(DSIG_NS, "DigestMethod")?)?;
+        let expected = b64(&r.one(DSIG_NS, "DigestValue")?.text)?;
+        let mut c = Canonicalizer::new(alg)
+            .exclude(exclude)
+            .inclusive_prefixes(prefixes);
+        if let Some(a) = apex {
+            c = c.subtree_at(a);
+        }
+        canon.clear();
+        c.canonicalize_into(signed_xml, &mut canon)?;
+        let got = digest::digest(digest_alg(digest_method)?, &canon);
+        if got.as_ref() != expected.as_slice() {
+            return Err(SignatureError::DigestMismatch {
+                uri: uri.to_owned(),
+            });
+        }
+        refs.push(Reference {
+            uri,
+            apex,
+            target,
+            covers_document: uri.is_empty() && excludes_signatures,
+        });
+    }
+    if refs.is_empty() {
+        return Err(invalid("SignedInfo has no Reference"));
+    }
+    if !refs.iter().any(|r| r.covers_document) {
+        return Err(invalid("no reference covers the whole document"));
+    }
+    if refs.iter().any(|r| r.uri.is_empty() && !r.covers_document) {
+        return Err(invalid(
+            "a URI=\"\" reference without enveloped-signature transform",
+        ));
+    }
+    let signed_props = refs
+        .iter()
+        .filter_map(|r| {
+            r.target
+                .filter(|t| t.is(XADES_NS, "SignedProperties"))
+                .map(|t| (t, r.apex))
+        })
+        .next()
+        .ok_or_else(|| invalid("xades:SignedProperties is not signed"))?;
+
+    // SignedInfo, in document context.
+    canon.clear();
+    Canonicalizer::new(si_alg)
+        .subtree_at(signed_info.start)
+        .inclusive_prefixes(si_prefixes)
+        .canonicalize_into(signed_xml, &mut canon)?;
+    UnparsedPublicKey::new(verify_alg, certificate.rsa_public_key())
+        .verify(&canon, &signature_value)
+        .map_err(|_| SignatureError::BadSignature)?;
+
+    // XAdES signed properties.
+    let (props, _) = signed_props;
+    let ssp = props.one(XADES_NS, "SignedSignatureProperties")?;
+    let signing_cert = match ssp.opt(XADES_NS, "SigningCertificate")? {
+        Some(c) => c,
+        None => ssp
+            .opt(XADES_NS, "SigningCertificateV2")?
+            .ok_or_else(|| invalid("no SigningCertificate"))?,
+    };
+    let cert_matches = signing_cert.children_named(XADES_NS, "Cert").any(|cert| {
+        let Ok(cd) = cert.one(XADES_NS, "CertDigest") else {
+            return false;
+        };
+        let alg = cd
+            .one(DSIG_NS, "DigestMethod")
+            .ok()
+            .and_then(|m| m.attr("Algorithm"))
+            .and_then(|a| digest_alg(a).ok());
+        let value = cd
+            .one(DSIG_NS, "DigestValue")
+            .ok()
+            .and_then(|v| b64(&v.text).ok());
+        match (alg, value) {
+            (Some(alg), Some(v)) => digest::digest(alg, certificate.der()).as_ref() == v.as_slice(),
+            _ => false,
+        }
+    });
+    if !cert_matches {
+        return Err(SignatureError::CertificateMismatch(
+            "SigningCertificate does not name the signing certificate".into(),
+        ));
+    }
+    let signing_time = ssp
+        .opt(XADES_NS, "SigningTime")?
+        .and_then(|t| DateTime::parse_from_rfc3339(t.text.trim()).ok());
+    let policy_identifier = ssp
+        .opt(XADES_NS, "SignaturePolicyIdentifier")?
+        .and_then(|p| p.opt(XADES_NS, "SignaturePolicyId").ok().flatten())
+        .and_then(|p| p.opt(XADES_NS, "SigPolicyId").ok().flatten())
+        .and_then(|p| p.opt(XADES_NS, "Identifier").ok().flatten())
+        .map(|i| i.text.trim().to_owned());
+
+    Ok(VerifiedSignature {
+        certificate,
+        signing_time,
+        policy_identifier,
+        canonicalization: si_alg,
+        references: refs.len(),
+        signature_id: sig.attr("Id").map(str::to_owned),
+    })
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Costa Rica XAdES-EPES signing benchmark, all in one run on the same machine:
+#   1. `openssl speed rsa2048` (the reference RSA-2048 sign rate),
+#   2. our divan benches (cr-einvoice/benches/xades.rs: c14n, sign, verify of a 10-line factura),
+#   3. Python signxml (XAdESSigner, same key, same 10-line factura, same policy), in a venv
+#      under target/ (pip install signxml on first use).
+# Prints one summary line per contender and the ratios the issue asks for. Not a test: numbers
+# depend on the machine and its load.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET="${CARGO_TARGET_DIR:-target}"
+DOC=cr-einvoice/tests/fixtures/unsigned/FE_v4.4_10_lines_unsigned.xml
+P12=cr-einvoice/tests/fixtures/keys/test-aes.p12
+SECONDS_OPENSSL="${BENCH_SECONDS:-3}"
+N_PY="${BENCH_PY_N:-300}"
+
+echo "== openssl speed rsa2048 (${SECONDS_OPENSSL}s)"
+openssl_line=$(openssl speed -seconds "$SECONDS_OPENSSL" rsa2048 2>/dev/null | grep '^rsa 2048')
+echo "$openssl_line"
+openssl_rate=$(echo "$openssl_line" | awk '{print $6}')
+
+echo "== cargo bench -p cr-einvoice --bench xades"
+bench_out=$(cargo bench -q -p cr-einvoice --bench xades 2>/dev/null)
+echo "$bench_out"
+# divan prints: name  fastest │ slowest │ median │ mean │ samples │ iters ; take the median
+median_us() {
+  echo "$bench_out" | grep -- "$1" | awk -F'│' '{print $3}' | awk '{
+    v=$1; u=$2; if (u=="ns") v=v/1000; else if (u=="ms") v=v*1000; else if (u=="s") v=v*1000000; print v }'
+}
+sign_us=$(median_us sign_10_lines)
+rsa_us=$(median_us rsa2048_sign_only)
+
+echo "== python signxml (XAdESSigner, ${N_PY} signatures of the same document)"
+VENV="$TARGET/bench-venv"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q signxml
+fi
+py_rate=$("$VENV/bin/python" - "$DOC" "$P12" "$N_PY" <<'PY'
+import sys, time
+from cryptography.hazmat.primitives.serialization import pkcs12, Encoding, PrivateFormat, NoEncryption
+from lxml import etree
+from signxml import DigestAlgorithm
+from signxml.xades import XAdESSigner, XAdESSignaturePolicy, XAdESDataObjectFormat
+
+doc_path, p12_path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+key, cert, _ = pkcs12.load_key_and_certificates(open(p12_path, "rb").read(), b"1234")
+key_pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+cert_pem = cert.public_bytes(Encoding.PEM)
+data = open(doc_path, "rb").read()
+policy = XAdESSignaturePolicy(
+    Identifier="https://cdn.comprobanteselectronicos.go.cr/xml-schemas/Resoluci%C3%B3n_General_sobre_disposiciones_t%C3%A9cnicas_comprobantes_electr%C3%B3nicos_para_efectos_tributarios.pdf",
+    Description="",
+    DigestMethod=DigestAlgorithm.SHA256,
+    DigestValue="DWxin1xWOeI8OuWQXazh4VjLWAaCLAA954em7DMh0h8=",
+)
+signer = XAdESSigner(
+    signature_policy=policy,
+    data_object_format=XAdESDataObjectFormat(Description="", MimeType="text/xml"),
+    c14n_algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+)
+def one():
+    root = etree.fromstring(data)
+    return etree.tostring(signer.sign(root, key=key_pem, cert=cert_pem))
+one()
+t = time.perf_counter()
+for _ in range(n):
+    one()
+dt = time.perf_counter() - t
+print(f"{n / dt:.1f}")
+PY
+)
+
+awk -v o="$openssl_rate" -v s="$sign_us" -v r="$rsa_us" -v p="$py_rate" 'BEGIN {
+  ours = 1000000 / s; rsa = 1000000 / r;
+  printf "openssl_rsa2048_sign_per_sec=%.1f\n", o;
+  printf "aws_lc_rsa2048_sign_per_sec=%.1f\n", rsa;
+  printf "cr_einvoice_sign_10_lines_per_sec=%.1f  (ratio to openssl %.3f; target >= 0.75)\n", ours, ours / o;
+  printf "signxml_sign_10_lines_per_sec=%.1f  (cr-einvoice is %.1fx faster)\n", p, ours / p;
+}'
