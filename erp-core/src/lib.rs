@@ -2,10 +2,15 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod adapter;
 pub mod error;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod model;
 pub mod money;
 pub mod tax;
+#[cfg(feature = "testing")]
+pub mod testing;
 
+pub use adapter::{ErpAdapter, IdempotencyKey};
 pub use error::{Error, ErrorKind, FieldError, Result};

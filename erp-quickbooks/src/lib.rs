@@ -1,0 +1,2 @@
+//! QuickBooks Online adapter (work in progress).
+#![forbid(unsafe_code)]

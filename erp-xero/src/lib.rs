@@ -1,0 +1,2 @@
+//! Xero adapter (work in progress).
+#![forbid(unsafe_code)]
