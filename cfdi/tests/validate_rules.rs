@@ -871,3 +871,50 @@ fn valid_pedimento_and_terceros_are_accepted() {
     c.conceptos[0].a_cuenta_terceros = Some(t);
     assert_eq!(error_codes(&c), Vec::<&str>::new());
 }
+
+// ---- Remaining catalog memberships ----
+rule!(terceros_domicilio_catalog, ingreso, "CFDI40193", |c| {
+    let mut t = cfdi::model::ACuentaTerceros::default();
+    t.rfc = "CACX7605101P8".into();
+    t.nombre = "XOCHILT CASAS CHAVEZ".into();
+    t.regimen_fiscal = "612".into();
+    t.domicilio_fiscal = "19000".into();
+    c.conceptos[0].a_cuenta_terceros = Some(t);
+});
+rule!(traslado_total_factor_catalog, ingreso, "CFDI40213", |c| {
+    impuestos(&mut c).traslados[0].tipo_factor = "Tasa2".into();
+});
+rule!(retencion_p_impuesto_catalog, pago, "CRP20262", |c| {
+    let mut r = RetencionP::default();
+    r.impuesto_p = "004".into();
+    pagos_mut(&mut c).pagos[0]
+        .impuestos_p
+        .as_mut()
+        .expect("ImpuestosP")
+        .retenciones_p
+        .push(r);
+});
+rule!(traslado_p_impuesto_catalog, pago, "CRP20270", |c| {
+    pagos_mut(&mut c).pagos[0]
+        .impuestos_p
+        .as_mut()
+        .expect("ImpuestosP")
+        .traslados_p[0]
+        .impuesto_p = "004".into();
+});
+rule!(traslado_p_tasa_catalog, pago, "CRP20272", |c| {
+    pagos_mut(&mut c).pagos[0]
+        .impuestos_p
+        .as_mut()
+        .expect("ImpuestosP")
+        .traslados_p[0]
+        .tasa_o_cuota_p = Some(d("0.150000"));
+});
+rule!(traslado_p_exento_only_base, pago, "CRP20266", |c| {
+    pagos_mut(&mut c).pagos[0]
+        .impuestos_p
+        .as_mut()
+        .expect("ImpuestosP")
+        .traslados_p[0]
+        .tipo_factor_p = "Exento".into();
+});

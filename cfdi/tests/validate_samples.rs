@@ -101,8 +101,8 @@ fn codes(name: &str) -> Vec<&'static str> {
 /// (CRP20212) with a TipoCadPago, which only SPEI (03) may carry (CRP20229), Monto 0.00 (CRP20218) below the
 /// 1.00 paid (CRP20217), EquivalenciaDR 0.000001 with equal currencies (CRP20238), ImpSaldoAnt 0.00 (CRP20239) and so ImpSaldoInsoluto ≠ 0.00 − 1.00 (CRP20244),
 /// ImpuestosDR with ObjetoImpDR 03 (CRP20247), an Exento RetencionDR (CRP20252), an Exento TrasladoDR with a rate
-/// (CRP20258), RetencionP 0.00 vs 1 / 0.000001 converted (CRP20265), and no TrasladoP for the TrasladoDR
-/// (CRP20268).
+/// (CRP20258), RetencionP 0.00 vs 1 / 0.000001 converted (CRP20265), an Exento TrasladoP with TasaOCuotaP and
+/// ImporteP (CRP20266), and no TrasladoP for the TrasladoDR (CRP20268).
 #[test]
 fn satcfdi_pagos20_all_placeholder_document() {
     assert_eq!(
@@ -123,6 +123,7 @@ fn satcfdi_pagos20_all_placeholder_document() {
             "CRP20252",
             "CRP20258",
             "CRP20265",
+            "CRP20266",
             "CRP20268",
         ],
         "{}",

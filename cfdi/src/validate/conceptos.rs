@@ -16,17 +16,27 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         let base = format!("/Comprobante/Conceptos/Concepto[{}]", i + 1);
         concepto(ctx, k, &base);
         impuestos(ctx, k, &base);
-        if let Some(t) = &k.a_cuenta_terceros
-            && !Catalog::RegimenFiscal.contains(&t.regimen_fiscal)
-        {
-            ctx.error(
-                "CFDI40191",
-                format!("{base}/ACuentaTerceros/@RegimenFiscalACuentaTerceros"),
-                format!(
-                    "El campo RegimenFiscalACuentaTerceros no contiene un valor del catálogo c_RegimenFiscal: {:?}.",
-                    t.regimen_fiscal
-                ),
-            );
+        if let Some(t) = &k.a_cuenta_terceros {
+            if !Catalog::RegimenFiscal.contains(&t.regimen_fiscal) {
+                ctx.error(
+                    "CFDI40191",
+                    format!("{base}/ACuentaTerceros/@RegimenFiscalACuentaTerceros"),
+                    format!(
+                        "El campo RegimenFiscalACuentaTerceros no contiene un valor del catálogo c_RegimenFiscal: {:?}.",
+                        t.regimen_fiscal
+                    ),
+                );
+            }
+            if !Catalog::CodigoPostal.contains(&t.domicilio_fiscal) {
+                ctx.error(
+                    "CFDI40193",
+                    format!("{base}/ACuentaTerceros/@DomicilioFiscalACuentaTerceros"),
+                    format!(
+                        "El campo DomicilioFiscalACuentaTerceros no contiene un valor del catálogo c_CodigoPostal: {:?}.",
+                        t.domicilio_fiscal
+                    ),
+                );
+            }
         }
         pedimentos(
             ctx,

@@ -218,6 +218,16 @@ fn traslados(ctx: &mut Ctx<'_>, imp: &Impuestos, from_conceptos: &BTreeMap<Key, 
             continue;
         }
         seen.push(key.clone());
+        if !Catalog::TipoFactor.contains(&t.tipo_factor) {
+            ctx.error(
+                "CFDI40213",
+                format!("{p}/@TipoFactor"),
+                format!(
+                    "El campo TipoFactor no contiene un valor del catálogo c_TipoFactor: {:?}.",
+                    t.tipo_factor
+                ),
+            );
+        }
         if let Some(tasa) = t.tasa_o_cuota
             && !tasa_o_cuota_allowed(&t.impuesto, &t.tipo_factor, tasa, TaxRole::Traslado)
         {

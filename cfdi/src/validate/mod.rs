@@ -16,15 +16,16 @@
 //! | Receptor: RFC pattern, PUBLICO EN GENERAL, domicilio, residencia, régimen, UsoCFDI | CFDI40143, 40146, 40148–40155, 40157, 40158, 40160, 40161 |
 //! | Concepto: catalogs, ValorUnitario, Importe límites, Descuento, ObjetoImp | CFDI40162, 40165–40173 |
 //! | Concepto traslados / retenciones: Base, catalogs, Exento, c_TasaOCuota, Importe límites | CFDI40174–40186 |
-//! | ACuentaTerceros régimen; NumeroPedimento pattern / not with Comercio Exterior (concepto, parte) | CFDI40191, 40194, 40195, 40199, 40200 |
+//! | ACuentaTerceros régimen; NumeroPedimento pattern / not with Comercio Exterior (concepto, parte) | CFDI40191, 40193, 40194, 40195, 40199, 40200 |
 //! | Parte | CFDI40196–40198 |
-//! | Comprobante Impuestos: T/P, totals, decimals, grouping by (Impuesto, TipoFactor, TasaOCuota) / Impuesto | CFDI40201–40208, 40210–40212, 40214, 40215, 40217–40221 |
+//! | Comprobante Impuestos: T/P, totals, decimals, grouping by (Impuesto, TipoFactor, TasaOCuota) / Impuesto | CFDI40201–40208, 40210–40215, 40217–40221 |
 //! | Tipo P comprobante and concepto fixed values | CRP20102, 20107, 20111, 20113, 20115, 20116, 20119, 20120, 20122, 20123 |
-//! | Pago, DoctoRelacionado (ImpSaldoInsoluto = ImpSaldoAnt − ImpPagado), ImpuestosDR/P, Totales | CRP20201–20215, 20217–20219, 20229, 20236–20261, 20263, 20265, 20268, 20271, 20274 |
+//! | Pago, DoctoRelacionado (ImpSaldoInsoluto = ImpSaldoAnt − ImpPagado), ImpuestosDR/P, Totales | CRP20201–20215, 20217–20219, 20229, 20236–20263, 20265, 20266, 20268, 20270–20272, 20274 |
 //!
 //! Where the Matriz has no code of its own for a rule, the closest one is used: Descuento ≠ Σ descuentos of the
 //! conceptos (CFDI40110), Total decimals (CFDI40119), Moneda not XXX for T/P (CFDI40113), Receptor RFC pattern
-//! (CFDI40143), DomicilioFiscalReceptor not in c_CodigoPostal (CFDI40148), generic RFC ⇒ régimen 616 (CFDI40158)
+//! (CFDI40143), DomicilioFiscalReceptor not in c_CodigoPostal (CFDI40148), DomicilioFiscalACuentaTerceros not in
+//! c_CodigoPostal (CFDI40193), comprobante Traslado TipoFactor not in c_TipoFactor (CFDI40213), generic RFC ⇒ régimen 616 (CFDI40158)
 //! and ⇒ UsoCFDI S01 (CFDI40161), missing comprobante tax rows (CFDI40211 / CFDI40221, CRP20265 / CRP20268).
 //!
 //! Not checked here: rules that need SAT's lists (l_RFC, LCO: names, régimen and domicilio of an RFC), the day's

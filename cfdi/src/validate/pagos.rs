@@ -175,6 +175,16 @@ fn pago(ctx: &mut Ctx<'_>, p: &Pago, base: &str) {
             continue;
         }
         seen_ret.push(r.impuesto_p.clone());
+        if !Catalog::Impuesto.contains(&r.impuesto_p) {
+            ctx.error(
+                "CRP20262",
+                format!("{rp}/@ImpuestoP"),
+                format!(
+                    "El campo ImpuestoP no contiene un valor del catálogo c_Impuesto: {:?}.",
+                    r.impuesto_p
+                ),
+            );
+        }
         let s = ret
             .get(&r.impuesto_p)
             .and_then(|v| sum(v.iter().copied()))
@@ -214,6 +224,36 @@ fn pago(ctx: &mut Ctx<'_>, p: &Pago, base: &str) {
             continue;
         }
         seen_tras.push(key.clone());
+        if !Catalog::Impuesto.contains(&t.impuesto_p) {
+            ctx.error(
+                "CRP20270",
+                format!("{tp}/@ImpuestoP"),
+                format!(
+                    "El campo ImpuestoP no contiene un valor del catálogo c_Impuesto: {:?}.",
+                    t.impuesto_p
+                ),
+            );
+        }
+        if t.tipo_factor_p == "Exento" {
+            if t.tasa_o_cuota_p.is_some() || t.importe_p.is_some() {
+                ctx.error(
+                    "CRP20266",
+                    format!("{tp}/@TipoFactorP"),
+                    "Si el TipoFactorP es Exento, solo deben existir BaseP, ImpuestoP y TipoFactorP.",
+                );
+            }
+        } else if let Some(tasa) = t.tasa_o_cuota_p
+            && !tasa_o_cuota_allowed(&t.impuesto_p, &t.tipo_factor_p, tasa, TaxRole::Traslado)
+        {
+            ctx.error(
+                "CRP20272",
+                format!("{tp}/@TasaOCuotaP"),
+                format!(
+                    "La TasaOCuotaP {tasa} no es un valor del catálogo c_TasaOCuota para {} {}.",
+                    t.impuesto_p, t.tipo_factor_p
+                ),
+            );
+        }
         let (bases, importes) = tras
             .get(&key)
             .map(|(b, i)| (sum(b.iter().copied()), sum(i.iter().copied())))
