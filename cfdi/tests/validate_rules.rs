@@ -918,3 +918,37 @@ rule!(traslado_p_exento_only_base, pago, "CRP20266", |c| {
         .traslados_p[0]
         .tipo_factor_p = "Exento".into();
 });
+rule!(uso_p01_not_in_cfdi40, ingreso, "CFDI40160", |c| {
+    c.receptor.uso_cfdi = "P01".into();
+});
+rule!(tipo_relacion_08_not_in_cfdi40, ingreso, "CFDI40137", |c| {
+    let mut r = CfdiRelacionados::default();
+    r.tipo_relacion = "08".into();
+    r.uuids.push("6F35D3B5-3651-5370-BC2C-14CDBE384CD7".into());
+    c.cfdi_relacionados.push(r);
+});
+
+#[test]
+fn tipo_relacion_09_was_valid_until_june_2022() {
+    let mut c = ingreso();
+    c.fecha = "2022-06-30T23:59:59".into();
+    let mut r = CfdiRelacionados::default();
+    r.tipo_relacion = "09".into();
+    r.uuids.push("6F35D3B5-3651-5370-BC2C-14CDBE384CD7".into());
+    c.cfdi_relacionados.push(r);
+    assert!(!error_codes(&c).contains(&"CFDI40137"));
+    c.fecha = "2022-07-01T00:00:00".into();
+    assert!(error_codes(&c).contains(&"CFDI40137"));
+}
+
+#[test]
+fn tipo_relacion_01_to_07_are_accepted() {
+    for t in ["01", "02", "03", "04", "05", "06", "07"] {
+        let mut c = ingreso();
+        let mut r = CfdiRelacionados::default();
+        r.tipo_relacion = t.into();
+        r.uuids.push("6F35D3B5-3651-5370-BC2C-14CDBE384CD7".into());
+        c.cfdi_relacionados.push(r);
+        assert_eq!(error_codes(&c), Vec::<&str>::new(), "{t}");
+    }
+}

@@ -97,12 +97,13 @@ fn codes(name: &str) -> Vec<&'static str> {
 
 /// satcfdi's "every Pagos 2.0 node" fixture fills each attribute with a placeholder, so it breaks the rules:
 /// FormaPago on a tipo P (CFDI40103), Exportacion 03 (CRP20102), RegimenFiscal 622 (personas morales) for the
-/// 13-character emisor " AAA010101AAA" (CFDI40141), UsoCFDI P01 instead of CP01 (CFDI40161), FormaDePagoP 99
-/// (CRP20212) with a TipoCadPago, which only SPEI (03) may carry (CRP20229), Monto 0.00 (CRP20218) below the
-/// 1.00 paid (CRP20217), EquivalenciaDR 0.000001 with equal currencies (CRP20238), ImpSaldoAnt 0.00 (CRP20239) and so ImpSaldoInsoluto ≠ 0.00 − 1.00 (CRP20244),
-/// ImpuestosDR with ObjetoImpDR 03 (CRP20247), an Exento RetencionDR (CRP20252), an Exento TrasladoDR with a rate
-/// (CRP20258), RetencionP 0.00 vs 1 / 0.000001 converted (CRP20265), an Exento TrasladoP with TasaOCuotaP and
-/// ImporteP (CRP20266), and no TrasladoP for the TrasladoDR (CRP20268).
+/// 13-character emisor " AAA010101AAA" (CFDI40141), UsoCFDI P01, which CFDI 4.0 no longer has (CFDI40160),
+/// FormaDePagoP 99 (CRP20212) with a TipoCadPago, which only SPEI (03) may carry (CRP20229), Monto 0.00 (CRP20218)
+/// below the 1.00 paid (CRP20217), EquivalenciaDR 0.000001 with equal currencies (CRP20238), ImpSaldoAnt 0.00
+/// (CRP20239) and so ImpSaldoInsoluto ≠ 0.00 − 1.00 (CRP20244), ImpuestosDR with ObjetoImpDR 03 (CRP20247), an
+/// Exento RetencionDR (CRP20252), an Exento TrasladoDR with a rate (CRP20258), RetencionP 0.00 vs 1 / 0.000001
+/// converted (CRP20265), an Exento TrasladoP with TasaOCuotaP and ImporteP (CRP20266), and no TrasladoP for the
+/// TrasladoDR (CRP20268).
 #[test]
 fn satcfdi_pagos20_all_placeholder_document() {
     assert_eq!(
@@ -111,7 +112,7 @@ fn satcfdi_pagos20_all_placeholder_document() {
             "CFDI40103",
             "CRP20102",
             "CFDI40141",
-            "CFDI40161",
+            "CFDI40160",
             "CRP20212",
             "CRP20229",
             "CRP20218",

@@ -443,12 +443,17 @@ fn informacion_global(ctx: &mut Ctx<'_>) {
 
 fn relacionados(ctx: &mut Ctx<'_>) {
     for (i, rel) in ctx.c.cfdi_relacionados.iter().enumerate() {
-        if !Catalog::TipoRelacion.contains(&rel.tipo_relacion) {
+        // 08 and 09 ("Factura generada por pagos en parcialidades / diferidos") are in the vendored catCFDI.xsd
+        // enumeration, but SAT's c_TipoRelacion for CFDI 4.0 ends their vigencia on 2022-06-30 (catCFDI.xls
+        // "Fecha fin de vigencia", as reproduced in public dumps of the 4.0 catalog).
+        let expired = matches!(rel.tipo_relacion.as_str(), "08" | "09")
+            && ctx.c.fecha.get(0..10).is_none_or(|d| d > "2022-06-30");
+        if !Catalog::TipoRelacion.contains(&rel.tipo_relacion) || expired {
             ctx.error(
                 "CFDI40137",
                 format!("{ROOT}/CfdiRelacionados[{}]/@TipoRelacion", i + 1),
                 format!(
-                    "El campo TipoRelacion no contiene un valor del catálogo c_TipoRelacion: {:?}.",
+                    "El campo TipoRelacion no contiene un valor vigente del catálogo c_TipoRelacion: {:?}.",
                     rel.tipo_relacion
                 ),
             );
@@ -600,11 +605,15 @@ fn receptor(ctx: &mut Ctx<'_>) {
     }
     let uso = r.uso_cfdi.as_str();
     let uso_path = format!("{base}/@UsoCFDI");
-    if !Catalog::UsoCfdi.contains(uso) {
+    // P01 ("Por definir", CFDI 3.3) is still in the vendored catCFDI.xsd enumeration but not in the CFDI 4.0
+    // c_UsoCFDI; the 4.0 usos are exactly those of the relation table.
+    if !Catalog::UsoCfdi.contains(uso) || uso_cfdi_persona(uso, Persona::Fisica).is_none() {
         ctx.error(
             "CFDI40160",
             uso_path,
-            format!("El campo UsoCFDI no contiene un valor del catálogo c_UsoCFDI: {uso:?}."),
+            format!(
+                "El campo UsoCFDI no contiene un valor del catálogo c_UsoCFDI de CFDI 4.0: {uso:?}."
+            ),
         );
         return;
     }
