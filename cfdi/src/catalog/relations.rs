@@ -94,7 +94,8 @@ const REG_CN01: &[&str] = &["605"];
 // persona Física/Moral" and "Régimen Fiscal Receptor" (CFDI 4.0, vigencia 2022-01-01; G02 gained 616 in a later
 // revision), as reproduced in public code (e.g. an Elixir `SAT.CFDIUsage` module "based on catalog 2.0 from CFDI
 // V4.0 2024-04-26" and a TypeScript `USO_CFDI_SAT` table, which agree). P01 ("Por definir", CFDI 3.3) is still in
-// the vendored XSD enumeration but has no row in the 4.0 sheet, so it gets no relation check.
+// the vendored XSD enumeration but has no row in the 4.0 sheet: the functions below return `None` for it, and
+// `validate` reports it as outside the CFDI 4.0 catalog (CFDI40160).
 const USO: &[(&str, bool, bool, &[&str])] = &[
     ("G01", true, true, REG_G),
     ("G02", true, true, REG_G02),
