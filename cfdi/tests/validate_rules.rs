@@ -952,3 +952,36 @@ fn tipo_relacion_01_to_07_are_accepted() {
         assert_eq!(error_codes(&c), Vec::<&str>::new(), "{t}");
     }
 }
+
+// ---- ObjetoImp 06–08 ----
+rule!(objeto_imp_06_no_iva, ingreso, "CFDI40172", |c| {
+    c.conceptos[0].objeto_imp = "06".into();
+});
+rule!(objeto_imp_07_needs_ieps, ingreso, "CFDI40172", |c| {
+    c.conceptos[0].objeto_imp = "07".into();
+    concepto_impuestos(&mut c).traslados.clear();
+    let mut r = Retencion::default();
+    r.base = d("2868.11");
+    r.impuesto = "001".into();
+    r.tipo_factor = "Tasa".into();
+    r.tasa_o_cuota = d("0.100000");
+    r.importe = d("286.81");
+    concepto_impuestos(&mut c).retenciones.push(r);
+});
+rule!(objeto_imp_dr_08_no_iva, pago, "CRP20278", |c| {
+    dr(&mut c).objeto_imp_dr = "08".into();
+});
+rule!(objeto_imp_dr_07_no_iva, pago, "CRP20279", |c| {
+    dr(&mut c).objeto_imp_dr = "07".into();
+});
+
+#[test]
+fn objeto_imp_07_with_ieps_is_accepted() {
+    let mut c = ingreso();
+    c.conceptos[0].objeto_imp = "07".into();
+    let t = &mut concepto_impuestos(&mut c).traslados[0];
+    t.impuesto = "003".into();
+    t.tasa_o_cuota = Some(d("0.160000")); // not an IEPS rate: only the c_TasaOCuota rules may complain
+    let codes = error_codes(&c);
+    assert!(!codes.contains(&"CFDI40172"), "{codes:?}");
+}

@@ -3,7 +3,7 @@
 use rust_decimal::Decimal;
 
 use super::amounts::{importe_limits, tax_limits};
-use super::{Ctx, has_comercio_exterior, pedimento_pattern_ok};
+use super::{Ctx, has_comercio_exterior, objeto_imp_conflict, pedimento_pattern_ok};
 use crate::catalog::{Catalog, TaxRole, tasa_o_cuota_allowed};
 use crate::model::Concepto;
 
@@ -288,6 +288,26 @@ fn concepto(ctx: &mut Ctx<'_>, k: &Concepto, base: &str) {
             format!("{base}/Impuestos"),
             format!("Si el ObjetoImp es {obj:?}, el nodo Impuestos del concepto no debe existir."),
         );
+    } else {
+        let tras: Vec<&str> = k
+            .impuestos
+            .iter()
+            .flat_map(|i| &i.traslados)
+            .map(|t| t.impuesto.as_str())
+            .collect();
+        let ret: Vec<&str> = k
+            .impuestos
+            .iter()
+            .flat_map(|i| &i.retenciones)
+            .map(|r| r.impuesto.as_str())
+            .collect();
+        if let Some(problem) = objeto_imp_conflict(obj, &tras, &ret) {
+            ctx.error(
+                "CFDI40172",
+                format!("{base}/@ObjetoImp"),
+                format!("Los impuestos del concepto no corresponden al ObjetoImp: {problem}."),
+            );
+        }
     }
 }
 

@@ -14,24 +14,25 @@
 //! | InformacionGlobal ⇔ XAXX010101000 + PUBLICO EN GENERAL; Periodicidad, Meses, Año | CFDI40130–40136 |
 //! | TipoRelacion; Emisor RegimenFiscal (catalog, tipo de persona) | CFDI40137, 40140, 40141 |
 //! | Receptor: RFC pattern, PUBLICO EN GENERAL, domicilio, residencia, régimen, UsoCFDI | CFDI40143, 40146, 40148–40155, 40157, 40158, 40160, 40161 |
-//! | Concepto: catalogs, ValorUnitario, Importe límites, Descuento, ObjetoImp | CFDI40162, 40165–40173 |
+//! | Concepto: catalogs, ValorUnitario, Importe límites, Descuento, ObjetoImp (01–08) | CFDI40162, 40165–40173 |
 //! | Concepto traslados / retenciones: Base, catalogs, Exento, c_TasaOCuota, Importe límites | CFDI40174–40186 |
 //! | ACuentaTerceros régimen; NumeroPedimento pattern / not with Comercio Exterior (concepto, parte) | CFDI40191, 40193, 40194, 40195, 40199, 40200 |
 //! | Parte | CFDI40196–40198 |
 //! | Comprobante Impuestos: T/P, totals, decimals, grouping by (Impuesto, TipoFactor, TasaOCuota) / Impuesto | CFDI40201–40208, 40210–40215, 40217–40221 |
 //! | Tipo P comprobante and concepto fixed values | CRP20102, 20107, 20111, 20113, 20115, 20116, 20119, 20120, 20122, 20123 |
-//! | Pago, DoctoRelacionado (ImpSaldoInsoluto = ImpSaldoAnt − ImpPagado), ImpuestosDR/P, Totales | CRP20201–20215, 20217–20219, 20229, 20236–20263, 20265, 20266, 20268, 20270–20272, 20274 |
+//! | Pago, DoctoRelacionado (ImpSaldoInsoluto = ImpSaldoAnt − ImpPagado), ImpuestosDR/P, Totales | CRP20201–20215, 20217–20219, 20229, 20236–20263, 20265, 20266, 20268, 20270–20272, 20274, 20278, 20279 |
 //!
 //! Where the Matriz has no code of its own for a rule, the closest one is used: Descuento ≠ Σ descuentos of the
 //! conceptos (CFDI40110), Total decimals (CFDI40119), Moneda not XXX for T/P (CFDI40113), Receptor RFC pattern
 //! (CFDI40143), DomicilioFiscalReceptor not in c_CodigoPostal (CFDI40148), DomicilioFiscalACuentaTerceros not in
-//! c_CodigoPostal (CFDI40193), comprobante Traslado TipoFactor not in c_TipoFactor (CFDI40213), generic RFC ⇒ régimen 616 (CFDI40158)
-//! and ⇒ UsoCFDI S01 (CFDI40161), missing comprobante tax rows (CFDI40211 / CFDI40221, CRP20265 / CRP20268).
+//! c_CodigoPostal (CFDI40193), comprobante Traslado TipoFactor not in c_TipoFactor (CFDI40213), concepto taxes that
+//! ObjetoImp 06–08 exclude (CFDI40172; missing IEPS for 07 too), generic RFC ⇒ régimen 616 (CFDI40158) and ⇒
+//! UsoCFDI S01 (CFDI40161), missing comprobante tax rows (CFDI40211 / CFDI40221, CRP20265 / CRP20268).
 //!
 //! Not checked here: rules that need SAT's lists (l_RFC, LCO: names, régimen and domicilio of an RFC), the day's
 //! exchange rate and c_Moneda variation (CFDI40118), PAC confirmation keys (CFDI40120, 40127–40129), the
-//! certificate and seal (see verification), ClaveProdServ columns absent from `catCFDI.xsd` (CFDI40163, 40164),
-//! ObjetoImp 06–08 tax restrictions, and complements other than Pagos 2.0.
+//! certificate and seal (see verification), ClaveProdServ columns absent from `catCFDI.xsd` (CFDI40163, 40164), and
+//! complements other than Pagos 2.0.
 //!
 //! ```
 //! use cfdi::model::Comprobante;
@@ -180,6 +181,31 @@ fn pedimento_pattern_ok(s: &str) -> bool {
             2 | 3 | 6 | 7 | 12 | 13 => *c == b' ',
             _ => c.is_ascii_digit(),
         })
+}
+
+/// Restrictions of ObjetoImp 06, 07 and 08 on the taxes present, given the `Impuesto` codes of the traslados and
+/// retenciones (c_ObjetoImp: 06 "Sí objeto del IVA, no traslado IVA", 07 "No traslado del IVA, sí desglose IEPS",
+/// 08 "No traslado del IVA, no desglose IEPS"; as the Pagos 2.0 matrix spells out for ObjetoImpDR in CRP20278 and
+/// CRP20279: with 06/08 only an ISR retención may appear, with 07 no IVA and an IEPS traslado is required).
+/// Returns the problem, or `None`.
+fn objeto_imp_conflict(
+    obj: &str,
+    traslados: &[&str],
+    retenciones: &[&str],
+) -> Option<&'static str> {
+    let any = |codes: &[&str], set: &[&str]| codes.iter().any(|c| set.contains(c));
+    match obj {
+        "06" | "08" if any(traslados, &["002", "003"]) || any(retenciones, &["002", "003"]) => {
+            Some("con ObjetoImp 06 u 08 no deben existir traslados ni retenciones de IVA o IEPS")
+        }
+        "07" if any(traslados, &["002"]) || any(retenciones, &["002"]) => {
+            Some("con ObjetoImp 07 no deben existir traslados ni retenciones de IVA")
+        }
+        "07" if !any(traslados, &["003"]) => {
+            Some("con ObjetoImp 07 debe existir un traslado de IEPS")
+        }
+        _ => None,
+    }
 }
 
 /// A TasaOCuota for messages: its value, or `-` when absent (Exento).

@@ -373,6 +373,26 @@ fn docto(ctx: &mut Ctx<'_>, p: &Pago, d: &DoctoRelacionado, base: &str) {
             format!("{base}/ImpuestosDR"),
             format!("Si el ObjetoImpDR es {obj:?}, el nodo ImpuestosDR no debe existir."),
         );
+    } else {
+        let tras: Vec<&str> = d
+            .impuestos_dr
+            .iter()
+            .flat_map(|i| &i.traslados_dr)
+            .map(|t| t.impuesto_dr.as_str())
+            .collect();
+        let ret: Vec<&str> = d
+            .impuestos_dr
+            .iter()
+            .flat_map(|i| &i.retenciones_dr)
+            .map(|r| r.impuesto_dr.as_str())
+            .collect();
+        if let Some(problem) = super::objeto_imp_conflict(obj, &tras, &ret) {
+            ctx.error(
+                if obj == "07" { "CRP20279" } else { "CRP20278" },
+                format!("{base}/@ObjetoImpDR"),
+                format!("Los impuestos del documento relacionado no corresponden al ObjetoImpDR: {problem}."),
+            );
+        }
     }
     let Some(imp) = &d.impuestos_dr else { return };
     if imp.retenciones_dr.is_empty() && imp.traslados_dr.is_empty() {
