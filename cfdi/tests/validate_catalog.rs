@@ -244,3 +244,21 @@ fn persona_and_uso_relations() {
         );
     }
 }
+
+/// The committed generated files are byte-identical to what the committed generator writes (python3 is one of
+/// the tools `scripts/test.sh` installs).
+#[test]
+fn generated_files_are_up_to_date() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let out = std::process::Command::new("python3")
+        .arg("cfdi/tools/gen_catalogs.py")
+        .arg("--check")
+        .current_dir(root)
+        .output()
+        .expect("python3 runs (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "stale generated catalog files; run `python3 cfdi/tools/gen_catalogs.py`:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
