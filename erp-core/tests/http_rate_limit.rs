@@ -117,10 +117,7 @@ async fn window_limit_is_respected_per_tenant() {
     let ta = times(&arrivals, "a");
     let tb = times(&arrivals, "b");
     assert_eq!((ta.len(), tb.len()), (7, 3));
-    assert!(
-        max_in_span(&ta, window - Duration::from_millis(20)) <= 3,
-        "{ta:?}"
-    );
+    assert!(max_in_span(&ta, window / 2) <= 3, "{ta:?}");
     // 7 requests at 3 per window need two full windows.
     assert!(elapsed >= window * 2, "{elapsed:?}");
     // Tenant b was not held back by tenant a.

@@ -208,6 +208,21 @@ async fn get_5xx_is_retried_up_to_max_attempts() {
 }
 
 #[tokio::test]
+async fn per_request_retry_policy_overrides_the_client() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let spec = RequestSpec::get(&server.uri())
+        .unwrap()
+        .retry_policy(fast_policy(2));
+    let resp = client(5, Duration::from_secs(5)).send(spec).await.unwrap();
+    assert_eq!(resp.attempts(), 2);
+}
+
+#[tokio::test]
 async fn write_5xx_without_key_is_not_resent_and_is_uncertain() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

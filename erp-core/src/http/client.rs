@@ -66,6 +66,7 @@ pub struct RequestSpec {
     tenant: Option<String>,
     token: TokenUse,
     timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
 }
 
 impl fmt::Debug for RequestSpec {
@@ -80,6 +81,7 @@ impl fmt::Debug for RequestSpec {
             .field("tenant", &self.tenant)
             .field("token", &self.token)
             .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -105,6 +107,7 @@ impl RequestSpec {
             tenant: None,
             token: TokenUse::Bearer,
             timeout: None,
+            retry: None,
         }
     }
 
@@ -269,6 +272,14 @@ impl RequestSpec {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Overrides the client's [`RetryPolicy`] for this request (e.g. fewer attempts for a batch endpoint).
+    /// The replay-safety rule still applies.
+    #[must_use]
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
         self
     }
 
@@ -727,7 +738,8 @@ impl HttpClient {
 
     async fn send_inner(&self, spec: RequestSpec) -> Result<HttpResponse> {
         let replay_safe = spec.is_replay_safe();
-        let max_attempts = self.retry.attempts();
+        let policy = spec.retry.as_ref().unwrap_or(&self.retry);
+        let max_attempts = policy.attempts();
         let tenant = spec.tenant.clone().unwrap_or_default();
         let use_token = spec.token == TokenUse::Bearer && self.tokens.is_some();
         if use_token && spec.tenant.is_none() {
@@ -763,7 +775,7 @@ impl HttpClient {
                         return Err(err);
                     }
                     tracing::debug!(error = %err, "retrying after transport error");
-                    self.retry.backoff(retries + 1)
+                    policy.backoff(retries + 1)
                 }
                 Attempt::Response(resp) => {
                     let status = resp.status;
@@ -789,13 +801,13 @@ impl HttpClient {
                     };
                     if let (Some(l), Some(d)) = (&limiter, retry_after) {
                         // Every request of this tenant waits, not just this one.
-                        l.pause_for(d.min(self.retry.max_retry_after));
+                        l.pause_for(d.min(policy.max_retry_after));
                     }
                     if !status_is_retriable(status, replay_safe) || retries + 1 >= max_attempts {
                         return Ok(resp);
                     }
                     match retry_after {
-                        Some(d) if d > self.retry.max_retry_after => {
+                        Some(d) if d > policy.max_retry_after => {
                             tracing::debug!(
                                 retry_after_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
                                 "Retry-After too long; returning the response"
@@ -803,7 +815,7 @@ impl HttpClient {
                             return Ok(resp);
                         }
                         Some(d) => d,
-                        None => self.retry.backoff(retries + 1),
+                        None => policy.backoff(retries + 1),
                     }
                 }
             };
