@@ -2,6 +2,7 @@
 //! 5xx on reads and writes, connect errors.
 #![cfg(feature = "http")]
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use erp_hub_core::ErrorKind;
@@ -327,4 +328,112 @@ async fn raw_response_is_available_for_provider_mapping() {
     assert_eq!(resp.headers()["intuit_tid"], "1-abc");
     let body: serde_json::Value = resp.json().unwrap();
     assert_eq!(body["Fault"]["Error"][0]["code"], "6240");
+}
+
+/// A sleeper that records the requested delays and returns at once.
+fn recording_sleeper() -> (erp_hub_core::http::Sleeper, Arc<Mutex<Vec<Duration>>>) {
+    let delays: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let rec = Arc::clone(&delays);
+    let sleeper: erp_hub_core::http::Sleeper = Arc::new(move |d| {
+        rec.lock().unwrap().push(d);
+        Box::pin(async {})
+    });
+    (sleeper, delays)
+}
+
+#[tokio::test]
+async fn backoff_delays_grow_within_their_caps() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(5)
+        .mount(&server)
+        .await;
+    let (sleeper, delays) = recording_sleeper();
+    let policy = RetryPolicy::default()
+        .with_max_attempts(5)
+        .with_base_delay(Duration::from_secs(1))
+        .with_max_delay(Duration::from_secs(5))
+        .with_jitter(Jitter::None);
+    let c = HttpClient::builder()
+        .retry_policy(policy.clone())
+        .sleeper(sleeper)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let resp = c
+        .send(RequestSpec::get(&server.uri()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.attempts(), 5);
+    // 1 + 2 + 4 + 5 (capped) seconds requested, none actually slept.
+    let secs: Vec<u64> = delays
+        .lock()
+        .unwrap()
+        .iter()
+        .map(Duration::as_secs)
+        .collect();
+    assert_eq!(secs, vec![1, 2, 4, 5]);
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // With full jitter every delay stays within its cap.
+    let (sleeper, delays) = recording_sleeper();
+    let c = HttpClient::builder()
+        .retry_policy(policy.clone().with_jitter(Jitter::Full))
+        .sleeper(sleeper)
+        .build()
+        .unwrap();
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(5)
+        .mount(&server)
+        .await;
+    c.send(RequestSpec::get(&server.uri()).unwrap())
+        .await
+        .unwrap();
+    let got = delays.lock().unwrap().clone();
+    assert_eq!(got.len(), 4);
+    for (i, d) in got.iter().enumerate() {
+        let retry = u32::try_from(i).unwrap() + 1;
+        assert!(*d <= policy.backoff_cap(retry), "{got:?}");
+    }
+}
+
+#[tokio::test]
+async fn retry_after_http_date_is_honoured() {
+    let server = MockServer::start().await;
+    let at = chrono::Utc::now() + chrono::Duration::seconds(30);
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).insert_header(
+            "Retry-After",
+            at.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let (sleeper, delays) = recording_sleeper();
+    let c = HttpClient::builder()
+        .retry_policy(fast_policy(3))
+        .sleeper(sleeper)
+        .build()
+        .unwrap();
+    let resp = c
+        .send(RequestSpec::get(&server.uri()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let got = delays.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    // Whole seconds in the date: between 28 and 30 s from "now".
+    assert!(
+        got[0] > Duration::from_secs(28) && got[0] <= Duration::from_secs(30),
+        "{got:?}"
+    );
 }

@@ -1,6 +1,8 @@
 //! [`HttpClient`]: reqwest with rate limiting, retries, bearer tokens and error classification.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -505,6 +507,13 @@ pub fn redact_url(url: &Url) -> String {
 /// Parses provider rate-limit headers into a [`RateLimitUpdate`] (see [`HttpClientBuilder::rate_limit_headers`]).
 pub type RateLimitHeaderParser = Arc<dyn Fn(&HeaderMap) -> Option<RateLimitUpdate> + Send + Sync>;
 
+/// Waits between retries (see [`HttpClientBuilder::sleeper`]); the default is `tokio::time::sleep`.
+pub type Sleeper = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+fn tokio_sleeper() -> Sleeper {
+    Arc::new(|d| Box::pin(tokio::time::sleep(d)))
+}
+
 /// Builds an [`HttpClient`].
 pub struct HttpClientBuilder {
     timeout: Duration,
@@ -515,6 +524,7 @@ pub struct HttpClientBuilder {
     tokens: Option<Arc<TokenManager>>,
     rate_limit_headers: Option<RateLimitHeaderParser>,
     reqwest: Option<reqwest::Client>,
+    sleeper: Sleeper,
 }
 
 impl fmt::Debug for HttpClientBuilder {
@@ -589,6 +599,14 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Replaces how the client waits between retries (backoff and `Retry-After`), e.g. to record the delays in
+    /// a test instead of sleeping. Rate-limiter waits are not affected.
+    #[must_use]
+    pub fn sleeper(mut self, sleeper: Sleeper) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
     /// Sends through an existing reqwest client (its own timeouts and TLS settings apply; the builder's
     /// timeout and user agent are then ignored, except per-request timeouts).
     #[must_use]
@@ -617,6 +635,7 @@ impl HttpClientBuilder {
             rate_limits: self.rate_limits,
             tokens: self.tokens,
             rate_limit_headers: self.rate_limit_headers,
+            sleeper: self.sleeper,
         })
     }
 }
@@ -653,6 +672,7 @@ pub struct HttpClient {
     rate_limits: Option<Arc<RateLimits>>,
     tokens: Option<Arc<TokenManager>>,
     rate_limit_headers: Option<RateLimitHeaderParser>,
+    sleeper: Sleeper,
 }
 
 impl fmt::Debug for HttpClient {
@@ -683,6 +703,7 @@ impl HttpClient {
             tokens: None,
             rate_limit_headers: None,
             reqwest: None,
+            sleeper: tokio_sleeper(),
         }
     }
 
@@ -824,7 +845,7 @@ impl HttpClient {
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 "backing off"
             );
-            tokio::time::sleep(delay).await;
+            (self.sleeper)(delay).await;
         }
     }
 

@@ -29,7 +29,7 @@ mod token;
 
 pub use client::{
     HttpClient, HttpClientBuilder, HttpResponse, IDEMPOTENCY_KEY_HEADER, RateLimitHeaderParser,
-    Replay, RequestSpec, TokenUse, classify_status, redact_url,
+    Replay, RequestSpec, Sleeper, TokenUse, classify_status, redact_url,
 };
 pub use oauth2::{
     ClientAuthMethod, ClientCredentials, OAuth2Client, PasswordCredentials, PasswordGrantRefresher,
