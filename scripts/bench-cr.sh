@@ -27,7 +27,9 @@ median_us() {
   echo "$bench_out" | grep -- "$1" | awk -F'│' '{print $3}' | awk '{
     v=$1; u=$2; if (u=="ns") v=v/1000; else if (u=="ms") v=v*1000; else if (u=="s") v=v*1000000; print v }'
 }
-sign_us=$(median_us sign_10_lines)
+sign_us=$(median_us "─ sign_10_lines")
+build_sign_us=$(median_us build_and_sign_10_lines)
+write_sign_us=$(median_us write_and_sign_10_lines)
 rsa_us=$(median_us rsa2048_sign_only)
 
 echo "== python signxml (XAdESSigner, ${N_PY} signatures of the same document)"
@@ -38,14 +40,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 py_rate=$("$VENV/bin/python" - "$DOC" "$P12" "$N_PY" <<'PY'
 import sys, time
-from cryptography.hazmat.primitives.serialization import pkcs12, Encoding, PrivateFormat, NoEncryption
+from cryptography.hazmat.primitives.serialization import pkcs12, Encoding
 from lxml import etree
 from signxml import DigestAlgorithm
 from signxml.xades import XAdESSigner, XAdESSignaturePolicy, XAdESDataObjectFormat
 
 doc_path, p12_path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 key, cert, _ = pkcs12.load_key_and_certificates(open(p12_path, "rb").read(), b"1234")
-key_pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
 cert_pem = cert.public_bytes(Encoding.PEM)
 data = open(doc_path, "rb").read()
 policy = XAdESSignaturePolicy(
@@ -61,7 +62,8 @@ signer = XAdESSigner(
 )
 def one():
     root = etree.fromstring(data)
-    return etree.tostring(signer.sign(root, key=key_pem, cert=cert_pem))
+    # the key object (parsed once, like our SigningKey) and the certificate PEM
+    return etree.tostring(signer.sign(root, key=key, cert=cert_pem))
 one()
 t = time.perf_counter()
 for _ in range(n):
@@ -71,10 +73,12 @@ print(f"{n / dt:.1f}")
 PY
 )
 
-awk -v o="$openssl_rate" -v s="$sign_us" -v r="$rsa_us" -v p="$py_rate" 'BEGIN {
-  ours = 1000000 / s; rsa = 1000000 / r;
+awk -v o="$openssl_rate" -v s="$sign_us"  -v bs="$build_sign_us" -v ws="$write_sign_us" -v r="$rsa_us" -v p="$py_rate" 'BEGIN {
+  ours = 1000000 / s; built = 1000000 / bs; written = 1000000 / ws; rsa = 1000000 / r;
   printf "openssl_rsa2048_sign_per_sec=%.1f\n", o;
   printf "aws_lc_rsa2048_sign_per_sec=%.1f\n", rsa;
-  printf "cr_einvoice_sign_10_lines_per_sec=%.1f  (ratio to openssl %.3f; target >= 0.75)\n", ours, ours / o;
+  printf "cr_einvoice_build_and_sign_10_lines_per_sec=%.1f  (ratio to openssl %.3f; target >= 0.75)\n", built, built / o;
+  printf "cr_einvoice_write_and_sign_10_lines_per_sec=%.1f  (ratio to openssl %.3f; model prebuilt)\n", written, written / o;
+  printf "cr_einvoice_sign_10_lines_per_sec=%.1f  (ratio to openssl %.3f)\n", ours, ours / o;
   printf "signxml_sign_10_lines_per_sec=%.1f  (cr-einvoice is %.1fx faster)\n", p, ours / p;
 }'

@@ -2,13 +2,10 @@
 
 use std::borrow::Cow;
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
-use quick_xml::events::attributes::Attributes;
-
 use super::escape::{
     decode_attr, normalize_newlines, write_attr_value, write_cdata, write_raw_text,
 };
+use super::lexer::{Lexer, Tok, attributes};
 use super::{Algorithm, C14nError, DSIG_NS, Exclude, XML_NS};
 
 /// The namespace bindings and `xml:*` attributes in scope at some point of a document.
@@ -71,33 +68,6 @@ fn lookup<'s, 'a>(
         .map(|(_, u)| u)
 }
 
-fn new_reader(src: &str) -> Reader<&[u8]> {
-    let mut reader = Reader::from_str(src);
-    let cfg = reader.config_mut();
-    cfg.check_comments = true;
-    cfg.check_end_names = true;
-    cfg.expand_empty_elements = false;
-    cfg.trim_text(false);
-    reader
-}
-
-fn position(reader: &Reader<&[u8]>) -> usize {
-    usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX)
-}
-
-fn read<'a>(reader: &mut Reader<&'a [u8]>, base: usize) -> Result<Event<'a>, C14nError> {
-    reader.read_event().map_err(|e| {
-        let at = usize::try_from(reader.error_position()).unwrap_or(0);
-        malformed(at + base, e.to_string())
-    })
-}
-
-/// The tag content between `<` and `>` (or `/>`) of a start or empty-element tag.
-fn tag_content(raw: &str, empty: bool) -> &str {
-    let end = raw.len().saturating_sub(if empty { 2 } else { 1 });
-    raw.get(1..end).unwrap_or_default()
-}
-
 /// Runs the canonicalizer.
 ///
 /// * `src` starts at the point described by `ctx` (the document start, or the start tag of
@@ -119,7 +89,8 @@ pub(crate) fn run<'a>(
     let exclusive = algorithm.is_exclusive();
     let comments = algorithm.with_comments();
     let whole = apex.is_none();
-    let mut reader = new_reader(src);
+    let mut lexer = Lexer::new(src);
+    let mut raw_attrs: Vec<(&'a str, &'a str)> = Vec::new();
 
     let mut scope: Vec<(&'a str, Cow<'a, str>)> = ctx
         .bindings
@@ -137,22 +108,16 @@ pub(crate) fn run<'a>(
     let mut ns_out: Vec<(&'a str, Cow<'a, str>)> = Vec::new();
     let mut seen_root = false;
     let mut apex_found = false;
-    let mut pos = 0usize;
 
     loop {
-        let event = read(&mut reader, base)?;
-        let end = position(&reader);
-        let start = pos;
-        let raw = src.get(start..end).unwrap_or_default();
-        pos = end;
+        let (start, tok) = lexer.next_token().map_err(|e| rebase(e, base))?;
         let inside = stack.last().map_or(whole, |o| o.output);
-        match event {
-            Event::Start(e) | Event::Empty(e) => {
-                let empty = raw.ends_with("/>");
-                let name_len = e.name().0.len();
-                drop(e);
-                let content = tag_content(raw, empty);
-                let name = content.get(..name_len).unwrap_or_default();
+        match tok {
+            Tok::Start {
+                name,
+                attrs: raw_tag,
+                empty,
+            } => {
                 let marks = (scope.len(), xml_attrs.len(), rendered.len());
                 let at = start + base;
                 if stack.is_empty() && seen_root && whole {
@@ -160,23 +125,19 @@ pub(crate) fn run<'a>(
                 }
 
                 attrs.clear();
-                let mut it = Attributes::new(content, name_len);
-                it.with_checks(true);
-                for a in it {
-                    let a = a.map_err(|e| malformed(at, e.to_string()))?;
-                    let key: &'a str = a.key.0;
-                    let raw_value: Cow<'a, str> = a.value;
+                attributes(raw_tag, at, &mut raw_attrs)?;
+                for &(key, raw_value) in &raw_attrs {
                     if key == "xmlns" {
-                        scope.push(("", decode_cow(raw_value, at)?));
+                        scope.push(("", decode_attr(raw_value, at)?));
                     } else if let Some(prefix) = key.strip_prefix("xmlns:") {
-                        let uri = decode_cow(raw_value, at)?;
+                        let uri = decode_attr(raw_value, at)?;
                         if uri.is_empty() {
                             return Err(malformed(at, "empty prefixed namespace declaration"));
                         }
                         scope.push((prefix, uri));
                     } else {
                         let (prefix, local) = split_qname(key);
-                        let value = decode_cow(raw_value, at)?;
+                        let value = decode_attr(raw_value, at)?;
                         if prefix == "xml" {
                             xml_attrs.push((key, value.clone()));
                         }
@@ -388,10 +349,16 @@ pub(crate) fn run<'a>(
                     });
                 }
             }
-            Event::End(_) => {
+            Tok::End { name } => {
                 let Some(open) = stack.pop() else {
                     return Err(malformed(start + base, "unmatched end tag"));
                 };
+                if open.name != name {
+                    return Err(malformed(
+                        start + base,
+                        format!("end tag </{name}> does not match <{}>", open.name),
+                    ));
+                }
                 if open.output {
                     out.extend_from_slice(b"</");
                     out.extend_from_slice(open.name.as_bytes());
@@ -409,7 +376,7 @@ pub(crate) fn run<'a>(
                     return Ok(());
                 }
             }
-            Event::Text(_) | Event::GeneralRef(_) => {
+            Tok::Text(raw) => {
                 if stack.is_empty() {
                     if !raw
                         .bytes()
@@ -421,17 +388,16 @@ pub(crate) fn run<'a>(
                     write_raw_text(out, raw, start + base)?;
                 }
             }
-            Event::CData(_) => {
+            Tok::CData(body) => {
                 if stack.is_empty() {
                     return Err(malformed(start + base, "CDATA outside the root element"));
                 }
                 if inside {
-                    let body = raw.get(9..raw.len().saturating_sub(3)).unwrap_or_default();
                     write_cdata(out, body);
                 }
             }
-            Event::Comment(_) | Event::PI(_) => {
-                let is_comment = raw.starts_with("<!--");
+            Tok::Comment(_) | Tok::Pi { .. } => {
+                let is_comment = matches!(tok, Tok::Comment(_));
                 if is_comment && !comments {
                     continue;
                 }
@@ -442,50 +408,38 @@ pub(crate) fn run<'a>(
                 if doc_level && seen_root {
                     out.push(b'\n');
                 }
-                if is_comment {
-                    let body = raw.get(4..raw.len().saturating_sub(3)).unwrap_or_default();
-                    out.extend_from_slice(b"<!--");
-                    out.extend_from_slice(normalize_newlines(body).as_bytes());
-                    out.extend_from_slice(b"-->");
-                } else {
-                    let body = raw.get(2..raw.len().saturating_sub(2)).unwrap_or_default();
-                    let body = normalize_newlines(body);
-                    let (target, data) = match body.find(|c: char| c.is_ascii_whitespace()) {
-                        Some(i) => (
-                            body.get(..i).unwrap_or_default(),
-                            body.get(i..)
-                                .unwrap_or_default()
-                                .trim_start_matches(|c: char| c.is_ascii_whitespace()),
-                        ),
-                        None => (body.as_ref(), ""),
-                    };
-                    out.extend_from_slice(b"<?");
-                    out.extend_from_slice(target.as_bytes());
-                    if !data.is_empty() {
-                        out.push(b' ');
-                        out.extend_from_slice(data.as_bytes());
+                match tok {
+                    Tok::Comment(body) => {
+                        out.extend_from_slice(b"<!--");
+                        out.extend_from_slice(normalize_newlines(body).as_bytes());
+                        out.extend_from_slice(b"-->");
                     }
-                    out.extend_from_slice(b"?>");
+                    Tok::Pi { target, data } => {
+                        out.extend_from_slice(b"<?");
+                        out.extend_from_slice(target.as_bytes());
+                        if !data.is_empty() {
+                            out.push(b' ');
+                            out.extend_from_slice(normalize_newlines(data).as_bytes());
+                        }
+                        out.extend_from_slice(b"?>");
+                    }
+                    _ => {}
                 }
                 if doc_level && !seen_root {
                     out.push(b'\n');
                 }
             }
-            Event::Decl(d) => {
-                if start != 0 {
-                    return Err(malformed(start + base, "misplaced XML declaration"));
-                }
-                if let Some(enc) = d.encoding() {
-                    let enc = enc.map_err(|e| malformed(start + base, e.to_string()))?;
-                    if !enc.eq_ignore_ascii_case("utf-8") {
-                        return Err(C14nError::NotUtf8);
-                    }
+            Tok::Decl { encoding } => {
+                if let Some(enc) = encoding
+                    && !enc.eq_ignore_ascii_case("utf-8")
+                {
+                    return Err(C14nError::NotUtf8);
                 }
             }
-            Event::DocType(_) => return Err(C14nError::Doctype),
-            Event::Eof => {
+            Tok::DocType => return Err(C14nError::Doctype),
+            Tok::Eof => {
                 if !stack.is_empty() {
-                    return Err(malformed(end + base, "unexpected end of document"));
+                    return Err(malformed(start + base, "unexpected end of document"));
                 }
                 if let Some(a) = apex
                     && !apex_found
@@ -493,7 +447,7 @@ pub(crate) fn run<'a>(
                     return Err(C14nError::ApexNotFound(a + base));
                 }
                 if !seen_root {
-                    return Err(malformed(end + base, "no root element"));
+                    return Err(malformed(start + base, "no root element"));
                 }
                 return Ok(());
             }
@@ -501,29 +455,27 @@ pub(crate) fn run<'a>(
     }
 }
 
-fn decode_cow(raw: Cow<'_, str>, at: usize) -> Result<Cow<'_, str>, C14nError> {
-    match raw {
-        Cow::Borrowed(s) => decode_attr(s, at),
-        Cow::Owned(s) => decode_attr(&s, at).map(|c| Cow::Owned(c.into_owned())),
+fn rebase(e: C14nError, base: usize) -> C14nError {
+    match e {
+        C14nError::Malformed { offset, message } => C14nError::Malformed {
+            offset: offset + base,
+            message,
+        },
+        other => other,
     }
 }
 
 /// Finds the element carrying `Id`/`ID`/`id` = `id`; errors if more than one does.
 pub(crate) fn find_id(src: &str, id: &str) -> Result<Option<usize>, C14nError> {
-    let mut reader = new_reader(src);
-    let mut pos = 0;
+    let mut lexer = Lexer::new(src);
+    let mut raw_attrs = Vec::new();
     let mut found = None;
     loop {
-        let event = read(&mut reader, 0)?;
-        let end = position(&reader);
-        let start = pos;
-        pos = end;
-        match event {
-            Event::Start(e) | Event::Empty(e) => {
-                for a in e.attributes().with_checks(false) {
-                    let a = a.map_err(|e| malformed(start, e.to_string()))?;
-                    if matches!(a.key.0, "Id" | "ID" | "id") && decode_attr(&a.value, start)? == id
-                    {
+        match lexer.next_token()? {
+            (start, Tok::Start { attrs, .. }) => {
+                attributes(attrs, start, &mut raw_attrs)?;
+                for (k, v) in &raw_attrs {
+                    if matches!(*k, "Id" | "ID" | "id") && decode_attr(v, start)? == id {
                         if found.is_some() {
                             return Err(malformed(start, format!("duplicate id {id:?}")));
                         }
@@ -531,8 +483,8 @@ pub(crate) fn find_id(src: &str, id: &str) -> Result<Option<usize>, C14nError> {
                     }
                 }
             }
-            Event::DocType(_) => return Err(C14nError::Doctype),
-            Event::Eof => return Ok(found),
+            (_, Tok::DocType) => return Err(C14nError::Doctype),
+            (_, Tok::Eof) => return Ok(found),
             _ => {}
         }
     }

@@ -25,6 +25,7 @@
 
 mod engine;
 mod escape;
+pub(crate) mod lexer;
 
 pub(crate) use engine::{Context, RootInfo, run};
 pub(crate) use escape::{decode_attr, decode_text};

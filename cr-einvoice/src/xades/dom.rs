@@ -1,10 +1,7 @@
 //! A tiny element tree for the `ds:Signature` subtree (verification only).
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
-use quick_xml::events::attributes::Attributes;
-
-use crate::c14n::{C14nError, decode_attr, decode_text};
+use crate::c14n::lexer::{Lexer, Tok, attributes};
+use crate::c14n::{C14nError, DSIG_NS, decode_attr, decode_text};
 
 use super::SignatureError;
 
@@ -106,16 +103,19 @@ pub(crate) struct Scan {
     pub(crate) root_scope: Vec<(String, String)>,
 }
 
-/// Parses the start tag at `raw` into (qname, declarations, attributes).
-fn parse_tag(raw: &str, name_len: usize, at: usize) -> Result<TagParts, SignatureError> {
+struct TagParts {
+    decls: Vec<(String, String)>,
+    attrs: Vec<(String, String)>,
+}
+
+/// Splits a start tag's attributes into namespace declarations and other attributes.
+fn parse_tag(raw: &str, at: usize) -> Result<TagParts, SignatureError> {
+    let mut list = Vec::new();
+    attributes(raw, at, &mut list)?;
     let mut decls = Vec::new();
     let mut attrs = Vec::new();
-    let mut it = Attributes::new(raw, name_len);
-    it.with_checks(true);
-    for a in it {
-        let a = a.map_err(|e| malformed(at, e.to_string()))?;
-        let key = a.key.0;
-        let value = decode_attr(&a.value, at)?.into_owned();
+    for (key, raw_value) in list {
+        let value = decode_attr(raw_value, at)?.into_owned();
         if key == "xmlns" {
             decls.push((String::new(), value));
         } else if let Some(p) = key.strip_prefix("xmlns:") {
@@ -125,11 +125,6 @@ fn parse_tag(raw: &str, name_len: usize, at: usize) -> Result<TagParts, Signatur
         }
     }
     Ok(TagParts { decls, attrs })
-}
-
-struct TagParts {
-    decls: Vec<(String, String)>,
-    attrs: Vec<(String, String)>,
 }
 
 fn resolve(
@@ -153,71 +148,63 @@ fn resolve(
     }
 }
 
-fn reader(src: &str) -> Reader<&[u8]> {
-    let mut r = Reader::from_str(src);
-    r.config_mut().check_end_names = true;
-    r.config_mut().trim_text(false);
-    r
-}
-
-fn pos(r: &Reader<&[u8]>) -> usize {
-    usize::try_from(r.buffer_position()).unwrap_or(usize::MAX)
-}
-
-/// Finds the `ds:Signature` children of the root element.
+/// Finds the `ds:Signature` children of the root element (same tokenizer as the
+/// canonicalizer, so both see the same structure).
 pub(crate) fn scan(src: &str, base: usize) -> Result<Scan, SignatureError> {
-    let mut r = reader(src);
+    let mut lexer = Lexer::new(src);
     let mut scope: Vec<(String, String)> = Vec::new();
-    let mut marks: Vec<usize> = Vec::new();
+    let mut names: Vec<(&str, usize)> = Vec::new();
     let mut out = Scan {
         signatures: Vec::new(),
         root_scope: Vec::new(),
     };
-    let mut last = 0;
     loop {
-        let ev = r
-            .read_event()
-            .map_err(|e| malformed(base + last, e.to_string()))?;
-        let start = last;
-        last = pos(&r);
-        match ev {
-            Event::Start(e) | Event::Empty(e) => {
-                let empty = matches!(src.get(..last), Some(s) if s.ends_with("/>"));
-                let at = base + start;
-                // only the root's and its children's tags matter
-                if marks.len() <= 1 {
-                    let name_len = e.name().0.len();
-                    let raw = src
-                        .get(start + 1..last.saturating_sub(if empty { 2 } else { 1 }))
-                        .unwrap_or_default();
-                    let parts = parse_tag(raw, name_len, at)?;
-                    let mark = scope.len();
+        let (start, tok) = lexer.next_token().map_err(|e| rebase(e, base))?;
+        let at = base + start;
+        match tok {
+            Tok::Start { name, attrs, empty } => {
+                let mark = scope.len();
+                // only the root's and its children's tags matter for namespaces
+                if names.len() <= 1 {
+                    let parts = parse_tag(attrs, at)?;
                     scope.extend(parts.decls);
-                    let qname = raw.get(..name_len).unwrap_or_default();
-                    let (ns, local) = resolve(&scope, qname, at)?;
-                    if marks.is_empty() {
+                    let (ns, local) = resolve(&scope, name, at)?;
+                    if names.is_empty() {
                         out.root_scope.clone_from(&scope);
-                    } else if ns == crate::c14n::DSIG_NS && local == "Signature" {
+                    } else if ns == DSIG_NS && local == "Signature" {
                         out.signatures.push(at);
                     }
-                    if empty {
-                        scope.truncate(mark);
-                    } else {
-                        marks.push(mark);
-                    }
-                } else if !empty {
-                    marks.push(scope.len());
+                }
+                if empty {
+                    scope.truncate(mark);
+                } else {
+                    names.push((name, mark));
                 }
             }
-            Event::End(_) => {
-                let m = marks.pop().unwrap_or(0);
-                scope.truncate(m);
+            Tok::End { name } => {
+                let Some((open, mark)) = names.pop() else {
+                    return Err(malformed(at, "unmatched end tag"));
+                };
+                if open != name {
+                    return Err(malformed(at, "mismatched end tag"));
+                }
+                scope.truncate(mark);
             }
-            Event::DocType(_) => return Err(SignatureError::Xml(C14nError::Doctype)),
-            Event::Eof => return Ok(out),
+            Tok::DocType => return Err(SignatureError::Xml(C14nError::Doctype)),
+            Tok::Eof => return Ok(out),
             _ => {}
         }
     }
+}
+
+fn rebase(e: C14nError, base: usize) -> SignatureError {
+    SignatureError::Xml(match e {
+        C14nError::Malformed { offset, message } => C14nError::Malformed {
+            offset: offset + base,
+            message,
+        },
+        other => other,
+    })
 }
 
 /// Parses the element starting at absolute offset `start` (relative `start - base` in `src`).
@@ -233,29 +220,19 @@ pub(crate) fn parse_element(
     let sub = src
         .get(rel..)
         .ok_or_else(|| malformed(start, "bad offset"))?;
-    let mut r = reader(sub);
-    let mut stack: Vec<Element> = Vec::new();
-    let mut last = 0;
+    let mut lexer = Lexer::new(sub);
+    let mut stack: Vec<(Element, &str)> = Vec::new();
     loop {
-        let ev = r
-            .read_event()
-            .map_err(|e| malformed(start + last, e.to_string()))?;
-        let s = last;
-        last = pos(&r);
+        let (s, tok) = lexer.next_token().map_err(|e| rebase(e, start))?;
         let at = start + s;
-        match ev {
-            Event::Start(e) | Event::Empty(e) => {
-                let empty = matches!(sub.get(..last), Some(x) if x.ends_with("/>"));
-                let name_len = e.name().0.len();
-                let raw = sub
-                    .get(s + 1..last.saturating_sub(if empty { 2 } else { 1 }))
-                    .unwrap_or_default();
-                let parts = parse_tag(raw, name_len, at)?;
+        match tok {
+            Tok::Start { name, attrs, empty } => {
+                let parts = parse_tag(attrs, at)?;
                 let mut el_scope = stack
                     .last()
-                    .map_or_else(|| scope.to_vec(), |p| p.scope.clone());
+                    .map_or_else(|| scope.to_vec(), |(p, _)| p.scope.clone());
                 el_scope.extend(parts.decls);
-                let (ns, local) = resolve(&el_scope, raw.get(..name_len).unwrap_or_default(), at)?;
+                let (ns, local) = resolve(&el_scope, name, at)?;
                 let el = Element {
                     ns,
                     local,
@@ -267,35 +244,37 @@ pub(crate) fn parse_element(
                 };
                 if empty {
                     match stack.last_mut() {
-                        Some(parent) => parent.children.push(el),
+                        Some((parent, _)) => parent.children.push(el),
                         None => return Ok(el),
                     }
                 } else {
-                    stack.push(el);
+                    stack.push((el, name));
                 }
             }
-            Event::End(_) => {
-                let Some(el) = stack.pop() else {
+            Tok::End { name } => {
+                let Some((el, open)) = stack.pop() else {
                     return Err(malformed(at, "unmatched end tag"));
                 };
+                if open != name {
+                    return Err(malformed(at, "mismatched end tag"));
+                }
                 match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
+                    Some((parent, _)) => parent.children.push(el),
                     None => return Ok(el),
                 }
             }
-            Event::Text(_) | Event::GeneralRef(_) => {
-                if let Some(el) = stack.last_mut() {
-                    el.text
-                        .push_str(&decode_text(sub.get(s..last).unwrap_or_default(), at)?);
+            Tok::Text(raw) => {
+                if let Some((el, _)) = stack.last_mut() {
+                    el.text.push_str(&decode_text(raw, at)?);
                 }
             }
-            Event::CData(_) => {
-                if let Some(el) = stack.last_mut() {
-                    let raw = sub.get(s + 9..last.saturating_sub(3)).unwrap_or_default();
+            Tok::CData(raw) => {
+                if let Some((el, _)) = stack.last_mut() {
                     el.text.push_str(raw);
                 }
             }
-            Event::Eof => return Err(malformed(start + last, "unexpected end of document")),
+            Tok::DocType => return Err(SignatureError::Xml(C14nError::Doctype)),
+            Tok::Eof => return Err(malformed(at, "unexpected end of document")),
             _ => {}
         }
     }
