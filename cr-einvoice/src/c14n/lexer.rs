@@ -96,14 +96,18 @@ impl<'a> Lexer<'a> {
             let end = memchr::memchr(b'<', bytes.get(start..).unwrap_or_default())
                 .map_or(bytes.len(), |i| start + i);
             let text = self.slice(start, end);
-            if memchr::memmem::find(text.as_bytes(), b"]]>").is_some() {
+            let tb = text.as_bytes();
+            if memchr::memchr_iter(b']', tb).any(|i| tb.get(i + 1..i + 3) == Some(b"]>".as_slice()))
+            {
                 return Err(malformed(start, "']]>' in character data"));
             }
             self.pos = end;
             return Ok((start, Tok::Text(text)));
         }
         let rest = self.rest();
-        if let Some(after) = rest.strip_prefix("</") {
+        let second = bytes.get(start + 1).copied().unwrap_or(0);
+        if second == b'/' {
+            let after = rest.get(2..).unwrap_or_default();
             let n = name_len(after.as_bytes());
             if n == 0 {
                 return Err(malformed(start, "bad end tag"));
@@ -117,7 +121,7 @@ impl<'a> Lexer<'a> {
             self.pos = start + 2 + n + ws + 1;
             return Ok((start, Tok::End { name }));
         }
-        if rest.starts_with("<!--") {
+        if second == b'!' && rest.starts_with("<!--") {
             let end = self
                 .find(start + 4, "-->")
                 .ok_or_else(|| malformed(start, "unterminated comment"))?;
@@ -128,20 +132,21 @@ impl<'a> Lexer<'a> {
             self.pos = end + 3;
             return Ok((start, Tok::Comment(body)));
         }
-        if rest.starts_with("<![CDATA[") {
+        if second == b'!' && rest.starts_with("<![CDATA[") {
             let end = self
                 .find(start + 9, "]]>")
                 .ok_or_else(|| malformed(start, "unterminated CDATA"))?;
             self.pos = end + 3;
             return Ok((start, Tok::CData(self.slice(start + 9, end))));
         }
-        if rest.starts_with("<!DOCTYPE") {
+        if second == b'!' && rest.starts_with("<!DOCTYPE") {
             return Ok((start, Tok::DocType));
         }
-        if rest.starts_with("<!") {
+        if second == b'!' {
             return Err(malformed(start, "unexpected markup declaration"));
         }
-        if let Some(after) = rest.strip_prefix("<?") {
+        if second == b'?' {
+            let after = rest.get(2..).unwrap_or_default();
             let n = name_len(after.as_bytes());
             if n == 0 {
                 return Err(malformed(start, "bad processing instruction"));
