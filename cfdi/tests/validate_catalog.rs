@@ -223,7 +223,10 @@ fn persona_and_uso_relations() {
     assert_eq!(regimen_persona("601", Persona::Moral), Some(true));
     assert_eq!(regimen_persona("601", Persona::Fisica), Some(false));
     assert_eq!(regimen_persona("626", Persona::Fisica), Some(true));
-    assert_eq!(regimen_persona("630", Persona::Fisica), None);
+    assert_eq!(regimen_persona("630", Persona::Fisica), Some(true));
+    assert_eq!(regimen_persona("628", Persona::Fisica), Some(false));
+    assert_eq!(regimen_persona("999", Persona::Fisica), None);
+    assert_eq!(uso_cfdi_allows_regimen("S01", "630"), None);
     assert_eq!(uso_cfdi_persona("D01", Persona::Moral), Some(false));
     assert_eq!(uso_cfdi_persona("G03", Persona::Moral), Some(true));
     assert_eq!(uso_cfdi_allows_regimen("G03", "601"), Some(true));

@@ -134,8 +134,9 @@ fn satcfdi_pagos20_all_placeholder_document() {
 
 /// SAT's own Anexo 20 example (as signed by satcfdi) illustrates every node of the schema at once: it is a
 /// tipo P with FormaPago/MetodoPago/CondicionesDePago/Descuento/Impuestos, non-zero totals in MXN,
-/// InformacionGlobal for a named receptor, ResidenciaFiscal MEX, IVA "Tasa" 1.600000, importes that are not
-/// Base × Tasa, and three conceptos. Each of those is a SAT rejection.
+/// InformacionGlobal for a named receptor, a persona moral emisor (AAA010101AAA) with régimen 630 of personas
+/// físicas, ResidenciaFiscal MEX, IVA "Tasa" 1.600000, importes that are not Base × Tasa, and three conceptos. Each
+/// of those is a SAT rejection.
 #[test]
 fn sat_anexo20_example_breaks_the_tipo_p_rules() {
     assert_eq!(
@@ -151,6 +152,7 @@ fn sat_anexo20_example_breaks_the_tipo_p_rules() {
             "CFDI40111",
             "CFDI40130",
             "CFDI40132",
+            "CFDI40141",
             "CFDI40152",
             "CFDI40154",
             "CFDI40161",

@@ -38,9 +38,9 @@ pub enum TaxRole {
 }
 
 // (física, moral) per régimen. Source: SAT catCFDI.xls, sheet c_RegimenFiscal, columns "Física"/"Moral"
-// (CFDI 4.0 catalogs, vigencia 2022-01-01), as reproduced in public code, e.g. the `REGIMEN_FISCAL_SAT` table
-// "extraído del archivo Catálogos del SAT.xlsx". Régimenes 609, 628, 629 and 630 are in c_RegimenFiscal but
-// their persona columns were not confirmed from a second source, so they are left out (no check is made).
+// (CFDI 4.0 catalogs), as reproduced in public code: a `REGIMEN_FISCAL_SAT` table "extraído del archivo Catálogos
+// del SAT.xlsx" and a MySQL dump of the 4.0 catalog (`c_regimenfiscal`, version 4.00), which agree. 609
+// (Consolidación) ended on 2019-12-31; 628, 629 and 630 start on 2024-01-01.
 const REGIMEN_PERSONA: &[(&str, bool, bool)] = &[
     ("601", false, true),
     ("603", false, true),
@@ -61,6 +61,10 @@ const REGIMEN_PERSONA: &[(&str, bool, bool)] = &[
     ("624", false, true),
     ("625", true, false),
     ("626", true, true),
+    ("609", false, true),
+    ("628", false, true),
+    ("629", true, false),
+    ("630", true, false),
 ];
 
 /// Whether régimen fiscal `regimen` applies to `persona` (catCFDI.xls c_RegimenFiscal "Física"/"Moral"
@@ -135,7 +139,13 @@ pub fn uso_cfdi_persona(uso: &str, persona: Persona) -> Option<bool> {
 
 /// Whether `RegimenFiscalReceptor` `regimen` is allowed with `UsoCFDI` `uso` (catCFDI.xls c_UsoCFDI column
 /// "Régimen Fiscal Receptor"); `None` when the uso is not in the table.
+///
+/// The sheet's lists predate régimenes 628, 629 and 630 (and 609 had ended): for a régimen that appears in no list
+/// the answer is `None` rather than a guess.
 pub fn uso_cfdi_allows_regimen(uso: &str, regimen: &str) -> Option<bool> {
+    if !REG_ALL.contains(&regimen) {
+        return None;
+    }
     USO.iter()
         .find(|(u, _, _, _)| *u == uso)
         .map(|(_, _, _, regs)| regs.contains(&regimen))
