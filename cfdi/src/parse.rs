@@ -80,13 +80,13 @@ impl Elem<'_> {
 /// Attribute values of one element, in document order: `(local name, value)`.
 struct Attrs<'a> {
     path: &'static str,
-    items: Vec<(String, Cow<'a, str>)>,
+    items: Vec<(&'a str, Cow<'a, str>)>,
     schema_location: Option<String>,
 }
 
 impl Attrs<'_> {
     fn take(&mut self, name: &str) -> Option<String> {
-        let i = self.items.iter().position(|(k, _)| k == name)?;
+        let i = self.items.iter().position(|(k, _)| *k == name)?;
         Some(self.items.swap_remove(i).1.into_owned())
     }
 
@@ -115,7 +115,7 @@ impl Attrs<'_> {
             None => Ok(()),
             Some((k, _)) => Err(Error::UnexpectedAttribute {
                 element: self.path.into(),
-                attribute: k,
+                attribute: k.to_string(),
             }),
         }
     }
@@ -137,13 +137,66 @@ pub(crate) fn parse_decimal(path: &str, attribute: &'static str, v: &str) -> Res
         expected: "a decimal number without sign, exponent or leading zeros",
     };
     let d = Decimal::from_str(t).map_err(|_| bad())?;
-    let mut buf = String::with_capacity(t.len());
+    let mut buf = StackStr::default();
     use std::fmt::Write;
-    write!(buf, "{d}").map_err(|_| bad())?;
-    if buf != t {
+    if write!(buf, "{d}").is_err() || buf.as_bytes() != t.as_bytes() {
         return Err(bad());
     }
     Ok(d)
+}
+
+/// A small fixed buffer for formatting a [`Decimal`] without allocating.
+struct StackStr {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Default for StackStr {
+    fn default() -> Self {
+        Self {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+impl StackStr {
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl std::fmt::Write for StackStr {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Upper bound of the number of `Concepto` start tags in `rest` (to size the vector once).
+fn count_concepto_tags(rest: &str) -> usize {
+    let b = rest.as_bytes();
+    rest.match_indices("Concepto")
+        .filter(|(i, _)| {
+            let after = b.get(i + 8).copied().unwrap_or(b'>');
+            if !matches!(after, b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/') {
+                return false;
+            }
+            let mut k = *i;
+            while k > 0 {
+                let c = b.get(k - 1).copied().unwrap_or(b' ');
+                if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':') {
+                    k -= 1;
+                } else {
+                    return c == b'<';
+                }
+            }
+            false
+        })
+        .count()
 }
 
 struct Parser<'i> {
@@ -320,10 +373,7 @@ impl<'i> Parser<'i> {
                 .map_err(|err| escape_err(err, path))?;
             let (ns, local) = self.reader.resolver().resolve_attribute(a.key);
             match ns {
-                ResolveResult::Unbound => {
-                    let k = local.into_inner().to_string();
-                    items.push((k, value));
-                }
+                ResolveResult::Unbound => items.push((local.into_inner(), value)),
                 ResolveResult::Bound(Namespace(n))
                     if n == NS_XSI && local.into_inner() == "schemaLocation" =>
                 {
@@ -615,7 +665,10 @@ impl<'i> Parser<'i> {
 
     fn conceptos(&mut self, e: &Elem<'i>) -> Result<Vec<Concepto>> {
         const P: &str = "Comprobante/Conceptos";
-        let mut v = Vec::new();
+        let pos = usize::try_from(self.pos()).unwrap_or(usize::MAX);
+        let rest = self.input.get(pos..).unwrap_or("");
+        let end = rest.find("Conceptos>").unwrap_or(rest.len());
+        let mut v = Vec::with_capacity(count_concepto_tags(rest.get(..end).unwrap_or(rest)));
         self.attrs(e, P)?.finish()?;
         if !e.empty {
             while let Some(ch) = self.next_child(P)? {
