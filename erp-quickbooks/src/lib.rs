@@ -1,2 +1,21 @@
-//! QuickBooks Online adapter (work in progress).
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod auth;
+pub mod batch;
+pub mod cdc;
+pub mod client;
+pub mod config;
+pub mod entities;
+pub mod error;
+pub mod mapping;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod webhook;
+pub mod wire;
+
+pub use client::QuickBooksClient;
+pub use config::{Environment, QuickBooksConfig, TaxMode};
+pub use entities::QuickBooks;
+pub use webhook::{WebhookEvent, WebhookVerifier};

@@ -1,0 +1,462 @@
+//! QuickBooks Online JSON shapes (field names as in the Intuit `Finance.xsd` entity definitions).
+//!
+//! Request types are `Serialize` only and carry a flattened `extra` map for passthrough fields; response
+//! types are `Deserialize` only and ignore fields we do not map. Amounts are [`Amount`]: exact decimal JSON
+//! numbers in both directions, never `f64`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// A money or quantity value written as an exact JSON number (`259.8`) and read from a JSON number or string.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Amount(pub Decimal);
+
+impl fmt::Debug for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = self.0.normalize().to_string();
+        let raw = RawValue::from_string(text).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw: Box<RawValue> = Deserialize::deserialize(d)?;
+        let text = raw.get().trim().trim_matches('"');
+        Decimal::from_str(text)
+            .or_else(|_| Decimal::from_scientific(text))
+            .map(Amount)
+            .map_err(|e| D::Error::custom(format!("invalid decimal {text:?}: {e}")))
+    }
+}
+
+/// A reference to another entity: `{"value": "58", "name": "Acme"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Ref {
+    /// The id (or code, for currencies and US tax pseudo codes).
+    pub value: String,
+    /// The display name, in responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Ref {
+    /// A reference by value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            name: None,
+        }
+    }
+}
+
+/// `MetaData` of an entity.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct MetaData {
+    /// Creation time (ISO 8601 with offset).
+    pub create_time: Option<String>,
+    /// Last update time.
+    pub last_updated_time: Option<String>,
+}
+
+/// `EmailAddress`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct EmailAddress {
+    /// The address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// `TelephoneNumber`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct TelephoneNumber {
+    /// The number as typed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub free_form_number: Option<String>,
+}
+
+/// `PhysicalAddress`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct PhysicalAddress {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line1: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line3: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line4: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line5: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_sub_division_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// Customer create / sparse-update body.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub(crate) struct CustomerBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_token: Option<String>,
+    #[serde(rename = "sparse", skip_serializing_if = "Option::is_none")]
+    pub sparse: Option<bool>,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_email_addr: Option<EmailAddress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_phone: Option<TelephoneNumber>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bill_addr: Option<PhysicalAddress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ship_addr: Option<PhysicalAddress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acct_num: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency_ref: Option<Ref>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_tax_identifier: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A customer as returned by QuickBooks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct CustomerResp {
+    pub id: String,
+    pub sync_token: Option<String>,
+    pub display_name: Option<String>,
+    pub company_name: Option<String>,
+    pub primary_email_addr: Option<EmailAddress>,
+    pub primary_phone: Option<TelephoneNumber>,
+    pub bill_addr: Option<PhysicalAddress>,
+    pub ship_addr: Option<PhysicalAddress>,
+    pub acct_num: Option<String>,
+    pub currency_ref: Option<Ref>,
+    pub primary_tax_identifier: Option<String>,
+    pub active: Option<bool>,
+    pub balance: Option<Amount>,
+    pub meta_data: Option<MetaData>,
+}
+
+/// Item create / sparse-update body.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ItemBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_token: Option<String>,
+    #[serde(rename = "sparse", skip_serializing_if = "Option::is_none")]
+    pub sparse: Option<bool>,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<Amount>,
+    pub income_account_ref: Ref,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An item as returned by QuickBooks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct ItemResp {
+    pub id: String,
+    pub sync_token: Option<String>,
+    pub name: Option<String>,
+    pub sku: Option<String>,
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+    pub description: Option<String>,
+    pub unit_price: Option<Amount>,
+    pub income_account_ref: Option<Ref>,
+    pub active: Option<bool>,
+    pub meta_data: Option<MetaData>,
+}
+
+/// `SalesItemLineDetail`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct SalesItemLineDetail {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_ref: Option<Ref>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qty: Option<Amount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<Amount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_code_ref: Option<Ref>,
+}
+
+/// `LinkedTxn`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct LinkedTxn {
+    /// The linked transaction's id.
+    pub txn_id: String,
+    /// `Invoice`, `CreditMemo`, `Payment`, ...
+    pub txn_type: String,
+}
+
+impl LinkedTxn {
+    /// A link to `txn_type` `txn_id`.
+    pub fn new(txn_id: impl Into<String>, txn_type: impl Into<String>) -> Self {
+        Self {
+            txn_id: txn_id.into(),
+            txn_type: txn_type.into(),
+        }
+    }
+}
+
+/// A transaction line (`Line`), in requests and responses.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct TxnLine {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub amount: Amount,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sales_item_line_detail: Option<SalesItemLineDetail>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub linked_txn: Vec<LinkedTxn>,
+}
+
+/// `TxnTaxDetail`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct TxnTaxDetail {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub txn_tax_code_ref: Option<Ref>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_tax: Option<Amount>,
+}
+
+/// `MemoRef` (customer memo).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct MemoRef {
+    /// The text.
+    pub value: String,
+}
+
+/// Invoice or CreditMemo create body.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SalesTxnBody {
+    pub customer_ref: Ref,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc_number: Option<String>,
+    pub txn_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency_ref: Option<Ref>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange_rate: Option<Amount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_tax_calculation: Option<String>,
+    pub line: Vec<TxnLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub txn_tax_detail: Option<TxnTaxDetail>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_memo: Option<MemoRef>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An invoice or credit memo as returned by QuickBooks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct SalesTxnResp {
+    pub id: String,
+    pub sync_token: Option<String>,
+    pub doc_number: Option<String>,
+    pub txn_date: Option<String>,
+    pub due_date: Option<String>,
+    pub customer_ref: Option<Ref>,
+    pub currency_ref: Option<Ref>,
+    pub exchange_rate: Option<Amount>,
+    pub global_tax_calculation: Option<String>,
+    pub line: Vec<TxnLine>,
+    pub txn_tax_detail: Option<TxnTaxDetail>,
+    pub total_amt: Option<Amount>,
+    pub balance: Option<Amount>,
+    pub remaining_credit: Option<Amount>,
+    pub private_note: Option<String>,
+    pub customer_memo: Option<MemoRef>,
+    pub meta_data: Option<MetaData>,
+}
+
+/// Payment create body.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PaymentBody {
+    pub customer_ref: Ref,
+    pub total_amt: Amount,
+    pub txn_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency_ref: Option<Ref>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange_rate: Option<Amount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_ref_num: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deposit_to_account_ref: Option<Ref>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_note: Option<String>,
+    pub line: Vec<TxnLine>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A payment as returned by QuickBooks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct PaymentResp {
+    pub id: String,
+    pub sync_token: Option<String>,
+    pub txn_date: Option<String>,
+    pub customer_ref: Option<Ref>,
+    pub currency_ref: Option<Ref>,
+    pub exchange_rate: Option<Amount>,
+    pub total_amt: Option<Amount>,
+    pub unapplied_amt: Option<Amount>,
+    pub payment_ref_num: Option<String>,
+    pub private_note: Option<String>,
+    pub line: Vec<TxnLine>,
+    pub meta_data: Option<MetaData>,
+}
+
+/// `{"Id": ..., "SyncToken": ...}`: the body of `?operation=void` / `delete`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct IdToken {
+    pub id: String,
+    pub sync_token: String,
+}
+
+/// The identity fields of any entity.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct Identity {
+    /// Id.
+    pub id: String,
+    /// SyncToken.
+    pub sync_token: Option<String>,
+    /// `Deleted` in CDC responses.
+    #[serde(rename = "status")]
+    pub status: Option<String>,
+    /// Document number, for transactions.
+    pub doc_number: Option<String>,
+    /// Private note (where the adapter keeps its external reference on transactions).
+    pub private_note: Option<String>,
+    /// Customer account number (where the adapter keeps its external reference on customers).
+    pub acct_num: Option<String>,
+    /// MetaData.
+    pub meta_data: Option<MetaData>,
+}
+
+/// `CompanyInfo`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct CompanyInfoResp {
+    pub id: Option<String>,
+    pub company_name: Option<String>,
+    pub legal_name: Option<String>,
+    pub country: Option<String>,
+    pub company_addr: Option<PhysicalAddress>,
+}
+
+/// A serialized request body, checked and ready to send.
+pub(crate) fn to_body<T: Serialize>(value: &T) -> erp_hub_core::Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| erp_hub_core::Error::invalid("body", e.to_string()))
+}
+
+/// Passthrough JSON as a map (non-objects are ignored).
+pub(crate) fn extra(passthrough: &Value) -> Map<String, Value> {
+    match passthrough {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_exact_numbers() {
+        let a = Amount(Decimal::new(1_234_567_890_123_456_789, 4));
+        let s = serde_json::to_string(&a).unwrap();
+        assert_eq!(s, "123456789012345.6789");
+        let back: Amount = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, a);
+        let q: Amount = serde_json::from_str("\"19.80\"").unwrap();
+        assert_eq!(q.0, Decimal::new(198, 1));
+        assert!(serde_json::from_str::<Amount>("\"abc\"").is_err());
+    }
+}
