@@ -115,6 +115,8 @@ pub enum ErrorKind {
     Validation,
     /// Other bad arguments.
     InvalidInput,
+    /// Keys, signing or signature verification.
+    Signature,
 }
 
 /// Errors of this crate.
@@ -141,6 +143,9 @@ pub enum Error {
     /// Unknown schema revision name.
     #[error("unknown schema revision {0:?} (expected 2024 or 2026)")]
     UnknownRevision(String),
+    /// Signing, verification or key loading failed.
+    #[error("signature: {0}")]
+    Signature(#[from] crate::xades::SignatureError),
 }
 
 impl Error {
@@ -151,6 +156,7 @@ impl Error {
             Error::Parse { .. } => ErrorKind::Parse,
             Error::Invalid(_) => ErrorKind::Validation,
             Error::UnknownRevision(_) | Error::Overflow(_) => ErrorKind::InvalidInput,
+            Error::Signature(_) => ErrorKind::Signature,
         }
     }
 }

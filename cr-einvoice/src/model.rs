@@ -637,6 +637,15 @@ impl Comprobante {
     pub fn to_xml(&self) -> Result<Vec<u8>, crate::Error> {
         crate::write::comprobante(self)
     }
+    /// Validates, writes and signs (XAdES-EPES, signature appended as the last child of the
+    /// root; see [`crate::xades::sign`]). The returned bytes are final: send them as they are.
+    pub fn to_signed_xml(
+        &self,
+        key: &crate::keystore::SigningKey,
+        options: &crate::xades::SignOptions,
+    ) -> Result<Vec<u8>, crate::Error> {
+        Ok(crate::xades::sign(&self.to_xml()?, key, options)?)
+    }
     /// Parses a comprobante (see [`crate::parse`]).
     pub fn from_xml(xml: &[u8]) -> Result<Self, crate::Error> {
         crate::parse::comprobante_xml(xml)
@@ -651,6 +660,14 @@ impl MensajeReceptor {
     /// Validates, then writes the unsigned XML.
     pub fn to_xml(&self) -> Result<Vec<u8>, crate::Error> {
         crate::write::mensaje_receptor(self)
+    }
+    /// Validates, writes and signs (see [`Comprobante::to_signed_xml`]).
+    pub fn to_signed_xml(
+        &self,
+        key: &crate::keystore::SigningKey,
+        options: &crate::xades::SignOptions,
+    ) -> Result<Vec<u8>, crate::Error> {
+        Ok(crate::xades::sign(&self.to_xml()?, key, options)?)
     }
 }
 

@@ -4,14 +4,18 @@
 //! `tests/fixtures/xsd/xsd/v4.4-2026-derived/` (2024 text + the three 2026 edits, see the README
 //! there); FEC, FEE, REP and MensajeReceptor use the published 2026 files.
 //!
-//! The documents are unsigned here, so the only acceptable schema error is the missing
-//! `ds:Signature` (minOccurs = 1) as the last child of the root.
+//! Signed documents (XAdES-EPES with the throwaway test key in `tests/fixtures/keys/`) must be
+//! fully schema-valid; the same documents unsigned must fail with exactly one error: the missing
+//! `ds:Signature` (minOccurs = 1) after the last child of the root.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::DateTime;
-use cr_einvoice::{SchemaRevision, TipoDocumento, demo};
+use cr_einvoice::keystore::SigningKey;
+use cr_einvoice::xades::{self, SignOptions};
+use cr_einvoice::{Comprobante, Documento, SchemaRevision, TipoDocumento, demo, parse};
+use secrecy::SecretString;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xsd/xsd")
@@ -183,4 +187,75 @@ fn the_oracle_detects_a_broken_document() {
         errors.iter().any(|e| e.contains("CodigoCABYS")),
         "{errors:#?}"
     );
+}
+
+fn key() -> SigningKey {
+    let p12 = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys/test-aes.p12"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    SigningKey::from_pkcs12(&p12, &SecretString::from("1234")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn signed_documents_of_every_type_are_fully_schema_valid_in_both_revisions() {
+    let key = key();
+    let opts = SignOptions::new();
+    for revision in REVISIONS {
+        for tipo in TipoDocumento::COMPROBANTES {
+            for lineas in [1, 7] {
+                let what = format!("{tipo} {revision} {lineas} lines");
+                let doc = demo::comprobante(tipo, revision, fecha(revision), lineas)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let signed = doc
+                    .to_signed_xml(&key, &opts)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let errors = xmllint(&signed, &schema(tipo, revision));
+                assert!(errors.is_empty(), "{what}: {errors:#?}");
+                xades::verify(&signed, Some(key.certificate()))
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                // the signed bytes still parse to the same model (the signature is skipped)
+                let back = parse::documento_with_revision(&signed, Some(revision))
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(back, Documento::Comprobante(Box::new(doc)), "{what}");
+            }
+        }
+        let msg =
+            demo::mensaje_receptor(revision, fecha(revision)).unwrap_or_else(|e| panic!("{e}"));
+        let signed = msg
+            .to_signed_xml(&key, &opts)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let errors = xmllint(
+            &signed,
+            &schema(TipoDocumento::AceptacionReceptor, revision),
+        );
+        assert!(errors.is_empty(), "MR {revision}: {errors:#?}");
+        xades::verify(&signed, Some(key.certificate()))
+            .unwrap_or_else(|e| panic!("MR {revision}: {e}"));
+    }
+}
+
+#[test]
+fn signing_an_already_signed_document_is_a_typed_error() {
+    let key = key();
+    let doc = demo::comprobante(
+        TipoDocumento::FacturaElectronica,
+        SchemaRevision::V2024,
+        fecha(SchemaRevision::V2024),
+        1,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let signed = doc
+        .to_signed_xml(&key, &SignOptions::new())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = xades::sign(&signed, &key, &SignOptions::new()).map_err(cr_einvoice::Error::from);
+    assert!(
+        matches!(err, Err(ref e) if e.kind() == cr_einvoice::ErrorKind::Signature),
+        "{err:?}"
+    );
+    // a signed document whose content is changed no longer verifies, although it still parses
+    let text = String::from_utf8(signed).unwrap_or_default();
+    let tampered = text.replacen("Cliente Demo", "Cliente Dema", 1);
+    assert!(Comprobante::from_xml(tampered.as_bytes()).is_ok());
+    assert!(xades::verify(tampered.as_bytes(), Some(key.certificate())).is_err());
 }
