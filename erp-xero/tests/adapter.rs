@@ -1,0 +1,418 @@
+//! Adapter behaviour against the mock: entities, error mapping, limits, batches, the change feed, and secrets.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use erp_hub_core::adapter::{Entity, ErpAdapter, IdempotencyKey};
+use erp_hub_core::model::{
+    CreditNote, Customer, DocRef, EntityKind, Invoice, InvoiceLine, Item, ItemKind, PartyRef,
+    Payment,
+};
+use erp_hub_core::money::Currency;
+use erp_hub_core::tax::{Tax, TaxRate};
+use erp_hub_core::{Error, ErrorKind};
+use erp_xero::mock::MockXero;
+use rust_decimal_macros::dec;
+
+fn key(k: &str) -> IdempotencyKey {
+    IdempotencyKey::new(k).unwrap()
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 1, 15).unwrap()
+}
+
+async fn customer(xero: &erp_xero::XeroAdapter, ext: &str) -> String {
+    xero.upsert_customer(
+        &Customer::new(ext, format!("Customer {ext}")),
+        &key(&format!("{ext}-k")),
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+fn invoice(ext: &str, cust: (&str, &str)) -> Invoice {
+    Invoice::new(
+        ext,
+        PartyRef::resolved(cust.0, cust.1),
+        day(),
+        Currency::MXN,
+    )
+    .with_line(
+        InvoiceLine::new("Service", dec!(2), dec!(500))
+            .with_tax(Tax::transferred("IVA", TaxRate::Percent(dec!(16)))),
+    )
+}
+
+#[tokio::test]
+async fn invoice_payment_credit_note_void_and_reads() {
+    let env = common::env().await;
+    let x = &env.xero;
+    let cid = customer(x, "c-1").await;
+    let inv = invoice("inv-1", ("c-1", &cid));
+    let r = x.create_invoice(&inv, &key("inv-1")).await.unwrap();
+    assert_eq!(r.provider, "xero");
+    assert!(r.number.as_deref().is_some_and(|n| n.starts_with("INV-")));
+
+    let rec = x.get(EntityKind::Invoice, &r.id).await.unwrap();
+    assert_eq!(rec.balance, Some(dec!(1160.00)));
+    let Entity::Invoice(got) = &rec.entity else {
+        panic!()
+    };
+    assert_eq!(got.external_ref, "inv-1");
+    assert_eq!(got.customer.remote_id.as_deref(), Some(cid.as_str()));
+    assert_eq!(rec.raw["LineItems"][0]["TaxType"], "OUTPUT");
+
+    // Partial payment by external references only (the adapter looks both up).
+    let p = Payment::new(
+        "pay-1",
+        PartyRef::external("c-1"),
+        day(),
+        Currency::MXN,
+        dec!(160),
+    )
+    .apply_to(DocRef::external("inv-1"), dec!(160));
+    let pr = x.record_payment(&p, &key("pay-1")).await.unwrap();
+    assert_eq!(
+        x.get(EntityKind::Invoice, &r.id).await.unwrap().balance,
+        Some(dec!(1000.00))
+    );
+    let prec = x.get(EntityKind::Payment, &pr.id).await.unwrap();
+    let Entity::Payment(gp) = prec.entity else {
+        panic!()
+    };
+    assert_eq!(gp.amount, dec!(160));
+    assert_eq!(
+        gp.applications[0].invoice.remote_id.as_deref(),
+        Some(r.id.as_str())
+    );
+
+    // A payment split over two invoices is not something Xero's Payment does.
+    let split = Payment::new(
+        "pay-2",
+        PartyRef::external("c-1"),
+        day(),
+        Currency::MXN,
+        dec!(2),
+    )
+    .apply_to(DocRef::external("inv-1"), dec!(1))
+    .apply_to(DocRef::external("inv-1"), dec!(1));
+    assert_eq!(
+        x.record_payment(&split, &key("pay-2"))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unsupported
+    );
+
+    // Credit note allocated to the invoice.
+    let cn = CreditNote::new(
+        "cn-1",
+        PartyRef::resolved("c-1", &cid),
+        DocRef::resolved("inv-1", &r.id),
+        day(),
+        Currency::MXN,
+    )
+    .with_line(
+        InvoiceLine::new("Refund", dec!(1), dec!(100))
+            .with_tax(Tax::transferred("IVA", TaxRate::Percent(dec!(16)))),
+    );
+    let cr = x.create_credit_note(&cn, &key("cn-1")).await.unwrap();
+    assert_eq!(
+        x.get(EntityKind::Invoice, &r.id).await.unwrap().balance,
+        Some(dec!(884.00))
+    );
+    let crec = x.get(EntityKind::CreditNote, &cr.id).await.unwrap();
+    assert_eq!(crec.balance, Some(dec!(0.00)));
+    let Entity::CreditNote(gcn) = crec.entity else {
+        panic!()
+    };
+    assert_eq!(gcn.invoice.remote_id.as_deref(), Some(r.id.as_str()));
+
+    // Voiding: refused while payments are applied (Xero's rule), fine for a fresh invoice.
+    let err = x.void_invoice(&r, &key("void-1")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation);
+    let r2 = x
+        .create_invoice(&invoice("inv-2", ("c-1", &cid)), &key("inv-2"))
+        .await
+        .unwrap();
+    x.void_invoice(&r2, &key("void-2")).await.unwrap();
+    let v = x.get(EntityKind::Invoice, &r2.id).await.unwrap();
+    assert!(v.voided);
+    assert_eq!(v.balance, Some(dec!(0)));
+
+    common::spec::spec().check_requests(&env.mock.requests());
+}
+
+#[tokio::test]
+async fn items_are_matched_on_code_and_versions_detect_stale_updates() {
+    let env = common::env().await;
+    let x = &env.xero;
+    let mut item = Item::new("W-1", "W-1", "Widget", ItemKind::Product);
+    item.unit_price = Some(dec!(12.50));
+    let a = x.upsert_item(&item, &key("item-1")).await.unwrap();
+    item.name = "Widget v2".into();
+    let b = x.upsert_item(&item, &key("item-2")).await.unwrap();
+    assert_eq!(a.id, b.id, "matched on Code, not created again");
+    assert_eq!(env.mock.records("Items").len(), 1);
+    let rec = x.get(EntityKind::Item, &a.id).await.unwrap();
+    let Entity::Item(got) = rec.entity else {
+        panic!()
+    };
+    assert_eq!(got.name, "Widget v2");
+    assert_eq!(got.unit_price, Some(dec!(12.50)));
+    // Stale version → Conflict, without writing.
+    item.remote = Some(a.clone());
+    let writes = env
+        .mock
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .count();
+    assert_eq!(
+        x.upsert_item(&item, &key("item-3"))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Conflict
+    );
+    assert_eq!(
+        env.mock
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET")
+            .count(),
+        writes
+    );
+    common::spec::spec().check_requests(&env.mock.requests());
+}
+
+#[tokio::test]
+async fn errors_map_to_the_taxonomy() {
+    let env = common::env().await;
+    let x = &env.xero;
+    // 404.
+    let e = x
+        .get(EntityKind::Customer, "00000000-0000-4000-8000-00000000dead")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
+    // 400 ValidationException with element paths: an account Xero does not know.
+    let cid = customer(x, "c-err").await;
+    let mut inv = invoice("inv-bad", ("c-err", &cid));
+    inv.lines[0].account = Some("999".into());
+    let Error::Validation { errors } = x.create_invoice(&inv, &key("inv-bad")).await.unwrap_err()
+    else {
+        panic!("expected Validation")
+    };
+    assert_eq!(errors[0].field, "Invoices[0]");
+    assert!(errors[0].message.contains("'999'"), "{errors:?}");
+    // Unmapped tax → Config before any request.
+    let n = env.mock.requests().len();
+    let inv = invoice("inv-x", ("c-err", &cid)).with_line(
+        InvoiceLine::new("x", dec!(1), dec!(1))
+            .with_tax(Tax::transferred("IVA", TaxRate::Percent(dec!(8)))),
+    );
+    assert_eq!(
+        x.create_invoice(&inv, &key("inv-x"))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Config
+    );
+    assert_eq!(env.mock.requests().len(), n);
+    // Withheld tax without an account mapping → Config.
+    let inv = invoice("inv-w", ("c-err", &cid)).with_line(
+        InvoiceLine::new("x", dec!(1), dec!(100))
+            .with_tax(Tax::withheld("IEPS", TaxRate::Percent(dec!(1)))),
+    );
+    assert_eq!(
+        x.create_invoice(&inv, &key("inv-w"))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Config
+    );
+    // Local validation: ContactNumber is 50 characters at most.
+    let long = Customer::new("x".repeat(51), "Long Ref");
+    assert_eq!(
+        x.upsert_customer(&long, &key("long"))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Validation
+    );
+    // 403: a tenant this connection does not have.
+    let other = env.client.adapter(
+        common::CONNECTION,
+        "00000000-0000-4000-8000-0000000000bb",
+        MockXero::mapping(),
+    );
+    assert_eq!(
+        other.test_connection().await.unwrap_err().kind(),
+        ErrorKind::Auth
+    );
+    // 429 with a Retry-After longer than the client waits → RateLimited carrying it.
+    env.mock.set_retry_after(600);
+    env.mock.throttle_next(1);
+    let e = x.test_connection().await.unwrap_err();
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(600)), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_storm_neither_loses_nor_duplicates_an_invoice() {
+    let env = common::env().await;
+    let x = &env.xero;
+    let cid = customer(x, "c-storm").await;
+    env.mock.set_retry_after(0);
+    env.mock.throttle_next(3);
+    let r = x
+        .create_invoice(&invoice("inv-storm", ("c-storm", &cid)), &key("inv-storm"))
+        .await
+        .unwrap();
+    // Replaying the same key returns the same invoice.
+    let again = x
+        .create_invoice(&invoice("inv-storm", ("c-storm", &cid)), &key("inv-storm"))
+        .await
+        .unwrap();
+    assert_eq!(r.id, again.id);
+    let invoices = env.mock.records("Invoices");
+    assert_eq!(
+        invoices
+            .iter()
+            .filter(|i| i["Reference"] == "inv-storm")
+            .count(),
+        1
+    );
+    let puts: Vec<_> = env
+        .mock
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "PUT" && q.resource() == "/Invoices")
+        .collect();
+    assert!(puts.iter().filter(|q| q.status == 429).count() >= 1);
+    assert!(
+        puts.iter()
+            .all(|q| q.idempotency_key.as_deref() == Some("inv-storm"))
+    );
+}
+
+#[tokio::test]
+async fn batch_upsert_reports_each_element() {
+    let env = common::env().await;
+    let x = &env.xero;
+    let taken = customer(x, "c-taken").await;
+    let mut batch: Vec<Customer> = (0..3)
+        .map(|i| Customer::new(format!("b-{i}"), format!("Batch {i}")))
+        .collect();
+    batch.push(Customer::new("b-dup", "Customer c-taken")); // name of an existing contact
+    batch.push(Customer::new("b-empty", "  ")); // rejected locally
+    let results = x
+        .batch_upsert_customers(&batch, &key("batch-1"))
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 5);
+    assert!(results[..3].iter().all(Result::is_ok));
+    match &results[3] {
+        Err(Error::Duplicate { existing_id, .. }) => {
+            assert_eq!(existing_id.as_deref(), Some(taken.as_str()))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        results[4].as_ref().unwrap_err().kind(),
+        ErrorKind::Validation
+    );
+    // Second run: the three exist and are updated, not duplicated.
+    let again = x
+        .batch_upsert_customers(&batch[..3], &key("batch-2"))
+        .await
+        .unwrap();
+    for (a, b) in results[..3].iter().zip(&again) {
+        assert_eq!(a.as_ref().unwrap().id, b.as_ref().unwrap().id);
+    }
+    assert_eq!(env.mock.records("Contacts").len(), 4);
+    let batch_posts = env
+        .mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.resource() == "/Contacts")
+        .count();
+    assert_eq!(batch_posts, 2);
+    common::spec::spec().check_requests(&env.mock.requests());
+}
+
+#[tokio::test]
+async fn change_feed_pages_and_resumes() {
+    let env = common::env().await;
+    let x = &env.xero;
+    let batch: Vec<Customer> = (0..120)
+        .map(|i| Customer::new(format!("f-{i:03}"), format!("Feed {i:03}")))
+        .collect();
+    let results = x
+        .batch_upsert_customers(&batch, &key("feed"))
+        .await
+        .unwrap();
+    assert!(results.iter().all(Result::is_ok));
+    let p1 = x
+        .list_changed_since(&[EntityKind::Customer], None)
+        .await
+        .unwrap();
+    assert_eq!(p1.changes.len(), 100);
+    assert!(p1.has_more);
+    let p2 = x
+        .list_changed_since(&[EntityKind::Customer], Some(&p1.next))
+        .await
+        .unwrap();
+    assert_eq!(p2.changes.len(), 20);
+    assert!(!p2.has_more);
+    let mut ids: Vec<_> = p1
+        .changes
+        .iter()
+        .chain(&p2.changes)
+        .map(|c| c.remote.id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 120);
+    assert!(
+        p1.changes[0]
+            .external_ref
+            .as_deref()
+            .is_some_and(|r| r.starts_with("f-"))
+    );
+    let p3 = x
+        .list_changed_since(&[EntityKind::Customer], Some(&p2.next))
+        .await
+        .unwrap();
+    assert!(p3.changes.is_empty());
+    // An update shows up once.
+    let mut c = batch[7].clone();
+    c.email = Some("new@example.com".into());
+    let r = x.upsert_customer(&c, &key("feed-upd")).await.unwrap();
+    let p4 = x
+        .list_changed_since(&[EntityKind::Customer, EntityKind::Invoice], Some(&p3.next))
+        .await
+        .unwrap();
+    assert_eq!(p4.changes.len(), 1);
+    assert_eq!(p4.changes[0].remote.id, r.id);
+    let p5 = x
+        .list_changed_since(&[EntityKind::Customer, EntityKind::Invoice], Some(&p4.next))
+        .await
+        .unwrap();
+    assert!(p5.changes.is_empty());
+    let sent: Vec<_> = env
+        .mock
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "GET" && q.resource() == "/Contacts")
+        .collect();
+    assert!(sent.iter().any(|q| q.if_modified_since.is_some()));
+    assert!(
+        sent.iter()
+            .any(|q| q.query.iter().any(|(k, v)| k == "page" && v == "2"))
+    );
+}
