@@ -259,3 +259,54 @@ fn signing_an_already_signed_document_is_a_typed_error() {
     assert!(Comprobante::from_xml(tampered.as_bytes()).is_ok());
     assert!(xades::verify(tampered.as_bytes(), Some(key.certificate())).is_err());
 }
+
+#[test]
+fn alphanumeric_clave_and_ids_pass_the_official_2026_schemas_only() {
+    // FEE and REP: the official 2026 texts (no pattern on Identificacion/Numero, ClaveType
+    // [a-zA-Z0-9]{50}); the same documents break ClaveType \d{50} of the 2024 schemas.
+    let key = key();
+    let revision = SchemaRevision::V2026;
+    for tipo in [
+        TipoDocumento::FacturaElectronicaExportacion,
+        TipoDocumento::ReciboElectronicoPago,
+    ] {
+        let mut doc =
+            demo::comprobante(tipo, revision, fecha(revision), 2).unwrap_or_else(|e| panic!("{e}"));
+        let cedula = "3101ABC567";
+        if let Some(id) = doc.emisor.identificacion.as_mut() {
+            id.numero = cedula.to_owned();
+        }
+        let codigo: cr_einvoice::CodigoSeguridad =
+            "Zx81Qa07".parse().unwrap_or_else(|e| panic!("{e}"));
+        doc.clave = cr_einvoice::Clave::new(
+            cr_einvoice::Clave::fecha_de(&doc.fecha_emision),
+            cedula,
+            *doc.clave.consecutivo(),
+            cr_einvoice::Situacion::Normal,
+            &codigo,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!doc.clave.is_numeric());
+        let signed = doc
+            .to_signed_xml(&key, &SignOptions::new())
+            .unwrap_or_else(|e| panic!("{tipo}: {e}"));
+        assert!(
+            xmllint(&signed, &schema(tipo, revision)).is_empty(),
+            "{tipo}"
+        );
+        let old = xmllint(&signed, &schema(tipo, SchemaRevision::V2024));
+        assert!(old.iter().any(|e| e.contains("Clave")), "{tipo}: {old:#?}");
+        // and our validator refuses the same document under 2024
+        let mut as_2024 = doc.clone();
+        as_2024.revision = SchemaRevision::V2024;
+        let report = as_2024.validate();
+        assert!(
+            report.has(cr_einvoice::validate::Rule::ClaveRevision),
+            "{report}"
+        );
+        assert!(
+            report.has(cr_einvoice::validate::Rule::Identificacion),
+            "{report}"
+        );
+    }
+}
