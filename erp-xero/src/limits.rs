@@ -210,4 +210,51 @@ mod tests {
                 .is_none()
         );
     }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn day_budget_of_zero_blocks_only_that_tenant() {
+        let l = Limiters::new(XeroLimits::default()).unwrap();
+        l.observe("t1", &headers(&[("X-DayLimit-Remaining", "0")]), 200);
+        let blocked = tokio::time::timeout(Duration::from_secs(3600), l.acquire("t1")).await;
+        assert!(blocked.is_err(), "t1 must wait for its daily budget");
+        tokio::time::timeout(Duration::from_secs(1), l.acquire("t2"))
+            .await
+            .expect("t2 is not affected")
+            .unwrap();
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn app_minute_429_pauses_every_tenant() {
+        let l = Limiters::new(XeroLimits::default()).unwrap();
+        let h = headers(&[("X-Rate-Limit-Problem", "appminute"), ("Retry-After", "30")]);
+        l.observe("t1", &h, 429);
+        let start = tokio::time::Instant::now();
+        l.acquire("t2").await.unwrap();
+        assert!(start.elapsed() >= Duration::from_secs(30));
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn app_limit_counts_calls_of_all_tenants() {
+        let limits = XeroLimits {
+            app_per_minute: 3,
+            ..XeroLimits::default()
+        };
+        let l = Limiters::new(limits).unwrap();
+        let start = tokio::time::Instant::now();
+        for t in ["a", "b", "c", "d"] {
+            l.acquire(t).await.unwrap();
+        }
+        assert!(
+            start.elapsed() >= Duration::from_secs(60),
+            "the 4th call waits for the app window"
+        );
+    }
 }

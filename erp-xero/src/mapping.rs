@@ -15,6 +15,14 @@
 //! | Payment | `Payment.Reference` | the only free reference on a payment (the bank reference goes to `Details`) |
 //! | Credit note | `CreditNote.Reference` | as invoices |
 //!
+//! # Not mapped
+//! `Invoice::memo` (Xero's API has no memo on sales invoices; put a Xero field in `passthrough` if needed) and
+//! the tax detail of lines read back (a line's Xero `TaxType` stays in [`RemoteRecord::raw`]). Xero invoices are
+//! created `AUTHORISED` (so payments and allocations apply) with `DueDate` defaulting to the issue date;
+//! `"Status": "DRAFT"` in `passthrough` creates a draft instead.
+//!
+//! [`RemoteRecord::raw`]: erp_hub_core::adapter::RemoteRecord::raw
+//!
 //! # Taxes
 //! Xero has one `TaxType` per line. A line's **transferred** taxes form a key looked up in
 //! [`AccountMapping::tax_codes`]: each tax as `CODE` + rate (`IVA16`, `IEPS8`, `IVA0` for a zero rate,

@@ -416,3 +416,58 @@ async fn change_feed_pages_and_resumes() {
             .any(|q| q.query.iter().any(|(k, v)| k == "page" && v == "2"))
     );
 }
+
+#[tokio::test]
+async fn inclusive_prices_and_foreign_currency_keep_our_totals() {
+    let env = common::env().await;
+    let x = &env.xero;
+    let cid = customer(x, "c-incl").await;
+    let iva = || Tax::transferred("IVA", TaxRate::Percent(dec!(16)));
+    let mut inv = Invoice::new(
+        "inv-incl",
+        PartyRef::resolved("c-incl", &cid),
+        day(),
+        Currency::USD,
+    )
+    .with_line(InvoiceLine::new("A", dec!(3), dec!(33.33)).with_tax(iva()))
+    .with_line(InvoiceLine::new("B", dec!(1), dec!(10.01)).with_tax(iva()))
+    .with_line(
+        InvoiceLine::new("C", dec!(7), dec!(19.99))
+            .with_tax(iva())
+            .with_tax(Tax::withheld("ISR", TaxRate::Percent(dec!(10)))),
+    );
+    inv.price_mode = erp_hub_core::model::PriceMode::Inclusive;
+    inv.exchange_rate = Some(dec!(17.2345));
+    inv.due_date = Some(NaiveDate::from_ymd_opt(2026, 2, 14).unwrap());
+    let expected = inv.breakdown().unwrap().total.amount();
+    let r = x.create_invoice(&inv, &key("inv-incl")).await.unwrap();
+    let rec = x.get(EntityKind::Invoice, &r.id).await.unwrap();
+    assert_eq!(rec.balance, Some(expected));
+    assert_eq!(rec.raw["LineAmountTypes"], "Inclusive");
+    assert_eq!(rec.raw["CurrencyCode"], "USD");
+    let Entity::Invoice(got) = rec.entity else {
+        panic!()
+    };
+    assert_eq!(got.exchange_rate, Some(dec!(17.2345)));
+    assert_eq!(got.due_date, inv.due_date);
+    // The ISR withholding became a negative line on the mapped account.
+    let lines = rec.raw["LineItems"].as_array().unwrap();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[3]["AccountCode"], "825");
+    common::spec::spec().check_requests(&env.mock.requests());
+}
+
+#[tokio::test]
+async fn chart_of_accounts_and_tax_rates_for_the_mapping() {
+    let env = common::env().await;
+    let accounts = env.xero.accounts().await.unwrap();
+    assert!(
+        accounts
+            .iter()
+            .any(|a| a["Code"] == "090" && a["Type"] == "BANK")
+    );
+    let rates = env.xero.tax_rates().await.unwrap();
+    for t in MockXero::mapping().tax_codes.values() {
+        assert!(rates.iter().any(|r| r["TaxType"] == t.as_str()), "{t}");
+    }
+}
