@@ -1,0 +1,228 @@
+//! Errors of the Hacienda API client.
+
+use std::fmt;
+
+use erp_hub_core::http::{HeaderMap, StatusCode};
+
+use super::status::Estado;
+
+/// What a non-success answer of Hacienda said: the `X-Error-Cause` header (or, without it, the
+/// start of the body), classified into a [`CauseKind`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ErrorCause {
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// What Hacienda classified: see [`CauseKind`].
+    pub kind: CauseKind,
+    /// The `X-Error-Cause` text as sent (ISO-8859-1 bytes decoded), or the start of the body.
+    pub message: String,
+    /// Whether Hacienda set the `validation-exception` header (the JSON body itself was refused).
+    pub validation_exception: bool,
+}
+
+/// The classification of an [`ErrorCause`], by the wording Hacienda uses (matched
+/// case-insensitively on fragments; the full text is always kept in [`ErrorCause::message`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CauseKind {
+    /// "El comprobante … ya fue recibido anteriormente": Hacienda already holds this clave. Not a
+    /// failure for [`HaciendaClient::submit`](super::HaciendaClient::submit), which then polls.
+    AlreadyReceived,
+    /// The clave is unknown to Hacienda (status lookup answered `404`).
+    NotReceived,
+    /// The signature of the document was refused.
+    Signature,
+    /// Anything else (malformed body, wrong emisor, invalid clave, …): read the message.
+    Other,
+}
+
+impl ErrorCause {
+    /// Reads `X-Error-Cause` and `validation-exception` from `headers`, falling back to the start of
+    /// `body` when there is no cause header.
+    pub(crate) fn from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Self {
+        let header = headers
+            .get("x-error-cause")
+            .map(|v| decode_header(v.as_bytes()));
+        let message = match header {
+            Some(h) if !h.trim().is_empty() => h.trim().to_owned(),
+            _ => snippet(body),
+        };
+        let kind = if status == StatusCode::NOT_FOUND {
+            CauseKind::NotReceived
+        } else {
+            classify(&message)
+        };
+        Self {
+            status: status.as_u16(),
+            kind,
+            message,
+            validation_exception: headers.contains_key("validation-exception"),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.message.is_empty() {
+            write!(f, "HTTP {} without X-Error-Cause", self.status)
+        } else {
+            write!(f, "HTTP {}: {}", self.status, self.message)
+        }
+    }
+}
+
+/// Header bytes as text: UTF-8 when valid, else ISO-8859-1 (what Hacienda's gateway sends for
+/// accented causes).
+fn decode_header(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+fn snippet(body: &[u8]) -> String {
+    const MAX: usize = 300;
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    match text.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", text.get(..i).unwrap_or_default()),
+        None => text.to_owned(),
+    }
+}
+
+fn classify(message: &str) -> CauseKind {
+    let m = message.to_lowercase();
+    if m.contains("recibido anteriormente") || m.contains("ya fue recibido") {
+        CauseKind::AlreadyReceived
+    } else if m.contains("no ha sido recibido") || m.contains("no encontrado") {
+        CauseKind::NotReceived
+    } else if m.contains("firma") {
+        CauseKind::Signature
+    } else {
+        CauseKind::Other
+    }
+}
+
+/// Broad category of an [`ApiError`]: what the caller should do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// Hacienda refused the document or request (fix it; it was **not** received).
+    Rejected,
+    /// Credentials or token refused (fix the API user / password).
+    Auth,
+    /// The document may or may not have been received: call
+    /// [`HaciendaClient::resume`](super::HaciendaClient::resume), never a blind re-POST.
+    Uncertain,
+    /// Received, but no final answer yet within the polling budget: poll again later.
+    Pending,
+    /// Hacienda does not know the clave.
+    NotFound,
+    /// Network failure or throttling that definitely did not submit anything: retry later.
+    Transient,
+    /// The document or arguments cannot be submitted as they are.
+    InvalidInput,
+    /// Hacienda answered something this client cannot read.
+    Response,
+    /// Bad configuration.
+    Config,
+}
+
+/// Errors of the Hacienda API client. See [`ApiErrorKind`] for what to do with each.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// Hacienda refused the request (`400` with `X-Error-Cause`, `403`, …); nothing was received.
+    #[error("Hacienda refused the request: {0}")]
+    Rejected(ErrorCause),
+    /// The IDP refused the credentials or the refresh, or recepción kept answering `401`.
+    #[error("authentication with Hacienda failed: {message}")]
+    Auth {
+        /// What failed (never contains a token or password).
+        message: String,
+    },
+    /// The POST was sent and its answer lost, and the status lookup that should have settled it
+    /// failed too. Call [`HaciendaClient::resume`](super::HaciendaClient::resume) later.
+    #[error("the submission of {key} may or may not have been received: {message}")]
+    Uncertain {
+        /// The status key (clave, or `clave-consecutivoReceptor`).
+        key: String,
+        /// What failed.
+        message: String,
+    },
+    /// Hacienda holds the document but had not decided within the polling budget.
+    #[error("{key} is still {} after {polls} status queries", estado.as_ref().map_or("unlisted", Estado::as_str))]
+    Pending {
+        /// The status key.
+        key: String,
+        /// The last `ind-estado` seen (`None` while Hacienda did not list the clave yet).
+        estado: Option<Estado>,
+        /// How many status queries were made.
+        polls: u32,
+    },
+    /// Hacienda does not know the clave (status lookup `404`).
+    #[error("Hacienda does not know {key}: {cause}")]
+    NotFound {
+        /// The status key.
+        key: String,
+        /// The `X-Error-Cause` of the `404`.
+        cause: ErrorCause,
+    },
+    /// The signed XML could not be read to build the request.
+    #[error("cannot read the document to submit: {0}")]
+    Document(#[from] crate::Error),
+    /// The document or arguments cannot be submitted as they are.
+    #[error("cannot submit: {0}")]
+    InvalidInput(String),
+    /// Hacienda's answer could not be read (bad JSON, base64 or MensajeHacienda).
+    #[error("unreadable answer from Hacienda: {0}")]
+    Response(String),
+    /// Transport failures, throttling and configuration errors of the HTTP layer.
+    #[error(transparent)]
+    Http(erp_hub_core::Error),
+}
+
+impl ApiError {
+    /// The category of this error.
+    pub fn kind(&self) -> ApiErrorKind {
+        match self {
+            ApiError::Rejected(_) => ApiErrorKind::Rejected,
+            ApiError::Auth { .. } => ApiErrorKind::Auth,
+            ApiError::Uncertain { .. } => ApiErrorKind::Uncertain,
+            ApiError::Pending { .. } => ApiErrorKind::Pending,
+            ApiError::NotFound { .. } => ApiErrorKind::NotFound,
+            ApiError::Document(_) | ApiError::InvalidInput(_) => ApiErrorKind::InvalidInput,
+            ApiError::Response(_) => ApiErrorKind::Response,
+            ApiError::Http(e) => match e.kind() {
+                erp_hub_core::ErrorKind::Config => ApiErrorKind::Config,
+                erp_hub_core::ErrorKind::Auth => ApiErrorKind::Auth,
+                erp_hub_core::ErrorKind::Uncertain => ApiErrorKind::Uncertain,
+                erp_hub_core::ErrorKind::Validation => ApiErrorKind::InvalidInput,
+                _ => ApiErrorKind::Transient,
+            },
+        }
+    }
+
+    /// The `X-Error-Cause` Hacienda gave, when this error carries one.
+    pub fn cause(&self) -> Option<&ErrorCause> {
+        match self {
+            ApiError::Rejected(c) | ApiError::NotFound { cause: c, .. } => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Whether calling again later may succeed without changing anything (transient failures and
+    /// pending decisions). [`ApiErrorKind::Uncertain`] is not: resume instead.
+    pub fn is_retriable(&self) -> bool {
+        matches!(self.kind(), ApiErrorKind::Transient | ApiErrorKind::Pending)
+    }
+
+    /// Maps an error of the HTTP layer, keeping auth errors as [`ApiError::Auth`].
+    pub(crate) fn from_http(e: erp_hub_core::Error) -> Self {
+        match e {
+            erp_hub_core::Error::Auth { message } => ApiError::Auth { message },
+            other => ApiError::Http(other),
+        }
+    }
+}
