@@ -141,8 +141,15 @@ impl QuickBooksClient {
     /// A client for `config.realm_id`, with tokens kept in `store` under the realm id.
     ///
     /// # Errors
-    /// [`Error::Config`] for invalid URLs or when the HTTP client cannot be built.
+    /// [`Error::Config`] for invalid URLs, a minor version below 75, or when the HTTP client cannot be built.
     pub fn new(config: QuickBooksConfig, store: Arc<dyn TokenStore>) -> Result<Self> {
+        if config.minor_version < crate::config::MINOR_VERSION {
+            return Err(Error::config(format!(
+                "minorversion {} is below {}, the floor Intuit enforces since 2025-08-01",
+                config.minor_version,
+                crate::config::MINOR_VERSION
+            )));
+        }
         let reqwest = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(std::time::Duration::from_secs(10))

@@ -344,8 +344,21 @@ impl ErpAdapter for QuickBooks {
                     .sync_token
                     .unwrap_or_default(),
             };
-            self.update_customer(body, &remote.id, token, &request_id(key))
-                .await?
+            let name = body.display_name.clone();
+            match self
+                .update_customer(body, &remote.id, token, &request_id(key))
+                .await
+            {
+                Err(Error::Duplicate { message, .. }) => {
+                    // Renamed to a name another record uses.
+                    let existing = self.customer_by_name(&name).await?.map(|c| c.id);
+                    return Err(Error::Duplicate {
+                        message,
+                        existing_id: existing,
+                    });
+                }
+                other => other?,
+            }
         } else {
             match self
                 .client

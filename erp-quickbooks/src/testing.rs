@@ -69,6 +69,7 @@ struct State {
     writes_applied: u64,
     company_name: String,
     country: String,
+    latency: Option<std::time::Duration>,
 }
 
 /// The mock server. Cheap to clone (shared state).
@@ -795,9 +796,12 @@ impl Respond for Responder {
             body,
             status,
         });
-        let r = ResponseTemplate::new(status)
+        let mut r = ResponseTemplate::new(status)
             .insert_header("intuit_tid", "1-mock-tid")
             .set_body_string(text.clone());
+        if let Some(d) = st.latency {
+            r = r.set_delay(d);
+        }
         if text.starts_with('<') {
             r.insert_header("content-type", "application/xml")
         } else {
@@ -886,12 +890,14 @@ fn handle(
             None => fault(400, "610", "Object Not Found", entity),
         },
         ("POST", [segment]) => {
-            let Some(rid) = param("requestid") else {
+            let rid = param("requestid");
+            // The adapter must send requestid on every entity write; a batch may go without one.
+            if rid.is_none() && *segment != "batch" {
                 st.violations
                     .push(format!("POST {segment}: write without requestid"));
                 return fault(400, "2010", "mock: requestid required", "requestid");
-            };
-            if let Some(stored) = st.by_request_id.get(&rid) {
+            }
+            if let Some(stored) = rid.as_ref().and_then(|r| st.by_request_id.get(r)) {
                 return stored.clone();
             }
             let answer = if *segment == "batch" {
@@ -902,7 +908,9 @@ fn handle(
                     None => fault(400, "2010", "Unsupported entity in the mock", segment),
                 }
             };
-            st.by_request_id.insert(rid, answer.clone());
+            if let Some(rid) = rid {
+                st.by_request_id.insert(rid, answer.clone());
+            }
             answer
         }
         _ => fault(400, "2010", "Unsupported call in the mock", rest),
@@ -1021,6 +1029,7 @@ impl MockQuickBooks {
             writes_applied: 0,
             company_name: "Mock Tours S.A. de C.V.".into(),
             country: "MX".into(),
+            latency: None,
         }));
         wiremock::Mock::given(wiremock::matchers::any())
             .respond_with(Responder {
@@ -1123,6 +1132,11 @@ impl MockQuickBooks {
             ("Vendor".into(), id.clone()),
             json!({"Id": id, "SyncToken": "0", "DisplayName": display_name, "Active": true}),
         );
+    }
+
+    /// Delays every API response by `latency` (to observe client-side concurrency limits).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        lock(&self.state).latency = Some(latency);
     }
 
     /// Makes the current access token invalid (the next API call gets `401`).
