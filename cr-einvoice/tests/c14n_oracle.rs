@@ -7,12 +7,16 @@ use cr_einvoice::c14n::{Algorithm, Canonicalizer, canonicalize, find_element_by_
 use proptest::prelude::*;
 use xades_util::{generate_doc, read_fixture, xmllint_c14n, xmlsec_subset_oracle};
 
-const FIXTURES: [(&str, &str); 5] = [
+const FIXTURES: [(&str, &str); 9] = [
     ("c14n/namespaces.xml", "inner"),
     ("c14n/text.xml", "urn:d:wrap"),
     ("c14n/exclusive.xml", "urn:soap:Body"),
     ("unsigned/FE_v4.4_minimal_unsigned.xml", ""),
+    ("unsigned/FE_v4.4_10_lines_unsigned.xml", ""),
     ("signed/FE_v4.4_minimal_signed_signxml_testkey.xml", ""),
+    ("signed/FE_v4.4_exc2ref_enveloped_xmlsec.xml", ""),
+    ("signed/FE_v4.4_exc2ref_xpath_xmlsec.xml", ""),
+    ("signed/FE_v4.4_exc2ref_filter2_xmlsec.xml", ""),
 ];
 
 fn ours(xml: &[u8], alg: Algorithm) -> Vec<u8> {

@@ -414,3 +414,38 @@ fn fuzz_entry_point_never_panics_on_mutations() {
         xades::fuzz_verify(&signed[..i]);
     }
 }
+
+/// Differential check: for single-character mutations spread over a signed document, our
+/// verifier and xmlsec1 must agree (both reject, or both accept an insignificant change).
+#[test]
+fn single_character_mutations_agree_with_xmlsec1() {
+    let unsigned = read_fixture("unsigned/FE_v4.4_minimal_unsigned.xml");
+    let signed = xades::sign(&unsigned, &key("keys/test-aes.p12"), &opts()).expect("sign");
+    let mut rejected = 0;
+    let mut checked = 0;
+    for i in (0..signed.len()).step_by(41) {
+        let b = signed[i];
+        let new = match b {
+            b'0'..=b'8' | b'a'..=b'y' | b'A'..=b'Y' => b + 1,
+            b'9' => b'0',
+            b'z' | b'Z' => b'a',
+            b'!'..=b'~' => b'x',
+            _ => continue,
+        };
+        let mut m = signed.clone();
+        m[i] = new;
+        let ours = xades::verify(&m, Some(&cert())).is_ok();
+        let (theirs, out) = xmlsec_verify(&m, &fixture("keys/cert.pem"), &XADES_ID_ATTRS);
+        assert_eq!(
+            ours, theirs,
+            "byte {i}: {:?} -> {:?}; ours {ours}, xmlsec1 {theirs}\n{out}",
+            b as char, new as char
+        );
+        checked += 1;
+        rejected += usize::from(!ours);
+    }
+    assert!(
+        checked > 100 && rejected * 10 > checked * 9,
+        "{rejected}/{checked}"
+    );
+}
