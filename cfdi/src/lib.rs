@@ -9,6 +9,8 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod model;
+#[cfg(feature = "pac")]
+pub mod pac;
 mod parse;
 mod verify;
 mod write;
