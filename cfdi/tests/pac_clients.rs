@@ -414,3 +414,39 @@ async fn verification_url_of_a_stamped_cfdi() {
     );
     let _ = Arc::clone(&mock);
 }
+
+#[tokio::test]
+async fn sw_sat_status_goes_to_the_configured_sat_service() {
+    let ledger = Ledger::new();
+    let mock = SwMock::new("sw", ledger.clone());
+    let server = start_sw(&mock).await;
+    let sat = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/ConsultaCFDIService.svc"))
+        .and(body_string_contains(
+            "tt=1160.0&amp;id=F08A8B8C-26DB-5385-86AF-2A1D354C5CC3",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(include_str!("fixtures/pac/sat-consulta-response.xml")),
+        )
+        .expect(1)
+        .mount(&sat)
+        .await;
+    let client = SwClient::new(
+        sw_config(&server).with_sat_status_url(format!("{}/ConsultaCFDIService.svc", sat.uri())),
+    )
+    .unwrap();
+    let id = CfdiIdentity::new(
+        "F08A8B8C-26DB-5385-86AF-2A1D354C5CC3",
+        "EKU9003173C9",
+        "XIA190128J61",
+        dec!(1160.00),
+        "",
+    );
+    let st = client.sat_status(&id).await.unwrap();
+    assert_eq!(st.estado, Estado::Cancelado);
+    sat.verify().await;
+    // Nothing went to SW itself.
+    assert_eq!(mock.auth_calls.load(Ordering::SeqCst), 0);
+}

@@ -168,6 +168,20 @@ mod tests {
         assert_eq!(format_total(d("00012.340000")), "12.34");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn total_format_keeps_the_value_and_drops_only_zeros(m in proptest::num::i64::ANY, scale in 0u32..12) {
+            let d = Decimal::new(m, scale).abs();
+            let s = format_total(d);
+            let back = Decimal::from_str(&s).unwrap();
+            let expected = d.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            proptest::prop_assert_eq!(back, expected);
+            let (_, frac) = s.split_once('.').unwrap();
+            proptest::prop_assert!(!frac.is_empty() && frac.len() <= 6);
+            proptest::prop_assert!(frac == "0" || !frac.ends_with('0'), "{}", s);
+        }
+    }
+
     #[test]
     fn expression_and_url_escape_ampersand_differently() {
         let id = CfdiIdentity::new(
