@@ -1,11 +1,12 @@
 //! `list_changed_since` for Xero: `If-Modified-Since` + `page`.
 //!
-//! For each requested kind the cursor keeps a **timestamp** (sent as `If-Modified-Since`) and a **page**
-//! (`page=N&pageSize=100&order=UpdatedDateUTC ASC`). A page of 100 means more may follow (`has_more`), and the
-//! next call reads the next page with the same timestamp. When a sweep ends on a short page, the timestamp moves
-//! to the newest `UpdatedDateUTC` seen and the page back to 1. The cursor also remembers the ids already
-//! delivered at exactly that millisecond, so records are returned once whether Xero's `If-Modified-Since` is
-//! inclusive or exclusive. `GET /Items` has no paging: items come in one page.
+//! For each requested kind the cursor keeps a **timestamp** and a **page**. Each call asks for
+//! `order=UpdatedDateUTC ASC&page=N&pageSize=100` with `If-Modified-Since` one millisecond before the timestamp,
+//! then moves the timestamp to the newest `UpdatedDateUTC` it saw (keyset paging: a record updated while we page
+//! moves to the end instead of shifting the pages under us), remembering the ids already delivered at exactly
+//! that millisecond so each change is returned once whether Xero compares inclusively or exclusively. The page
+//! number only moves past 1 when a whole page of records shares one millisecond. A full page means more may be
+//! waiting (`has_more`). `GET /Items` has no paging: items come in one page.
 //!
 //! The cursor is a JSON string (`{"v":1,"kinds":{"customer":{"since":…,"page":…,"seen":[…]}}}`); treat it as
 //! opaque and store it as is.
@@ -39,16 +40,12 @@ struct KindState {
     /// `If-Modified-Since`, epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     since: Option<i64>,
-    /// Page of the current sweep (1-based).
+    /// Page among the records modified at exactly `since` (1-based; above 1 only when more than a page of
+    /// records share that millisecond).
     page: u32,
     /// Ids already delivered whose `UpdatedDateUTC` equals `since`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     seen: Vec<String>,
-    /// Newest `UpdatedDateUTC` of the current sweep so far, and the ids at it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    max: Option<i64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    max_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -169,29 +166,36 @@ pub(crate) async fn list_changed_since(
                 .query("page", state.page.to_string())
                 .query("pageSize", PAGE_SIZE.to_string());
         }
+        // One millisecond early: records at exactly `since` come back whether Xero's comparison is
+        // inclusive or exclusive; the ones already delivered are skipped below.
         call.if_modified_since = state
             .since
-            .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
+            .and_then(|ms| Utc.timestamp_millis_opt(ms.saturating_sub(1)).single());
         let records = adapter.list(call, ep.collection).await?;
         let full = ep.paged && records.len() >= PAGE_SIZE;
+        let mut page_max: Option<i64> = None;
+        let mut at_max: Vec<String> = Vec::new();
         for r in &records {
             let Some(id) = str_of(r, ep.id) else {
                 continue;
             };
             let at = mapping::updated(r);
             let ms = at.map_or(0, |u| u.timestamp_millis());
+            match page_max {
+                Some(m) if ms < m => {}
+                Some(m) if ms == m => at_max.push(id.to_owned()),
+                _ => {
+                    page_max = Some(ms);
+                    at_max = vec![id.to_owned()];
+                }
+            }
             if let Some(since) = state.since
                 && (ms < since || (ms == since && state.seen.iter().any(|s| s == id)))
             {
                 continue;
             }
-            match state.max {
-                Some(m) if ms < m => {}
-                Some(m) if ms == m => state.max_ids.push(id.to_owned()),
-                _ => {
-                    state.max = Some(ms);
-                    state.max_ids = vec![id.to_owned()];
-                }
+            if state.since == Some(ms) {
+                state.seen.push(id.to_owned());
             }
             let mut change = Change::new(kind, mapping::remote_ref(r, ep.id, ep.number)?);
             change.external_ref = str_of(r, ep.external)
@@ -201,21 +205,28 @@ pub(crate) async fn list_changed_since(
             change.changed_at = at;
             changes.push(change);
         }
-        if full {
-            state.page += 1;
-            has_more = true;
-        } else {
-            if let Some(m) = state.max.take() {
-                let ids = std::mem::take(&mut state.max_ids);
-                if state.since == Some(m) {
-                    state.seen.extend(ids);
-                } else if state.since.is_none_or(|s| m > s) {
-                    state.since = Some(m);
-                    state.seen = ids;
-                }
+        match page_max {
+            // Progress: continue after the newest record (keyset), which survives records moving while we page.
+            Some(m) if state.since.is_none_or(|s| m > s) => {
+                // A first page entirely at `m` is what page 1 at `m` would return again: go on with page 2.
+                let whole_page_at_m = full && at_max.len() == records.len() && state.page == 1;
+                state.since = Some(m);
+                state.seen = at_max;
+                state.page = if whole_page_at_m { 2 } else { 1 };
             }
-            state.page = 1;
+            // Nothing newer than `since`: every record on this page is at `since`. Move to the next page when
+            // this one is full, otherwise stay on it (the earlier pages hold only records already delivered).
+            _ => {
+                state.page = if full {
+                    state.page + 1
+                } else if records.is_empty() {
+                    1
+                } else {
+                    state.page
+                };
+            }
         }
+        has_more |= full;
     }
     let next = serde_json::to_string(&cur).map_err(|e| Error::invalid("cursor", e.to_string()))?;
     Ok(ChangePage::new(changes, ChangeCursor(next), has_more))

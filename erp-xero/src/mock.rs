@@ -112,6 +112,7 @@ struct State {
     app_minute_limit: u32,
     calls: Vec<Instant>,
     last_ms: i64,
+    frozen: bool,
     seq: u64,
     contacts: Vec<Value>,
     items: Vec<Value>,
@@ -160,6 +161,7 @@ impl MockXero {
             app_minute_limit: 100_000,
             calls: Vec::new(),
             last_ms: 0,
+            frozen: false,
             seq: 0,
             contacts: Vec::new(),
             items: Vec::new(),
@@ -284,6 +286,11 @@ impl MockXero {
         let mut st = lock(&self.state);
         st.lose_next_refresh = n;
         st.lost_delay = delay;
+    }
+
+    /// Stops the clock of `UpdatedDateUTC`: every later write gets the same millisecond (bulk imports do that).
+    pub fn freeze_clock(&self, frozen: bool) {
+        lock(&self.state).frozen = frozen;
     }
 
     /// How many refresh-token grants the token endpoint processed.
@@ -526,6 +533,9 @@ impl State {
     }
 
     fn now_ms(&mut self) -> i64 {
+        if self.frozen && self.last_ms > 0 {
+            return self.last_ms;
+        }
         let now = Utc::now().timestamp_millis();
         self.last_ms = now.max(self.last_ms + 1);
         self.last_ms

@@ -411,10 +411,58 @@ async fn change_feed_pages_and_resumes() {
         .filter(|q| q.method == "GET" && q.resource() == "/Contacts")
         .collect();
     assert!(sent.iter().any(|q| q.if_modified_since.is_some()));
+}
+
+#[tokio::test]
+async fn change_feed_pages_through_records_sharing_one_millisecond() {
+    let env = common::env().await;
+    let x = &env.xero;
+    customer(x, "before").await;
+    env.mock.freeze_clock(true);
+    let batch: Vec<Customer> = (0..130)
+        .map(|i| Customer::new(format!("s-{i:03}"), format!("Same {i:03}")))
+        .collect();
+    assert!(
+        x.batch_upsert_customers(&batch, &key("same"))
+            .await
+            .unwrap()
+            .iter()
+            .all(Result::is_ok)
+    );
+    env.mock.freeze_clock(false);
+    let mut cursor = None;
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let page = x
+            .list_changed_since(&[EntityKind::Customer], cursor.as_ref())
+            .await
+            .unwrap();
+        ids.extend(page.changes.iter().map(|c| c.remote.id.clone()));
+        cursor = Some(page.next);
+        if !page.has_more {
+            break;
+        }
+    }
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((n, ids.len()), (131, 131), "every record once");
+    let sent: Vec<_> = env
+        .mock
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "GET" && q.resource() == "/Contacts")
+        .collect();
     assert!(
         sent.iter()
             .any(|q| q.query.iter().any(|(k, v)| k == "page" && v == "2"))
     );
+    // Nothing new: an empty page.
+    let page = x
+        .list_changed_since(&[EntityKind::Customer], cursor.as_ref())
+        .await
+        .unwrap();
+    assert!(page.changes.is_empty() && !page.has_more);
 }
 
 #[tokio::test]
@@ -470,4 +518,48 @@ async fn chart_of_accounts_and_tax_rates_for_the_mapping() {
     for t in MockXero::mapping().tax_codes.values() {
         assert!(rates.iter().any(|r| r["TaxType"] == t.as_str()), "{t}");
     }
+}
+
+#[tokio::test]
+async fn change_feed_loses_nothing_when_records_change_while_paging() {
+    let env = common::env().await;
+    let x = &env.xero;
+    let batch: Vec<Customer> = (0..150)
+        .map(|i| Customer::new(format!("m-{i:03}"), format!("Moving {i:03}")))
+        .collect();
+    assert!(
+        x.batch_upsert_customers(&batch, &key("moving"))
+            .await
+            .unwrap()
+            .iter()
+            .all(Result::is_ok)
+    );
+    let p1 = x
+        .list_changed_since(&[EntityKind::Customer], None)
+        .await
+        .unwrap();
+    assert_eq!(p1.changes.len(), 100);
+    // Records of the first page change before the second page is read (they move to the end of the order).
+    for i in [3, 40, 99] {
+        let mut c = batch[i].clone();
+        c.email = Some(format!("m{i}@example.com"));
+        x.upsert_customer(&c, &key(&format!("moving-upd-{i}")))
+            .await
+            .unwrap();
+    }
+    let p2 = x
+        .list_changed_since(&[EntityKind::Customer], Some(&p1.next))
+        .await
+        .unwrap();
+    let mut seen: Vec<String> = p1
+        .changes
+        .iter()
+        .chain(&p2.changes)
+        .filter_map(|c| c.external_ref.clone())
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 150, "no record skipped");
+    // The three updates are reported again.
+    assert_eq!(p2.changes.len(), 53);
 }
