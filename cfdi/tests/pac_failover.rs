@@ -199,3 +199,27 @@ async fn many_cfdis_with_random_faults_get_exactly_one_uuid_each() {
     assert_eq!(sw.stamp_calls.load(Ordering::SeqCst), 0);
     let _ = f.name();
 }
+
+#[tokio::test]
+async fn known_stamped_but_unfetchable_stays_uncertain_and_never_fails_over() {
+    let ledger = Ledger::new();
+    let fk = FinkokMock::new("finkok", ledger.clone());
+    let primary = start_finkok(&fk).await;
+    let sealed = sealed_cfdi("T-9");
+    // Stamped at the primary earlier (e.g. by another process).
+    let first = finkok_at(&primary.uri()).stamp(&sealed).await.unwrap();
+    // Now Finkok answers 307 without the XML and `stamped` is down.
+    fk.omit_xml_on_307.store(true, Ordering::SeqCst);
+    fk.fail_stamped.store(true, Ordering::SeqCst);
+    let backup = untouchable_backup().await;
+    let f = failover(finkok_at(&primary.uri()), sw_at(&backup.uri())).uncertain_attempts(2);
+    let e = f.stamp(&sealed).await.unwrap_err();
+    assert_eq!(e.kind(), PacErrorKind::Uncertain, "{e}");
+    assert!(!e.is_definitely_not_stamped());
+    backup.verify().await;
+    // Once `stamped` works again the original stamp comes back.
+    fk.fail_stamped.store(false, Ordering::SeqCst);
+    let s = f.stamp(&sealed).await.unwrap();
+    assert_eq!(s.uuid, first.uuid);
+    assert_eq!(ledger.double_stamps(), 0);
+}

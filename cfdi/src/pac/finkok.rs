@@ -313,11 +313,20 @@ impl FinkokClient {
             return Ok(Some(s));
         }
         if previously && !recovering {
-            return match self.stamped_inner(sent, sealed_xml).await? {
-                Some(s) => Ok(Some(s)),
-                None => Err(PacError::Uncertain {
+            // The CFDI *is* stamped at Finkok: whatever goes wrong fetching it, the outcome for
+            // the caller is "recover it here later", never "not stamped" (that would fail over).
+            return match self.stamped_inner(sent, sealed_xml).await {
+                Ok(Some(s)) => Ok(Some(s)),
+                Ok(None) => Err(PacError::Uncertain {
                     pac: self.cfg.name.clone(),
                     message: "Finkok reports 307 (previously stamped) but returned no XML yet; recover it later".into(),
+                }),
+                Err(e @ PacError::Tfd { .. }) => Err(e),
+                Err(e) => Err(PacError::Uncertain {
+                    pac: self.cfg.name.clone(),
+                    message: format!(
+                        "Finkok reports 307 (previously stamped) but fetching the stamp failed: {e}"
+                    ),
                 }),
             };
         }

@@ -464,17 +464,28 @@ impl SwClient {
             let uuid = ans
                 .data_str("uuid")
                 .or_else(|| ans.data_str("tfd").and_then(|t| attr(&t, "UUID")));
-            if let Some(uuid) = uuid
-                && let Some(xml) = self.fetch_xml(&uuid).await?
-            {
-                return tfd::check(&name, &sent, xml, self.cfg.pac_certificate.as_ref(), true);
-            }
-            return Err(PacError::Uncertain {
-                pac: name,
-                message: format!(
-                    "SW reports the CFDI as previously stamped ({code} {message}) but the stamp is not retrievable yet"
-                ),
-            });
+            // The CFDI *is* stamped at SW: a failure to fetch it must not read as "not stamped".
+            let fetched = match uuid {
+                Some(uuid) => self.fetch_xml(&uuid).await,
+                None => Ok(None),
+            };
+            return match fetched {
+                Ok(Some(xml)) => {
+                    tfd::check(&name, &sent, xml, self.cfg.pac_certificate.as_ref(), true)
+                }
+                Ok(None) => Err(PacError::Uncertain {
+                    pac: name,
+                    message: format!(
+                        "SW reports the CFDI as previously stamped ({code} {message}) but the stamp is not retrievable yet"
+                    ),
+                }),
+                Err(e) => Err(PacError::Uncertain {
+                    pac: name,
+                    message: format!(
+                        "SW reports the CFDI as previously stamped ({code} {message}) but fetching it failed: {e}"
+                    ),
+                }),
+            };
         }
         Err(classify(&name, ans.status, code, message))
     }

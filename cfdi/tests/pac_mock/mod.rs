@@ -298,6 +298,10 @@ pub struct FinkokMock {
     pub stamped_calls: AtomicUsize,
     /// `stamped` answers "not found" this many times before finding the stamp (lag).
     pub stamped_lag: AtomicUsize,
+    /// Answer 307 without the XML (as reported in phpcfdi/finkok issue docs).
+    pub omit_xml_on_307: std::sync::atomic::AtomicBool,
+    /// `stamped` answers 503 with an HTML page.
+    pub fail_stamped: std::sync::atomic::AtomicBool,
 }
 
 impl FinkokMock {
@@ -311,6 +315,8 @@ impl FinkokMock {
             stamp_calls: AtomicUsize::new(0),
             stamped_calls: AtomicUsize::new(0),
             stamped_lag: AtomicUsize::new(0),
+            omit_xml_on_307: std::sync::atomic::AtomicBool::new(false),
+            fail_stamped: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -385,6 +391,10 @@ impl Respond for Shared<FinkokMock> {
                     return soap_ok(FinkokMock::result(op, None, &[("301", "XML mal formado")]));
                 };
                 if op == "stamped" {
+                    if m.fail_stamped.load(Ordering::SeqCst) {
+                        return ResponseTemplate::new(503)
+                            .set_body_string("<html>maintenance</html>");
+                    }
                     let sello = cfdi::parse_str(&xml).map(|d| d.sello).unwrap_or_default();
                     let lagging = m
                         .stamped_lag
@@ -408,7 +418,12 @@ impl Respond for Shared<FinkokMock> {
                         } else {
                             &[]
                         };
-                        let mut t = soap_ok(FinkokMock::result("stamp", Some(&issued), inc));
+                        let omit = previously && m.omit_xml_on_307.load(Ordering::SeqCst);
+                        let mut t = soap_ok(FinkokMock::result(
+                            "stamp",
+                            if omit { None } else { Some(&issued) },
+                            inc,
+                        ));
                         if m.hang_next
                             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                             .is_ok()
