@@ -16,6 +16,9 @@
 //! as the allocation of a credit note, derives `key:alloc`), so erp-hub-core's client may safely retry it after
 //! a `429`, a `5xx` or a lost response.
 //!
+//! **Capabilities.** Not claimed: [`Capability::PartialPayments`], which promises one payment over several
+//! invoices; a Xero payment may be partial but applies to exactly one invoice.
+//!
 //! **Versions.** Xero has no ETag or SyncToken (last write wins). The adapter uses `UpdatedDateUTC` (epoch
 //! milliseconds) as [`RemoteRef::version`]: an update whose input carries a version first reads the record and
 //! fails with [`Error::Conflict`] when it changed since. The read and the write are two requests, so a change in
@@ -154,17 +157,18 @@ impl XeroAdapter {
         .await
     }
 
-    /// The active contact named `name`, if any.
+    /// The active contact named `name` (compared case-insensitively, as Xero's uniqueness rule does), if any.
+    /// Uses `searchTerm`, Xero's case-insensitive search over names, numbers and e-mail addresses.
     ///
     /// # Errors
     /// Transport and auth errors.
     pub async fn find_contact_by_name(&self, name: &str) -> Result<Option<Value>> {
-        self.find(
-            "/Contacts",
-            "Contacts",
-            format!("Name=={}&&ContactStatus==\"ACTIVE\"", quote(name)),
-        )
-        .await
+        let call = Call::get("/Contacts", "customer", "").query("searchTerm", name);
+        let wanted = name.trim().to_lowercase();
+        Ok(self.list(call, "Contacts").await?.into_iter().find(|c| {
+            str_of(c, "ContactStatus") != Some("ARCHIVED")
+                && str_of(c, "Name").is_some_and(|n| n.trim().to_lowercase() == wanted)
+        }))
     }
 
     /// `GET /Accounts`: the chart of accounts (to build an [`AccountMapping`]).

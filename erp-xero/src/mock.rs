@@ -893,12 +893,26 @@ impl State {
             },
             None => None,
         };
+        let term = q("searchTerm").map(|t| t.to_lowercase());
         let since = header(req, "if-modified-since")
             .and_then(|h| DateTime::parse_from_rfc3339(&h).ok())
             .map(|d| d.timestamp_millis());
         let mut rows: Vec<Value> = all
             .into_iter()
             .filter(|v| filter.as_ref().is_none_or(|f| matches_where(v, f)))
+            .filter(|v| {
+                term.as_ref().is_none_or(|t| {
+                    [
+                        "Name",
+                        "FirstName",
+                        "LastName",
+                        "ContactNumber",
+                        "EmailAddress",
+                    ]
+                    .iter()
+                    .any(|k| s(v, k).is_some_and(|x| x.to_lowercase().contains(t.as_str())))
+                })
+            })
             .filter(|v| since.is_none_or(|s| updated_ms(v) >= s))
             .collect();
         rows.sort_by_key(updated_ms);

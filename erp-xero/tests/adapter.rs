@@ -308,7 +308,7 @@ async fn batch_upsert_reports_each_element() {
     let mut batch: Vec<Customer> = (0..3)
         .map(|i| Customer::new(format!("b-{i}"), format!("Batch {i}")))
         .collect();
-    batch.push(Customer::new("b-dup", "Customer c-taken")); // name of an existing contact
+    batch.push(Customer::new("b-dup", "CUSTOMER C-TAKEN")); // name of an existing contact, other case
     batch.push(Customer::new("b-empty", "  ")); // rejected locally
     let results = x
         .batch_upsert_customers(&batch, &key("batch-1"))
