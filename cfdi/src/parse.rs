@@ -522,10 +522,12 @@ impl<'i> Parser<'i> {
             serie: a.take("Serie"),
             folio: a.take("Folio"),
             fecha: a.req("Fecha")?,
-            sello: a.req("Sello")?,
+            // Sello, NoCertificado and Certificado are required by the schema but absent from
+            // documents that are not sealed yet; they read as empty.
+            sello: a.take("Sello").unwrap_or_default(),
             forma_pago: a.take("FormaPago"),
-            no_certificado: a.req("NoCertificado")?,
-            certificado: a.req("Certificado")?,
+            no_certificado: a.take("NoCertificado").unwrap_or_default(),
+            certificado: a.take("Certificado").unwrap_or_default(),
             condiciones_de_pago: a.take("CondicionesDePago"),
             sub_total: a.req_dec("SubTotal")?,
             descuento: a.dec("Descuento")?,
