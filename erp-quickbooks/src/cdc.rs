@@ -142,7 +142,7 @@ pub(crate) async fn changed_since(
                     change.deleted = r.status.as_deref() == Some("Deleted");
                     change.changed_at = Some(at);
                     change.external_ref = match kind {
-                        EntityKind::Customer => r.acct_num.clone(),
+                        EntityKind::Customer => r.notes.as_deref().and_then(note_ref),
                         _ => r.private_note.as_deref().and_then(note_ref),
                     };
                     rows.push((at, seen_key, change));

@@ -165,6 +165,10 @@ impl QuickBooks {
         body.id = Some(id.to_owned());
         body.sync_token = Some(token);
         body.sparse = Some(true);
+        // The marker was written on create; only send Notes when the caller passed some of their own.
+        if body.notes.as_deref().is_some_and(|n| !n.contains('\n')) {
+            body.notes = None;
+        }
         self.client
             .write("customer", &body, rid, None)
             .await?
@@ -369,7 +373,7 @@ impl ErpAdapter for QuickBooks {
                 Err(Error::Duplicate { message, .. }) => {
                     match self.customer_by_name(&body.display_name).await? {
                         Some(found)
-                            if found.acct_num.as_deref()
+                            if found.notes.as_deref().and_then(note_ref).as_deref()
                                 == Some(customer.external_ref.as_str()) =>
                         {
                             self.update_found_customer(body, found, key).await?

@@ -1,11 +1,15 @@
 //! The unified model ↔ QuickBooks entity shapes.
 //!
 //! ## Where our external references live
-//! - **Customer**: `AcctNum` ("account number of the customer", free text up to 100 characters, shown in the
-//!   customer's details; the XSD's `Customer.AcctNum`). It is not the tax id (`PrimaryTaxIdentifier`, masked
-//!   in responses) and not `Notes` (free text users edit). Upserts without a known remote id first *create*
-//!   (idempotent through `requestid`); a 6240 duplicate-name answer is resolved by querying the `DisplayName`
-//!   and comparing its `AcctNum` with our reference: equal → it is ours, update it; different → `Duplicate`.
+//! - **Customer**: a first line `[erp-hub ref=<external_ref>]` in `Notes` (free text, 2,000 characters in QBO),
+//!   written on create and never sent on updates (sparse updates leave it, and whatever users add after it,
+//!   untouched). Why not another field: `PrimaryTaxIdentifier` is the tax id and comes back masked; `AcctNum`
+//!   is missing from Intuit's QBO Customer reference (the XSD annotates it `Product: QBW`, i.e. Desktop);
+//!   `ResaleNum` holds 16 characters; QBO has no custom fields on customers and no field filterable by such a
+//!   value. So upserts without a known remote id first *create* (idempotent through `requestid`); a 6240
+//!   duplicate-name answer is resolved by querying the `DisplayName` and reading the marker: our reference →
+//!   it is ours, update it; anything else → `Duplicate` with that record's id. A `Notes` passthrough value is
+//!   appended after the marker.
 //! - **Item**: `Sku` holds [`Item::code`]; a 6240 on `Name` is ours when the `Sku` matches.
 //! - **Invoice / CreditMemo / Payment**: the `PrivateNote` (internal, never printed) starts with
 //!   `[erp-hub ref=<external_ref>]`; the credit memo adds ` invoice=<id>`.
@@ -39,30 +43,46 @@ pub const PROVIDER: &str = "quickbooks";
 
 const MARKER: &str = "[erp-hub ref=";
 
-/// The private-note marker for `external_ref`, plus `key=value` extras.
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("v={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The note marker for `external_ref`, plus `key=value` extras: `[erp-hub ref=<ref> key=value]`, values
+/// form-URL-encoded (so references may hold spaces or brackets).
 pub fn note_marker(external_ref: &str, extras: &[(&str, &str)]) -> String {
-    let mut s = format!("{MARKER}{external_ref}");
+    let mut s = format!("{MARKER}{}", encode(external_ref));
     for (k, v) in extras {
-        s.push_str(&format!(" {k}={v}"));
+        s.push_str(&format!(" {k}={}", encode(v)));
     }
     s.push(']');
     s
 }
 
-/// The external reference in a private note written by [`note_marker`].
+fn marker_parts(note: &str) -> Option<Vec<&str>> {
+    let inner = note.split_once(MARKER)?.1;
+    let inner = inner.split(']').next()?;
+    Some(inner.split(' ').collect())
+}
+
+/// The external reference in a note written by [`note_marker`].
 pub fn note_ref(note: &str) -> Option<String> {
-    let rest = note.split_once(MARKER)?.1;
-    let end = rest.find([' ', ']'])?;
-    rest.get(..end).map(str::to_owned)
+    marker_parts(note)?.first().map(|r| decode(r))
 }
 
 /// A `key=value` extra in a marker.
 pub fn note_field(note: &str, key: &str) -> Option<String> {
-    let inner = note.split_once(MARKER)?.1;
-    let inner = inner.split(']').next()?;
-    let pat = format!(" {key}=");
-    let v = inner.split_once(&pat)?.1;
-    Some(v.split(' ').next().unwrap_or(v).to_owned())
+    let parts = marker_parts(note)?;
+    parts.iter().skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        (k == key).then(|| decode(v))
+    })
 }
 
 /// Parses a QuickBooks timestamp (`2026-01-15T10:00:00-08:00`).
@@ -148,7 +168,13 @@ pub(crate) fn customer_body(c: &Customer, cfg: &QuickBooksConfig) -> Result<Cust
     if c.external_ref.is_empty() {
         return Err(Error::invalid("external_ref", "must not be empty"));
     }
-    check_len("external_ref", &c.external_ref, 100)?;
+    check_len("external_ref", &c.external_ref, 1000)?;
+    let mut extra_fields = extra(&c.passthrough);
+    let user_notes = match extra_fields.remove("Notes") {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(_) => return Err(Error::invalid("passthrough.Notes", "must be a string")),
+        None => None,
+    };
     let bill = c.addresses.iter().find(|a| a.kind == AddressKind::Billing);
     let ship = c.addresses.iter().find(|a| a.kind == AddressKind::Shipping);
     let tax_id = match cfg.tax_mode {
@@ -170,10 +196,13 @@ pub(crate) fn customer_body(c: &Customer, cfg: &QuickBooksConfig) -> Result<Cust
         }),
         bill_addr: bill.map(address),
         ship_addr: ship.map(address),
-        acct_num: Some(c.external_ref.clone()),
+        notes: Some(match user_notes {
+            Some(n) => format!("{}\n{n}", note_marker(&c.external_ref, &[])),
+            None => note_marker(&c.external_ref, &[]),
+        }),
         currency_ref: c.currency.map(|cur| Ref::new(cur.code())),
         primary_tax_identifier: tax_id,
-        extra: extra(&c.passthrough),
+        extra: extra_fields,
         ..CustomerBody::default()
     })
 }
@@ -182,7 +211,8 @@ pub(crate) fn customer_body(c: &Customer, cfg: &QuickBooksConfig) -> Result<Cust
 pub(crate) fn customer_back(r: &CustomerResp) -> Customer {
     let display = r.display_name.clone().unwrap_or_default();
     let legal = r.company_name.clone().unwrap_or_else(|| display.clone());
-    let mut c = Customer::new(r.acct_num.clone().unwrap_or_default(), legal.clone());
+    let external = r.notes.as_deref().and_then(note_ref).unwrap_or_default();
+    let mut c = Customer::new(external, legal.clone());
     if display != legal {
         c.display_name = Some(display);
     }
@@ -601,6 +631,11 @@ mod tests {
         assert_eq!(note_ref(&n).as_deref(), Some("cn-1"));
         assert_eq!(note_field(&n, "invoice").as_deref(), Some("130"));
         assert_eq!(note_ref("Voided"), None);
+        let odd = note_marker("Order 7 [B]", &[]);
+        assert_eq!(
+            note_ref(&format!("{odd}\nVIP customer")).as_deref(),
+            Some("Order 7 [B]")
+        );
     }
 
     #[test]

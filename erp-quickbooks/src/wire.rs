@@ -143,7 +143,7 @@ pub(crate) struct CustomerBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_addr: Option<PhysicalAddress>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub acct_num: Option<String>,
+    pub notes: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency_ref: Option<Ref>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,7 +166,7 @@ pub struct CustomerResp {
     pub primary_phone: Option<TelephoneNumber>,
     pub bill_addr: Option<PhysicalAddress>,
     pub ship_addr: Option<PhysicalAddress>,
-    pub acct_num: Option<String>,
+    pub notes: Option<String>,
     pub currency_ref: Option<Ref>,
     pub primary_tax_identifier: Option<String>,
     pub active: Option<bool>,
@@ -412,8 +412,8 @@ pub struct Identity {
     pub doc_number: Option<String>,
     /// Private note (where the adapter keeps its external reference on transactions).
     pub private_note: Option<String>,
-    /// Customer account number (where the adapter keeps its external reference on customers).
-    pub acct_num: Option<String>,
+    /// Customer notes (where the adapter keeps its external reference on customers).
+    pub notes: Option<String>,
     /// MetaData.
     pub meta_data: Option<MetaData>,
 }

@@ -132,7 +132,7 @@ async fn duplicate_names_are_resolved_by_external_reference() {
         stored["PrimaryEmailAddr"]["Address"],
         "billing@acme.example"
     );
-    assert_eq!(stored["AcctNum"], "cust-1");
+    assert_eq!(stored["Notes"], "[erp-hub ref=cust-1]");
     // Another external reference with the same name: Duplicate with the existing id.
     let other = Customer::new("cust-2", "Acme Tours LLC");
     match qbo
@@ -190,5 +190,8 @@ async fn passthrough_fields_are_checked_against_the_xsd_by_the_mock() {
         .upsert_customer(&c, &IdempotencyKey::new("pt-2").unwrap())
         .await
         .unwrap();
-    assert_eq!(mock.record("Customer", &r.id).unwrap()["Notes"], "VIP");
+    assert_eq!(
+        mock.record("Customer", &r.id).unwrap()["Notes"],
+        "[erp-hub ref=pt-1]\nVIP"
+    );
 }
