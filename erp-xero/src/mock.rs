@@ -587,12 +587,17 @@ impl State {
             "Basic {}",
             STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
         );
-        if header(req, "authorization").as_deref() != Some(expected.as_str()) {
-            return Reply::json(400, json!({"error": "invalid_client"}));
-        }
         let form: HashMap<String, String> = url::form_urlencoded::parse(&req.body)
             .into_owned()
             .collect();
+        // Confidential clients authenticate with Basic; public (PKCE) clients send only their client_id.
+        let confidential = header(req, "authorization").as_deref() == Some(expected.as_str());
+        let public = header(req, "authorization").is_none()
+            && form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+            && !form.contains_key("client_secret");
+        if !confidential && !public {
+            return Reply::json(400, json!({"error": "invalid_client"}));
+        }
         match form.get("grant_type").map(String::as_str) {
             Some("authorization_code") => {
                 let code = form.get("code").cloned().unwrap_or_default();

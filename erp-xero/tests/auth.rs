@@ -239,3 +239,27 @@ async fn rejected_refresh_is_auth_and_not_a_retry_loop() {
         "one rejected grant, remembered for the same tokens"
     );
 }
+
+#[tokio::test]
+async fn public_client_uses_pkce_without_a_secret() {
+    let mock = MockXero::start().await;
+    let store = Arc::new(InMemoryTokenStore::new());
+    let base = mock.config();
+    let config =
+        erp_xero::XeroConfig::public(erp_xero::mock::CLIENT_ID, "http://localhost/callback")
+            .with_identity_urls(base.authorize_url.clone(), base.token_url.clone())
+            .with_api_urls(base.connections_url.clone(), base.api_base_url.clone());
+    assert!(config.client_secret.is_none());
+    let client = XeroClient::new(config, store.clone()).unwrap();
+    let request = client.authorization_request().unwrap();
+    let code = SecretString::from(mock.issue_code(request.pkce.challenge()));
+    client
+        .exchange_code("pub", &code, &request.pkce)
+        .await
+        .unwrap();
+    // The rotated refresh token works for the public client too.
+    mock.expire_access_tokens();
+    let tenants = client.connections("pub").await.unwrap();
+    assert_eq!(tenants[0].tenant_id, mock.tenant_id());
+    assert_eq!(mock.refresh_count(), 1);
+}
