@@ -151,6 +151,15 @@ impl FinkokConfig {
 }
 
 /// Finkok SOAP client. Cheap to clone.
+///
+/// Services at `{base_url}/servicios/soap/stamp.wsdl` (`stamp`, `stamped`) and
+/// `{base_url}/servicios/soap/cancel.wsdl` (`cancel`, `get_sat_status`); requests are SOAP 1.1
+/// envelopes in the namespaces `http://facturacion.finkok.com/stamp` / `…/cancel`, answers are read
+/// namespace-checked (`apps.services.soap.core.views`). `Incidencias` become
+/// [`PacError::Rejected`] with the SAT/Finkok code (`300` → [`PacError::Auth`]); `307` "timbre
+/// previo" returns the existing stamp ([`Stamped::previously_stamped`]), fetched with `stamped`
+/// when Finkok leaves the XML out. A SOAP fault is a definite refusal ([`PacError::Rejected`]);
+/// a lost or unreadable answer to `stamp` is [`PacError::Uncertain`].
 #[derive(Clone, Debug)]
 pub struct FinkokClient {
     http: HttpClient,

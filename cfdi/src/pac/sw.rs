@@ -269,6 +269,21 @@ impl TokenRefresher for SwAuthenticator {
 }
 
 /// SW Sapien REST client. Cheap to clone.
+///
+/// * Authentication: [`SwAuth::UserPassword`] gets a token from `POST /security/authenticate`,
+///   caches it (an `erp_hub_core` token manager, single-flight) and renews it before `expires_in`
+///   or after a `401`; [`SwAuth::Token`] uses a long-lived account token as is.
+/// * [`Pac::stamp`]: `POST /v4/cfdi33/stamp/v4` (multipart `xml`) with header `customid` = a hash
+///   of the `Sello`. A duplicate (`307`, `CFDI3307`) is answered with the earlier stamp, fetched
+///   from `GET {api}/datawarehouse/v1/live/{uuid}`.
+/// * [`Pac::recover`]: SW has no lookup by document, so this re-sends the stamp request with the
+///   same `customid`; SW answers with the stamp it already issued (or stamps it now if it never
+///   received it: still at most one UUID at SW). [`SwClient::recover_by_uuid`] reads the storage.
+/// * [`Pac::cancel`]: `POST /cfdi33/cancel/csd` with the configured [`SwCancelCsd`].
+/// * [`Pac::sat_status`]: the SAT service at [`SwConfig::sat_status_url`].
+///
+/// Error messages `"CODE - text"` become [`PacError::Rejected`] with the code (`CFDI40xxx`, `301`…),
+/// `AU…` codes and `401`/`403` become [`PacError::Auth`].
 #[derive(Clone)]
 pub struct SwClient {
     http: HttpClient,
