@@ -794,3 +794,61 @@ fn sandbox_and_production_are_configuration() {
         "https://api.comprobanteselectronicos.go.cr/recepcion/v1/recepcion"
     );
 }
+
+#[tokio::test]
+async fn waiting_for_an_unknown_clave_is_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path_regex(STATUS_PATH))
+        .respond_with(
+            ResponseTemplate::new(404).insert_header("X-Error-Cause", "El comprobante no existe"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(
+        &server,
+        store_with(FRESH, Utc::now() + chrono::Duration::hours(1)),
+    );
+    let err = client
+        .wait_for_outcome(clave(24).as_str())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ApiErrorKind::NotFound, "{err}");
+    assert_eq!(err.cause().unwrap().kind, CauseKind::NotReceived);
+    assert_eq!(err.cause().unwrap().message, "El comprobante no existe");
+}
+
+#[tokio::test]
+async fn not_yet_listed_after_202_keeps_polling() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(POST_PATH))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(STATUS_PATH))
+        .respond_with(ResponseTemplate::new(404))
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    mount_status(&server, "aceptado").await;
+    let client = client(
+        &server,
+        store_with(FRESH, Utc::now() + chrono::Duration::hours(1)),
+    );
+    let outcome = client.submit(&envio_for(&clave(25))).await.unwrap();
+    assert!(outcome.is_aceptado());
+    assert_eq!((outcome.posts, outcome.polls), (1, 3));
+}
+
+#[test]
+fn poll_backoff_doubles_up_to_the_cap() {
+    let p = PollPolicy::default();
+    let secs: Vec<u64> = (1..=7).map(|n| p.delay(n).as_secs()).collect();
+    assert_eq!(secs, [1, 2, 4, 8, 16, 16, 16]);
+    assert_eq!(p.delay(u32::MAX), Duration::from_secs(16));
+}

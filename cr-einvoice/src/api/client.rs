@@ -368,8 +368,9 @@ impl HaciendaClient {
     /// querying at once and then with the configured backoff.
     ///
     /// # Errors
-    /// [`ApiError::Pending`] when still undecided after [`PollPolicy::max_polls`](super::PollPolicy)
-    /// queries; [`ApiError::Auth`]; [`ApiError::Response`] for unreadable answers.
+    /// [`ApiError::NotFound`] when Hacienda does not know `key`; [`ApiError::Pending`] when still
+    /// undecided after [`PollPolicy::max_polls`](super::PollPolicy) queries; [`ApiError::Auth`];
+    /// [`ApiError::Response`] for unreadable answers.
     pub async fn wait_for_outcome(&self, key: &str) -> Result<Outcome, ApiError> {
         valid_key(key)?;
         self.poll(key, 0, 0, false).await
@@ -473,19 +474,22 @@ impl HaciendaClient {
         }
     }
 
-    /// Polls `key`; `polls_done` queries were already made; `wait_first` sleeps before the first.
+    /// Polls `key`; `polls_done` queries were already made. `received`: Hacienda is known to hold
+    /// the document (it answered `202`, "ya fue recibido" or a status), so the first query waits
+    /// and a `404` only means "not listed yet"; otherwise the first query is immediate and a `404`
+    /// is returned as [`ApiError::NotFound`].
     async fn poll(
         &self,
         key: &str,
         posts: u32,
         polls_done: u32,
-        wait_first: bool,
+        received: bool,
     ) -> Result<Outcome, ApiError> {
         let policy = &self.inner.config.poll;
         let mut last: Option<Estado> = None;
         let mut polls = polls_done;
         for n in 1..=policy.max_polls.max(1) {
-            if wait_first || n > 1 {
+            if received || n > 1 {
                 tokio::time::sleep(policy.delay(n)).await;
             }
             polls += 1;
@@ -503,7 +507,10 @@ impl HaciendaClient {
                 Ok(s) => last = Some(s.estado),
                 // Not listed yet, or a network hiccup that the HTTP layer's retries did not cure:
                 // the document is (or may be) with Hacienda, so keep asking, never re-POST.
-                Err(e) if matches!(e.kind(), ApiErrorKind::NotFound | ApiErrorKind::Transient) => {
+                Err(e)
+                    if e.kind() == ApiErrorKind::Transient
+                        || (received && e.kind() == ApiErrorKind::NotFound) =>
+                {
                     tracing::debug!(key = %key, error = %e, "status not available yet");
                 }
                 Err(e) => return Err(e),
