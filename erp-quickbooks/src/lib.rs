@@ -9,6 +9,8 @@ pub mod client;
 pub mod config;
 pub mod entities;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod mapping;
 #[cfg(feature = "testing")]
 pub mod testing;
