@@ -137,19 +137,19 @@ impl Report {
     pub fn has(&self, rule: Rule) -> bool {
         self.issues.iter().any(|i| i.rule == rule)
     }
-    fn err(&mut self, rule: Rule, path: impl Into<String>, message: impl Into<String>) {
+    fn err(&mut self, rule: Rule, path: impl PathArg, message: impl Into<String>) {
         self.issues.push(Issue {
             rule,
             severity: Severity::Error,
-            path: path.into(),
+            path: path.render(),
             message: message.into(),
         });
     }
-    fn warn(&mut self, rule: Rule, path: impl Into<String>, message: impl Into<String>) {
+    fn warn(&mut self, rule: Rule, path: impl PathArg, message: impl Into<String>) {
         self.issues.push(Issue {
             rule,
             severity: Severity::Warning,
-            path: path.into(),
+            path: path.render(),
             message: message.into(),
         });
     }
@@ -163,6 +163,39 @@ impl fmt::Display for Report {
             write!(f, "; {i}")?;
         }
         Ok(())
+    }
+}
+
+/// A path given lazily: rendered only when an issue is reported.
+trait PathArg {
+    fn render(&self) -> String;
+}
+
+impl PathArg for &str {
+    fn render(&self) -> String {
+        (*self).to_owned()
+    }
+}
+
+impl PathArg for &String {
+    fn render(&self) -> String {
+        (*self).clone()
+    }
+}
+
+impl PathArg for String {
+    fn render(&self) -> String {
+        self.clone()
+    }
+}
+
+/// `parent/leaf`.
+#[derive(Clone, Copy)]
+struct At<'a>(&'a str, &'static str);
+
+impl PathArg for At<'_> {
+    fn render(&self) -> String {
+        format!("{}/{}", self.0, self.1)
     }
 }
 
@@ -186,7 +219,7 @@ struct V<'a> {
 }
 
 impl V<'_> {
-    fn money(&mut self, path: &str, d: Decimal) {
+    fn money(&mut self, path: impl PathArg + Copy, d: Decimal) {
         if d.is_sign_negative() && !d.is_zero() {
             self.r.err(Rule::Decimals, path, format!("{d} is negative"));
         } else if d > MAX_MONEY {
@@ -204,12 +237,12 @@ impl V<'_> {
             );
         }
     }
-    fn opt_money(&mut self, path: &str, d: Option<Decimal>) {
+    fn opt_money(&mut self, path: impl PathArg + Copy, d: Option<Decimal>) {
         if let Some(d) = d {
             self.money(path, d);
         }
     }
-    fn dec(&mut self, path: &str, d: Decimal, total: u32, frac: u32) {
+    fn dec(&mut self, path: impl PathArg + Copy, d: Decimal, total: u32, frac: u32) {
         if fraction_digits(d) > frac {
             self.r.err(
                 Rule::Decimals,
@@ -217,9 +250,15 @@ impl V<'_> {
                 format!("{d} has more than {frac} decimals"),
             );
         }
-        let n = d.normalize();
-        let int_digits = n.trunc().abs().to_string().trim_start_matches('0').len();
-        if int_digits + (n.scale() as usize) > total as usize {
+        // XSD totalDigits: digits of the value without the decimal point and without leading or
+        // trailing zeros
+        let mut m = d.normalize().mantissa().unsigned_abs();
+        let mut digits = 0u32;
+        while m > 0 {
+            m /= 10;
+            digits += 1;
+        }
+        if digits > total {
             self.r.err(
                 Rule::Decimals,
                 path,
@@ -230,7 +269,7 @@ impl V<'_> {
             self.r.err(Rule::Decimals, path, format!("{d} is negative"));
         }
     }
-    fn text(&mut self, path: &str, t: &str, min: usize, max: usize) {
+    fn text(&mut self, path: impl PathArg + Copy, t: &str, min: usize, max: usize) {
         let n = t.chars().count();
         if n < min || n > max {
             self.r.err(
@@ -247,12 +286,12 @@ impl V<'_> {
             );
         }
     }
-    fn opt_text(&mut self, path: &str, t: Option<&str>, min: usize, max: usize) {
+    fn opt_text(&mut self, path: impl PathArg + Copy, t: Option<&str>, min: usize, max: usize) {
         if let Some(t) = t {
             self.text(path, t, min, max);
         }
     }
-    fn code(&mut self, path: &str, value: &str, allowed: &[&str]) {
+    fn code(&mut self, path: impl PathArg + Copy, value: &str, allowed: &[&str]) {
         if !allowed.contains(&value) {
             self.r.err(
                 Rule::Code,
@@ -261,7 +300,7 @@ impl V<'_> {
             );
         }
     }
-    fn not_allowed(&mut self, path: &str, present: bool) {
+    fn not_allowed(&mut self, path: impl PathArg + Copy, present: bool) {
         if present {
             self.r.err(
                 Rule::NotAllowed,
@@ -273,14 +312,14 @@ impl V<'_> {
             );
         }
     }
-    fn occ(&mut self, path: &str, occ: Occ, present: bool) {
+    fn occ(&mut self, path: impl PathArg + Copy, occ: Occ, present: bool) {
         match (occ, present) {
             (Occ::Required, false) => self.r.err(Rule::Required, path, "required element missing"),
             (Occ::Absent, true) => self.not_allowed(path, true),
             _ => {}
         }
     }
-    fn count(&mut self, path: &str, n: usize, min: usize, max: usize) {
+    fn count(&mut self, path: impl PathArg + Copy, n: usize, min: usize, max: usize) {
         if n < min || n > max {
             self.r.err(
                 Rule::Count,
@@ -290,7 +329,7 @@ impl V<'_> {
         }
     }
 
-    fn identificacion(&mut self, path: &str, id: &Identificacion) {
+    fn identificacion(&mut self, path: impl PathArg + Copy, id: &Identificacion) {
         let n = &id.numero;
         let len = n.chars().count();
         match self.rev {
@@ -332,46 +371,46 @@ impl V<'_> {
     fn parte(&mut self, name: &str, p: &Parte, emisor: bool) {
         let s = self.s;
         self.text(
-            &format!("{name}/Nombre"),
+            At(name, "Nombre"),
             &p.nombre,
             if emisor { 5 } else { 3 },
             100,
         );
         match &p.identificacion {
-            Some(id) => self.identificacion(&format!("{name}/Identificacion/Numero"), id),
+            Some(id) => self.identificacion(At(name, "Identificacion/Numero"), id),
             None => {
                 let occ = if emisor {
                     Occ::Required
                 } else {
                     s.receptor_identificacion
                 };
-                self.occ(&format!("{name}/Identificacion"), occ, false);
+                self.occ(At(name, "Identificacion"), occ, false);
             }
         }
         let full = s.full_parties;
         if emisor {
             self.not_allowed(
-                &format!("{name}/Registrofiscal8707"),
+                At(name, "Registrofiscal8707"),
                 !full && p.registro_fiscal_8707.is_some(),
             );
             self.opt_text(
-                &format!("{name}/Registrofiscal8707"),
+                At(name, "Registrofiscal8707"),
                 p.registro_fiscal_8707.as_deref(),
                 0,
                 12,
             );
         } else {
             self.not_allowed(
-                &format!("{name}/Registrofiscal8707"),
+                At(name, "Registrofiscal8707"),
                 p.registro_fiscal_8707.is_some(),
             );
         }
         self.not_allowed(
-            &format!("{name}/NombreComercial"),
+            At(name, "NombreComercial"),
             !full && p.nombre_comercial.is_some(),
         );
         self.opt_text(
-            &format!("{name}/NombreComercial"),
+            At(name, "NombreComercial"),
             p.nombre_comercial.as_deref(),
             3,
             80,
@@ -383,7 +422,7 @@ impl V<'_> {
         } else {
             Occ::Absent
         };
-        self.occ(&format!("{name}/Ubicacion"), ubic, p.ubicacion.is_some());
+        self.occ(At(name, "Ubicacion"), ubic, p.ubicacion.is_some());
         if let Some(u) = &p.ubicacion {
             if !(1..=9).contains(&u.provincia)
                 || !(1..=99).contains(&u.canton)
@@ -395,18 +434,8 @@ impl V<'_> {
                     "provincia 1–9, cantón and distrito 01–99",
                 );
             }
-            self.opt_text(
-                &format!("{name}/Ubicacion/Barrio"),
-                u.barrio.as_deref(),
-                5,
-                50,
-            );
-            self.text(
-                &format!("{name}/Ubicacion/OtrasSenas"),
-                &u.otras_senas,
-                5,
-                250,
-            );
+            self.opt_text(At(name, "Ubicacion/Barrio"), u.barrio.as_deref(), 5, 50);
+            self.text(At(name, "Ubicacion/OtrasSenas"), &u.otras_senas, 5, 250);
         }
         let ose = if emisor {
             s.emisor_otras_senas_extranjero
@@ -414,16 +443,16 @@ impl V<'_> {
             s.receptor_otras_senas_extranjero
         };
         self.not_allowed(
-            &format!("{name}/OtrasSenasExtranjero"),
+            At(name, "OtrasSenasExtranjero"),
             !ose && p.otras_senas_extranjero.is_some(),
         );
         self.opt_text(
-            &format!("{name}/OtrasSenasExtranjero"),
+            At(name, "OtrasSenasExtranjero"),
             p.otras_senas_extranjero.as_deref(),
             5,
             300,
         );
-        self.not_allowed(&format!("{name}/Telefono"), !full && p.telefono.is_some());
+        self.not_allowed(At(name, "Telefono"), !full && p.telefono.is_some());
         if let Some(t) = &p.telefono
             && (t.codigo_pais > 999 || t.numero < 10_000_000)
         {
@@ -438,14 +467,9 @@ impl V<'_> {
         } else {
             (0, 1)
         };
-        self.count(
-            &format!("{name}/CorreoElectronico"),
-            p.correos.len(),
-            min,
-            max,
-        );
+        self.count(At(name, "CorreoElectronico"), p.correos.len(), min, max);
         for c in &p.correos {
-            self.text(&format!("{name}/CorreoElectronico"), c, 1, 160);
+            self.text(At(name, "CorreoElectronico"), c, 1, 160);
         }
     }
 
@@ -460,20 +484,16 @@ impl V<'_> {
             );
         }
         self.text(
-            &format!("{p}/Detalle"),
+            At(&p, "Detalle"),
             &l.detalle,
             if s.rep_line { 0 } else { 3 },
             200,
         );
         self.not_allowed(
-            &format!("{p}/PartidaArancelaria"),
+            At(&p, "PartidaArancelaria"),
             !s.partida_arancelaria && l.partida_arancelaria.is_some(),
         );
-        self.occ(
-            &format!("{p}/CodigoCABYS"),
-            s.cabys,
-            l.codigo_cabys.is_some(),
-        );
+        self.occ(At(&p, "CodigoCABYS"), s.cabys, l.codigo_cabys.is_some());
         if let Some(c) = &l.codigo_cabys
             && (c.len() != 13 || !c.bytes().all(|b| b.is_ascii_digit()))
         {
@@ -485,139 +505,117 @@ impl V<'_> {
         }
         let rep = s.rep_line;
         self.not_allowed(
-            &format!("{p}/CodigoComercial"),
+            At(&p, "CodigoComercial"),
             rep && !l.codigos_comerciales.is_empty(),
         );
-        self.count(
-            &format!("{p}/CodigoComercial"),
-            l.codigos_comerciales.len(),
-            0,
-            5,
-        );
+        self.count(At(&p, "CodigoComercial"), l.codigos_comerciales.len(), 0, 5);
         for c in &l.codigos_comerciales {
             self.code(
-                &format!("{p}/CodigoComercial/Tipo"),
+                At(&p, "CodigoComercial/Tipo"),
                 &c.tipo,
                 &codes::TIPOS_CODIGO_COMERCIAL,
             );
-            self.text(&format!("{p}/CodigoComercial/Codigo"), &c.codigo, 1, 20);
+            self.text(At(&p, "CodigoComercial/Codigo"), &c.codigo, 1, 20);
         }
         if !rep {
-            self.dec(&format!("{p}/Cantidad"), l.cantidad, 16, 3);
-            self.text(&format!("{p}/UnidadMedida"), &l.unidad_medida, 1, 15);
-            self.money(&format!("{p}/PrecioUnitario"), l.precio_unitario);
+            self.dec(At(&p, "Cantidad"), l.cantidad, 16, 3);
+            self.text(At(&p, "UnidadMedida"), &l.unidad_medida, 1, 15);
+            self.money(At(&p, "PrecioUnitario"), l.precio_unitario);
         }
         self.not_allowed(
-            &format!("{p}/TipoTransaccion"),
+            At(&p, "TipoTransaccion"),
             !s.tipo_transaccion && l.tipo_transaccion.is_some(),
         );
         if let Some(t) = &l.tipo_transaccion {
-            self.code(
-                &format!("{p}/TipoTransaccion"),
-                t,
-                &codes::TIPOS_TRANSACCION,
-            );
+            self.code(At(&p, "TipoTransaccion"), t, &codes::TIPOS_TRANSACCION);
         }
         self.not_allowed(
-            &format!("{p}/UnidadMedidaComercial"),
+            At(&p, "UnidadMedidaComercial"),
             rep && l.unidad_medida_comercial.is_some(),
         );
         self.opt_text(
-            &format!("{p}/UnidadMedidaComercial"),
+            At(&p, "UnidadMedidaComercial"),
             l.unidad_medida_comercial.as_deref(),
             0,
             20,
         );
         self.not_allowed(
-            &format!("{p}/NumeroVINoSerie"),
+            At(&p, "NumeroVINoSerie"),
             rep && !l.numeros_vin_serie.is_empty(),
         );
         for n in &l.numeros_vin_serie {
-            self.text(&format!("{p}/NumeroVINoSerie"), n, 0, 17);
+            self.text(At(&p, "NumeroVINoSerie"), n, 0, 17);
         }
         self.not_allowed(
-            &format!("{p}/RegistroMedicamento"),
+            At(&p, "RegistroMedicamento"),
             rep && l.registro_medicamento.is_some(),
         );
         self.not_allowed(
-            &format!("{p}/FormaFarmaceutica"),
+            At(&p, "FormaFarmaceutica"),
             rep && l.forma_farmaceutica.is_some(),
         );
         self.opt_text(
-            &format!("{p}/RegistroMedicamento"),
+            At(&p, "RegistroMedicamento"),
             l.registro_medicamento.as_deref(),
             0,
             100,
         );
         self.opt_text(
-            &format!("{p}/FormaFarmaceutica"),
+            At(&p, "FormaFarmaceutica"),
             l.forma_farmaceutica.as_deref(),
             0,
             3,
         );
-        self.money(&format!("{p}/MontoTotal"), l.monto_total);
-        self.not_allowed(&format!("{p}/Descuento"), rep && !l.descuentos.is_empty());
-        self.count(&format!("{p}/Descuento"), l.descuentos.len(), 0, 5);
+        self.money(At(&p, "MontoTotal"), l.monto_total);
+        self.not_allowed(At(&p, "Descuento"), rep && !l.descuentos.is_empty());
+        self.count(At(&p, "Descuento"), l.descuentos.len(), 0, 5);
         let mut desc = Decimal::ZERO;
         for d in &l.descuentos {
-            self.money(&format!("{p}/Descuento/MontoDescuento"), d.monto);
+            self.money(At(&p, "Descuento/MontoDescuento"), d.monto);
             self.code(
-                &format!("{p}/Descuento/CodigoDescuento"),
+                At(&p, "Descuento/CodigoDescuento"),
                 &d.codigo,
                 &codes::CODIGOS_DESCUENTO,
             );
             self.opt_text(
-                &format!("{p}/Descuento/CodigoDescuentoOTRO"),
+                At(&p, "Descuento/CodigoDescuentoOTRO"),
                 d.codigo_otro.as_deref(),
                 5,
                 100,
             );
             self.opt_text(
-                &format!("{p}/Descuento/NaturalezaDescuento"),
+                At(&p, "Descuento/NaturalezaDescuento"),
                 d.naturaleza.as_deref(),
                 3,
                 80,
             );
             desc = desc.checked_add(d.monto).unwrap_or(Decimal::MAX);
         }
-        self.money(&format!("{p}/SubTotal"), l.sub_total);
+        self.money(At(&p, "SubTotal"), l.sub_total);
         self.not_allowed(
-            &format!("{p}/IVACobradoFabrica"),
+            At(&p, "IVACobradoFabrica"),
             !s.iva_cobrado_fabrica && l.iva_cobrado_fabrica.is_some(),
         );
         if let Some(v) = &l.iva_cobrado_fabrica {
-            self.code(&format!("{p}/IVACobradoFabrica"), v, &["01", "02"]);
+            self.code(At(&p, "IVACobradoFabrica"), v, &["01", "02"]);
         }
         if s.base_imponible {
-            self.money(&format!("{p}/BaseImponible"), l.base_imponible);
+            self.money(At(&p, "BaseImponible"), l.base_imponible);
         }
-        self.count(
-            &format!("{p}/Impuesto"),
-            l.impuestos.len(),
-            s.impuestos_min,
-            1000,
-        );
+        self.count(At(&p, "Impuesto"), l.impuestos.len(), s.impuestos_min, 1000);
         let mut montos = Decimal::ZERO;
         let mut exon = Decimal::ZERO;
         for (j, imp) in l.impuestos.iter().enumerate() {
             let ip = format!("{p}/Impuesto[{}]", j + 1);
-            self.code(
-                &format!("{ip}/Codigo"),
-                &imp.codigo,
-                &codes::IMPUESTO_CODIGOS,
-            );
+            self.code(At(&ip, "Codigo"), &imp.codigo, &codes::IMPUESTO_CODIGOS);
             self.opt_text(
-                &format!("{ip}/CodigoImpuestoOTRO"),
+                At(&ip, "CodigoImpuestoOTRO"),
                 imp.codigo_impuesto_otro.as_deref(),
                 5,
                 100,
             );
             if let Some(c) = &imp.codigo_tarifa_iva {
-                self.code(
-                    &format!("{ip}/CodigoTarifaIVA"),
-                    c,
-                    &codes::CODIGOS_TARIFA_IVA,
-                );
+                self.code(At(&ip, "CodigoTarifaIVA"), c, &codes::CODIGOS_TARIFA_IVA);
                 if let (Some(expected), Some(t)) = (codes::tarifa_iva(c), imp.tarifa)
                     && expected != t
                     && c != codes::TARIFA_EXENTA
@@ -636,42 +634,42 @@ impl V<'_> {
                 );
             }
             if let Some(t) = imp.tarifa {
-                self.dec(&format!("{ip}/Tarifa"), t, 4, 2);
+                self.dec(At(&ip, "Tarifa"), t, 4, 2);
             }
             if let Some(f) = imp.factor_calculo_iva {
-                self.dec(&format!("{ip}/FactorCalculoIVA"), f, 5, 4);
+                self.dec(At(&ip, "FactorCalculoIVA"), f, 5, 4);
             }
-            self.money(&format!("{ip}/Monto"), imp.monto);
+            self.money(At(&ip, "Monto"), imp.monto);
             self.not_allowed(
-                &format!("{ip}/MontoExportacion"),
+                At(&ip, "MontoExportacion"),
                 !s.monto_exportacion && imp.monto_exportacion.is_some(),
             );
-            self.opt_money(&format!("{ip}/MontoExportacion"), imp.monto_exportacion);
+            self.opt_money(At(&ip, "MontoExportacion"), imp.monto_exportacion);
             self.not_allowed(
-                &format!("{ip}/Exoneracion"),
+                At(&ip, "Exoneracion"),
                 !s.exoneracion && imp.exoneracion.is_some(),
             );
             if let Some(e) = &imp.exoneracion {
                 let ep = format!("{ip}/Exoneracion");
                 self.code(
-                    &format!("{ep}/TipoDocumentoEX1"),
+                    At(&ep, "TipoDocumentoEX1"),
                     &e.tipo_documento,
                     &codes::TIPOS_EXONERACION,
                 );
                 self.opt_text(
-                    &format!("{ep}/TipoDocumentoOTRO"),
+                    At(&ep, "TipoDocumentoOTRO"),
                     e.tipo_documento_otro.as_deref(),
                     5,
                     100,
                 );
-                self.text(&format!("{ep}/NumeroDocumento"), &e.numero_documento, 3, 40);
+                self.text(At(&ep, "NumeroDocumento"), &e.numero_documento, 3, 40);
                 self.code(
-                    &format!("{ep}/NombreInstitucion"),
+                    At(&ep, "NombreInstitucion"),
                     &e.nombre_institucion,
                     &codes::INSTITUCIONES_EXONERACION,
                 );
                 self.opt_text(
-                    &format!("{ep}/NombreInstitucionOtros"),
+                    At(&ep, "NombreInstitucionOtros"),
                     e.nombre_institucion_otros.as_deref(),
                     5,
                     160,
@@ -684,8 +682,8 @@ impl V<'_> {
                         "Articulo / Inciso have at most 6 digits",
                     );
                 }
-                self.dec(&format!("{ep}/TarifaExonerada"), e.tarifa_exonerada, 4, 2);
-                self.money(&format!("{ep}/MontoExoneracion"), e.monto);
+                self.dec(At(&ep, "TarifaExonerada"), e.tarifa_exonerada, 4, 2);
+                self.money(At(&ep, "MontoExoneracion"), e.monto);
                 if e.monto > imp.monto {
                     self.r.err(
                         Rule::LineFormula,
@@ -698,18 +696,18 @@ impl V<'_> {
             montos = montos.checked_add(imp.monto).unwrap_or(Decimal::MAX);
         }
         self.occ(
-            &format!("{p}/ImpuestoAsumidoEmisorFabrica"),
+            At(&p, "ImpuestoAsumidoEmisorFabrica"),
             s.asumido,
             l.impuesto_asumido_emisor_fabrica.is_some(),
         );
         self.opt_money(
-            &format!("{p}/ImpuestoAsumidoEmisorFabrica"),
+            At(&p, "ImpuestoAsumidoEmisorFabrica"),
             l.impuesto_asumido_emisor_fabrica,
         );
         if s.impuesto_neto {
-            self.money(&format!("{p}/ImpuestoNeto"), l.impuesto_neto);
+            self.money(At(&p, "ImpuestoNeto"), l.impuesto_neto);
         }
-        self.money(&format!("{p}/MontoTotalLinea"), l.monto_total_linea);
+        self.money(At(&p, "MontoTotalLinea"), l.monto_total_linea);
 
         // formulas
         let mut f = |name: &str, expected: Option<Decimal>, found: Decimal| {
@@ -970,7 +968,7 @@ fn resumen(v: &mut V<'_>, doc: &Comprobante) {
     let r = &doc.resumen;
     let p = "ResumenFactura";
     v.text(
-        &format!("{p}/CodigoTipoMoneda/CodigoMoneda"),
+        At(p, "CodigoTipoMoneda/CodigoMoneda"),
         &r.codigo_moneda,
         3,
         3,
@@ -982,7 +980,7 @@ fn resumen(v: &mut V<'_>, doc: &Comprobante) {
             "ISO 4217 code expected",
         );
     }
-    v.money(&format!("{p}/CodigoTipoMoneda/TipoCambio"), r.tipo_cambio);
+    v.money(At(p, "CodigoTipoMoneda/TipoCambio"), r.tipo_cambio);
     let cats = [
         ("TotalServGravados", r.total_serv_gravados, true),
         ("TotalServExentos", r.total_serv_exentos, true),
@@ -999,59 +997,52 @@ fn resumen(v: &mut V<'_>, doc: &Comprobante) {
     ];
     for (name, val, basic) in cats {
         let allowed = s.resumen_categorias && (basic || s.resumen_exonerado_no_sujeto);
-        v.not_allowed(&format!("{p}/{name}"), !allowed && val.is_some());
-        v.opt_money(&format!("{p}/{name}"), val);
+        v.not_allowed(At(p, name), !allowed && val.is_some());
+        v.opt_money(At(p, name), val);
     }
-    v.money(&format!("{p}/TotalVenta"), r.total_venta);
+    v.money(At(p, "TotalVenta"), r.total_venta);
     v.not_allowed(
-        &format!("{p}/TotalDescuentos"),
+        At(p, "TotalDescuentos"),
         !s.total_descuentos && r.total_descuentos.is_some(),
     );
-    v.opt_money(&format!("{p}/TotalDescuentos"), r.total_descuentos);
-    v.money(&format!("{p}/TotalVentaNeta"), r.total_venta_neta);
+    v.opt_money(At(p, "TotalDescuentos"), r.total_descuentos);
+    v.money(At(p, "TotalVentaNeta"), r.total_venta_neta);
     for d in &r.desglose_impuestos {
         v.code(
-            &format!("{p}/TotalDesgloseImpuesto/Codigo"),
+            At(p, "TotalDesgloseImpuesto/Codigo"),
             &d.codigo,
             &codes::IMPUESTO_CODIGOS,
         );
-        v.money(
-            &format!("{p}/TotalDesgloseImpuesto/TotalMontoImpuesto"),
-            d.total,
-        );
+        v.money(At(p, "TotalDesgloseImpuesto/TotalMontoImpuesto"), d.total);
     }
-    v.opt_money(&format!("{p}/TotalImpuesto"), r.total_impuesto);
+    v.opt_money(At(p, "TotalImpuesto"), r.total_impuesto);
     v.not_allowed(
-        &format!("{p}/TotalImpAsumEmisorFabrica"),
+        At(p, "TotalImpAsumEmisorFabrica"),
         !s.total_imp_asum && r.total_imp_asum_emisor_fabrica.is_some(),
     );
     v.opt_money(
-        &format!("{p}/TotalImpAsumEmisorFabrica"),
+        At(p, "TotalImpAsumEmisorFabrica"),
         r.total_imp_asum_emisor_fabrica,
     );
     v.not_allowed(
-        &format!("{p}/TotalIVADevuelto"),
+        At(p, "TotalIVADevuelto"),
         !s.total_iva_devuelto && r.total_iva_devuelto.is_some(),
     );
-    v.opt_money(&format!("{p}/TotalIVADevuelto"), r.total_iva_devuelto);
+    v.opt_money(At(p, "TotalIVADevuelto"), r.total_iva_devuelto);
     v.not_allowed(
-        &format!("{p}/TotalOtrosCargos"),
+        At(p, "TotalOtrosCargos"),
         !s.total_otros_cargos && r.total_otros_cargos.is_some(),
     );
-    v.opt_money(&format!("{p}/TotalOtrosCargos"), r.total_otros_cargos);
+    v.opt_money(At(p, "TotalOtrosCargos"), r.total_otros_cargos);
     v.count(
-        &format!("{p}/MedioPago"),
+        At(p, "MedioPago"),
         r.medios_pago.len(),
         s.medios_pago_min,
         4,
     );
     for m in &r.medios_pago {
         match &m.tipo {
-            Some(t) => v.code(
-                &format!("{p}/MedioPago/TipoMedioPago"),
-                t,
-                &codes::MEDIOS_PAGO,
-            ),
+            Some(t) => v.code(At(p, "MedioPago/TipoMedioPago"), t, &codes::MEDIOS_PAGO),
             None if v.tipo == TipoDocumento::ReciboElectronicoPago => v.r.err(
                 Rule::Required,
                 format!("{p}/MedioPago/TipoMedioPago"),
@@ -1060,12 +1051,12 @@ fn resumen(v: &mut V<'_>, doc: &Comprobante) {
             None => {}
         }
         v.opt_text(
-            &format!("{p}/MedioPago/MedioPagoOtros"),
+            At(p, "MedioPago/MedioPagoOtros"),
             m.otros.as_deref(),
             3,
             100,
         );
-        v.opt_money(&format!("{p}/MedioPago/TotalMedioPago"), m.total);
+        v.opt_money(At(p, "MedioPago/TotalMedioPago"), m.total);
     }
     if r.medios_pago.len() > 1 {
         if r.medios_pago.iter().any(|m| m.total.is_none()) {
@@ -1088,7 +1079,7 @@ fn resumen(v: &mut V<'_>, doc: &Comprobante) {
             }
         }
     }
-    v.money(&format!("{p}/TotalComprobante"), r.total_comprobante);
+    v.money(At(p, "TotalComprobante"), r.total_comprobante);
 
     // formulas over the emitted (rounded) line values
     let z = |d: Option<Decimal>| d.unwrap_or_default();
@@ -1281,16 +1272,11 @@ fn referencias(v: &mut V<'_>, doc: &Comprobante) {
                 format!("{:?}: {why}", r.tipo_doc),
             );
         }
-        v.opt_text(
-            &format!("{p}/TipoDocRefOTRO"),
-            r.tipo_doc_otro.as_deref(),
-            5,
-            100,
-        );
+        v.opt_text(At(&p, "TipoDocRefOTRO"), r.tipo_doc_otro.as_deref(), 5, 100);
         if s.referencia_numero_required && r.numero.is_none() {
             v.r.err(Rule::Required, format!("{p}/Numero"), "required in REP");
         }
-        v.opt_text(&format!("{p}/Numero"), r.numero.as_deref(), 0, 50);
+        v.opt_text(At(&p, "Numero"), r.numero.as_deref(), 0, 50);
         if let Some(c) = &r.codigo {
             let c = c.as_str();
             let ok = codes::CODIGOS_REFERENCIA_2024.contains(&c)
@@ -1312,12 +1298,12 @@ fn referencias(v: &mut V<'_>, doc: &Comprobante) {
             }
         }
         v.opt_text(
-            &format!("{p}/CodigoReferenciaOTRO"),
+            At(&p, "CodigoReferenciaOTRO"),
             r.codigo_otro.as_deref(),
             5,
             100,
         );
-        v.opt_text(&format!("{p}/Razon"), r.razon.as_deref(), 0, 180);
+        v.opt_text(At(&p, "Razon"), r.razon.as_deref(), 0, 180);
     }
 }
 

@@ -8,6 +8,8 @@
 //! produces the same bytes. The document is unsigned: the XAdES signature goes after the last
 //! child of the root.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use rust_decimal::Decimal;
 
@@ -80,11 +82,6 @@ fn escape_into(out: &mut String, text: &str) {
     }
 }
 
-fn fixed(d: Decimal, dp: u32) -> String {
-    let d = if d.is_zero() { Decimal::ZERO } else { d };
-    format!("{:.*}", dp as usize, d)
-}
-
 impl W {
     fn root(tipo: TipoDocumento) -> Self {
         let mut out = String::with_capacity(8 * 1024);
@@ -123,7 +120,16 @@ impl W {
         }
     }
     fn dec(&mut self, name: &str, d: Decimal, dp: u32) {
-        self.leaf(name, &fixed(d, dp));
+        let d = if d.is_zero() { Decimal::ZERO } else { d };
+        self.open(name);
+        // writing into a String cannot fail
+        let _ = write!(self.out, "{:.*}", dp as usize, d);
+        self.close(name);
+    }
+    fn int(&mut self, name: &str, n: impl std::fmt::Display) {
+        self.open(name);
+        let _ = write!(self.out, "{n}");
+        self.close(name);
     }
     fn money(&mut self, name: &str, d: Decimal) {
         self.dec(name, d, 5);
@@ -146,9 +152,13 @@ impl W {
 
     fn ubicacion(&mut self, u: &Ubicacion) {
         self.open("Ubicacion");
-        self.leaf("Provincia", &u.provincia.to_string());
-        self.leaf("Canton", &format!("{:02}", u.canton));
-        self.leaf("Distrito", &format!("{:02}", u.distrito));
+        self.int("Provincia", u.provincia);
+        self.open("Canton");
+        let _ = write!(self.out, "{:02}", u.canton);
+        self.close("Canton");
+        self.open("Distrito");
+        let _ = write!(self.out, "{:02}", u.distrito);
+        self.close("Distrito");
         self.opt("Barrio", u.barrio.as_deref());
         self.leaf("OtrasSenas", &u.otras_senas);
         self.close("Ubicacion");
@@ -237,7 +247,7 @@ impl W {
 
     fn linea(&mut self, l: &LineaDetalle, s: &Shape) {
         self.open("LineaDetalle");
-        self.leaf("NumeroLinea", &l.numero_linea.to_string());
+        self.int("NumeroLinea", l.numero_linea);
         if s.rep_line {
             self.leaf("Detalle", &l.detalle);
             self.money("MontoTotal", l.monto_total);
