@@ -1,5 +1,7 @@
 //! Quick start: push a customer, an invoice with IVA 16 % and an ISR 10 % withholding, and a partial payment
 //! into an ERP — here the in-memory `MemoryErp`, so it runs offline — and print the totals and remote refs.
+//! Then issue the same invoice as a sealed CFDI 4.0 (SAT test CSD) and validate it, and sign a Costa Rica
+//! factura electrónica v4.4 with a throwaway test key. Nothing leaves the machine.
 //!
 //! ```sh
 //! cargo run -p examples --example quickstart
@@ -116,6 +118,144 @@ async fn main() -> BoxResult<()> {
         "balance   {} MXN still open on {}",
         after.balance.unwrap_or_default(),
         after.remote
+    );
+
+    issue_cfdi(&invoice, totals.total.amount())?;
+    sign_costa_rica_factura()?;
+    Ok(())
+}
+
+/// The same invoice as a CFDI 4.0, sealed with SAT's public test CSD, then verified and validated offline.
+fn issue_cfdi(invoice: &Invoice, erp_total: rust_decimal::Decimal) -> BoxResult<()> {
+    use cfdi::build::{ComprobanteBuilder, ConceptoInput, ISR};
+    use cfdi::model::{Emisor, Receptor};
+    use cfdi::validate::Severity;
+
+    // SAT's published test certificate (password 12345678a); never use it for real invoices.
+    let csd = cfdi::Csd::from_bytes(
+        include_bytes!("../../cfdi/tests/fixtures/csd/EKU9003173C9.cer"),
+        include_bytes!("../../cfdi/tests/fixtures/csd/EKU9003173C9.key"),
+        &cfdi::SecretString::from("12345678a"),
+    )?;
+    let mut builder = ComprobanteBuilder::ingreso("2026-11-20T10:00:00", "42501")
+        .serie(invoice.series.clone().unwrap_or_default())
+        .folio(invoice.number.clone().unwrap_or_default())
+        .forma_pago("99") // por definir: paid in instalments
+        .metodo_pago("PPD")
+        .emisor(Emisor::new("EKU9003173C9", "ESCUELA KEMPER URGATE", "601"))
+        .receptor(Receptor::new(
+            "CNO010101AB1",
+            "COMERCIALIZADORA DEL NORTE",
+            "64000",
+            "601",
+            "G03",
+        ));
+    for line in &invoice.lines {
+        builder = builder.concepto(
+            ConceptoInput::new(
+                "84111500",
+                "E48",
+                line.description.clone(),
+                line.quantity,
+                line.unit_price,
+            )
+            .iva(dec!(0.16))
+            .retencion(ISR, dec!(0.10)),
+        );
+    }
+    let mut doc = builder.build()?;
+    csd.seal(&mut doc)?;
+    let xml = cfdi::to_xml(&doc);
+    let parsed = cfdi::parse(xml.as_bytes())?;
+    let verified = cfdi::verify(&parsed)?;
+    let errors = cfdi::validate::validate(&parsed)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    println!(
+        "cfdi      total {} MXN (ERP total {erp_total}), {} bytes, NoCertificado {}, validation errors {errors}",
+        doc.total,
+        xml.len(),
+        verified.no_certificado
+    );
+    if doc.total != erp_total {
+        return Err(format!(
+            "CFDI total {} differs from the ERP total {erp_total}",
+            doc.total
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A Costa Rica factura electrónica v4.4, signed XAdES-EPES with a throwaway test key and verified.
+fn sign_costa_rica_factura() -> BoxResult<()> {
+    use cr_einvoice::keystore::SigningKey;
+    use cr_einvoice::xades::{self, SignOptions};
+    use cr_einvoice::{
+        Clave, CodigoSeguridad, Comprobante, Consecutivo, Identificacion, Impuesto, LineaDetalle,
+        MedioPago, Parte, Situacion, TipoDocumento, TipoIdentificacion, Ubicacion,
+    };
+
+    let fecha = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:30:00-06:00")?;
+    let consecutivo = Consecutivo::new(1, 1, TipoDocumento::FacturaElectronica, 42)?;
+    let clave = Clave::new(
+        Clave::fecha_de(&fecha),
+        "3101234567",
+        consecutivo,
+        Situacion::Normal,
+        &CodigoSeguridad::random(),
+    )?;
+    let emisor = Parte {
+        nombre: "Empresa Demo S.A.".into(),
+        identificacion: Some(Identificacion::new(
+            TipoIdentificacion::CedulaJuridica,
+            "3101234567",
+        )),
+        ubicacion: Some(Ubicacion {
+            provincia: 1,
+            canton: 1,
+            distrito: 1,
+            barrio: None,
+            otras_senas: "100 m norte del parque central".into(),
+        }),
+        correos: vec!["facturacion@demo.example".into()],
+        ..Parte::default()
+    };
+    let receptor = Parte {
+        nombre: "Cliente Demo S.R.L.".into(),
+        identificacion: Some(Identificacion::new(
+            TipoIdentificacion::CedulaJuridica,
+            "3109876543",
+        )),
+        ..Parte::default()
+    };
+    let mut factura = Comprobante::new(clave, fecha, "3101234567", emisor, Some(receptor));
+    factura.codigo_actividad_emisor = Some("620100".into());
+    factura.lineas.push(LineaDetalle {
+        codigo_cabys: Some("8314100000000".into()),
+        cantidad: dec!(2),
+        unidad_medida: "Sp".into(),
+        detalle: "Consultoría en TI".into(),
+        precio_unitario: dec!(50000),
+        impuestos: vec![Impuesto::iva("08", dec!(13))],
+        ..LineaDetalle::default()
+    });
+    factura.resumen.medios_pago.push(MedioPago::new("04"));
+    factura.compute_totals()?;
+
+    // Throwaway self-signed test key (PIN 1234), see cr-einvoice/tests/fixtures/keys/README.md.
+    let key = SigningKey::from_pkcs12(
+        include_bytes!("../../cr-einvoice/tests/fixtures/keys/test-aes.p12"),
+        &secrecy::SecretString::from("1234"),
+    )?;
+    let signed = factura.to_signed_xml(&key, &SignOptions::new())?;
+    xades::verify(&signed, Some(key.certificate()))?;
+    println!(
+        "cr        clave {} total {} CRC, signed {} bytes, signature verified",
+        factura.clave,
+        factura.resumen.total_comprobante,
+        signed.len()
     );
     Ok(())
 }
