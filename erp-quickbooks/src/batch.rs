@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 use erp_hub_core::adapter::IdempotencyKey;
 
-use crate::client::{QboResponse, QuickBooksClient, derived_request_id};
+use crate::client::{QboResponse, QuickBooksClient, batch_request_id};
 use crate::error::Fault;
 
 /// Operations per batch request (Intuit's documented maximum; the XSD does not enforce it).
@@ -124,7 +124,7 @@ pub struct BatchResult {
 
 /// Runs `ops` in requests of at most [`MAX_BATCH_ITEMS`]. Returns one result per operation, in input order.
 ///
-/// With a `key`, each request carries `requestid` = [`derived_request_id`]`(key, "batch-<n>")`, so a lost
+/// With a `key`, each request carries `requestid` = [`batch_request_id`]`(key, "batch-<n>")`, so a lost
 /// response can be retried; without one, a lost response is [`Error::Uncertain`] (a `429` is always retried).
 /// Per-item faults do not fail the call.
 ///
@@ -147,7 +147,7 @@ pub async fn execute(
             })
             .collect();
         let bids: Vec<String> = items.iter().map(|i| i.bid.clone()).collect();
-        let rid = key.map(|k| derived_request_id(k, &format!("batch-{chunk_no}")));
+        let rid = key.map(|k| batch_request_id(k, &format!("batch-{chunk_no}")));
         let resp = client.batch_raw(&Request { items }, rid.as_deref()).await?;
         let mut answers = parse(&resp)?;
         for (i, bid) in bids.into_iter().enumerate() {

@@ -23,9 +23,13 @@ use tracing::Instrument;
 use crate::config::QuickBooksConfig;
 use crate::error::{Fault, response_error};
 
-/// The longest `requestid` sent as is; longer keys are hashed. Intuit documents no limit; client SDKs send
-/// UUIDs (36 characters), so we stay at 50 to be safe.
+/// The longest `requestid` Intuit accepts, and the longest key sent as is (longer keys are hashed).
+/// Source: Intuit developer blog "Request ID update for QuickBooks Online integration" (2015-04-06): at most
+/// 50 characters, 36 for batch requests (whose `bId`s may then hold at most 10 characters).
 pub const MAX_REQUEST_ID_LEN: usize = 50;
+
+/// The longest `requestid` of a batch request.
+pub const MAX_BATCH_REQUEST_ID_LEN: usize = 36;
 
 /// The `requestid` for a write made with `key`: the key itself when it is at most [`MAX_REQUEST_ID_LEN`]
 /// characters of `[A-Za-z0-9._-]`, otherwise `h` + the first 48 hex digits of SHA-256(key).
@@ -46,6 +50,14 @@ pub fn request_id(key: &IdempotencyKey) -> String {
 /// retries of the same key, distinct from [`request_id`].
 pub fn derived_request_id(key: &IdempotencyKey, step: &str) -> String {
     hashed(&format!("{}#{step}", key.as_str()))
+}
+
+/// The `requestid` of a batch request made with `key`: `h` + 35 hex digits of SHA-256(key + `#` + step)
+/// ([`MAX_BATCH_REQUEST_ID_LEN`] characters).
+pub fn batch_request_id(key: &IdempotencyKey, step: &str) -> String {
+    let mut id = hashed(&format!("{}#{step}", key.as_str()));
+    id.truncate(MAX_BATCH_REQUEST_ID_LEN);
+    id
 }
 
 fn hashed(s: &str) -> String {
@@ -408,6 +420,11 @@ mod tests {
         assert_eq!(
             derived_request_id(&k, "update"),
             derived_request_id(&k, "update")
+        );
+        assert_eq!(batch_request_id(&k, "batch-0").len(), 36);
+        assert_ne!(
+            batch_request_id(&k, "batch-0"),
+            batch_request_id(&k, "batch-1")
         );
     }
 

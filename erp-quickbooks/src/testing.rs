@@ -897,6 +897,29 @@ fn handle(
                     .push(format!("POST {segment}: write without requestid"));
                 return fault(400, "2010", "mock: requestid required", "requestid");
             }
+            let max = if *segment == "batch" { 36 } else { 50 };
+            if let Some(r) = rid.as_ref().filter(|r| r.len() > max) {
+                st.violations
+                    .push(format!("POST {segment}: requestid longer than {max}: {r}"));
+                return fault(400, "2010", "requestid too long", "requestid");
+            }
+            if *segment == "batch"
+                && rid.is_some()
+                && body
+                    .get("BatchItemRequest")
+                    .and_then(Value::as_array)
+                    .is_some_and(|items| {
+                        items.iter().any(|i| {
+                            i.get("bId")
+                                .and_then(Value::as_str)
+                                .is_none_or(|b| b.len() > 10)
+                        })
+                    })
+            {
+                st.violations
+                    .push("POST batch: bId longer than 10 with a requestid".into());
+                return fault(400, "2010", "bId too long", "bId");
+            }
             if let Some(stored) = rid.as_ref().and_then(|r| st.by_request_id.get(r)) {
                 return stored.clone();
             }
