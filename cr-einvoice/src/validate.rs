@@ -329,6 +329,13 @@ impl V<'_> {
         }
     }
 
+    /// `…OTRO(S)` text required when the code is 99.
+    fn otro(&mut self, path: impl PathArg + Copy, code: Option<&str>, otro: Option<&str>) {
+        if code == Some("99") && otro.is_none() {
+            self.r
+                .err(Rule::Required, path, "required when the code is 99");
+        }
+    }
     fn identificacion(&mut self, path: impl PathArg + Copy, id: &Identificacion) {
         let n = &id.numero;
         let len = n.chars().count();
@@ -583,6 +590,11 @@ impl V<'_> {
                 5,
                 100,
             );
+            self.otro(
+                At(&p, "Descuento/CodigoDescuentoOTRO"),
+                Some(&d.codigo),
+                d.codigo_otro.as_deref(),
+            );
             self.opt_text(
                 At(&p, "Descuento/NaturalezaDescuento"),
                 d.naturaleza.as_deref(),
@@ -614,6 +626,15 @@ impl V<'_> {
                 5,
                 100,
             );
+            self.otro(
+                At(&ip, "CodigoImpuestoOTRO"),
+                Some(&imp.codigo),
+                imp.codigo_impuesto_otro.as_deref(),
+            );
+            if imp.codigo == codes::IMPUESTO_IVA && imp.tarifa.is_none() {
+                self.r
+                    .err(Rule::Required, At(&ip, "Tarifa"), "IVA requires Tarifa");
+            }
             if let Some(c) = &imp.codigo_tarifa_iva {
                 self.code(At(&ip, "CodigoTarifaIVA"), c, &codes::CODIGOS_TARIFA_IVA);
                 if let (Some(expected), Some(t)) = (codes::tarifa_iva(c), imp.tarifa)
@@ -662,6 +683,11 @@ impl V<'_> {
                     5,
                     100,
                 );
+                self.otro(
+                    At(&ep, "TipoDocumentoOTRO"),
+                    Some(&e.tipo_documento),
+                    e.tipo_documento_otro.as_deref(),
+                );
                 self.text(At(&ep, "NumeroDocumento"), &e.numero_documento, 3, 40);
                 self.code(
                     At(&ep, "NombreInstitucion"),
@@ -673,6 +699,11 @@ impl V<'_> {
                     e.nombre_institucion_otros.as_deref(),
                     5,
                     160,
+                );
+                self.otro(
+                    At(&ep, "NombreInstitucionOtros"),
+                    Some(&e.nombre_institucion),
+                    e.nombre_institucion_otros.as_deref(),
                 );
                 if e.articulo.is_some_and(|a| a > 999_999) || e.inciso.is_some_and(|a| a > 999_999)
                 {
@@ -903,6 +934,18 @@ pub fn comprobante(doc: &Comprobante) -> Report {
         5,
         100,
     );
+    v.otro(
+        "CondicionVentaOtros",
+        Some(&doc.condicion_venta),
+        doc.condicion_venta_otros.as_deref(),
+    );
+    if doc.condicion_venta == codes::CONDICION_CREDITO && doc.plazo_credito.is_none() {
+        v.r.err(
+            Rule::Required,
+            "PlazoCredito",
+            "required for CondicionVenta 02 (crédito)",
+        );
+    }
     v.not_allowed(
         "PlazoCredito",
         !s.condicion_extra && doc.plazo_credito.is_some(),
@@ -935,6 +978,11 @@ pub fn comprobante(doc: &Comprobante) -> Report {
             c.tipo_documento_otros.as_deref(),
             5,
             100,
+        );
+        v.otro(
+            "OtrosCargos/TipoDocumentoOTROS",
+            Some(&c.tipo_documento),
+            c.tipo_documento_otros.as_deref(),
         );
         if let Some(id) = &c.identificacion_tercero {
             v.identificacion("OtrosCargos/IdentificacionTercero/Numero", id);
@@ -1055,6 +1103,11 @@ fn resumen(v: &mut V<'_>, doc: &Comprobante) {
             m.otros.as_deref(),
             3,
             100,
+        );
+        v.otro(
+            At(p, "MedioPago/MedioPagoOtros"),
+            m.tipo.as_deref(),
+            m.otros.as_deref(),
         );
         v.opt_money(At(p, "MedioPago/TotalMedioPago"), m.total);
     }
@@ -1273,6 +1326,11 @@ fn referencias(v: &mut V<'_>, doc: &Comprobante) {
             );
         }
         v.opt_text(At(&p, "TipoDocRefOTRO"), r.tipo_doc_otro.as_deref(), 5, 100);
+        v.otro(
+            At(&p, "TipoDocRefOTRO"),
+            Some(&r.tipo_doc),
+            r.tipo_doc_otro.as_deref(),
+        );
         if s.referencia_numero_required && r.numero.is_none() {
             v.r.err(Rule::Required, format!("{p}/Numero"), "required in REP");
         }
@@ -1302,6 +1360,11 @@ fn referencias(v: &mut V<'_>, doc: &Comprobante) {
             r.codigo_otro.as_deref(),
             5,
             100,
+        );
+        v.otro(
+            At(&p, "CodigoReferenciaOTRO"),
+            r.codigo.as_deref(),
+            r.codigo_otro.as_deref(),
         );
         v.opt_text(At(&p, "Razon"), r.razon.as_deref(), 0, 180);
     }

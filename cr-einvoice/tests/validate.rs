@@ -347,3 +347,32 @@ fn rule_codes_are_unique() {
     assert_eq!(codes.len(), rules.len());
     assert!(codes.iter().all(|c| c.starts_with("CR-")));
 }
+
+#[test]
+fn codes_99_and_credit_need_their_companion_fields() {
+    let mut d = fe();
+    d.condicion_venta = "99".into();
+    expect(&d, Rule::Required);
+    d.condicion_venta_otros = Some("Permuta de bienes".into());
+    assert!(!d.validate().has_errors(), "{}", d.validate());
+
+    let mut d = fe();
+    d.condicion_venta = "02".into();
+    expect(&d, Rule::Required);
+    d.plazo_credito = Some(30);
+    assert!(!d.validate().has_errors(), "{}", d.validate());
+
+    let mut d = fe();
+    d.resumen.medios_pago[0].tipo = Some("99".into());
+    expect(&d, Rule::Required);
+
+    let mut d = doc(TipoDocumento::NotaCreditoElectronica, SchemaRevision::V2024);
+    d.referencias[0].codigo = Some("99".into());
+    expect(&d, Rule::Required);
+    d.referencias[0].codigo_otro = Some("Ajuste comercial".into());
+    assert!(!d.validate().has_errors(), "{}", d.validate());
+
+    let mut d = fe();
+    d.lineas[0].impuestos[0].tarifa = None;
+    expect(&d, Rule::Required);
+}
