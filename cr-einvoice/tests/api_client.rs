@@ -10,7 +10,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use cr_einvoice::api::{
     ApiError, ApiErrorKind, CauseKind, Envio, Estado, HaciendaClient, HaciendaConfig,
-    InMemoryTokenStore, ParteEnvio, PasswordCredentials, PollPolicy, RetryPolicy, TokenSet,
+    InMemoryTokenStore, ParteEnvio, PasswordCredentials, PollPolicy, RateLimitConfig, RetryPolicy,
+    TokenSet,
 };
 use cr_einvoice::keystore::SigningKey;
 use cr_einvoice::xades::{self, SignOptions};
@@ -851,4 +852,79 @@ fn poll_backoff_doubles_up_to_the_cap() {
     let secs: Vec<u64> = (1..=7).map(|n| p.delay(n).as_secs()).collect();
     assert_eq!(secs, [1, 2, 4, 8, 16, 16, 16]);
     assert_eq!(p.delay(u32::MAX), Duration::from_secs(16));
+}
+
+#[tokio::test]
+async fn an_expired_keycloak_session_logs_in_again_with_the_password() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=password"))
+        .and(body_string_contains("client_id=api-stag"))
+        .and(body_string_contains("username=cpf-03-0123-0456%40stag"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_json(FRESH)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_json(STALE)))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(POST_PATH))
+        .and(header("authorization", format!("Bearer {FRESH}").as_str()))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_status(&server, "aceptado").await;
+
+    // Access token and refresh token (the ~10 h Keycloak session) both expired.
+    let store = Arc::new(InMemoryTokenStore::new());
+    store.insert(
+        USER,
+        TokenSet::new(STALE)
+            .with_refresh_token(REFRESH)
+            .with_expires_at(Utc::now() - chrono::Duration::hours(11))
+            .with_refresh_token_expires_at(Utc::now() - chrono::Duration::hours(1)),
+    );
+    let client = client(&server, store);
+    let outcome = client.submit(&envio_for(&clave(26))).await.unwrap();
+    assert!(outcome.is_aceptado());
+}
+
+#[tokio::test]
+async fn an_exhausted_hacienda_budget_pauses_the_next_request_until_the_reset() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(POST_PATH))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header("X-Ratelimit-Limit", "100")
+                .insert_header("X-Ratelimit-Remaining", "0")
+                .insert_header("X-Ratelimit-Reset", "1"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_status(&server, "aceptado").await;
+    let config = config(&server)
+        .with_rate_limit(RateLimitConfig::new(1000, Duration::from_secs(60), 8).unwrap());
+    let client = HaciendaClient::builder(config)
+        .credentials(credentials())
+        .token_store(store_with(FRESH, Utc::now() + chrono::Duration::hours(1)))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let outcome = client.submit(&envio_for(&clave(27))).await.unwrap();
+    assert!(outcome.is_aceptado());
+    // The status query waited for Hacienda's window to reset (1 s), not just the 5 ms poll delay.
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use erp_hub_core::http::{
-    ClientCredentials, HttpClient, HttpResponse, InMemoryTokenStore, OAuth2Client,
-    PasswordCredentials, PasswordGrantRefresher, Replay, RequestSpec, StatusCode, TokenManager,
-    TokenStore,
+    ClientCredentials, HeaderMap, HttpClient, HttpResponse, InMemoryTokenStore, OAuth2Client,
+    PasswordCredentials, PasswordGrantRefresher, RateLimitUpdate, RateLimits, Replay, RequestSpec,
+    StatusCode, TokenManager, TokenStore,
 };
 use tracing::Instrument;
 
@@ -197,12 +197,16 @@ impl HaciendaClientBuilder {
             .unwrap_or_else(|| Arc::new(InMemoryTokenStore::new()));
         let tokens =
             Arc::new(TokenManager::new(store, Arc::clone(&refresher) as _).with_skew(c.token_skew));
-        let http = HttpClient::builder()
+        let mut http = HttpClient::builder()
             .reqwest_client(reqwest)
             .retry_policy(c.retry.clone())
-            .token_manager(tokens)
-            .build()
-            .map_err(ApiError::Http)?;
+            .token_manager(tokens);
+        if let Some(limit) = c.rate_limit {
+            http = http
+                .rate_limits(Arc::new(RateLimits::new(limit)))
+                .rate_limit_headers(Arc::new(rate_limit_headers));
+        }
+        let http = http.build().map_err(ApiError::Http)?;
         Ok(HaciendaClient {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -212,6 +216,23 @@ impl HaciendaClientBuilder {
             tenant,
         })
     }
+}
+
+/// Hacienda's `X-Ratelimit-Remaining` and `X-Ratelimit-Reset`. The reset is documented as "UTC
+/// epoch seconds" but described as the time left: values that look like an epoch (after 2001) are
+/// read as one, smaller values as seconds from now.
+fn rate_limit_headers(headers: &HeaderMap) -> Option<RateLimitUpdate> {
+    let int = |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+    let remaining = u32::try_from(int("x-ratelimit-remaining")?).unwrap_or(u32::MAX);
+    let reset_after = int("x-ratelimit-reset").map(|v| {
+        if v > 1_000_000_000 {
+            let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+            std::time::Duration::from_secs(v.saturating_sub(now))
+        } else {
+            std::time::Duration::from_secs(v)
+        }
+    });
+    Some(RateLimitUpdate::new(Some(remaining), reset_after))
 }
 
 fn valid_key(key: &str) -> Result<(), ApiError> {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use erp_hub_core::http::{Jitter, RetryPolicy};
+use erp_hub_core::http::{Jitter, RateLimitConfig, RetryPolicy};
 
 /// Hacienda's environments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -125,6 +125,10 @@ pub struct HaciendaConfig {
     /// How many times [`submit`](super::HaciendaClient::submit) re-POSTs a document after a lost
     /// answer **and** a status lookup saying Hacienda does not know the clave (default 2).
     pub max_resubmissions: u32,
+    /// Client-side limit per API user (default none: Hacienda publishes no numbers). When set,
+    /// Hacienda's `X-Ratelimit-Remaining` / `X-Ratelimit-Reset` answers also pause the user's
+    /// requests until the reset once the remaining budget is 0.
+    pub rate_limit: Option<RateLimitConfig>,
 }
 
 impl HaciendaConfig {
@@ -149,6 +153,7 @@ impl HaciendaConfig {
             poll: PollPolicy::default(),
             token_skew: Duration::from_secs(30),
             max_resubmissions: 2,
+            rate_limit: None,
         }
     }
 
@@ -206,6 +211,13 @@ impl HaciendaConfig {
     #[must_use]
     pub fn with_token_skew(mut self, skew: Duration) -> Self {
         self.token_skew = skew;
+        self
+    }
+
+    /// Sets [`rate_limit`](Self::rate_limit).
+    #[must_use]
+    pub fn with_rate_limit(mut self, limit: RateLimitConfig) -> Self {
+        self.rate_limit = Some(limit);
         self
     }
 

@@ -51,6 +51,13 @@
 //! A MensajeReceptor's status key is `{clave}-{consecutivoReceptor}` ([`Envio::status_key`]).
 //! Hacienda's `callbackUrl` is best effort: this client always polls.
 //!
+//! # Rate limits
+//!
+//! Hacienda publishes no request budget. [`HaciendaConfig::rate_limit`] (off by default) adds a
+//! client-side limit per API user, and then also honours Hacienda's `X-Ratelimit-Remaining` /
+//! `X-Ratelimit-Reset` headers: once the remaining budget is 0, that user's requests wait for the
+//! reset. `429` answers are retried after `Retry-After` in any case.
+//!
 //! # Secrets
 //!
 //! Passwords and tokens are `secrecy` values held by erp-hub-core; no `Debug` output, error
@@ -73,5 +80,5 @@ pub use recepcion::{Envio, ParteEnvio};
 pub use status::{Estado, Outcome, StatusResponse};
 
 pub use erp_hub_core::http::{
-    InMemoryTokenStore, PasswordCredentials, RetryPolicy, TokenSet, TokenStore,
+    InMemoryTokenStore, PasswordCredentials, RateLimitConfig, RetryPolicy, TokenSet, TokenStore,
 };
