@@ -274,13 +274,20 @@ impl QuickBooksClient {
 
     /// `GET /{entity}/{id}`.
     ///
+    /// An empty `id` reads a singleton (`GET /preferences`).
+    ///
     /// # Errors
-    /// Mapped faults (see [`crate::error`]).
+    /// Mapped faults (see [`crate::error`]); [`Error::Validation`] for an id that is not alphanumeric.
     pub async fn read(&self, entity: &str, id: &str) -> Result<QboResponse> {
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(Error::invalid("id", "QuickBooks ids are alphanumeric"));
         }
-        let path = format!("{}/{id}", entity.to_ascii_lowercase());
+        let entity = entity.to_ascii_lowercase();
+        let path = if id.is_empty() {
+            entity
+        } else {
+            format!("{entity}/{id}")
+        };
         self.send(self.spec(Method::GET, &path, &[])?, false).await
     }
 

@@ -270,6 +270,33 @@ pub struct TaxCodeInfo {
     pub active: Option<bool>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Preferences {
+    currency_prefs: Option<CurrencyPrefs>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct CurrencyPrefs {
+    home_currency: Option<Ref>,
+}
+
+impl QuickBooks {
+    /// The tax mode that fits the connected company: [`TaxMode::Us`] for US companies, [`TaxMode::Global`] for
+    /// every other country (México included), from `CompanyInfo.Country`.
+    ///
+    /// # Errors
+    /// As [`ErpAdapter::test_connection`].
+    pub async fn detect_tax_mode(&self) -> Result<crate::config::TaxMode> {
+        let info = self.test_connection().await?;
+        Ok(match info.country.as_deref() {
+            Some("US") | None => crate::config::TaxMode::Us,
+            Some(_) => crate::config::TaxMode::Global,
+        })
+    }
+}
+
 fn sum(mut values: impl Iterator<Item = Decimal>) -> Result<Decimal> {
     values.try_fold(Decimal::ZERO, |acc, v| {
         acc.checked_add(v)
@@ -327,6 +354,19 @@ impl ErpAdapter for QuickBooks {
             .country
             .or_else(|| info.company_addr.and_then(|a| a.country))
             .map(|c| country2(&c));
+        // Home currency from the company preferences; optional (a token without access to them still connects).
+        match self.client.read("preferences", "").await {
+            Ok(resp) => {
+                out.home_currency = resp
+                    .entity::<Preferences>("Preferences")
+                    .ok()
+                    .and_then(|p| p.currency_prefs)
+                    .and_then(|c| c.home_currency)
+                    .map(|r| r.value);
+            }
+            Err(e) if e.kind() == ErrorKind::Auth => return Err(e),
+            Err(e) => tracing::debug!(error = %e, "company preferences unavailable"),
+        }
         Ok(out)
     }
 
@@ -724,6 +764,9 @@ impl ErpAdapter for QuickBooks {
 
     async fn get(&self, kind: EntityKind, remote_id: &str) -> Result<RemoteRecord> {
         let name = kind_entity(kind)?;
+        if remote_id.is_empty() {
+            return Err(Error::invalid("remote_id", "must not be empty"));
+        }
         let resp = self
             .client
             .read(name, remote_id)

@@ -882,6 +882,13 @@ fn handle(
             let info = json!({"Id": "1", "SyncToken": "0", "CompanyName": st.company_name, "LegalName": st.company_name, "Country": st.country});
             ok("CompanyInfo", &info)
         }
+        ("GET", ["preferences"]) => {
+            let home = if st.country == "MX" { "MXN" } else { "USD" };
+            let prefs = json!({"Id": "1", "SyncToken": "0",
+                "CurrencyPrefs": {"MultiCurrencyEnabled": true, "HomeCurrency": {"value": home}},
+                "TaxPrefs": {"PartnerTaxEnabled": st.country == "US"}});
+            ok("Preferences", &prefs)
+        }
         ("GET", [entity, id]) => match entity_of(entity) {
             Some(e) => match st.get(e, id) {
                 Some(v) => ok(e, v),

@@ -86,7 +86,9 @@ async fn fifty_concurrent_requests_with_expired_token_refresh_once() {
         *uses_at_save, 0,
         "the new token was used before it was saved"
     );
-    assert_eq!(mock.token_uses(new_access), 50);
+    // Every API request (50 × companyinfo + preferences) used the new token.
+    assert_eq!(mock.token_uses(new_access), 100);
+    assert_eq!(mock.requests().len(), 100);
     assert_eq!(mock.token_uses(INITIAL_ACCESS_TOKEN), 0);
     let stored = store.inner.get(common::REALM).unwrap();
     assert_eq!(

@@ -44,6 +44,27 @@ fn last_body(mock: &erp_quickbooks::testing::MockQuickBooks, path: &str) -> serd
 }
 
 #[tokio::test]
+async fn company_info_home_currency_and_tax_mode() {
+    let (qbo, _mock, _s) = common::adapter(TaxMode::Us).await;
+    let info = qbo.test_connection().await.unwrap();
+    assert_eq!(info.id, common::REALM);
+    assert_eq!(info.country.as_deref(), Some("MX"));
+    assert_eq!(info.home_currency.as_deref(), Some("MXN"));
+    assert_eq!(qbo.detect_tax_mode().await.unwrap(), TaxMode::Global);
+    assert_eq!(
+        qbo.get(EntityKind::Invoice, "").await.unwrap_err().kind(),
+        ErrorKind::Validation
+    );
+    assert_eq!(
+        qbo.get(EntityKind::Invoice, "999999")
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[tokio::test]
 async fn us_invoice_uses_tax_and_non_pseudo_codes() {
     let (qbo, mock, _s) = common::adapter(TaxMode::Us).await;
     let cust = customer(&qbo, "us-cust").await;
