@@ -560,3 +560,62 @@ fn error_for(resp: HttpResponse, cause: ErrorCause) -> ApiError {
         _ => ApiError::Rejected(cause),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, String)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn rate_limit_reset_as_seconds_or_epoch() {
+        let u = rate_limit_headers(&headers(&[
+            ("x-ratelimit-remaining", "3".into()),
+            ("x-ratelimit-reset", "42".into()),
+        ]))
+        .unwrap();
+        assert_eq!(u.remaining, Some(3));
+        assert_eq!(u.reset_after, Some(std::time::Duration::from_secs(42)));
+
+        let in_a_minute = chrono::Utc::now().timestamp() + 60;
+        let u = rate_limit_headers(&headers(&[
+            ("x-ratelimit-remaining", "0".into()),
+            ("x-ratelimit-reset", in_a_minute.to_string()),
+        ]))
+        .unwrap();
+        let secs = u.reset_after.unwrap().as_secs();
+        assert!((58..=60).contains(&secs), "{secs}");
+
+        // An epoch in the past: no wait.
+        let u = rate_limit_headers(&headers(&[
+            ("x-ratelimit-remaining", "0".into()),
+            ("x-ratelimit-reset", "1600000000".into()),
+        ]))
+        .unwrap();
+        assert_eq!(u.reset_after, Some(std::time::Duration::ZERO));
+
+        assert!(rate_limit_headers(&headers(&[("x-ratelimit-reset", "5".into())])).is_none());
+    }
+
+    #[test]
+    fn status_keys_are_checked() {
+        assert!(valid_key("50620112600310123456700100001010000000003100000003").is_ok());
+        assert!(
+            valid_key("5062011260031012345670010000101000000000310000000a-00100001050000000001")
+                .is_ok()
+        );
+        for bad in ["", "../token", "a/b", "clave?x=1", "clave con espacio"] {
+            assert_eq!(
+                valid_key(bad).unwrap_err().kind(),
+                ApiErrorKind::InvalidInput,
+                "{bad:?}"
+            );
+        }
+    }
+}

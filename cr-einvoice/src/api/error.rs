@@ -226,3 +226,46 @@ impl ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use erp_hub_core::http::HeaderValue;
+
+    fn cause(status: u16, header: Option<&[u8]>, body: &str) -> ErrorCause {
+        let mut h = HeaderMap::new();
+        if let Some(v) = header {
+            h.insert("x-error-cause", HeaderValue::from_bytes(v).unwrap());
+        }
+        ErrorCause::from_response(StatusCode::from_u16(status).unwrap(), &h, body.as_bytes())
+    }
+
+    #[test]
+    fn causes_are_decoded_and_classified() {
+        let c = cause(
+            400,
+            Some("El comprobante [506…] ya fue recibido anteriormente.".as_bytes()),
+            "",
+        );
+        assert_eq!(c.kind, CauseKind::AlreadyReceived);
+        let c = cause(400, Some(b"Firma inv\xe1lida"), "");
+        assert_eq!(
+            (c.kind, c.message.as_str()),
+            (CauseKind::Signature, "Firma inválida")
+        );
+        let c = cause(404, Some(b"no existe"), "");
+        assert_eq!(c.kind, CauseKind::NotReceived);
+        let c = cause(400, Some(b"El emisor no coincide"), "");
+        assert_eq!(c.kind, CauseKind::Other);
+        assert!(!c.validation_exception);
+        // No header: the start of the body.
+        let c = cause(400, None, "  {\"error\":\"bad json\"}  ");
+        assert_eq!(c.message, "{\"error\":\"bad json\"}");
+        let c = cause(400, None, &"x".repeat(1000));
+        assert_eq!(c.message.chars().count(), 301);
+        assert_eq!(
+            cause(400, None, "").to_string(),
+            "HTTP 400 without X-Error-Cause"
+        );
+    }
+}

@@ -234,3 +234,87 @@ impl Outcome {
         self.response.mensaje.as_ref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "50615032600310123456700100001010000000001100000001";
+
+    fn xml(detalle: &str) -> String {
+        format!(
+            "<MensajeHacienda xmlns=\"https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/mensajeHacienda\"><Clave>{KEY}</Clave><X/><DetalleMensaje>{detalle}</DetalleMensaje></MensajeHacienda>"
+        )
+    }
+
+    fn status(json: serde_json::Value) -> Result<StatusResponse, ApiError> {
+        StatusResponse::from_json(KEY, json.to_string().as_bytes())
+    }
+
+    #[test]
+    fn estados() {
+        for (s, final_) in [
+            ("recibido", false),
+            ("procesando", false),
+            ("aceptado", true),
+            ("Rechazado", true),
+            ("error", true),
+            ("en cola", false),
+        ] {
+            let e = Estado::parse(s);
+            assert_eq!(e.is_final(), final_, "{s}");
+            assert_eq!(e.as_str().to_lowercase(), s.to_lowercase());
+        }
+    }
+
+    #[test]
+    fn raw_detalle_fallback_resolves_references_and_cdata() {
+        let x = xml("a &amp; b &#233; <![CDATA[<c>]]>");
+        assert_eq!(
+            detalle_mensaje_raw(x.as_bytes()).as_deref(),
+            Some("a & b é <c>")
+        );
+        assert_eq!(detalle_mensaje_raw(b"<a><b/></a>"), None);
+        assert_eq!(
+            detalle_mensaje_raw(b"<a><DetalleMensaje>&bogus;</DetalleMensaje></a>"),
+            None
+        );
+    }
+
+    #[test]
+    fn unreadable_answers_are_typed_errors() {
+        let bad = [
+            serde_json::json!({"clave": KEY}),
+            serde_json::json!({"ind-estado": "rechazado", "respuesta-xml": "%%%"}),
+        ];
+        for j in bad {
+            assert_eq!(
+                status(j).unwrap_err().kind(),
+                super::super::ApiErrorKind::Response
+            );
+        }
+        assert!(StatusResponse::from_json(KEY, b"not json").is_err());
+        // Wrapped base64 lines are accepted; an answer the strict parser refuses keeps its
+        // DetalleMensaje and the parse error.
+        let b64 = BASE64.encode(xml("motivo"));
+        let wrapped = format!("{}\n{}", &b64[..40], &b64[40..]);
+        let s = status(serde_json::json!({"ind-estado": "rechazado", "respuesta-xml": wrapped}))
+            .unwrap();
+        assert_eq!(s.detalle_mensaje.as_deref(), Some("motivo"));
+        assert!(s.mensaje.is_none() && s.mensaje_error.is_some());
+        assert_eq!(s.clave, KEY);
+    }
+
+    #[test]
+    fn an_answer_for_another_clave_is_refused() {
+        let fixture =
+            include_str!("../../tests/fixtures/mensaje-hacienda/rechazado_v4.4_unsigned.xml");
+        let json =
+            serde_json::json!({"ind-estado": "rechazado", "respuesta-xml": BASE64.encode(fixture)});
+        let ok = StatusResponse::from_json(KEY, json.to_string().as_bytes()).unwrap();
+        assert_eq!(ok.mensaje.unwrap().mensaje, EstadoHacienda::Rechazado);
+        let other = "50615032600310123456700100001010000000002100000002";
+        let err = StatusResponse::from_json(other, json.to_string().as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("answers clave"), "{err}");
+    }
+}
