@@ -283,7 +283,7 @@ struct CurrencyPrefs {
 }
 
 impl QuickBooks {
-    /// The tax mode that fits the connected company: [`TaxMode::Us`] for US companies, [`TaxMode::Global`] for
+    /// The tax mode that fits the connected company: [`TaxMode::Us`](crate::TaxMode::Us) for US companies, [`TaxMode::Global`](crate::TaxMode::Global) for
     /// every other country (México included), from `CompanyInfo.Country`.
     ///
     /// # Errors
