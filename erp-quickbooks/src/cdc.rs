@@ -108,7 +108,8 @@ pub(crate) async fn changed_since(
             seen: BTreeSet::new(),
         },
     };
-    let since = cur.at.to_rfc3339_opts(SecondsFormat::Secs, true);
+    // `2026-01-14T08:00:00+00:00`, the offset form of Intuit's examples.
+    let since = cur.at.to_rfc3339_opts(SecondsFormat::Secs, false);
     let resp = client.cdc(&names, &since).await?;
     let env: Envelope = serde_json::from_slice(resp.body())
         .map_err(|e| Error::transient(format!("unexpected CDC response: {e}")))?;
