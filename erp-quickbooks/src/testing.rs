@@ -70,6 +70,7 @@ struct State {
     company_name: String,
     country: String,
     latency: Option<std::time::Duration>,
+    touch_after_get: Option<(String, String)>,
 }
 
 /// The mock server. Cheap to clone (shared state).
@@ -154,6 +155,23 @@ fn round2(d: Decimal) -> Decimal {
 }
 
 impl State {
+    /// Another user edits the record: its SyncToken moves on.
+    fn touch(&mut self, entity: &str, id: &str) {
+        if let Some(o) = self
+            .entities
+            .get_mut(&(entity.to_owned(), id.to_owned()))
+            .and_then(Value::as_object_mut)
+        {
+            let token = o
+                .get("SyncToken")
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse::<u64>().ok())
+                .unwrap_or(0)
+                + 1;
+            o.insert("SyncToken".into(), json!(token.to_string()));
+        }
+    }
+
     fn id(&mut self) -> String {
         self.next_id += 1;
         self.next_id.to_string()
@@ -789,6 +807,12 @@ impl Respond for Responder {
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
         let method = req.method.to_string();
         let (status, text) = handle(&mut st, req, &method, &rest, &param, &body);
+        if method == "GET"
+            && status == 200
+            && let Some((entity, id)) = st.touch_after_get.take()
+        {
+            st.touch(&entity, &id);
+        }
         st.log.push(Recorded {
             method,
             path: rest,
@@ -1060,6 +1084,7 @@ impl MockQuickBooks {
             company_name: "Mock Tours S.A. de C.V.".into(),
             country: "MX".into(),
             latency: None,
+            touch_after_get: None,
         }));
         wiremock::Mock::given(wiremock::matchers::any())
             .respond_with(Responder {
@@ -1167,6 +1192,12 @@ impl MockQuickBooks {
     /// Delays every API response by `latency` (to observe client-side concurrency limits).
     pub fn set_latency(&self, latency: std::time::Duration) {
         lock(&self.state).latency = Some(latency);
+    }
+
+    /// Simulates another user editing `entity` `id` right after the next successful `GET` (read or query), so
+    /// a write based on that read meets a stale SyncToken (5010).
+    pub fn touch_after_next_get(&self, entity: &str, id: &str) {
+        lock(&self.state).touch_after_get = Some((entity.to_owned(), id.to_owned()));
     }
 
     /// Makes the current access token invalid (the next API call gets `401`).

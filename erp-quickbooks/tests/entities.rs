@@ -439,3 +439,28 @@ fn webhook_signatures_and_payloads() {
     assert!(ce[0].event_id.is_some());
     assert!(webhook::parse(b"{\"hello\":1}").is_err());
 }
+
+#[tokio::test]
+async fn void_without_version_survives_a_concurrent_edit() {
+    let (qbo, mock, _s) = common::adapter(TaxMode::Global).await;
+    let cust = customer(&qbo, "void-cust").await;
+    let inv = Invoice::new("void-inv", cust, date(), Currency::MXN).with_line(InvoiceLine::new(
+        "x",
+        dec!(1),
+        dec!(10),
+    ));
+    let mut r = qbo.create_invoice(&inv, &key("void-inv")).await.unwrap();
+    r.version = None;
+    mock.touch_after_next_get("Invoice", &r.id);
+    qbo.void_invoice(&r, &key("void-race")).await.unwrap();
+    assert!(qbo.get(EntityKind::Invoice, &r.id).await.unwrap().voided);
+    let voids: Vec<u16> = mock
+        .requests()
+        .iter()
+        .filter(|q| {
+            q.path == "invoice" && q.query.iter().any(|(k, v)| k == "operation" && v == "void")
+        })
+        .map(|q| q.status)
+        .collect();
+    assert_eq!(voids, vec![400, 200]);
+}

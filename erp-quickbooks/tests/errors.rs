@@ -195,3 +195,40 @@ async fn passthrough_fields_are_checked_against_the_xsd_by_the_mock() {
         "[erp-hub ref=pt-1]\nVIP"
     );
 }
+
+#[tokio::test]
+async fn stale_sync_token_after_our_own_read_is_re_read_and_retried_once() {
+    let (qbo, mock, _store) = common::adapter(TaxMode::Global).await;
+    let mut c = Customer::new("race-1", "Race Customer");
+    let a = qbo
+        .upsert_customer(&c, &IdempotencyKey::new("race-k1").unwrap())
+        .await
+        .unwrap();
+    // 6240 → query (someone edits right after) → update 5010 → re-read → update.
+    mock.touch_after_next_get("Customer", &a.id);
+    c.phone = Some("+52 55 1234 5678".into());
+    let b = qbo
+        .upsert_customer(&c, &IdempotencyKey::new("race-k2").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(b.id, a.id);
+    assert_eq!(
+        mock.record("Customer", &a.id).unwrap()["PrimaryPhone"]["FreeFormNumber"],
+        "+52 55 1234 5678"
+    );
+    let stale = mock
+        .requests()
+        .iter()
+        .filter(|r| r.path == "customer" && r.status == 400)
+        .count();
+    assert_eq!(stale, 2, "one 6240 and one 5010");
+    // With the caller's own (stale) version there is no retry: Conflict.
+    let mut explicit = c.clone();
+    explicit.remote = Some(a.clone());
+    let err = qbo
+        .upsert_customer(&explicit, &IdempotencyKey::new("race-k3").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(mock.violations().is_empty(), "{:?}", mock.violations());
+}
