@@ -25,10 +25,10 @@ pub mod fuzzing;
 pub use clave::{Clave, ClaveError, CodigoSeguridad, Consecutivo, Situacion};
 pub use error::{Error, ErrorKind, ParseError};
 pub use model::{
-    CodigoComercial, Comprobante, Descuento, DesgloseImpuesto, Documento, EstadoHacienda,
-    Exoneracion, Identificacion, Impuesto, InformacionReferencia, LineaDetalle, MedioPago,
-    MensajeHacienda, MensajeReceptor, OtroCargo, Parte, RespuestaReceptor, ResumenFactura,
-    Telefono, TipoIdentificacion, Ubicacion,
+    CodigoComercial, Comprobante, DatosImpuestoEspecifico, Descuento, DesgloseImpuesto, Documento,
+    EstadoHacienda, Exoneracion, Identificacion, Impuesto, InformacionReferencia, LineaDetalle,
+    MedioPago, MensajeHacienda, MensajeReceptor, OtroCargo, Parte, RespuestaReceptor,
+    ResumenFactura, Telefono, TipoIdentificacion, Ubicacion,
 };
 pub use revision::SchemaRevision;
 pub use tipo::TipoDocumento;

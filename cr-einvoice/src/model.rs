@@ -7,7 +7,7 @@
 //! the two-character strings of the XSD; [`crate::codes`] has the common ones as constants.
 //!
 //! Not modelled yet (the parser rejects them with [`crate::ParseError::Unsupported`] rather than
-//! dropping them): `DetalleSurtido` (combos), `DatosImpuestoEspecifico`, the `codigo` attribute of
+//! dropping them): `DetalleSurtido` (combos) and the `codigo` attribute of
 //! `OtroTexto`/`OtroContenido`.
 
 use chrono::{DateTime, FixedOffset};
@@ -184,6 +184,21 @@ pub struct Exoneracion {
     pub monto: Decimal,
 }
 
+/// `DatosImpuestoEspecifico`: unit-based data of a specific tax (FE, TE, NC, ND).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatosImpuestoEspecifico {
+    /// `CantidadUnidadMedida` (decimal 7,2).
+    pub cantidad_unidad_medida: Decimal,
+    /// `Porcentaje` (decimal 4,2).
+    pub porcentaje: Option<Decimal>,
+    /// `Proporcion` (decimal 5,2).
+    pub proporcion: Option<Decimal>,
+    /// `VolumenUnidadConsumo` (decimal 7,2).
+    pub volumen_unidad_consumo: Option<Decimal>,
+    /// `ImpuestoUnidad` (amount).
+    pub impuesto_unidad: Decimal,
+}
+
 /// `Impuesto` of a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Impuesto {
@@ -197,6 +212,9 @@ pub struct Impuesto {
     pub tarifa: Option<Decimal>,
     /// `FactorCalculoIVA` (code 08).
     pub factor_calculo_iva: Option<Decimal>,
+    /// `DatosImpuestoEspecifico` (unit-based specific taxes; FE, TE, NC, ND). The totals engine
+    /// keeps the `monto` given for such a tax.
+    pub datos_impuesto_especifico: Option<DatosImpuestoEspecifico>,
     /// `Monto` (computed by [`crate::totals`] when `tarifa` is set).
     pub monto: Decimal,
     /// `MontoExportacion` (NC, ND, FEE).
@@ -214,6 +232,7 @@ impl Impuesto {
             codigo_tarifa_iva: Some(codigo_tarifa.to_owned()),
             tarifa: Some(tarifa),
             factor_calculo_iva: None,
+            datos_impuesto_especifico: None,
             monto: Decimal::ZERO,
             monto_exportacion: None,
             exoneracion: None,

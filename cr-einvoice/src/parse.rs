@@ -23,10 +23,10 @@ use crate::Error;
 use crate::clave::{Clave, Consecutivo};
 use crate::error::ParseError;
 use crate::model::{
-    CodigoComercial, Comprobante, Descuento, DesgloseImpuesto, Documento, EstadoHacienda,
-    Exoneracion, Identificacion, Impuesto, InformacionReferencia, LineaDetalle, MedioPago,
-    MensajeHacienda, MensajeReceptor, OtroCargo, Parte, RespuestaReceptor, ResumenFactura,
-    Telefono, TipoIdentificacion, Ubicacion,
+    CodigoComercial, Comprobante, DatosImpuestoEspecifico, Descuento, DesgloseImpuesto, Documento,
+    EstadoHacienda, Exoneracion, Identificacion, Impuesto, InformacionReferencia, LineaDetalle,
+    MedioPago, MensajeHacienda, MensajeReceptor, OtroCargo, Parte, RespuestaReceptor,
+    ResumenFactura, Telefono, TipoIdentificacion, Ubicacion,
 };
 use crate::revision::SchemaRevision;
 use crate::tipo::{NS_DSIG, TipoDocumento};
@@ -39,7 +39,7 @@ pub const NS_MENSAJE_HACIENDA_V43: &str =
     "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.3/mensajeHacienda";
 
 const MAX_DEPTH: usize = 64;
-const UNSUPPORTED: [&str; 2] = ["DetalleSurtido", "DatosImpuestoEspecifico"];
+const UNSUPPORTED: [&str; 1] = ["DetalleSurtido"];
 
 #[derive(Debug)]
 struct Node {
@@ -479,6 +479,24 @@ fn impuesto(n: &Node) -> Result<Impuesto, Error> {
         .opt("FactorCalculoIVA")
         .map(|n| decimal(n, 4))
         .transpose()?;
+    let datos_impuesto_especifico = match c.opt("DatosImpuestoEspecifico") {
+        Some(d) => {
+            let mut k = Cur::new(d);
+            let datos = DatosImpuestoEspecifico {
+                cantidad_unidad_medida: decimal(k.req("CantidadUnidadMedida")?, 2)?,
+                porcentaje: k.opt("Porcentaje").map(|n| decimal(n, 2)).transpose()?,
+                proporcion: k.opt("Proporcion").map(|n| decimal(n, 2)).transpose()?,
+                volumen_unidad_consumo: k
+                    .opt("VolumenUnidadConsumo")
+                    .map(|n| decimal(n, 2))
+                    .transpose()?,
+                impuesto_unidad: money(k.req("ImpuestoUnidad")?)?,
+            };
+            k.finish()?;
+            Some(datos)
+        }
+        None => None,
+    };
     let monto = money(c.req("Monto")?)?;
     let monto_exportacion = opt_money(c.opt("MontoExportacion"))?;
     let exoneracion = match c.opt("Exoneracion") {
@@ -508,6 +526,7 @@ fn impuesto(n: &Node) -> Result<Impuesto, Error> {
         codigo_tarifa_iva,
         tarifa,
         factor_calculo_iva,
+        datos_impuesto_especifico,
         monto,
         monto_exportacion,
         exoneracion,

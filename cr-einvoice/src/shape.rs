@@ -41,6 +41,7 @@ pub(crate) struct Shape {
     pub(crate) base_imponible: bool,
     pub(crate) impuestos_min: usize,
     pub(crate) monto_exportacion: bool,
+    pub(crate) datos_impuesto_especifico: bool,
     pub(crate) exoneracion: bool,
     pub(crate) asumido: Occ,
     pub(crate) impuesto_neto: bool,
@@ -124,6 +125,7 @@ pub(crate) fn shape(t: T) -> Shape {
         base_imponible: !fee && !rep,
         impuestos_min: usize::from(!rep),
         monto_exportacion: ncnd || fee,
+        datos_impuesto_especifico: fe_te_nc_nd,
         exoneracion: !fee && !rep,
         asumido: match t {
             T::FacturaElectronica | T::TiqueteElectronico => Occ::Required,

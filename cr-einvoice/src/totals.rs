@@ -11,8 +11,8 @@
 //! * `MontoTotal = Cantidad × PrecioUnitario`; `SubTotal = MontoTotal − Σ MontoDescuento`
 //! * `BaseImponible = SubTotal + Σ Monto` of taxes 02, 04, 05, 12 (computed first, on `SubTotal`)
 //! * IVA (01, 07) `Monto = BaseImponible × Tarifa / 100`; other taxes with a `Tarifa`:
-//!   `SubTotal × Tarifa / 100`; taxes without `Tarifa` (e.g. 08 with `FactorCalculoIVA`) keep the
-//!   `monto` given by the caller, rounded
+//!   `SubTotal × Tarifa / 100`; taxes without `Tarifa` or with `DatosImpuestoEspecifico` (unit
+//!   based), and IVA 08 with `FactorCalculoIVA`, keep the `monto` given by the caller, rounded
 //! * `MontoExoneracion = min(Monto, base × TarifaExonerada / 100)`
 //! * `ImpuestoNeto = Σ Monto − Σ MontoExoneracion − ImpuestoAsumidoEmisorFabrica`
 //! * `MontoTotalLinea = SubTotal + ImpuestoNeto` (FEE, which has no `ImpuestoNeto`: `SubTotal + Σ Monto`)
@@ -143,9 +143,9 @@ fn compute_line(tipo: TipoDocumento, numero: u32, l: &mut LineaDetalle) -> Resul
         if is_iva(&imp.codigo) {
             continue;
         }
-        imp.monto = match imp.tarifa {
-            Some(t) => round5(percent(l.sub_total, t, "Impuesto/Monto")?),
-            None => round5(imp.monto),
+        imp.monto = match (imp.tarifa, &imp.datos_impuesto_especifico) {
+            (Some(t), None) => round5(percent(l.sub_total, t, "Impuesto/Monto")?),
+            _ => round5(imp.monto),
         };
         if codes::IMPUESTOS_EN_BASE_IMPONIBLE.contains(&imp.codigo.as_str()) {
             base = add(base, imp.monto, "BaseImponible")?;

@@ -660,6 +660,28 @@ impl V<'_> {
             if let Some(f) = imp.factor_calculo_iva {
                 self.dec(At(&ip, "FactorCalculoIVA"), f, 5, 4);
             }
+            self.not_allowed(
+                At(&ip, "DatosImpuestoEspecifico"),
+                !s.datos_impuesto_especifico && imp.datos_impuesto_especifico.is_some(),
+            );
+            if let Some(d) = &imp.datos_impuesto_especifico {
+                self.dec(
+                    At(&ip, "DatosImpuestoEspecifico/CantidadUnidadMedida"),
+                    d.cantidad_unidad_medida,
+                    7,
+                    2,
+                );
+                for x in [d.porcentaje, d.proporcion, d.volumen_unidad_consumo]
+                    .into_iter()
+                    .flatten()
+                {
+                    self.dec(At(&ip, "DatosImpuestoEspecifico"), x, 7, 2);
+                }
+                self.money(
+                    At(&ip, "DatosImpuestoEspecifico/ImpuestoUnidad"),
+                    d.impuesto_unidad,
+                );
+            }
             self.money(At(&ip, "Monto"), imp.monto);
             self.not_allowed(
                 At(&ip, "MontoExportacion"),

@@ -215,6 +215,23 @@ impl W {
         if let Some(f) = i.factor_calculo_iva {
             self.dec("FactorCalculoIVA", f, 4);
         }
+        if s.datos_impuesto_especifico
+            && let Some(d) = &i.datos_impuesto_especifico
+        {
+            self.open("DatosImpuestoEspecifico");
+            self.dec("CantidadUnidadMedida", d.cantidad_unidad_medida, 2);
+            if let Some(x) = d.porcentaje {
+                self.dec("Porcentaje", x, 2);
+            }
+            if let Some(x) = d.proporcion {
+                self.dec("Proporcion", x, 2);
+            }
+            if let Some(x) = d.volumen_unidad_consumo {
+                self.dec("VolumenUnidadConsumo", x, 2);
+            }
+            self.money("ImpuestoUnidad", d.impuesto_unidad);
+            self.close("DatosImpuestoEspecifico");
+        }
         self.money("Monto", i.monto);
         if s.monto_exportacion {
             self.opt_money("MontoExportacion", i.monto_exportacion);

@@ -310,3 +310,58 @@ fn alphanumeric_clave_and_ids_pass_the_official_2026_schemas_only() {
         );
     }
 }
+
+#[test]
+fn specific_tax_with_unit_data_is_written_parsed_and_schema_valid() {
+    use cr_einvoice::{DatosImpuestoEspecifico, Impuesto};
+    use rust_decimal::Decimal;
+    let key = key();
+    for revision in REVISIONS {
+        let mut doc = demo::comprobante(
+            TipoDocumento::FacturaElectronica,
+            revision,
+            fecha(revision),
+            1,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let line = &mut doc.lineas[0];
+        // impuesto específico de bebidas alcohólicas (04): 12 units × 0.75 l at 15.5 % alcohol
+        line.impuestos.insert(
+            0,
+            Impuesto {
+                codigo: "04".into(),
+                codigo_impuesto_otro: None,
+                codigo_tarifa_iva: None,
+                tarifa: None,
+                factor_calculo_iva: None,
+                datos_impuesto_especifico: Some(DatosImpuestoEspecifico {
+                    cantidad_unidad_medida: Decimal::new(1200, 2),
+                    porcentaje: Some(Decimal::new(1550, 2)),
+                    proporcion: None,
+                    volumen_unidad_consumo: Some(Decimal::new(75, 2)),
+                    impuesto_unidad: Decimal::new(12_345, 1),
+                }),
+                monto: Decimal::new(14_814, 0),
+                monto_exportacion: None,
+                exoneracion: None,
+            },
+        );
+        doc.compute_totals().unwrap_or_else(|e| panic!("{e}"));
+        let l = &doc.lineas[0];
+        assert_eq!(
+            l.base_imponible,
+            l.sub_total + Decimal::new(14_814, 0),
+            "specific tax is part of the IVA base"
+        );
+        let signed = doc
+            .to_signed_xml(&key, &SignOptions::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let errors = xmllint(
+            &signed,
+            &schema(TipoDocumento::FacturaElectronica, revision),
+        );
+        assert!(errors.is_empty(), "{revision}: {errors:#?}");
+        let back = Comprobante::from_xml(&signed).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.lineas[0].impuestos[0], doc.lineas[0].impuestos[0]);
+    }
+}
