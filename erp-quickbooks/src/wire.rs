@@ -98,24 +98,32 @@ pub struct TelephoneNumber {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
-#[allow(missing_docs)]
 pub struct PhysicalAddress {
+    /// Address line 1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line1: Option<String>,
+    /// Address line 2.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line2: Option<String>,
+    /// Address line 3.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line3: Option<String>,
+    /// Address line 4.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line4: Option<String>,
+    /// Address line 5.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line5: Option<String>,
+    /// City.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
+    /// State / province code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country_sub_division_code: Option<String>,
+    /// Postal code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
+    /// Country.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
 }
@@ -123,31 +131,43 @@ pub struct PhysicalAddress {
 /// Customer create / sparse-update body.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs)]
 pub(crate) struct CustomerBody {
+    /// Entity id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Version for optimistic concurrency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_token: Option<String>,
+    /// Sparse update flag.
     #[serde(rename = "sparse", skip_serializing_if = "Option::is_none")]
     pub sparse: Option<bool>,
+    /// Display name (unique across customers, vendors and employees).
     pub display_name: String,
+    /// Company (legal) name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
+    /// Main e-mail address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary_email_addr: Option<EmailAddress>,
+    /// Main phone number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary_phone: Option<TelephoneNumber>,
+    /// Billing address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bill_addr: Option<PhysicalAddress>,
+    /// Shipping address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_addr: Option<PhysicalAddress>,
+    /// Free-form notes (holds the adapter's external-reference marker).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// Currency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency_ref: Option<Ref>,
+    /// Tax id (masked in responses).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary_tax_identifier: Option<String>,
+    /// Passthrough fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -156,21 +176,34 @@ pub(crate) struct CustomerBody {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
-#[allow(missing_docs)]
 pub struct CustomerResp {
+    /// Entity id.
     pub id: String,
+    /// Version for optimistic concurrency.
     pub sync_token: Option<String>,
+    /// Display name (unique across customers, vendors and employees).
     pub display_name: Option<String>,
+    /// Company (legal) name.
     pub company_name: Option<String>,
+    /// Main e-mail address.
     pub primary_email_addr: Option<EmailAddress>,
+    /// Main phone number.
     pub primary_phone: Option<TelephoneNumber>,
+    /// Billing address.
     pub bill_addr: Option<PhysicalAddress>,
+    /// Shipping address.
     pub ship_addr: Option<PhysicalAddress>,
+    /// Free-form notes (holds the adapter's external-reference marker).
     pub notes: Option<String>,
+    /// Currency.
     pub currency_ref: Option<Ref>,
+    /// Tax id (masked in responses).
     pub primary_tax_identifier: Option<String>,
+    /// Whether active.
     pub active: Option<bool>,
+    /// Open balance.
     pub balance: Option<Amount>,
+    /// Creation and update times.
     pub meta_data: Option<MetaData>,
 }
 
@@ -178,22 +211,32 @@ pub struct CustomerResp {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct ItemBody {
+    /// Entity id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Version for optimistic concurrency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_token: Option<String>,
+    /// Sparse update flag.
     #[serde(rename = "sparse", skip_serializing_if = "Option::is_none")]
     pub sparse: Option<bool>,
+    /// Name.
     pub name: String,
+    /// Stock keeping unit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
+    /// `Service`, `NonInventory`, `Inventory`, ...
     #[serde(rename = "Type")]
     pub kind: String,
+    /// Description.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Unit price.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_price: Option<Amount>,
+    /// Income account.
     pub income_account_ref: Ref,
+    /// Passthrough fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -202,18 +245,27 @@ pub(crate) struct ItemBody {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
-#[allow(missing_docs)]
 pub struct ItemResp {
+    /// Entity id.
     pub id: String,
+    /// Version for optimistic concurrency.
     pub sync_token: Option<String>,
+    /// Name.
     pub name: Option<String>,
+    /// Stock keeping unit.
     pub sku: Option<String>,
+    /// `Service`, `NonInventory`, `Inventory`, ...
     #[serde(rename = "Type")]
     pub kind: Option<String>,
+    /// Description.
     pub description: Option<String>,
+    /// Unit price.
     pub unit_price: Option<Amount>,
+    /// Income account.
     pub income_account_ref: Option<Ref>,
+    /// Whether active.
     pub active: Option<bool>,
+    /// Creation and update times.
     pub meta_data: Option<MetaData>,
 }
 
@@ -221,14 +273,17 @@ pub struct ItemResp {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
-#[allow(missing_docs)]
 pub struct SalesItemLineDetail {
+    /// The item sold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item_ref: Option<Ref>,
+    /// Quantity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qty: Option<Amount>,
+    /// Unit price.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_price: Option<Amount>,
+    /// Tax code (`TAX`/`NON` in the US, a TaxCode id elsewhere).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_code_ref: Option<Ref>,
 }
@@ -258,17 +313,22 @@ impl LinkedTxn {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
-#[allow(missing_docs)]
 pub struct TxnLine {
+    /// Entity id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Description.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Line amount (tax-exclusive).
     pub amount: Amount,
+    /// `SalesItemLineDetail`, `SubTotalLineDetail`, ...
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_type: Option<String>,
+    /// Details of a sales line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sales_item_line_detail: Option<SalesItemLineDetail>,
+    /// Transactions this line applies to.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub linked_txn: Vec<LinkedTxn>,
 }
@@ -277,10 +337,11 @@ pub struct TxnLine {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
-#[allow(missing_docs)]
 pub struct TxnTaxDetail {
+    /// Transaction-level tax code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub txn_tax_code_ref: Option<Ref>,
+    /// Total tax.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_tax: Option<Amount>,
 }
@@ -298,25 +359,37 @@ pub struct MemoRef {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct SalesTxnBody {
+    /// The customer.
     pub customer_ref: Ref,
+    /// Document number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub doc_number: Option<String>,
+    /// Transaction date (`YYYY-MM-DD`).
     pub txn_date: String,
+    /// Due date.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due_date: Option<String>,
+    /// Currency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency_ref: Option<Ref>,
+    /// Home-currency units per document unit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange_rate: Option<Amount>,
+    /// `TaxExcluded`, `TaxInclusive` or `NotApplicable`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub global_tax_calculation: Option<String>,
+    /// Lines.
     pub line: Vec<TxnLine>,
+    /// Tax summary.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub txn_tax_detail: Option<TxnTaxDetail>,
+    /// Internal note (holds the adapter's external-reference marker).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_note: Option<String>,
+    /// Message printed for the customer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_memo: Option<MemoRef>,
+    /// Passthrough fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -325,24 +398,40 @@ pub(crate) struct SalesTxnBody {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
-#[allow(missing_docs)]
 pub struct SalesTxnResp {
+    /// Entity id.
     pub id: String,
+    /// Version for optimistic concurrency.
     pub sync_token: Option<String>,
+    /// Document number.
     pub doc_number: Option<String>,
+    /// Transaction date (`YYYY-MM-DD`).
     pub txn_date: Option<String>,
+    /// Due date.
     pub due_date: Option<String>,
+    /// The customer.
     pub customer_ref: Option<Ref>,
+    /// Currency.
     pub currency_ref: Option<Ref>,
+    /// Home-currency units per document unit.
     pub exchange_rate: Option<Amount>,
+    /// `TaxExcluded`, `TaxInclusive` or `NotApplicable`.
     pub global_tax_calculation: Option<String>,
+    /// Lines.
     pub line: Vec<TxnLine>,
+    /// Tax summary.
     pub txn_tax_detail: Option<TxnTaxDetail>,
+    /// Total amount.
     pub total_amt: Option<Amount>,
+    /// Open balance.
     pub balance: Option<Amount>,
+    /// Unapplied credit (credit memos).
     pub remaining_credit: Option<Amount>,
+    /// Internal note (holds the adapter's external-reference marker).
     pub private_note: Option<String>,
+    /// Message printed for the customer.
     pub customer_memo: Option<MemoRef>,
+    /// Creation and update times.
     pub meta_data: Option<MetaData>,
 }
 
@@ -350,20 +439,30 @@ pub struct SalesTxnResp {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct PaymentBody {
+    /// The customer.
     pub customer_ref: Ref,
+    /// Total amount.
     pub total_amt: Amount,
+    /// Transaction date (`YYYY-MM-DD`).
     pub txn_date: String,
+    /// Currency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency_ref: Option<Ref>,
+    /// Home-currency units per document unit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange_rate: Option<Amount>,
+    /// Payment reference number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_ref_num: Option<String>,
+    /// Account the money is deposited into.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deposit_to_account_ref: Option<Ref>,
+    /// Internal note (holds the adapter's external-reference marker).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_note: Option<String>,
+    /// Lines.
     pub line: Vec<TxnLine>,
+    /// Passthrough fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -372,19 +471,30 @@ pub(crate) struct PaymentBody {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
-#[allow(missing_docs)]
 pub struct PaymentResp {
+    /// Entity id.
     pub id: String,
+    /// Version for optimistic concurrency.
     pub sync_token: Option<String>,
+    /// Transaction date (`YYYY-MM-DD`).
     pub txn_date: Option<String>,
+    /// The customer.
     pub customer_ref: Option<Ref>,
+    /// Currency.
     pub currency_ref: Option<Ref>,
+    /// Home-currency units per document unit.
     pub exchange_rate: Option<Amount>,
+    /// Total amount.
     pub total_amt: Option<Amount>,
+    /// Amount not applied to any invoice.
     pub unapplied_amt: Option<Amount>,
+    /// Payment reference number.
     pub payment_ref_num: Option<String>,
+    /// Internal note (holds the adapter's external-reference marker).
     pub private_note: Option<String>,
+    /// Lines.
     pub line: Vec<TxnLine>,
+    /// Creation and update times.
     pub meta_data: Option<MetaData>,
 }
 
@@ -392,7 +502,9 @@ pub struct PaymentResp {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct IdToken {
+    /// Entity id.
     pub id: String,
+    /// Version for optimistic concurrency.
     pub sync_token: String,
 }
 
@@ -422,12 +534,16 @@ pub struct Identity {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
-#[allow(missing_docs)]
 pub struct CompanyInfoResp {
+    /// Entity id.
     pub id: Option<String>,
+    /// Company (legal) name.
     pub company_name: Option<String>,
+    /// Legal name.
     pub legal_name: Option<String>,
+    /// Country.
     pub country: Option<String>,
+    /// Company address.
     pub company_addr: Option<PhysicalAddress>,
 }
 
