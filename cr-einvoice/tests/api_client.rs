@@ -40,7 +40,7 @@ fn config(server: &MockServer) -> HaciendaConfig {
             format!("{}/token", server.uri()),
             format!("{}{POST_PATH}", server.uri()),
         )
-        .with_request_timeout(Duration::from_millis(400))
+        .with_request_timeout(Duration::from_millis(1500))
         .with_retry(
             RetryPolicy::default()
                 .with_max_attempts(3)
@@ -398,10 +398,10 @@ async fn post_5xx_and_unknown_clave_is_posted_again() {
 #[tokio::test]
 async fn lost_202_is_settled_by_status_and_never_posted_twice() {
     let server = MockServer::start().await;
-    // Hacienda accepts, but the answer arrives after the client's 400 ms timeout.
+    // Hacienda accepts, but the answer arrives after the client's 1.5 s timeout.
     Mock::given(method("POST"))
         .and(path(POST_PATH))
-        .respond_with(ResponseTemplate::new(202).set_delay(Duration::from_millis(1500)))
+        .respond_with(ResponseTemplate::new(202).set_delay(Duration::from_secs(4)))
         .expect(1)
         .mount(&server)
         .await;
@@ -437,7 +437,7 @@ async fn lost_status_response_after_202_is_polled_again_without_a_second_post() 
         .and(path_regex(STATUS_PATH))
         .respond_with(Delayed(
             StatusResponder { estado: "aceptado" },
-            Duration::from_millis(1500),
+            Duration::from_secs(4),
         ))
         .up_to_n_times(1)
         .expect(1)
