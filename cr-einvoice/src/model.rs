@@ -613,6 +613,7 @@ pub enum EstadoHacienda {
 }
 
 /// Hacienda's answer to a submitted document (`respuesta-xml`).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MensajeHacienda {
     /// `Clave` of the answered document.

@@ -99,6 +99,7 @@ pub enum Severity {
 }
 
 /// One finding.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     /// The rule.
@@ -118,6 +119,7 @@ impl fmt::Display for Issue {
 }
 
 /// The result of validating a document.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Report {
     /// Every finding, in document order.
