@@ -33,8 +33,10 @@ echo "openssl $(openssl version | awk '{print $2}') rsa2048 sign/s: $OPENSSL_SIG
 
 for MODE in build verify; do
   echo "==> $MODE: N=$N docs of K=$K conceptos"
-  RUST=$("$BIN" bench --n "$N" --conceptos "$K" --mode "$MODE" | tee /dev/stderr | rate)
-  PY=$("$VENV/bin/python" scripts/bench-cfdi.py "$MODE" "$N" "$K" "$CSD" | tee /dev/stderr | rate)
+  OUT=$("$BIN" bench --n "$N" --conceptos "$K" --mode "$MODE"); echo "sat-cfdi: $OUT"
+  RUST=$(echo "$OUT" | rate)
+  OUT=$("$VENV/bin/python" scripts/bench-cfdi.py "$MODE" "$N" "$K" "$CSD"); echo "satcfdi:  $OUT"
+  PY=$(echo "$OUT" | rate)
   RATIO=$(awk -v a="$RUST" -v b="$PY" 'BEGIN { printf "%.1f", a / b }')
   echo "$MODE: sat-cfdi ${RUST} docs/s, satcfdi ${SATCFDI_VERSION} ${PY} docs/s, ratio ${RATIO}x"
   if [ "$MODE" = build ]; then

@@ -107,3 +107,17 @@ fn rsa_sign(bencher: divan::Bencher) {
             .expect("sign")
     });
 }
+
+/// Parse alone, 10 conceptos.
+#[divan::bench]
+fn parse_10(bencher: divan::Bencher) {
+    let xml = signed_xml(10);
+    bencher.bench(|| cfdi::parse(divan::black_box(xml.as_bytes())).expect("parse"));
+}
+
+/// Reading the embedded `Certificado` (base64 + X.509), part of every verify.
+#[divan::bench]
+fn certificate_from_base64(bencher: divan::Bencher) {
+    let b64 = csd().certificate().to_base64();
+    bencher.bench(|| cfdi::Certificate::from_base64(divan::black_box(&b64)).expect("cert"));
+}

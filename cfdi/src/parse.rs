@@ -59,7 +59,7 @@ pub(crate) fn parse_raw_element(xml: &str) -> Result<RawXml> {
 
 /// An element start seen by the parser.
 struct Elem<'i> {
-    ns: Option<String>,
+    ns: Option<Cow<'static, str>>,
     local: String,
     start: BytesStart<'i>,
     empty: bool,
@@ -121,6 +121,37 @@ impl Attrs<'_> {
     }
 }
 
+/// The namespace URI, without allocating for the ones this parser knows.
+fn known_ns(uri: &str) -> Cow<'static, str> {
+    match uri {
+        NS_CFDI => Cow::Borrowed(NS_CFDI),
+        NS_PAGOS20 => Cow::Borrowed(NS_PAGOS20),
+        NS_TFD => Cow::Borrowed(NS_TFD),
+        NS_XSI => Cow::Borrowed(NS_XSI),
+        other => Cow::Owned(other.to_string()),
+    }
+}
+
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 26 digits: the canonical form that [`Decimal`]
+/// parses exactly and prints back unchanged (negative zero excluded).
+fn is_canonical_decimal(t: &str) -> bool {
+    let (negative, digits) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let int_ok = int == "0"
+        || (int.starts_with(|c: char| matches!(c, '1'..='9'))
+            && int.bytes().all(|c| c.is_ascii_digit()));
+    let frac_ok = frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|c| c.is_ascii_digit()));
+    let short = int.len() + frac.map_or(0, str::len) <= 26;
+    let negative_zero = negative && digits.bytes().all(|c| c == b'0' || c == b'.');
+    int_ok && frac_ok && short && !negative_zero
+}
+
 fn is_xml_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
@@ -137,6 +168,9 @@ pub(crate) fn parse_decimal(path: &str, attribute: &'static str, v: &str) -> Res
         expected: "a decimal number without sign, exponent or leading zeros",
     };
     let d = Decimal::from_str(t).map_err(|_| bad())?;
+    if is_canonical_decimal(t) {
+        return Ok(d);
+    }
     let mut buf = StackStr::default();
     use std::fmt::Write;
     if write!(buf, "{d}").is_err() || buf.as_bytes() != t.as_bytes() {
@@ -225,7 +259,7 @@ impl<'i> Parser<'i> {
         }
     }
 
-    fn read(&mut self) -> Result<(Option<String>, Event<'i>, usize)> {
+    fn read(&mut self) -> Result<(Option<Cow<'static, str>>, Event<'i>, usize)> {
         let before = usize::try_from(self.pos()).unwrap_or(usize::MAX);
         let res = self.reader.read_resolved_event();
         let (ns, ev) = match res {
@@ -239,7 +273,7 @@ impl<'i> Parser<'i> {
             }
         };
         let ns = match ns {
-            ResolveResult::Bound(Namespace(b)) => Some(b.to_string()),
+            ResolveResult::Bound(Namespace(b)) => Some(known_ns(b)),
             ResolveResult::Unbound => None,
             ResolveResult::Unknown(p) => {
                 return Err(Error::Xml {
@@ -295,7 +329,7 @@ impl<'i> Parser<'i> {
 
     fn elem(
         &self,
-        ns: Option<String>,
+        ns: Option<Cow<'static, str>>,
         start: BytesStart<'i>,
         empty: bool,
         offset: usize,
@@ -477,7 +511,7 @@ impl<'i> Parser<'i> {
         xml.push_str(&decls);
         xml.push_str(tail);
         Ok(RawXml {
-            namespace: e.ns.clone().unwrap_or_default(),
+            namespace: e.ns.clone().map(Cow::into_owned).unwrap_or_default(),
             local_name: e.local.clone(),
             xml,
         })
@@ -1215,4 +1249,34 @@ fn schema_location_pairs(s: &str) -> Vec<(String, String)> {
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_keep_scale_and_reject_non_canonical_forms() {
+        for ok in [
+            "0",
+            "0.00",
+            "1500000",
+            "100.50",
+            "0.000001",
+            "-3.5",
+            "12345678901234567890.123456",
+        ] {
+            let d = parse_decimal("X", "A", ok).expect(ok);
+            assert_eq!(d.to_string(), ok);
+        }
+        assert_eq!(
+            parse_decimal("X", "A", " 1.50 ").expect("ws").to_string(),
+            "1.50"
+        );
+        for bad in [
+            "", "+1", "01.5", ".5", "5.", "1e3", "1_000", "1,5", "abc", "--1", "0x10",
+        ] {
+            assert!(parse_decimal("X", "A", bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }
