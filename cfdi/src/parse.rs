@@ -60,7 +60,6 @@ pub(crate) fn parse_raw_element(xml: &str) -> Result<RawXml> {
 /// An element start seen by the parser.
 struct Elem<'i> {
     ns: Option<Cow<'static, str>>,
-    local: String,
     start: BytesStart<'i>,
     empty: bool,
     /// Byte offset of `<`.
@@ -68,12 +67,16 @@ struct Elem<'i> {
 }
 
 impl Elem<'_> {
+    fn local(&self) -> &str {
+        self.start.local_name().into_inner()
+    }
+
     fn is(&self, ns: &str, local: &str) -> bool {
-        self.ns.as_deref() == Some(ns) && self.local == local
+        self.ns.as_deref() == Some(ns) && self.local() == local
     }
 
     fn qualified(&self) -> String {
-        format!("{{{}}}{}", self.ns.as_deref().unwrap_or(""), self.local)
+        format!("{{{}}}{}", self.ns.as_deref().unwrap_or(""), self.local())
     }
 }
 
@@ -334,10 +337,8 @@ impl<'i> Parser<'i> {
         empty: bool,
         offset: usize,
     ) -> Result<Elem<'i>> {
-        let local = start.local_name().into_inner().to_string();
         Ok(Elem {
             ns,
-            local,
             start,
             empty,
             offset,
@@ -397,7 +398,9 @@ impl<'i> Parser<'i> {
     fn attrs<'e>(&self, e: &'e Elem<'i>, path: &'static str) -> Result<Attrs<'e>> {
         let mut items = Vec::with_capacity(12);
         let mut schema_location = None;
-        for a in e.start.attributes() {
+        // Duplicate attributes are caught by `Attrs::finish` (the second copy is never taken),
+        // so quick-xml's quadratic duplicate check is skipped here.
+        for a in e.start.attributes().with_checks(false) {
             let a = a.map_err(|err| self.xml_err(err))?;
             if a.key.as_namespace_binding().is_some() {
                 continue;
@@ -409,7 +412,9 @@ impl<'i> Parser<'i> {
             match ns {
                 ResolveResult::Unbound => items.push((local.into_inner(), value)),
                 ResolveResult::Bound(Namespace(n))
-                    if n == NS_XSI && local.into_inner() == "schemaLocation" =>
+                    if n == NS_XSI
+                        && local.into_inner() == "schemaLocation"
+                        && schema_location.is_none() =>
                 {
                     schema_location = Some(value.into_owned());
                 }
@@ -512,7 +517,7 @@ impl<'i> Parser<'i> {
         xml.push_str(tail);
         Ok(RawXml {
             namespace: e.ns.clone().map(Cow::into_owned).unwrap_or_default(),
-            local_name: e.local.clone(),
+            local_name: e.local().to_string(),
             xml,
         })
     }
@@ -598,7 +603,7 @@ impl<'i> Parser<'i> {
                 if ch.ns.as_deref() != Some(NS_CFDI) {
                     return Err(unexpected(P, &ch));
                 }
-                match ch.local.as_str() {
+                match ch.local() {
                     "InformacionGlobal" if c.informacion_global.is_none() => {
                         c.informacion_global = Some(self.informacion_global(&ch)?)
                     }
@@ -741,7 +746,7 @@ impl<'i> Parser<'i> {
             if ch.ns.as_deref() != Some(NS_CFDI) {
                 return Err(unexpected(P, &ch));
             }
-            match ch.local.as_str() {
+            match ch.local() {
                 "Impuestos" if c.impuestos.is_none() => {
                     c.impuestos = Some(self.concepto_impuestos(&ch)?)
                 }
@@ -1278,5 +1283,19 @@ mod tests {
         ] {
             assert!(parse_decimal("X", "A", bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn duplicate_attributes_are_rejected() {
+        let xml = include_str!("../tests/fixtures/samples/cfdiutils-cfdi40-valid.xml");
+        assert!(parse_str(xml).is_ok());
+        let dup = xml.replacen("Moneda=\"MXN\"", "Moneda=\"MXN\" Moneda=\"USD\"", 1);
+        assert!(parse_str(&dup).is_err());
+        let dup = xml.replacen(
+            "Version=\"4.0\"",
+            "Version=\"4.0\" xsi:schemaLocation=\"a b\"",
+            1,
+        );
+        assert!(parse_str(&dup).is_err());
     }
 }
