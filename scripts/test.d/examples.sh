@@ -2,6 +2,7 @@
 # Runs the offline reference programs and checks what they print:
 #  - quickstart: ERP sync through MemoryErp, a sealed CFDI whose total equals the ERP total, a signed CR factura;
 #  - sync_quickbooks / sync_xero: the four remote refs against the in-process mocks;
+#  - cr_submit: one aceptado and one rechazado (with its DetalleMensaje), one POST each, against the mock Hacienda;
 #  - pac_failover: every scenario, last line double_stamps=0 lost=0 (counted by the mock PACs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +19,11 @@ for ex in sync_quickbooks sync_xero; do
   n=$(echo "$out" | grep -ciE 'customer|invoice|payment|credit' || true)
   [ "$n" -ge 4 ] || fail "$ex printed $n of the 4 remote refs:\n$out"
 done
+
+out=$(run cr_submit)
+echo "$out" | grep -q -- '-> aceptado (1 POST' || fail "cr_submit: no aceptado with a single POST"
+echo "$out" | grep -q -- '-> rechazado (1 POST' || fail "cr_submit: no rechazado with a single POST"
+echo "$out" | grep -q 'DetalleMensaje: El comprobante' || fail "cr_submit: DetalleMensaje did not reach the caller"
 
 last=$(run pac_failover | tail -n 1)
 [ "$last" = "double_stamps=0 lost=0" ] || fail "pac_failover ended with '$last'"
