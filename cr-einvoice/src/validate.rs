@@ -830,6 +830,12 @@ impl V<'_> {
     }
 }
 
+/// Saturating addition (an overflowing sum can only come from absurd inputs, which the
+/// per-field range checks already report).
+fn plus(a: Decimal, b: Decimal) -> Decimal {
+    a.checked_add(b).unwrap_or(Decimal::MAX)
+}
+
 fn sum<'a>(it: impl Iterator<Item = &'a Decimal>) -> Decimal {
     it.fold(Decimal::ZERO, |a, b| {
         a.checked_add(*b).unwrap_or(Decimal::MAX)
@@ -1229,12 +1235,12 @@ fn resumen(v: &mut V<'_>, doc: &Comprobante) {
         check("TotalMercanciasExentas", me, z(r.total_merc_exentas));
         check(
             "TotalGravado",
-            z(r.total_serv_gravados) + z(r.total_merc_gravadas),
+            plus(z(r.total_serv_gravados), z(r.total_merc_gravadas)),
             z(r.total_gravado),
         );
         check(
             "TotalExento",
-            z(r.total_serv_exentos) + z(r.total_merc_exentas),
+            plus(z(r.total_serv_exentos), z(r.total_merc_exentas)),
             z(r.total_exento),
         );
         if s.resumen_exonerado_no_sujeto {
@@ -1244,17 +1250,19 @@ fn resumen(v: &mut V<'_>, doc: &Comprobante) {
             check("TotalMercNoSujeta", mn, z(r.total_merc_no_sujeta));
             check(
                 "TotalExonerado",
-                z(r.total_serv_exonerado) + z(r.total_merc_exonerada),
+                plus(z(r.total_serv_exonerado), z(r.total_merc_exonerada)),
                 z(r.total_exonerado),
             );
             check(
                 "TotalNoSujeto",
-                z(r.total_serv_no_sujeto) + z(r.total_merc_no_sujeta),
+                plus(z(r.total_serv_no_sujeto), z(r.total_merc_no_sujeta)),
                 z(r.total_no_sujeto),
             );
         }
-        let parts =
-            z(r.total_gravado) + z(r.total_exento) + z(r.total_exonerado) + z(r.total_no_sujeto);
+        let parts = plus(
+            plus(z(r.total_gravado), z(r.total_exento)),
+            plus(z(r.total_exonerado), z(r.total_no_sujeto)),
+        );
         check("TotalVenta", parts, r.total_venta);
     }
     check("TotalVenta", venta, r.total_venta);

@@ -338,3 +338,44 @@ proptest! {
         cr_einvoice::fuzzing::parse_mensaje_hacienda(&b);
     }
 }
+
+fn seeds() -> Vec<String> {
+    let f =
+        DateTime::parse_from_rfc3339("2026-11-20T16:45:12-06:00").unwrap_or_else(|e| panic!("{e}"));
+    let mut v: Vec<String> = TipoDocumento::COMPROBANTES
+        .into_iter()
+        .map(|t| {
+            let d =
+                demo::comprobante(t, SchemaRevision::V2026, f, 3).unwrap_or_else(|e| panic!("{e}"));
+            String::from_utf8(d.to_xml().unwrap_or_else(|e| panic!("{e}"))).unwrap_or_default()
+        })
+        .collect();
+    let mr = demo::mensaje_receptor(SchemaRevision::V2026, f).unwrap_or_else(|e| panic!("{e}"));
+    v.push(String::from_utf8(mr.to_xml().unwrap_or_else(|e| panic!("{e}"))).unwrap_or_default());
+    v
+}
+
+/// Extreme numbers in every text node of every document type, one at a time: parsing, validating, recomputing and writing must return errors, not
+/// overflow (this found an unchecked Decimal addition in validation).
+#[test]
+fn extreme_numbers_in_every_leaf_never_panic() {
+    const TOKENS: [&str; 4] = [
+        "79228162514264337593543950335",
+        "-79228162514264337593543950335",
+        "0.0000000000000000000000000001",
+        "18446744073709551616",
+    ];
+    let replace = |text: &str, p: usize, token: &str| {
+        let e = text[p..].find('<').map_or(p, |k| p + k);
+        format!("{}{}{}", &text[..p], token, &text[e..])
+    };
+    for seed in seeds() {
+        let starts: Vec<usize> = seed.match_indices('>').map(|(i, _)| i + 1).collect();
+        for &p in &starts {
+            for token in TOKENS {
+                let once = replace(&seed, p, token);
+                cr_einvoice::fuzzing::parse_document(once.as_bytes());
+            }
+        }
+    }
+}
