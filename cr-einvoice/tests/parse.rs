@@ -359,11 +359,16 @@ fn seeds() -> Vec<String> {
 /// overflow (this found an unchecked Decimal addition in validation).
 #[test]
 fn extreme_numbers_in_every_leaf_never_panic() {
-    const TOKENS: [&str; 4] = [
+    const TOKENS: [&str; 9] = [
         "79228162514264337593543950335",
         "-79228162514264337593543950335",
         "0.0000000000000000000000000001",
         "18446744073709551616",
+        "9999-12-31T23:59:59-14:00",
+        "0000-01-01T00:00:00+14:00",
+        "",
+        "&#1;&#x10FFFF;",
+        "\u{7f}\u{feff}",
     ];
     let replace = |text: &str, p: usize, token: &str| {
         let e = text[p..].find('<').map_or(p, |k| p + k);
