@@ -27,8 +27,8 @@ pub use error::{Error, ErrorKind, ParseError};
 pub use model::{
     CodigoComercial, Comprobante, DatosImpuestoEspecifico, Descuento, DesgloseImpuesto, Documento,
     EstadoHacienda, Exoneracion, Identificacion, Impuesto, InformacionReferencia, LineaDetalle,
-    MedioPago, MensajeHacienda, MensajeReceptor, OtroCargo, Parte, RespuestaReceptor,
-    ResumenFactura, Telefono, TipoIdentificacion, Ubicacion,
+    LineaDetalleSurtido, MedioPago, MensajeHacienda, MensajeReceptor, OtroCargo, Parte,
+    RespuestaReceptor, ResumenFactura, Telefono, TipoIdentificacion, Ubicacion,
 };
 pub use revision::SchemaRevision;
 pub use tipo::TipoDocumento;

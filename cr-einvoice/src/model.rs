@@ -6,9 +6,8 @@
 //! document type does not allow). Code lists (`CondicionVenta`, `Codigo` of a tax, …) are kept as
 //! the two-character strings of the XSD; [`crate::codes`] has the common ones as constants.
 //!
-//! Not modelled yet (the parser rejects them with [`crate::ParseError::Unsupported`] rather than
-//! dropping them): `DetalleSurtido` (combos) and the `codigo` attribute of
-//! `OtroTexto`/`OtroContenido`.
+//! Not modelled yet (the parser rejects it with [`crate::ParseError::Unsupported`] rather than
+//! dropping it): the `codigo` attribute of `OtroTexto`/`OtroContenido` (official 2026 text).
 
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
@@ -240,6 +239,40 @@ impl Impuesto {
     }
 }
 
+/// `DetalleSurtido/LineaDetalleSurtido`: one component of a combo / package (FE, TE, NC, ND,
+/// FEE). Its element names carry the `Surtido` suffix in the XML; the fields reuse the line types:
+/// a component's [`Descuento`] has no `naturaleza`, its [`Impuesto`] no `factor_calculo_iva`,
+/// `monto_exportacion` or `exoneracion` (validation reports them).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LineaDetalleSurtido {
+    /// `CodigoCABYSSurtido` (13 digits).
+    pub codigo_cabys: String,
+    /// `CodigoComercialSurtido` (≤ 5).
+    pub codigos_comerciales: Vec<CodigoComercial>,
+    /// `CantidadSurtido` (≤ 3 decimals).
+    pub cantidad: Decimal,
+    /// `UnidadMedidaSurtido`.
+    pub unidad_medida: String,
+    /// `UnidadMedidaComercialSurtido`.
+    pub unidad_medida_comercial: Option<String>,
+    /// `DetalleSurtido` (description).
+    pub detalle: String,
+    /// `PrecioUnitarioSurtido`.
+    pub precio_unitario: Decimal,
+    /// `MontoTotalSurtido` (computed).
+    pub monto_total: Decimal,
+    /// `DescuentoSurtido` (≤ 5).
+    pub descuentos: Vec<Descuento>,
+    /// `SubTotalSurtido` (computed).
+    pub sub_total: Decimal,
+    /// `IVACobradoFabricaSurtido` (not in FEE).
+    pub iva_cobrado_fabrica: Option<String>,
+    /// `BaseImponibleSurtido` (computed; not in FEE).
+    pub base_imponible: Decimal,
+    /// `ImpuestoSurtido` (≥ 1).
+    pub impuestos: Vec<Impuesto>,
+}
+
 /// `LineaDetalle`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LineaDetalle {
@@ -267,6 +300,8 @@ pub struct LineaDetalle {
     pub registro_medicamento: Option<String>,
     /// `FormaFarmaceutica`.
     pub forma_farmaceutica: Option<String>,
+    /// `DetalleSurtido` (combo components, ≤ 20; empty = no element; FE, TE, NC, ND, FEE).
+    pub surtido: Vec<LineaDetalleSurtido>,
     /// `PrecioUnitario`.
     pub precio_unitario: Decimal,
     /// `MontoTotal` = cantidad × precio (computed; in REP it is the input amount).

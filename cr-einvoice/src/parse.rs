@@ -25,8 +25,8 @@ use crate::error::ParseError;
 use crate::model::{
     CodigoComercial, Comprobante, DatosImpuestoEspecifico, Descuento, DesgloseImpuesto, Documento,
     EstadoHacienda, Exoneracion, Identificacion, Impuesto, InformacionReferencia, LineaDetalle,
-    MedioPago, MensajeHacienda, MensajeReceptor, OtroCargo, Parte, RespuestaReceptor,
-    ResumenFactura, Telefono, TipoIdentificacion, Ubicacion,
+    LineaDetalleSurtido, MedioPago, MensajeHacienda, MensajeReceptor, OtroCargo, Parte,
+    RespuestaReceptor, ResumenFactura, Telefono, TipoIdentificacion, Ubicacion,
 };
 use crate::revision::SchemaRevision;
 use crate::tipo::{NS_DSIG, TipoDocumento};
@@ -39,7 +39,8 @@ pub const NS_MENSAJE_HACIENDA_V43: &str =
     "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.3/mensajeHacienda";
 
 const MAX_DEPTH: usize = 64;
-const UNSUPPORTED: [&str; 1] = ["DetalleSurtido"];
+/// Elements of the schemas that this crate does not model (reported, never skipped).
+const UNSUPPORTED: [&str; 0] = [];
 
 #[derive(Debug)]
 struct Node {
@@ -533,6 +534,101 @@ fn impuesto(n: &Node) -> Result<Impuesto, Error> {
     })
 }
 
+fn surtido(n: &Node) -> Result<LineaDetalleSurtido, Error> {
+    let mut c = Cur::new(n);
+    let codigo_cabys = string(c.req("CodigoCABYSSurtido")?)?;
+    let mut codigos_comerciales = Vec::new();
+    for cc in c.many("CodigoComercialSurtido") {
+        let mut k = Cur::new(cc);
+        codigos_comerciales.push(CodigoComercial {
+            tipo: string(k.req("TipoSurtido")?)?,
+            codigo: string(k.req("CodigoSurtido")?)?,
+        });
+        k.finish()?;
+    }
+    let cantidad = decimal(c.req("CantidadSurtido")?, 3)?;
+    let unidad_medida = string(c.req("UnidadMedidaSurtido")?)?;
+    let unidad_medida_comercial = opt_string(c.opt("UnidadMedidaComercialSurtido"))?;
+    let detalle = string(c.req("DetalleSurtido")?)?;
+    let precio_unitario = money(c.req("PrecioUnitarioSurtido")?)?;
+    let monto_total = money(c.req("MontoTotalSurtido")?)?;
+    let mut descuentos = Vec::new();
+    for d in c.many("DescuentoSurtido") {
+        let mut k = Cur::new(d);
+        descuentos.push(Descuento {
+            monto: money(k.req("MontoDescuentoSurtido")?)?,
+            codigo: string(k.req("CodigoDescuentoSurtido")?)?,
+            codigo_otro: opt_string(k.opt("DescuentoSurtidoOtros"))?,
+            naturaleza: None,
+        });
+        k.finish()?;
+    }
+    let sub_total = money(c.req("SubTotalSurtido")?)?;
+    let iva_cobrado_fabrica = opt_string(c.opt("IVACobradoFabricaSurtido"))?;
+    let base_imponible = opt_money(c.opt("BaseImponibleSurtido"))?.unwrap_or_default();
+    let mut impuestos = Vec::new();
+    for i in c.many("ImpuestoSurtido") {
+        let mut k = Cur::new(i);
+        let codigo = string(k.req("CodigoImpuestoSurtido")?)?;
+        let codigo_impuesto_otro = opt_string(k.opt("CodigoImpuestoOTROSurtido"))?;
+        let codigo_tarifa_iva = opt_string(k.opt("CodigoTarifaIVASurtido"))?;
+        let tarifa = k.opt("TarifaSurtido").map(|n| decimal(n, 2)).transpose()?;
+        let datos_impuesto_especifico = match k.opt("DatosImpuestoEspecificoSurtido") {
+            Some(d) => {
+                let mut dk = Cur::new(d);
+                let datos = DatosImpuestoEspecifico {
+                    cantidad_unidad_medida: decimal(dk.req("CantidadUnidadMedidaSurtido")?, 2)?,
+                    porcentaje: dk
+                        .opt("PorcentajeSurtido")
+                        .map(|n| decimal(n, 2))
+                        .transpose()?,
+                    proporcion: dk
+                        .opt("ProporcionSurtido")
+                        .map(|n| decimal(n, 2))
+                        .transpose()?,
+                    volumen_unidad_consumo: dk
+                        .opt("VolumenUnidadConsumoSurtido")
+                        .map(|n| decimal(n, 2))
+                        .transpose()?,
+                    impuesto_unidad: money(dk.req("ImpuestoUnidadSurtido")?)?,
+                };
+                dk.finish()?;
+                Some(datos)
+            }
+            None => None,
+        };
+        let monto = money(k.req("MontoImpuestoSurtido")?)?;
+        k.finish()?;
+        impuestos.push(Impuesto {
+            codigo,
+            codigo_impuesto_otro,
+            codigo_tarifa_iva,
+            tarifa,
+            factor_calculo_iva: None,
+            datos_impuesto_especifico,
+            monto,
+            monto_exportacion: None,
+            exoneracion: None,
+        });
+    }
+    c.finish()?;
+    Ok(LineaDetalleSurtido {
+        codigo_cabys,
+        codigos_comerciales,
+        cantidad,
+        unidad_medida,
+        unidad_medida_comercial,
+        detalle,
+        precio_unitario,
+        monto_total,
+        descuentos,
+        sub_total,
+        iva_cobrado_fabrica,
+        base_imponible,
+        impuestos,
+    })
+}
+
 fn linea(n: &Node) -> Result<LineaDetalle, Error> {
     let mut c = Cur::new(n);
     let numero_linea = integer(c.req("NumeroLinea")?)?;
@@ -563,6 +659,28 @@ fn linea(n: &Node) -> Result<LineaDetalle, Error> {
         .collect::<Result<_, _>>()?;
     let registro_medicamento = opt_string(c.opt("RegistroMedicamento"))?;
     let forma_farmaceutica = opt_string(c.opt("FormaFarmaceutica"))?;
+    let surtido = match c.opt("DetalleSurtido") {
+        Some(d) => {
+            let mut k = Cur::new(d);
+            let v = k
+                .many("LineaDetalleSurtido")
+                .into_iter()
+                .map(surtido)
+                .collect::<Result<Vec<_>, _>>()?;
+            k.finish()?;
+            if v.is_empty() {
+                return Err(perr(
+                    d.offset,
+                    ParseError::Missing {
+                        parent: d.name.clone(),
+                        name: "LineaDetalleSurtido".into(),
+                    },
+                ));
+            }
+            v
+        }
+        None => Vec::new(),
+    };
     let precio_unitario = opt_money(c.opt("PrecioUnitario"))?.unwrap_or_default();
     let monto_total = money(c.req("MontoTotal")?)?;
     let mut descuentos = Vec::new();
@@ -608,6 +726,7 @@ fn linea(n: &Node) -> Result<LineaDetalle, Error> {
         numeros_vin_serie,
         registro_medicamento,
         forma_farmaceutica,
+        surtido,
         precio_unitario,
         monto_total,
         descuentos,

@@ -42,6 +42,8 @@ pub(crate) struct Shape {
     pub(crate) impuestos_min: usize,
     pub(crate) monto_exportacion: bool,
     pub(crate) datos_impuesto_especifico: bool,
+    /// `DetalleSurtido` (FE, TE, NC, ND, FEE).
+    pub(crate) surtido: bool,
     pub(crate) exoneracion: bool,
     pub(crate) asumido: Occ,
     pub(crate) impuesto_neto: bool,
@@ -126,6 +128,7 @@ pub(crate) fn shape(t: T) -> Shape {
         impuestos_min: usize::from(!rep),
         monto_exportacion: ncnd || fee,
         datos_impuesto_especifico: fe_te_nc_nd,
+        surtido: fe_te_nc_nd || fee,
         exoneracion: !fee && !rep,
         asumido: match t {
             T::FacturaElectronica | T::TiqueteElectronico => Occ::Required,

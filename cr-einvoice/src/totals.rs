@@ -17,6 +17,10 @@
 //! * `ImpuestoNeto = Σ Monto − Σ MontoExoneracion − ImpuestoAsumidoEmisorFabrica`
 //! * `MontoTotalLinea = SubTotal + ImpuestoNeto` (FEE, which has no `ImpuestoNeto`: `SubTotal + Σ Monto`)
 //!
+//! Combo components (`DetalleSurtido`) get the same line formulas (`MontoTotalSurtido`,
+//! `SubTotalSurtido`, `BaseImponibleSurtido`, `MontoImpuestoSurtido`); the amounts of the line
+//! that contains them stay the caller's inputs (price and taxes of the combo as sold).
+//!
 //! Classification of a line's `MontoTotal` (services vs goods by [`es_servicio`]):
 //! no IVA tax (01/07/08) → *no sujeto*; IVA with `CodigoTarifaIVA` 10 → *exento*; IVA with an
 //! exoneración → the share `TarifaExonerada / Tarifa` (rounded) is *exonerado*, the rest *gravado*;
@@ -34,7 +38,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::Error;
 use crate::codes;
-use crate::model::{Comprobante, DesgloseImpuesto, LineaDetalle};
+use crate::model::{Comprobante, DesgloseImpuesto, LineaDetalle, LineaDetalleSurtido};
 use crate::tipo::TipoDocumento;
 
 /// Rounds to the 5 decimals of `DecimalDineroType` (half away from zero).
@@ -123,8 +127,47 @@ pub fn tratamiento(tipo: TipoDocumento, linea: &LineaDetalle) -> Result<Tratamie
     }
 }
 
+/// Combo components: the same formulas as a line (MontoTotal, SubTotal, BaseImponible, tax
+/// montos); they do not change the amounts of the line that contains them.
+fn compute_surtido(tipo: TipoDocumento, c: &mut LineaDetalleSurtido) -> Result<(), Error> {
+    c.monto_total = round5(mul(c.cantidad, c.precio_unitario, "MontoTotalSurtido")?);
+    let mut descuentos = Decimal::ZERO;
+    for d in &mut c.descuentos {
+        d.monto = round5(d.monto);
+        descuentos = add(descuentos, d.monto, "descuentos")?;
+    }
+    c.sub_total = sub(c.monto_total, descuentos, "SubTotalSurtido")?;
+    let mut base = c.sub_total;
+    for imp in c.impuestos.iter_mut().filter(|i| !is_iva(&i.codigo)) {
+        imp.monto = match (imp.tarifa, &imp.datos_impuesto_especifico) {
+            (Some(t), None) => round5(percent(c.sub_total, t, "MontoImpuestoSurtido")?),
+            _ => round5(imp.monto),
+        };
+        if codes::IMPUESTOS_EN_BASE_IMPONIBLE.contains(&imp.codigo.as_str()) {
+            base = add(base, imp.monto, "BaseImponibleSurtido")?;
+        }
+    }
+    for imp in c.impuestos.iter_mut().filter(|i| is_iva(&i.codigo)) {
+        imp.monto = match (imp.tarifa, imp.codigo.as_str()) {
+            (Some(t), code) if code != codes::IMPUESTO_IVA_BIENES_USADOS => {
+                round5(percent(base, t, "MontoImpuestoSurtido")?)
+            }
+            _ => round5(imp.monto),
+        };
+    }
+    c.base_imponible = if crate::shape::shape(tipo).base_imponible {
+        base
+    } else {
+        Decimal::ZERO
+    };
+    Ok(())
+}
+
 fn compute_line(tipo: TipoDocumento, numero: u32, l: &mut LineaDetalle) -> Result<(), Error> {
     l.numero_linea = numero;
+    for c in &mut l.surtido {
+        compute_surtido(tipo, c)?;
+    }
     if tipo == TipoDocumento::ReciboElectronicoPago {
         l.monto_total = round5(l.monto_total);
     } else {

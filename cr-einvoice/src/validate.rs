@@ -13,7 +13,9 @@ use rust_decimal::Decimal;
 
 use crate::clave::Clave;
 use crate::codes;
-use crate::model::{Comprobante, Identificacion, LineaDetalle, MensajeReceptor, Parte};
+use crate::model::{
+    Comprobante, Identificacion, LineaDetalle, LineaDetalleSurtido, MensajeReceptor, Parte,
+};
 use crate::revision::SchemaRevision;
 use crate::shape::{Occ, Shape, shape};
 use crate::tipo::TipoDocumento;
@@ -482,6 +484,121 @@ impl V<'_> {
         }
     }
 
+    fn surtido(&mut self, p: &str, c: &LineaDetalleSurtido) {
+        let fee = !self.s.base_imponible;
+        if c.codigo_cabys.len() != 13 || !c.codigo_cabys.bytes().all(|b| b.is_ascii_digit()) {
+            self.r.err(
+                Rule::Cabys,
+                At(p, "CodigoCABYSSurtido"),
+                format!("{:?} must be 13 digits", c.codigo_cabys),
+            );
+        }
+        self.count(
+            At(p, "CodigoComercialSurtido"),
+            c.codigos_comerciales.len(),
+            0,
+            5,
+        );
+        for k in &c.codigos_comerciales {
+            self.code(
+                At(p, "CodigoComercialSurtido/TipoSurtido"),
+                &k.tipo,
+                &codes::TIPOS_CODIGO_COMERCIAL,
+            );
+            self.text(
+                At(p, "CodigoComercialSurtido/CodigoSurtido"),
+                &k.codigo,
+                1,
+                20,
+            );
+        }
+        self.dec(At(p, "CantidadSurtido"), c.cantidad, 16, 3);
+        self.text(At(p, "UnidadMedidaSurtido"), &c.unidad_medida, 1, 15);
+        self.opt_text(
+            At(p, "UnidadMedidaComercialSurtido"),
+            c.unidad_medida_comercial.as_deref(),
+            0,
+            20,
+        );
+        self.text(At(p, "DetalleSurtido"), &c.detalle, 3, 200);
+        self.money(At(p, "PrecioUnitarioSurtido"), c.precio_unitario);
+        self.money(At(p, "MontoTotalSurtido"), c.monto_total);
+        self.count(At(p, "DescuentoSurtido"), c.descuentos.len(), 0, 5);
+        let mut desc = Decimal::ZERO;
+        for d in &c.descuentos {
+            self.money(At(p, "DescuentoSurtido/MontoDescuentoSurtido"), d.monto);
+            self.code(
+                At(p, "DescuentoSurtido/CodigoDescuentoSurtido"),
+                &d.codigo,
+                &codes::CODIGOS_DESCUENTO,
+            );
+            self.opt_text(
+                At(p, "DescuentoSurtido/DescuentoSurtidoOtros"),
+                d.codigo_otro.as_deref(),
+                3,
+                80,
+            );
+            self.not_allowed(
+                At(p, "DescuentoSurtido/NaturalezaDescuento"),
+                d.naturaleza.is_some(),
+            );
+            desc = plus(desc, d.monto);
+        }
+        self.money(At(p, "SubTotalSurtido"), c.sub_total);
+        self.not_allowed(
+            At(p, "IVACobradoFabricaSurtido"),
+            fee && c.iva_cobrado_fabrica.is_some(),
+        );
+        if let Some(v) = &c.iva_cobrado_fabrica {
+            self.code(At(p, "IVACobradoFabricaSurtido"), v, &["01", "02"]);
+        }
+        self.money(At(p, "BaseImponibleSurtido"), c.base_imponible);
+        self.count(At(p, "ImpuestoSurtido"), c.impuestos.len(), 1, 1000);
+        for imp in &c.impuestos {
+            self.code(
+                At(p, "ImpuestoSurtido/CodigoImpuestoSurtido"),
+                &imp.codigo,
+                &codes::IMPUESTO_CODIGOS,
+            );
+            if let Some(t) = &imp.codigo_tarifa_iva {
+                self.code(
+                    At(p, "ImpuestoSurtido/CodigoTarifaIVASurtido"),
+                    t,
+                    &codes::CODIGOS_TARIFA_IVA,
+                );
+            }
+            if let Some(t) = imp.tarifa {
+                self.dec(At(p, "ImpuestoSurtido/TarifaSurtido"), t, 4, 2);
+            }
+            self.not_allowed(
+                At(p, "ImpuestoSurtido"),
+                imp.factor_calculo_iva.is_some()
+                    || imp.monto_exportacion.is_some()
+                    || imp.exoneracion.is_some(),
+            );
+            self.not_allowed(
+                At(p, "ImpuestoSurtido/DatosImpuestoEspecificoSurtido"),
+                fee && imp.datos_impuesto_especifico.is_some(),
+            );
+            self.money(At(p, "ImpuestoSurtido/MontoImpuestoSurtido"), imp.monto);
+        }
+        let expected = c.cantidad.checked_mul(c.precio_unitario).map(round5);
+        if expected.is_some_and(|e| e != c.monto_total) {
+            self.r.err(
+                Rule::LineFormula,
+                At(p, "MontoTotalSurtido"),
+                format!("expected {expected:?}, found {}", c.monto_total),
+            );
+        }
+        if c.monto_total.checked_sub(desc) != Some(c.sub_total) {
+            self.r.err(
+                Rule::LineFormula,
+                At(p, "SubTotalSurtido"),
+                "MontoTotalSurtido − descuentos expected",
+            );
+        }
+    }
+
     fn linea(&mut self, i: usize, l: &LineaDetalle) {
         let s = self.s;
         let p = format!("DetalleServicio/LineaDetalle[{}]", i + 1);
@@ -575,6 +692,22 @@ impl V<'_> {
             0,
             3,
         );
+        self.not_allowed(
+            At(&p, "DetalleSurtido"),
+            !s.surtido && !l.surtido.is_empty(),
+        );
+        self.count(
+            At(&p, "DetalleSurtido/LineaDetalleSurtido"),
+            l.surtido.len(),
+            0,
+            20,
+        );
+        for (k, c) in l.surtido.iter().enumerate() {
+            self.surtido(
+                &format!("{p}/DetalleSurtido/LineaDetalleSurtido[{}]", k + 1),
+                c,
+            );
+        }
         self.money(At(&p, "MontoTotal"), l.monto_total);
         self.not_allowed(At(&p, "Descuento"), rep && !l.descuentos.is_empty());
         self.count(At(&p, "Descuento"), l.descuentos.len(), 0, 5);

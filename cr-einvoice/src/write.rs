@@ -14,8 +14,8 @@ use chrono::{DateTime, FixedOffset, SecondsFormat};
 use rust_decimal::Decimal;
 
 use crate::model::{
-    Comprobante, Identificacion, Impuesto, LineaDetalle, MensajeReceptor, Parte, ResumenFactura,
-    Ubicacion,
+    Comprobante, Identificacion, Impuesto, LineaDetalle, LineaDetalleSurtido, MensajeReceptor,
+    Parte, ResumenFactura, Ubicacion,
 };
 use crate::shape::{Shape, shape};
 use crate::tipo::{NS_DSIG, TipoDocumento};
@@ -262,6 +262,69 @@ impl W {
         self.close("Impuesto");
     }
 
+    fn surtido(&mut self, c: &LineaDetalleSurtido, s: &Shape) {
+        let fee = !s.base_imponible;
+        self.open("LineaDetalleSurtido");
+        self.leaf("CodigoCABYSSurtido", &c.codigo_cabys);
+        for k in &c.codigos_comerciales {
+            self.open("CodigoComercialSurtido");
+            self.leaf("TipoSurtido", &k.tipo);
+            self.leaf("CodigoSurtido", &k.codigo);
+            self.close("CodigoComercialSurtido");
+        }
+        self.dec("CantidadSurtido", c.cantidad, 3);
+        self.leaf("UnidadMedidaSurtido", &c.unidad_medida);
+        self.opt(
+            "UnidadMedidaComercialSurtido",
+            c.unidad_medida_comercial.as_deref(),
+        );
+        self.leaf("DetalleSurtido", &c.detalle);
+        self.money("PrecioUnitarioSurtido", c.precio_unitario);
+        self.money("MontoTotalSurtido", c.monto_total);
+        for d in &c.descuentos {
+            self.open("DescuentoSurtido");
+            self.money("MontoDescuentoSurtido", d.monto);
+            self.leaf("CodigoDescuentoSurtido", &d.codigo);
+            self.opt("DescuentoSurtidoOtros", d.codigo_otro.as_deref());
+            self.close("DescuentoSurtido");
+        }
+        self.money("SubTotalSurtido", c.sub_total);
+        if !fee {
+            self.opt("IVACobradoFabricaSurtido", c.iva_cobrado_fabrica.as_deref());
+            self.money("BaseImponibleSurtido", c.base_imponible);
+        }
+        for i in &c.impuestos {
+            self.open("ImpuestoSurtido");
+            self.leaf("CodigoImpuestoSurtido", &i.codigo);
+            self.opt(
+                "CodigoImpuestoOTROSurtido",
+                i.codigo_impuesto_otro.as_deref(),
+            );
+            self.opt("CodigoTarifaIVASurtido", i.codigo_tarifa_iva.as_deref());
+            if let Some(t) = i.tarifa {
+                self.dec("TarifaSurtido", t, 2);
+            }
+            if !fee && let Some(d) = &i.datos_impuesto_especifico {
+                self.open("DatosImpuestoEspecificoSurtido");
+                self.dec("CantidadUnidadMedidaSurtido", d.cantidad_unidad_medida, 2);
+                if let Some(x) = d.porcentaje {
+                    self.dec("PorcentajeSurtido", x, 2);
+                }
+                if let Some(x) = d.proporcion {
+                    self.dec("ProporcionSurtido", x, 2);
+                }
+                if let Some(x) = d.volumen_unidad_consumo {
+                    self.dec("VolumenUnidadConsumoSurtido", x, 2);
+                }
+                self.money("ImpuestoUnidadSurtido", d.impuesto_unidad);
+                self.close("DatosImpuestoEspecificoSurtido");
+            }
+            self.money("MontoImpuestoSurtido", i.monto);
+            self.close("ImpuestoSurtido");
+        }
+        self.close("LineaDetalleSurtido");
+    }
+
     fn linea(&mut self, l: &LineaDetalle, s: &Shape) {
         self.open("LineaDetalle");
         self.int("NumeroLinea", l.numero_linea);
@@ -302,6 +365,13 @@ impl W {
         }
         self.opt("RegistroMedicamento", l.registro_medicamento.as_deref());
         self.opt("FormaFarmaceutica", l.forma_farmaceutica.as_deref());
+        if s.surtido && !l.surtido.is_empty() {
+            self.open("DetalleSurtido");
+            for c in &l.surtido {
+                self.surtido(c, s);
+            }
+            self.close("DetalleSurtido");
+        }
         self.money("PrecioUnitario", l.precio_unitario);
         self.money("MontoTotal", l.monto_total);
         for d in &l.descuentos {

@@ -215,7 +215,7 @@ fn structure_errors_are_typed() {
         ),
         (
             xml.replacen("<PrecioUnitario>", "<DetalleSurtido/><PrecioUnitario>", 1),
-            |r| matches!(r, ParseError::Unsupported(_)),
+            |r| matches!(r, ParseError::Missing { .. }),
         ),
         (
             xml.replacen("<CondicionVenta>01", "<CondicionVenta><x/>01", 1),

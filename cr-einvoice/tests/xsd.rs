@@ -365,3 +365,82 @@ fn specific_tax_with_unit_data_is_written_parsed_and_schema_valid() {
         assert_eq!(back.lineas[0].impuestos[0], doc.lineas[0].impuestos[0]);
     }
 }
+
+#[test]
+fn combo_lines_with_detalle_surtido_are_schema_valid_and_round_trip() {
+    use cr_einvoice::{CodigoComercial, Descuento, Impuesto, LineaDetalleSurtido};
+    use rust_decimal::Decimal;
+    let key = key();
+    let componente = |cabys: &str, detalle: &str, precio: i64, tarifa: &str| LineaDetalleSurtido {
+        codigo_cabys: cabys.into(),
+        codigos_comerciales: vec![CodigoComercial {
+            tipo: "01".into(),
+            codigo: "SKU-1".into(),
+        }],
+        cantidad: Decimal::new(2, 0),
+        unidad_medida: "Unid".into(),
+        detalle: detalle.into(),
+        precio_unitario: Decimal::new(precio, 2),
+        descuentos: vec![Descuento {
+            monto: Decimal::new(100, 2),
+            codigo: "06".into(),
+            codigo_otro: None,
+            naturaleza: None,
+        }],
+        impuestos: vec![Impuesto::iva(
+            tarifa,
+            cr_einvoice::codes::tarifa_iva(tarifa).unwrap_or_default(),
+        )],
+        ..LineaDetalleSurtido::default()
+    };
+    for revision in REVISIONS {
+        for tipo in [
+            TipoDocumento::FacturaElectronica,
+            TipoDocumento::TiqueteElectronico,
+            TipoDocumento::NotaCreditoElectronica,
+            TipoDocumento::NotaDebitoElectronica,
+            TipoDocumento::FacturaElectronicaExportacion,
+        ] {
+            let what = format!("{tipo} {revision}");
+            let mut doc = demo::comprobante(tipo, revision, fecha(revision), 2)
+                .unwrap_or_else(|e| panic!("{e}"));
+            doc.lineas[1].surtido = vec![
+                componente("2399999000000", "Canasta: café molido", 450_050, "04"),
+                componente(
+                    "2399999000001",
+                    "Canasta: taza de cerámica",
+                    1_200_000,
+                    "08",
+                ),
+            ];
+            doc.compute_totals()
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let c = &doc.lineas[1].surtido[0];
+            assert_eq!(c.monto_total, Decimal::new(9_001, 0));
+            assert_eq!(c.sub_total, Decimal::new(9_000, 0));
+            assert_eq!(
+                c.impuestos[0].monto,
+                Decimal::new(360, 0),
+                "{what}: 4 % of 9000"
+            );
+            let signed = doc
+                .to_signed_xml(&key, &SignOptions::new())
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let errors = xmllint(&signed, &schema(tipo, revision));
+            assert!(errors.is_empty(), "{what}: {errors:#?}");
+            let back = Comprobante::from_xml(&signed).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(back.lineas, doc.lineas, "{what}");
+        }
+    }
+    // FEC has no DetalleSurtido: validation refuses it
+    let mut fec = demo::comprobante(
+        TipoDocumento::FacturaElectronicaCompra,
+        SchemaRevision::V2024,
+        fecha(SchemaRevision::V2024),
+        1,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    fec.lineas[0].surtido = vec![componente("2399999000000", "Componente", 100, "08")];
+    fec.compute_totals().unwrap_or_else(|e| panic!("{e}"));
+    assert!(fec.validate().has(cr_einvoice::validate::Rule::NotAllowed));
+}
