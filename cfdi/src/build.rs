@@ -34,6 +34,26 @@ pub const IEPS: &str = "003";
 /// `(Impuesto, TipoFactor, TasaOCuota)` → `(Σ Base, Σ Importe)`.
 type TaxSums = BTreeMap<(String, String, Option<Decimal>), (Decimal, Option<Decimal>)>;
 
+/// Largest amount the builder accepts or produces: `t_Importe` has at most 18 integer digits.
+/// Bounding inputs this way keeps every intermediate sum far from `Decimal`'s range.
+const MAX_AMOUNT: Decimal = Decimal::from_parts(0xA763_FFFF, 0x0DE0_B6B3, 0, false, 0); // 10^18 - 1
+
+/// Largest accepted rate, cuota, exchange rate or equivalence.
+const MAX_RATE: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
+fn bounded(what: &str, v: Decimal, max: Decimal) -> Result<Decimal> {
+    if v.is_sign_negative() || v > max {
+        return Err(Error::Build(format!(
+            "{what} {v} is negative or larger than {max}"
+        )));
+    }
+    Ok(v)
+}
+
+fn checked(v: Option<Decimal>) -> Result<Decimal> {
+    v.ok_or_else(|| Error::Build("amount out of range".into()))
+}
+
 fn money(x: Decimal, dec: u32) -> Decimal {
     let mut r = x.round_dp_with_strategy(dec, RoundingStrategy::MidpointAwayFromZero);
     r.rescale(dec);
@@ -308,7 +328,12 @@ impl ConceptoInput {
                 c.valor_unitario
             )));
         }
-        c.importe = money(c.cantidad * c.valor_unitario, dec);
+        bounded("Cantidad", c.cantidad, MAX_AMOUNT).map_err(|e| at(e.to_string()))?;
+        bounded("ValorUnitario", c.valor_unitario, MAX_AMOUNT).map_err(|e| at(e.to_string()))?;
+        let importe =
+            checked(c.cantidad.checked_mul(c.valor_unitario)).map_err(|e| at(e.to_string()))?;
+        c.importe =
+            bounded("Importe", money(importe, dec), MAX_AMOUNT).map_err(|e| at(e.to_string()))?;
         let descuento = match self.descuento {
             Some(d) => {
                 let d = money(d, dec);
@@ -353,8 +378,8 @@ impl ConceptoInput {
                         importe: None,
                     },
                     f => {
-                        let rate = rate6(t.rate)?;
-                        let amount = base * rate;
+                        let rate = rate6(bounded("TasaOCuota", t.rate, MAX_RATE)?)?;
+                        let amount = bounded("Importe", base * rate, MAX_AMOUNT)?;
                         Traslado {
                             base,
                             impuesto: t.impuesto,
@@ -366,13 +391,13 @@ impl ConceptoInput {
                 });
             }
             for t in self.retenciones {
-                let rate = rate6(t.rate)?;
+                let rate = rate6(bounded("TasaOCuota", t.rate, MAX_RATE)?)?;
                 imp.retenciones.push(Retencion {
                     base,
                     impuesto: t.impuesto,
                     tipo_factor: t.factor.as_str().into(),
                     tasa_o_cuota: rate,
-                    importe: money(base * rate, dec),
+                    importe: money(bounded("Importe", base * rate, MAX_AMOUNT)?, dec),
                 });
             }
             c.impuestos = Some(imp);
@@ -550,7 +575,7 @@ impl ComprobanteBuilder {
             c.tipo_cambio = None;
         } else {
             match c.tipo_cambio {
-                Some(t) if t > Decimal::ZERO && t.scale() <= 6 => {}
+                Some(t) if t > Decimal::ZERO && t.scale() <= 6 && t <= MAX_RATE => {}
                 _ => {
                     return Err(Error::Build(format!(
                         "Moneda {} requires TipoCambio > 0 with at most 6 decimals",
@@ -665,6 +690,7 @@ impl DoctoInput {
         let uuid = invoice.timbre().map(|t| t.uuid.clone()).ok_or_else(|| {
             Error::Build("the paid invoice is not stamped (no TimbreFiscalDigital UUID)".into())
         })?;
+        bounded("ImpSaldoAnt", imp_saldo_ant, invoice.total.min(MAX_AMOUNT))?;
         if num_parcialidad == 0 || imp_pagado <= Decimal::ZERO || imp_pagado > imp_saldo_ant {
             return Err(Error::Build(format!(
                 "invalid installment {num_parcialidad}: pagado {imp_pagado}, saldo anterior {imp_saldo_ant}"
@@ -784,7 +810,7 @@ impl PagoBuilder {
                 Decimal::ONE
             } else {
                 d.equivalencia_dr
-                    .filter(|e| *e > Decimal::ZERO)
+                    .filter(|e| *e >= Decimal::new(1, 6) && *e <= MAX_RATE)
                     .ok_or_else(|| {
                         Error::Build(format!(
                             "DoctoRelacionado {} needs EquivalenciaDR",
@@ -792,7 +818,7 @@ impl PagoBuilder {
                         ))
                     })?
             };
-            monto += d.imp_pagado / equivalencia;
+            monto = checked(monto.checked_add(checked(d.imp_pagado.checked_div(equivalencia))?))?;
             let factor = if d.total > Decimal::ZERO {
                 d.imp_pagado / d.total
             } else {
@@ -970,19 +996,21 @@ impl PagosBuilder {
         }
         let mut totales = PagosTotales::default();
         let mut monto_total = Decimal::ZERO;
-        fn add(slot: &mut Option<Decimal>, v: Decimal) {
-            *slot.get_or_insert(Decimal::ZERO) += v;
+        fn add(slot: &mut Option<Decimal>, v: Decimal) -> Result<()> {
+            let acc = slot.get_or_insert(Decimal::ZERO);
+            *acc = checked(acc.checked_add(v))?;
+            Ok(())
         }
         for p in &pagos {
             let tc = p.tipo_cambio_p.unwrap_or(Decimal::ONE);
-            monto_total += p.monto * tc;
+            monto_total = checked(monto_total.checked_add(checked(p.monto.checked_mul(tc))?))?;
             if let Some(i) = &p.impuestos_p {
                 for r in &i.retenciones_p {
-                    let v = r.importe_p * tc;
+                    let v = checked(r.importe_p.checked_mul(tc))?;
                     match r.impuesto_p.as_str() {
-                        IVA => add(&mut totales.total_retenciones_iva, v),
-                        ISR => add(&mut totales.total_retenciones_isr, v),
-                        IEPS => add(&mut totales.total_retenciones_ieps, v),
+                        IVA => add(&mut totales.total_retenciones_iva, v)?,
+                        ISR => add(&mut totales.total_retenciones_isr, v)?,
+                        IEPS => add(&mut totales.total_retenciones_ieps, v)?,
                         _ => {}
                     }
                 }
@@ -990,20 +1018,20 @@ impl PagosBuilder {
                     if t.impuesto_p != IVA {
                         continue;
                     }
-                    let base = t.base_p * tc;
-                    let imp = t.importe_p.unwrap_or(Decimal::ZERO) * tc;
+                    let base = checked(t.base_p.checked_mul(tc))?;
+                    let imp = checked(t.importe_p.unwrap_or(Decimal::ZERO).checked_mul(tc))?;
                     let tasa = t.tasa_o_cuota_p.map(|x| x.normalize());
                     if t.tipo_factor_p == "Exento" {
-                        add(&mut totales.total_traslados_base_iva_exento, base);
+                        add(&mut totales.total_traslados_base_iva_exento, base)?;
                     } else if tasa == Some(Decimal::new(16, 2)) {
-                        add(&mut totales.total_traslados_base_iva16, base);
-                        add(&mut totales.total_traslados_impuesto_iva16, imp);
+                        add(&mut totales.total_traslados_base_iva16, base)?;
+                        add(&mut totales.total_traslados_impuesto_iva16, imp)?;
                     } else if tasa == Some(Decimal::new(8, 2)) {
-                        add(&mut totales.total_traslados_base_iva8, base);
-                        add(&mut totales.total_traslados_impuesto_iva8, imp);
+                        add(&mut totales.total_traslados_base_iva8, base)?;
+                        add(&mut totales.total_traslados_impuesto_iva8, imp)?;
                     } else if tasa == Some(Decimal::ZERO) {
-                        add(&mut totales.total_traslados_base_iva0, base);
-                        add(&mut totales.total_traslados_impuesto_iva0, imp);
+                        add(&mut totales.total_traslados_base_iva0, base)?;
+                        add(&mut totales.total_traslados_impuesto_iva0, imp)?;
                     }
                 }
             }

@@ -414,3 +414,30 @@ fn ten_thousand_conceptos() {
     let doc = check("ingreso-10000", doc);
     assert_eq!(doc.conceptos.len(), 10_000);
 }
+
+#[test]
+fn out_of_range_amounts_are_build_errors_not_panics() {
+    let huge = Decimal::MAX;
+    for (q, v) in [
+        (huge, huge),
+        (dec!(1), huge),
+        (dec!(1000000000000), dec!(1000000000000)),
+    ] {
+        let e = ComprobanteBuilder::ingreso(FECHA, "42501")
+            .forma_pago("01")
+            .metodo_pago("PUE")
+            .emisor(emisor())
+            .receptor(receptor())
+            .concepto(ConceptoInput::new("01010101", "H87", "x", q, v).iva(dec!(0.16)))
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), cfdi::ErrorKind::Build, "{e}");
+    }
+    let e = ComprobanteBuilder::ingreso(FECHA, "42501")
+        .emisor(emisor())
+        .receptor(receptor())
+        .concepto(ConceptoInput::new("01010101", "H87", "x", dec!(1), dec!(1)).iva(huge))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind(), cfdi::ErrorKind::Build, "{e}");
+}
