@@ -17,9 +17,10 @@ use crate::model::*;
 /// Computes the cadena original of a CFDI 4.0 comprobante.
 ///
 /// # Errors
-/// [`Error::UnsupportedComplement`] if the Complemento holds a complement other than Pagos 2.0
-/// and the TimbreFiscalDigital, or a concepto has `ComplementoConcepto` content: SAT's XSLT would
-/// add fields for them that this crate does not implement.
+/// [`Error::UnsupportedComplement`] if the Complemento holds a complement other than Pagos 2.0,
+/// the TimbreFiscalDigital, impuestos locales (`implocal`) and leyendas fiscales, or a concepto has
+/// `ComplementoConcepto` content: SAT's XSLT would add fields for them that this crate does not
+/// implement.
 pub fn cadena_original(c: &Comprobante) -> Result<String> {
     let mut s = C {
         out: String::with_capacity(1024 + c.conceptos.len() * 200),
@@ -54,7 +55,151 @@ fn is_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
+/// Cadena layout of a simple complement: the root's attributes, then for each child group (in
+/// this order, not document order) every child's attributes. `true` = Requerido.
+struct RawSpec {
+    namespace: &'static str,
+    root: &'static str,
+    attrs: &'static [(&'static str, bool)],
+    groups: &'static [(&'static str, &'static [(&'static str, bool)])],
+}
+
+/// Complements whose XSLT is implemented: `implocal.xslt` (impuestos locales 1.0) and
+/// `leyendasFisc.xslt` (leyendas fiscales 1.0).
+const RAW_SPECS: &[RawSpec] = &[
+    RawSpec {
+        namespace: "http://www.sat.gob.mx/implocal",
+        root: "ImpuestosLocales",
+        attrs: &[
+            ("version", true),
+            ("TotaldeRetenciones", true),
+            ("TotaldeTraslados", true),
+        ],
+        groups: &[
+            (
+                "RetencionesLocales",
+                &[
+                    ("ImpLocRetenido", true),
+                    ("TasadeRetencion", true),
+                    ("Importe", true),
+                ],
+            ),
+            (
+                "TrasladosLocales",
+                &[
+                    ("ImpLocTrasladado", true),
+                    ("TasadeTraslado", true),
+                    ("Importe", true),
+                ],
+            ),
+        ],
+    },
+    RawSpec {
+        namespace: "http://www.sat.gob.mx/leyendasFiscales",
+        root: "LeyendasFiscales",
+        attrs: &[("version", true)],
+        groups: &[(
+            "Leyenda",
+            &[
+                ("disposicionFiscal", false),
+                ("norma", false),
+                ("textoLeyenda", true),
+            ],
+        )],
+    },
+];
+
+/// Attributes (local name, value) of a raw element and of its direct children in `ns`.
+type RawTree = (Vec<(String, String)>, Vec<(String, Vec<(String, String)>)>);
+
+fn raw_tree(xml: &str, ns: &str) -> Option<RawTree> {
+    use quick_xml::events::{BytesStart, Event};
+    use quick_xml::name::{Namespace, ResolveResult};
+    fn attrs(s: &BytesStart<'_>) -> Option<Vec<(String, String)>> {
+        let mut v = Vec::new();
+        for a in s.attributes() {
+            let a = a.ok()?;
+            if a.key.as_namespace_binding().is_some() || a.key.prefix().is_some() {
+                continue;
+            }
+            let value = a
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()?;
+            v.push((
+                a.key.local_name().into_inner().to_string(),
+                value.into_owned(),
+            ));
+        }
+        Some(v)
+    }
+    let mut r = quick_xml::NsReader::from_str(xml);
+    let mut root = None;
+    let mut children = Vec::new();
+    let mut depth = 0usize;
+    loop {
+        let (res, ev) = r.read_resolved_event().ok()?;
+        let in_ns = matches!(res, ResolveResult::Bound(Namespace(n)) if n == ns);
+        let (s, empty) = match ev {
+            Event::Start(s) => (s, false),
+            Event::Empty(s) => (s, true),
+            Event::End(_) => {
+                depth = depth.checked_sub(1)?;
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        if depth == 0 {
+            root = Some(attrs(&s)?);
+        } else if depth == 1 && in_ns {
+            children.push((s.local_name().into_inner().to_string(), attrs(&s)?));
+        }
+        if !empty {
+            depth += 1;
+        }
+    }
+    Some((root?, children))
+}
+
 impl C {
+    /// Cadena fields of a complement kept as raw XML, for the complements in [`RAW_SPECS`].
+    fn raw_complement(&mut self, raw: &RawXml) -> Result<()> {
+        let unsupported = || Error::UnsupportedComplement {
+            namespace: raw.namespace().into(),
+            local_name: raw.local_name().into(),
+        };
+        let spec = RAW_SPECS
+            .iter()
+            .find(|s| s.namespace == raw.namespace() && s.root == raw.local_name())
+            .ok_or_else(unsupported)?;
+        let (root, children) = raw_tree(raw.as_str(), spec.namespace).ok_or_else(unsupported)?;
+        let get = |attrs: &[(String, String)], name: &str| {
+            attrs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        for (name, required) in spec.attrs {
+            match (get(&root, name), required) {
+                (Some(v), _) => self.req(&v),
+                (None, true) => self.req(""),
+                (None, false) => {}
+            }
+        }
+        for (group, attrs) in spec.groups {
+            for (_, child) in children.iter().filter(|(n, _)| n == group) {
+                for (name, required) in *attrs {
+                    match (get(child, name), required) {
+                        (Some(v), _) => self.req(&v),
+                        (None, true) => self.req(""),
+                        (None, false) => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// `|` + normalize-space(v).
     fn req(&mut self, v: &str) {
         self.out.push('|');
@@ -154,12 +299,7 @@ impl C {
             match item {
                 Complemento::Timbre(_) => {}
                 Complemento::Pagos(p) => self.pagos(p),
-                Complemento::Other(raw) => {
-                    return Err(Error::UnsupportedComplement {
-                        namespace: raw.namespace().into(),
-                        local_name: raw.local_name().into(),
-                    });
-                }
+                Complemento::Other(raw) => self.raw_complement(raw)?,
             }
         }
         self.out.push_str("||");

@@ -356,14 +356,14 @@ fn unknown_complement_is_kept_but_has_no_cadena() {
     let text = String::from_utf8(read("samples/cfdiutils-cfdi40-valid.xml")).expect("utf8");
     let with = text.replacen(
         "<cfdi:Complemento>",
-        "<cfdi:Complemento><implocal:ImpuestosLocales xmlns:implocal=\"http://www.sat.gob.mx/implocal\" version=\"1.0\" TotaldeRetenciones=\"0.00\" TotaldeTraslados=\"0.00\"/>",
+        "<cfdi:Complemento><nomina12:Nomina xmlns:nomina12=\"http://www.sat.gob.mx/nomina12\" Version=\"1.2\" TipoNomina=\"O\"/>",
         1,
     );
     assert_ne!(with, text);
     let doc = cfdi::parse(with.as_bytes()).expect("parse");
     let e = cfdi::cadena_original(&doc).unwrap_err();
     assert!(
-        matches!(e, Error::UnsupportedComplement { ref namespace, .. } if namespace == "http://www.sat.gob.mx/implocal"),
+        matches!(e, Error::UnsupportedComplement { ref namespace, .. } if namespace == "http://www.sat.gob.mx/nomina12"),
         "{e}"
     );
     assert_eq!(e.kind(), ErrorKind::Unsupported);
@@ -371,7 +371,7 @@ fn unknown_complement_is_kept_but_has_no_cadena() {
     let out = cfdi::to_xml(&doc);
     assert!(
         out.contains(
-            "<implocal:ImpuestosLocales xmlns:implocal=\"http://www.sat.gob.mx/implocal\""
+            "<cfdi:Complemento><nomina12:Nomina xmlns:nomina12=\"http://www.sat.gob.mx/nomina12\" Version=\"1.2\" TipoNomina=\"O\"/>"
         ),
         "{out}"
     );
