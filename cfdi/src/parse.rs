@@ -124,8 +124,34 @@ impl Attrs<'_> {
     }
 }
 
+/// A namespace name as XML defines it: quick-xml hands out the raw declaration text, so literal
+/// whitespace is normalized and references are resolved here (kept as written if malformed).
+fn ns_value(raw: &str) -> String {
+    let spaced: String = raw
+        .chars()
+        .map(|c| {
+            if matches!(c, '\t' | '\n' | '\r') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    match quick_xml::escape::unescape(&spaced) {
+        Ok(v) => v.into_owned(),
+        Err(_) => spaced,
+    }
+}
+
 /// The namespace URI, without allocating for the ones this parser knows.
-fn known_ns(uri: &str) -> Cow<'static, str> {
+fn known_ns(raw: &str) -> Cow<'static, str> {
+    let normalized;
+    let uri = if raw.contains(['&', '\t', '\n', '\r']) {
+        normalized = ns_value(raw);
+        normalized.as_str()
+    } else {
+        raw
+    };
     match uri {
         NS_CFDI => Cow::Borrowed(NS_CFDI),
         NS_PAGOS20 => Cow::Borrowed(NS_PAGOS20),
@@ -452,7 +478,7 @@ impl<'i> Parser<'i> {
                     PrefixDeclaration::Default => "xmlns".to_string(),
                     PrefixDeclaration::Named(p) => format!("xmlns:{p}"),
                 };
-                (key, uri.to_string())
+                (key, ns_value(uri))
             })
             .collect();
         let mut used: Vec<String> = Vec::new();

@@ -126,3 +126,19 @@ fn unsealed_documents_parse() {
         "{e}"
     );
 }
+
+/// Inputs found by `cargo fuzz run cfdi_parse` (namespace declarations with character
+/// references) that once broke parse → write → parse; kept as regressions.
+#[test]
+fn fuzz_regressions() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).expect("fuzz dir") {
+        let data = std::fs::read(e.expect("entry").path()).expect("read");
+        cfdi::fuzzing::parse(&data);
+        cfdi::fuzzing::cadena(&data);
+        cfdi::fuzzing::verify(&data);
+        n += 1;
+    }
+    assert!(n >= 2);
+}
