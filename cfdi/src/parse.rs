@@ -569,6 +569,13 @@ impl<'i> Parser<'i> {
             if let Some(p) = a.key.prefix()
                 && p.into_inner() != "xml"
             {
+                if let (ResolveResult::Unknown(_), _) =
+                    self.reader.resolver().resolve_attribute(a.key)
+                {
+                    return Err(
+                        self.xml_err(format!("undeclared namespace prefix {}", p.into_inner()))
+                    );
+                }
                 note(Some(p.into_inner()));
             }
             a.normalized_value(XmlVersion::Implicit1_0)
