@@ -10,7 +10,7 @@
 //! - invoice balances reduced by payments and credit memos applied through `LinkedTxn`, voids;
 //! - queries (`WHERE f = 'v' [AND ...]`, `Active IN (...)`, `STARTPOSITION`, `MAXRESULTS`), CDC, batch (≤ 30);
 //! - throttling on demand (`429` + Fault 3001, alternately JSON and **XML** bodies) through
-//!   [`FaultHook`](erp_hub_core::testing::conformance::FaultHook).
+//!   [`FaultHook`].
 //!
 //! Every request body can be checked by a caller-supplied validator (the crate's tests plug in one derived from
 //! the vendored Intuit XSDs); rejected bodies answer `400` and are listed by [`MockQuickBooks::violations`].
