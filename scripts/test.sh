@@ -20,6 +20,15 @@ fi
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+# Disk budget: a full run builds the workspace under several feature sets plus the fuzz workspace. With
+# debug info and the incremental cache target/ grew to 14 GB; without them it is 4.7 GB (plus 1.8 GB in
+# fuzz/target), measured on a clean clone. Panics still report
+# file:line (line tables are kept). Set either variable yourself to override.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
+disk() { df -h . | awk 'NR==2 {print "disk: " $4 " free of " $2}'; }
+disk
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -38,4 +47,6 @@ done
 log "cargo doc (deny warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+disk
+du -sh "${CARGO_TARGET_DIR:-target}" fuzz/target 2>/dev/null || true
 log "all checks passed"
