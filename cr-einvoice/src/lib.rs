@@ -27,7 +27,7 @@ pub use error::{Error, ErrorKind, ParseError};
 pub use model::{
     CodigoComercial, Comprobante, DatosImpuestoEspecifico, Descuento, DesgloseImpuesto, Documento,
     EstadoHacienda, Exoneracion, Identificacion, Impuesto, InformacionReferencia, LineaDetalle,
-    LineaDetalleSurtido, MedioPago, MensajeHacienda, MensajeReceptor, OtroCargo, Parte,
+    LineaDetalleSurtido, MedioPago, MensajeHacienda, MensajeReceptor, Otro, OtroCargo, Parte,
     RespuestaReceptor, ResumenFactura, Telefono, TipoIdentificacion, Ubicacion,
 };
 pub use revision::SchemaRevision;

@@ -5,9 +5,6 @@
 //! (the writer follows each XSD's element order; [`crate::validate`] reports fields that the
 //! document type does not allow). Code lists (`CondicionVenta`, `Codigo` of a tax, …) are kept as
 //! the two-character strings of the XSD; [`crate::codes`] has the common ones as constants.
-//!
-//! Not modelled yet (the parser rejects it with [`crate::ParseError::Unsupported`] rather than
-//! dropping it): the `codigo` attribute of `OtroTexto`/`OtroContenido` (official 2026 text).
 
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
@@ -483,9 +480,52 @@ pub struct Comprobante {
     /// `InformacionReferencia` (≤ 10; at least 1 in NC, ND, FEC, REP).
     pub referencias: Vec<InformacionReferencia>,
     /// `Otros/OtroTexto`.
-    pub otros_texto: Vec<String>,
+    pub otros_texto: Vec<Otro>,
     /// `Otros/OtroContenido`.
-    pub otros_contenido: Vec<String>,
+    pub otros_contenido: Vec<Otro>,
+}
+
+/// One `Otros/OtroTexto` or `Otros/OtroContenido` entry: text of at most 500 characters with an
+/// optional `codigo` attribute.
+///
+/// The official v4.4 schemas (the 2024 text as republished in 2026, and the 2026 revision) allow
+/// `codigo` on both elements; Hacienda's pre-2026 copies of the FE/TE/NC/ND schemas do not, so
+/// leave it `None` unless the receiver asked for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Otro {
+    /// The element's text.
+    pub texto: String,
+    /// The `codigo` attribute.
+    pub codigo: Option<String>,
+}
+
+impl Otro {
+    /// An entry with text and no `codigo`.
+    pub fn new(texto: impl Into<String>) -> Self {
+        Self {
+            texto: texto.into(),
+            codigo: None,
+        }
+    }
+
+    /// The same entry with a `codigo` attribute.
+    #[must_use]
+    pub fn with_codigo(mut self, codigo: impl Into<String>) -> Self {
+        self.codigo = Some(codigo.into());
+        self
+    }
+}
+
+impl From<&str> for Otro {
+    fn from(texto: &str) -> Self {
+        Self::new(texto)
+    }
+}
+
+impl From<String> for Otro {
+    fn from(texto: String) -> Self {
+        Self::new(texto)
+    }
 }
 
 impl Comprobante {

@@ -25,7 +25,7 @@ use crate::error::ParseError;
 use crate::model::{
     CodigoComercial, Comprobante, DatosImpuestoEspecifico, Descuento, DesgloseImpuesto, Documento,
     EstadoHacienda, Exoneracion, Identificacion, Impuesto, InformacionReferencia, LineaDetalle,
-    LineaDetalleSurtido, MedioPago, MensajeHacienda, MensajeReceptor, OtroCargo, Parte,
+    LineaDetalleSurtido, MedioPago, MensajeHacienda, MensajeReceptor, Otro, OtroCargo, Parte,
     RespuestaReceptor, ResumenFactura, Telefono, TipoIdentificacion, Ubicacion,
 };
 use crate::revision::SchemaRevision;
@@ -49,7 +49,8 @@ struct Node {
     text: String,
     children: Vec<Node>,
     offset: u64,
-    foreign_attr: bool,
+    /// Attributes other than namespace declarations: (qualified name, normalized value).
+    attrs: Vec<(String, String)>,
 }
 
 fn perr(offset: u64, reason: ParseError) -> Error {
@@ -96,15 +97,16 @@ fn build_tree(input: &[u8]) -> Result<Node, Error> {
             }
             let ns = ns_of(&resolved);
             let name = AsRef::<str>::as_ref(&e.local_name()).to_owned();
-            let mut foreign_attr = false;
+            let mut attrs = Vec::new();
             for a in e.attributes() {
                 let a = a.map_err(|err| perr(offset, ParseError::Malformed(err.to_string())))?;
                 let key: &str = a.key.as_ref();
-                if !(key == "xmlns" || key.starts_with("xmlns:")) {
-                    foreign_attr = true;
-                }
-                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                let value = a
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                     .map_err(|err| perr(offset, ParseError::Malformed(err.to_string())))?;
+                if !(key == "xmlns" || key.starts_with("xmlns:")) {
+                    attrs.push((key.to_owned(), value.into_owned()));
+                }
             }
             let node = Node {
                 ns,
@@ -112,7 +114,7 @@ fn build_tree(input: &[u8]) -> Result<Node, Error> {
                 text: String::new(),
                 children: Vec::new(),
                 offset,
-                foreign_attr,
+                attrs,
             };
             if empty {
                 match stack.last_mut() {
@@ -201,6 +203,20 @@ fn build_tree(input: &[u8]) -> Result<Node, Error> {
     root.ok_or_else(|| perr(0, ParseError::Malformed("no root element".into())))
 }
 
+/// Only `OtroTexto` and `OtroContenido` carry an attribute (`codigo`); any other attribute below
+/// the root is reported rather than dropped.
+fn check_attrs(n: &Node) -> Result<(), Error> {
+    let allowed =
+        |k: &str| k == "codigo" && matches!(n.name.as_str(), "OtroTexto" | "OtroContenido");
+    match n.attrs.iter().find(|(k, _)| !allowed(k)) {
+        None => Ok(()),
+        Some((k, _)) => Err(perr(
+            n.offset,
+            ParseError::Unsupported(format!("attribute {k} on {}", n.name)),
+        )),
+    }
+}
+
 /// Checks namespaces: everything in `ns` except `ds:Signature` children of the root.
 fn check_namespaces(root: &Node, ns: &str) -> Result<(), Error> {
     fn walk(n: &Node, ns: &str) -> Result<(), Error> {
@@ -215,12 +231,7 @@ fn check_namespaces(root: &Node, ns: &str) -> Result<(), Error> {
                     },
                 ));
             }
-            if c.foreign_attr {
-                return Err(perr(
-                    c.offset,
-                    ParseError::Unsupported(format!("attributes on {}", c.name)),
-                ));
-            }
+            check_attrs(c)?;
             walk(c, ns)?;
         }
         Ok(())
@@ -239,12 +250,7 @@ fn check_namespaces(root: &Node, ns: &str) -> Result<(), Error> {
                 },
             ));
         }
-        if c.foreign_attr {
-            return Err(perr(
-                c.offset,
-                ParseError::Unsupported(format!("attributes on {}", c.name)),
-            ));
-        }
+        check_attrs(c)?;
         walk(c, ns)?;
     }
     Ok(())
@@ -330,6 +336,17 @@ fn leaf(n: &Node) -> Result<&str, Error> {
 
 fn string(n: &Node) -> Result<String, Error> {
     leaf(n).map(str::to_owned)
+}
+
+fn otro(n: &Node) -> Result<Otro, Error> {
+    Ok(Otro {
+        texto: string(n)?,
+        codigo: n
+            .attrs
+            .iter()
+            .find(|(k, _)| k == "codigo")
+            .map(|(_, v)| v.clone()),
+    })
 }
 
 fn opt_string(n: Option<&Node>) -> Result<Option<String>, Error> {
@@ -894,12 +911,12 @@ fn comprobante(
         otros_texto = k
             .many("OtroTexto")
             .into_iter()
-            .map(string)
+            .map(otro)
             .collect::<Result<_, _>>()?;
         otros_contenido = k
             .many("OtroContenido")
             .into_iter()
-            .map(string)
+            .map(otro)
             .collect::<Result<_, _>>()?;
         k.finish()?;
     }

@@ -1169,7 +1169,7 @@ pub fn comprobante(doc: &Comprobante) -> Report {
         !(s.otros || doc.otros_texto.is_empty() && doc.otros_contenido.is_empty()),
     );
     for t in doc.otros_texto.iter().chain(&doc.otros_contenido) {
-        v.text("Otros", t, 0, 500);
+        v.text("Otros", &t.texto, 0, 500);
     }
     v.r
 }

@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 
 use crate::model::{
     Comprobante, Identificacion, Impuesto, LineaDetalle, LineaDetalleSurtido, MensajeReceptor,
-    Parte, ResumenFactura, Ubicacion,
+    Otro, Parte, ResumenFactura, Ubicacion,
 };
 use crate::shape::{Shape, shape};
 use crate::tipo::{NS_DSIG, TipoDocumento};
@@ -112,6 +112,30 @@ impl W {
     fn leaf(&mut self, name: &str, text: &str) {
         self.open(name);
         escape_into(&mut self.out, text);
+        self.close(name);
+    }
+    /// `<name codigo="…">text</name>`; the attribute value is escaped so that attribute-value
+    /// normalization gives back the same string (tabs and newlines as character references).
+    fn otro(&mut self, name: &str, o: &Otro) {
+        let Some(codigo) = &o.codigo else {
+            return self.leaf(name, &o.texto);
+        };
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push_str(" codigo=\"");
+        for c in codigo.chars() {
+            match c {
+                '&' => self.out.push_str("&amp;"),
+                '<' => self.out.push_str("&lt;"),
+                '"' => self.out.push_str("&quot;"),
+                '\t' => self.out.push_str("&#x9;"),
+                '\n' => self.out.push_str("&#xA;"),
+                '\r' => self.out.push_str("&#xD;"),
+                c => self.out.push(c),
+            }
+        }
+        self.out.push_str("\">");
+        escape_into(&mut self.out, &o.texto);
         self.close(name);
     }
     fn opt(&mut self, name: &str, text: Option<&str>) {
@@ -538,10 +562,10 @@ pub(crate) fn comprobante_unchecked(doc: &Comprobante) -> String {
     if s.otros && (!doc.otros_texto.is_empty() || !doc.otros_contenido.is_empty()) {
         w.open("Otros");
         for t in &doc.otros_texto {
-            w.leaf("OtroTexto", t);
+            w.otro("OtroTexto", t);
         }
         for t in &doc.otros_contenido {
-            w.leaf("OtroContenido", t);
+            w.otro("OtroContenido", t);
         }
         w.close("Otros");
     }

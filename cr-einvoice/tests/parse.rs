@@ -384,3 +384,35 @@ fn extreme_numbers_in_every_leaf_never_panic() {
         }
     }
 }
+
+/// `codigo` on `OtroTexto`/`OtroContenido` is read and written back; any other attribute there is
+/// reported, never dropped.
+#[test]
+fn otro_texto_codigo_round_trips_and_other_attributes_are_reported() {
+    let mut doc = demo::comprobante(
+        TipoDocumento::FacturaElectronica,
+        SchemaRevision::V2026,
+        DateTime::parse_from_rfc3339("2026-11-20T16:45:12-06:00").unwrap_or_else(|e| panic!("{e}")),
+        1,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    doc.otros_texto = vec![cr_einvoice::Otro::new("texto").with_codigo("C\t<1>")];
+    doc.otros_contenido = vec!["contenido".into()];
+    let xml = doc.to_xml().unwrap_or_else(|e| panic!("{e}"));
+    let back = Comprobante::from_xml(&xml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back, doc);
+    assert_eq!(back.to_xml().unwrap_or_else(|e| panic!("{e}")), xml);
+    assert_eq!(back.otros_texto[0].codigo.as_deref(), Some("C\t<1>"));
+    assert_eq!(back.otros_contenido[0].codigo, None);
+
+    let text = String::from_utf8(xml).unwrap_or_default();
+    for bad in [
+        text.replacen("<OtroTexto codigo=", "<OtroTexto tipo=", 1),
+        text.replacen("<OtroContenido>", "<OtroContenido codigo=\"a\" x=\"b\">", 1),
+        text.replacen("<Otros>", "<Otros codigo=\"a\">", 1),
+    ] {
+        assert_ne!(bad, text);
+        let r = reason(Comprobante::from_xml(bad.as_bytes()));
+        assert!(matches!(r, ParseError::Unsupported(_)), "{r:?}");
+    }
+}

@@ -106,3 +106,63 @@ fn signed_documents_are_schema_valid_and_verify_everywhere() {
         assert!(!ok, "{what}: xmlsec1 accepted a tampered document: {out}");
     }
 }
+
+/// `Otros/OtroTexto` and `OtroContenido` with the `codigo` attribute (allowed by the official 2026
+/// FEC and FEE schemas): schema-valid, signed so that xmlsec1 agrees (attribute values with tabs,
+/// newlines, quotes and `&` go through our writer and our C14N), and parsed back unchanged.
+/// Changing one character of the attribute breaks both verifiers.
+#[test]
+fn otros_with_codigo_attribute_sign_verify_and_round_trip() {
+    use cr_einvoice::{Comprobante, Otro};
+    let key = SigningKey::from_pkcs12(
+        &read_fixture("keys/test-aes.p12"),
+        &SecretString::from("1234"),
+    )
+    .expect("key");
+    let cert = key.certificate().clone();
+    let fecha = DateTime::parse_from_rfc3339("2026-11-20T16:45:12-06:00").expect("fecha");
+    for tipo in [
+        TipoDocumento::FacturaElectronicaCompra,
+        TipoDocumento::FacturaElectronicaExportacion,
+    ] {
+        let what = format!("{tipo}");
+        let mut doc = demo::comprobante(tipo, SchemaRevision::V2026, fecha, 2)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        doc.otros_texto = vec![
+            Otro::new("Orden de compra 4471 & <anexo> \"A\"").with_codigo("OC\t1 & \"x\"\nz"),
+            Otro::new("sin código"),
+        ];
+        doc.otros_contenido = vec![Otro::new("contenido  estructurado").with_codigo("CONT-1")];
+        let signed = doc
+            .to_signed_xml(&key, &SignOptions::new())
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let text = String::from_utf8(signed.clone()).expect("utf-8");
+        assert!(
+            text.contains(r#"<OtroTexto codigo="OC&#x9;1 &amp; &quot;x&quot;&#xA;z">"#),
+            "{what}: {text}"
+        );
+        assert_schema_valid(&signed, &schema(tipo, SchemaRevision::V2026), &what);
+        let (ok, out) = xmlsec_verify(&signed, &fixture("keys/cert.pem"), &XADES_ID_ATTRS);
+        assert!(
+            ok && out.contains("SignedInfo References (ok/all): 3/3"),
+            "{what}: {out}"
+        );
+        xades::verify(&signed, Some(&cert)).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let back = Comprobante::from_xml(&signed).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(back.otros_texto, doc.otros_texto, "{what}");
+        assert_eq!(back.otros_contenido, doc.otros_contenido, "{what}");
+
+        let tampered = text.replacen("codigo=\"CONT-1\"", "codigo=\"CONT-2\"", 1);
+        assert_ne!(tampered, text);
+        assert!(
+            xades::verify(tampered.as_bytes(), Some(&cert)).is_err(),
+            "{what}: tampered codigo accepted"
+        );
+        let (ok, out) = xmlsec_verify(
+            tampered.as_bytes(),
+            &fixture("keys/cert.pem"),
+            &XADES_ID_ATTRS,
+        );
+        assert!(!ok, "{what}: xmlsec1 accepted a tampered codigo: {out}");
+    }
+}
