@@ -18,6 +18,9 @@
 //! | invoice | `/Invoices?where=Type=="ACCREC"` | `Status` `VOIDED` or `DELETED` |
 //! | payment | `/Payments` | `Status` `DELETED` |
 //! | credit note | `/CreditNotes?where=Type=="ACCRECCREDIT"` | `Status` `VOIDED` or `DELETED` |
+//!
+//! Payments made by a batch (a payment over several invoices) are reported once per batch, under the
+//! `BatchPaymentID` that `record_payment` returned; see [`payments`](crate::payments#change-feed).
 
 use std::collections::BTreeMap;
 
@@ -176,7 +179,7 @@ pub(crate) async fn list_changed_since(
         let mut page_max: Option<i64> = None;
         let mut at_max: Vec<String> = Vec::new();
         for r in &records {
-            let Some(id) = str_of(r, ep.id) else {
+            let Some(id) = crate::payments::change_id(kind, r, ep.id) else {
                 continue;
             };
             let at = mapping::updated(r);
@@ -194,10 +197,21 @@ pub(crate) async fn list_changed_since(
             {
                 continue;
             }
-            if state.since == Some(ms) {
+            if state.since == Some(ms) && !state.seen.iter().any(|s| s == id) {
                 state.seen.push(id.to_owned());
             }
-            let mut change = Change::new(kind, mapping::remote_ref(r, ep.id, ep.number)?);
+            // The payments of one batch: one change, deleted only when all of them are.
+            if let Some(earlier) = changes
+                .iter_mut()
+                .find(|c: &&mut Change| c.kind == kind && c.remote.id == id)
+            {
+                earlier.deleted &= deleted(kind, r);
+                earlier.changed_at = earlier.changed_at.max(at);
+                continue;
+            }
+            let mut remote = mapping::remote_ref(r, ep.id, ep.number)?;
+            remote.id = id.to_owned();
+            let mut change = Change::new(kind, remote);
             change.external_ref = str_of(r, ep.external)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned);

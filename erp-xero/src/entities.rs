@@ -6,9 +6,9 @@
 //! | `upsert_item` | `PUT /Items`, `POST /Items/{ItemID}` | matched on `Code` |
 //! | `create_invoice` | `PUT /Invoices` (`Type` `ACCREC`, `Status` `AUTHORISED`) | `Reference` = `external_ref` |
 //! | `void_invoice` | `POST /Invoices/{InvoiceID}` with `Status` `VOIDED` (`DELETED` for drafts) | |
-//! | `record_payment` | `PUT /Payments` | one invoice per payment; partial amounts allowed |
+//! | `record_payment` | `PUT /Payments` (one application), `PUT /BatchPayments` (several) | partial amounts allowed; see [`payments`](crate::payments) |
 //! | `create_credit_note` | `PUT /CreditNotes` (`ACCRECCREDIT`) then `PUT /CreditNotes/{id}/Allocations` | |
-//! | `get` | `GET /Contacts/{id}`, `/Items/{id}`, `/Invoices/{id}`, `/Payments/{id}`, `/CreditNotes/{id}` | |
+//! | `get` | `GET /Contacts/{id}`, `/Items/{id}`, `/Invoices/{id}`, `/Payments/{id}` (on `404`, `/BatchPayments/{id}`), `/CreditNotes/{id}` | |
 //! | `list_changed_since` | `If-Modified-Since` + `page` | see [`changes`](crate::changes) |
 //! | `test_connection` | `GET /Organisation` | |
 //!
@@ -16,8 +16,9 @@
 //! as the allocation of a credit note, derives `key:alloc`), so erp-hub-core's client may safely retry it after
 //! a `429`, a `5xx` or a lost response.
 //!
-//! **Capabilities.** Not claimed: [`Capability::PartialPayments`], which promises one payment over several
-//! invoices; a Xero payment may be partial but applies to exactly one invoice.
+//! **Capabilities.** [`Capability::PartialPayments`] is claimed: a payment may cover part of an invoice, and a
+//! payment over several invoices is recorded as one Xero batch payment (its applications must add up to its
+//! amount, and it cannot carry an exchange rate; see [`payments`](crate::payments)).
 //!
 //! **Versions.** Xero has no ETag or SyncToken (last write wins). The adapter uses `UpdatedDateUTC` (epoch
 //! milliseconds) as [`RemoteRef::version`]: an update whose input carries a version first reads the record and
@@ -43,9 +44,7 @@ use serde_json::Value;
 
 use crate::client::{Call, XeroClient, derive_key};
 use crate::error::{is_duplicate_name, rename_elements};
-use crate::mapping::{
-    self, AccountRef, AllocationBody, Amount, InvoiceRef, PROVIDER, PaymentBody, dec, str_of,
-};
+use crate::mapping::{self, AllocationBody, Amount, InvoiceRef, PROVIDER, dec, str_of};
 
 /// The adapter for one organisation. Cheap to clone. Build it with [`XeroClient::adapter`].
 #[derive(Clone)]
@@ -72,7 +71,8 @@ pub(crate) fn quote(v: &str) -> String {
     format!("\"{escaped}\"")
 }
 
-fn currency(code: Option<&str>) -> Result<Currency> {
+/// The currency of a Xero `CurrencyCode`.
+pub(crate) fn currency(code: Option<&str>) -> Result<Currency> {
     let code = code.ok_or_else(|| Error::invalid("CurrencyCode", "missing in Xero response"))?;
     Ok(Currency::from_code(code)?)
 }
@@ -120,7 +120,7 @@ impl XeroAdapter {
             .unwrap_or_default())
     }
 
-    async fn one(
+    pub(crate) async fn one(
         &self,
         path: String,
         collection: &str,
@@ -201,7 +201,7 @@ impl XeroAdapter {
             .ok_or_else(|| Error::not_found("customer", party.external_ref.clone()))
     }
 
-    async fn resolve_invoice(&self, doc: &DocRef) -> Result<String> {
+    pub(crate) async fn resolve_invoice(&self, doc: &DocRef) -> Result<String> {
         if let Some(id) = &doc.remote_id {
             return Ok(id.clone());
         }
@@ -298,6 +298,7 @@ impl ErpAdapter for XeroAdapter {
         Capabilities::none()
             .with(Capability::VoidInvoice)
             .with(Capability::CreditNotes)
+            .with(Capability::PartialPayments)
             .with(Capability::ChangedSince)
             .with(Capability::NativeIdempotency)
             .with(Capability::Versions)
@@ -437,48 +438,7 @@ impl ErpAdapter for XeroAdapter {
     }
 
     async fn record_payment(&self, payment: &Payment, key: &IdempotencyKey) -> Result<RemoteRef> {
-        let [app] = payment.applications.as_slice() else {
-            return Err(Error::unsupported(
-                "xero: a payment applies to exactly one invoice; send one Payment per invoice",
-            ));
-        };
-        if app.amount != payment.amount {
-            return Err(Error::invalid(
-                "amount",
-                "Xero records the applied amount: payment amount must equal its application",
-            ));
-        }
-        let account = payment
-            .deposit_account
-            .as_deref()
-            .map(|a| self.mapping.account(a).to_owned())
-            .or_else(|| self.mapping.payment_account.clone())
-            .ok_or_else(|| {
-                Error::config("no Xero payment account: set Payment::deposit_account or AccountMapping::payment_account")
-            })?;
-        let invoice_id = self.resolve_invoice(&app.invoice).await?;
-        let body = PaymentBody {
-            invoice: InvoiceRef { invoice_id },
-            account: AccountRef { code: account },
-            date: mapping::payment_date(payment.date),
-            amount: Amount(app.amount),
-            reference: payment.external_ref.clone(),
-            details: payment.reference.clone(),
-            currency_rate: payment.exchange_rate.map(Amount),
-        };
-        let raw = mapping::with_passthrough(&body, &payment.passthrough)?;
-        let bytes = mapping::envelope("Payments", vec![raw])?;
-        let v = self
-            .write_one(
-                Method::PUT,
-                "/Payments".into(),
-                "Payments",
-                "payment",
-                bytes,
-                key.as_str().to_owned(),
-            )
-            .await?;
-        mapping::remote_ref(&v, "PaymentID", None)
+        self.record_any_payment(payment, key).await
     }
 
     async fn create_credit_note(
@@ -589,51 +549,7 @@ impl ErpAdapter for XeroAdapter {
                 r.raw = v;
                 Ok(r)
             }
-            EntityKind::Payment => {
-                let v = self
-                    .one(
-                        format!("/Payments/{remote_id}"),
-                        "Payments",
-                        "payment",
-                        remote_id,
-                    )
-                    .await?;
-                let inv = v.get("Invoice").cloned().unwrap_or(Value::Null);
-                let contact = inv.get("Contact").cloned().unwrap_or(Value::Null);
-                let amount = dec(v.get("Amount")).unwrap_or_default();
-                let date = mapping::date_field(&v, "Date")
-                    .ok_or_else(|| Error::invalid("Date", "missing in Xero payment"))?;
-                let code = str_of(&inv, "CurrencyCode").or_else(|| str_of(&v, "CurrencyCode"));
-                let mut p = Payment::new(
-                    str_of(&v, "Reference").unwrap_or_default(),
-                    PartyRef::resolved(
-                        str_of(&contact, "ContactNumber").unwrap_or_default(),
-                        str_of(&contact, "ContactID").unwrap_or_default(),
-                    ),
-                    date,
-                    currency(code)?,
-                    amount,
-                )
-                .apply_to(
-                    DocRef::resolved(
-                        str_of(&inv, "Reference").unwrap_or_default(),
-                        str_of(&inv, "InvoiceID").unwrap_or_default(),
-                    ),
-                    amount,
-                );
-                p.exchange_rate = dec(v.get("CurrencyRate"));
-                p.deposit_account = v
-                    .get("Account")
-                    .and_then(|a| str_of(a, "Code"))
-                    .map(str::to_owned);
-                p.reference = str_of(&v, "Details").map(str::to_owned);
-                let remote = mapping::remote_ref(&v, "PaymentID", None)?;
-                p.remote = Some(remote.clone());
-                let mut r = self.record(remote, Entity::Payment(p), Value::Null);
-                r.voided = str_of(&v, "Status") == Some("DELETED");
-                r.raw = v;
-                Ok(r)
-            }
+            EntityKind::Payment => self.get_payment(remote_id).await,
             EntityKind::CreditNote => {
                 let v = self
                     .one(

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod mapping;
 #[cfg(feature = "testing")]
 pub mod mock;
+pub mod payments;
 pub mod webhook;
 
 pub use auth::{AuthorizationRequest, Pkce, XeroRefresher};

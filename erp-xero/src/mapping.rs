@@ -13,6 +13,7 @@
 //! | Item | `Item.Code` (≤ 30 chars) | Xero items have no external-id field; `Code` is unique per organisation. Invoice lines name items by this code |
 //! | Invoice | `Invoice.Reference` | "ACCREC only – additional reference number"; `InvoiceNumber` stays free for the series/number |
 //! | Payment | `Payment.Reference` | the only free reference on a payment (the bank reference goes to `Details`) |
+//! | Payment over several invoices | `BatchPayment.Reference` and each of its `Payments[].Reference` | as payments; the bank reference goes to the batch's `Details` (18 characters at most) |
 //! | Credit note | `CreditNote.Reference` | as invoices |
 //!
 //! # Not mapped
@@ -41,7 +42,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use erp_hub_core::model::{
     AccountMapping, Address, AddressKind, CreditNote, Customer, Discount, Invoice, InvoiceLine,
-    Item, ItemKind, PriceMode, RemoteRef, TaxId,
+    Item, ItemKind, Payment, PriceMode, RemoteRef, TaxId,
 };
 use erp_hub_core::tax::{LineBreakdown, TaxBreakdown, TaxKind, TaxRate};
 use erp_hub_core::{Error, FieldError, Result};
@@ -532,6 +533,60 @@ pub(crate) struct PaymentBody {
 
 pub(crate) fn payment_date(d: NaiveDate) -> String {
     date(d)
+}
+
+/// One payment inside a `BatchPayment` request body: the part applied to one invoice.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct BatchLineBody {
+    invoice: InvoiceRef,
+    amount: Amount,
+    reference: String,
+}
+
+/// A `BatchPayment` (`RECBATCH`) request body: one deposit applied to several invoices.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct BatchPaymentBody {
+    account: AccountRef,
+    date: String,
+    reference: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<String>,
+    payments: Vec<BatchLineBody>,
+}
+
+/// The Xero batch payment for `p`: `Reference` (batch and each payment) = `external_ref`, `Details` = the bank
+/// reference, one `Payments[]` element per application with the resolved `invoice_ids` (in application order).
+///
+/// # Errors
+/// [`Error::Validation`] when a reference is longer than the spec allows (`Reference` 255, `Details` 18).
+pub(crate) fn batch_payment_body(
+    p: &Payment,
+    account: String,
+    invoice_ids: Vec<String>,
+) -> Result<BatchPaymentBody> {
+    check_len("external_ref", &p.external_ref, 255)?;
+    if let Some(d) = &p.reference {
+        check_len("reference", d, 18)?;
+    }
+    let payments = p
+        .applications
+        .iter()
+        .zip(invoice_ids)
+        .map(|(app, invoice_id)| BatchLineBody {
+            invoice: InvoiceRef { invoice_id },
+            amount: Amount(app.amount),
+            reference: p.external_ref.clone(),
+        })
+        .collect();
+    Ok(BatchPaymentBody {
+        account: AccountRef { code: account },
+        date: date(p.date),
+        reference: p.external_ref.clone(),
+        details: p.reference.clone(),
+        payments,
+    })
 }
 
 /// An `Allocation` request body.

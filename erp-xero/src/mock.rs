@@ -3,7 +3,8 @@
 //! `/Date(…)/` dates, `ValidationException` errors, `summarizeErrors=false` element errors, `429` with
 //! `Retry-After` and `X-Rate-Limit-Problem`, `X-*-Limit-Remaining` headers, `Idempotency-Key` replay).
 //!
-//! It keeps balances like Xero does (payments and credit-note allocations reduce `AmountDue`), rejects what
+//! It keeps balances like Xero does (payments, batch payments and credit-note allocations reduce `AmountDue`; the
+//! payments a batch creates are listed by `GET /Payments` with their `BatchPaymentID`), rejects what
 //! Xero rejects for the cases the adapter meets (a taken contact name, an overpayment, a missing due date on an
 //! approved invoice, unknown accounts or tax types, voiding a paid invoice), rotates refresh tokens with the
 //! 30-minute grace for the previous one, and records every request (without credentials) so tests can check the
@@ -106,6 +107,7 @@ struct State {
     lose_next_refresh: usize,
     lost_delay: Duration,
     rate_limit_next: usize,
+    rate_limit_writes: usize,
     retry_after_secs: u64,
     minute_limit: u32,
     day_limit: u32,
@@ -118,6 +120,7 @@ struct State {
     items: Vec<Value>,
     invoices: Vec<Value>,
     payments: Vec<Value>,
+    batch_payments: Vec<Value>,
     credit_notes: Vec<Value>,
     idempotency: HashMap<String, Stored>,
     requests: Vec<RecordedRequest>,
@@ -155,6 +158,7 @@ impl MockXero {
             lose_next_refresh: 0,
             lost_delay: Duration::from_secs(3),
             rate_limit_next: 0,
+            rate_limit_writes: 0,
             retry_after_secs: 1,
             minute_limit: 10_000,
             day_limit: 100_000,
@@ -167,6 +171,7 @@ impl MockXero {
             items: Vec::new(),
             invoices: Vec::new(),
             payments: Vec::new(),
+            batch_payments: Vec::new(),
             credit_notes: Vec::new(),
             idempotency: HashMap::new(),
             requests: Vec::new(),
@@ -266,6 +271,12 @@ impl MockXero {
         lock(&self.state).rate_limit_next = n;
     }
 
+    /// Answers the next `n` API writes (any method but `GET`) with `429`, letting reads through: a write throttled
+    /// after the reads that prepared it.
+    pub fn throttle_next_writes(&self, n: usize) {
+        lock(&self.state).rate_limit_writes = n;
+    }
+
     /// The `Retry-After` seconds sent with injected `429`s (default 1).
     pub fn set_retry_after(&self, secs: u64) {
         lock(&self.state).retry_after_secs = secs;
@@ -303,17 +314,13 @@ impl MockXero {
         lock(&self.state).requests.clone()
     }
 
-    /// The contacts, items, invoices, payments and credit notes held (as Xero would return them).
+    /// The contacts, items, invoices, payments, batch payments and credit notes held (as Xero would return
+    /// them), by collection name (`Contacts`, `Items`, `Invoices`, `Payments`, `BatchPayments`, `CreditNotes`).
     pub fn records(&self, collection: &str) -> Vec<Value> {
-        let st = lock(&self.state);
-        match collection {
-            "Contacts" => st.contacts.clone(),
-            "Items" => st.items.clone(),
-            "Invoices" => st.invoices.clone(),
-            "Payments" => st.payments.clone(),
-            "CreditNotes" => st.credit_notes.clone(),
-            _ => Vec::new(),
-        }
+        lock(&self.state)
+            .coll_mut(collection)
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -717,8 +724,13 @@ impl State {
             .first()
             .and_then(|(_, v)| v.parse::<u32>().ok())
             .unwrap_or(1);
-        if self.rate_limit_next > 0 || minute_left == 0 {
-            self.rate_limit_next = self.rate_limit_next.saturating_sub(1);
+        let throttle_write = method != "GET" && self.rate_limit_writes > 0;
+        if self.rate_limit_next > 0 || throttle_write || minute_left == 0 {
+            if throttle_write {
+                self.rate_limit_writes -= 1;
+            } else {
+                self.rate_limit_next = self.rate_limit_next.saturating_sub(1);
+            }
             headers.push(("Retry-After", self.retry_after_secs.to_string()));
             headers.push(("X-Rate-Limit-Problem", "minute".into()));
             let mut r = Reply::json(429, Value::Null);
@@ -845,6 +857,7 @@ impl State {
             ("PUT", ["Payments"]) => {
                 self.write_many(body, "Payments", summarize, false, Self::put_payment)
             }
+            ("PUT", ["BatchPayments"]) => self.put_batch_payments(body, summarize),
             ("PUT", ["CreditNotes"]) => {
                 self.write_many(body, "CreditNotes", summarize, false, Self::put_credit_note)
             }
@@ -859,6 +872,7 @@ impl State {
             "Items" => Some(&mut self.items),
             "Invoices" => Some(&mut self.invoices),
             "Payments" => Some(&mut self.payments),
+            "BatchPayments" => Some(&mut self.batch_payments),
             "CreditNotes" => Some(&mut self.credit_notes),
             _ => None,
         }
@@ -870,6 +884,7 @@ impl State {
             "Items" => "ItemID",
             "Invoices" => "InvoiceID",
             "Payments" => "PaymentID",
+            "BatchPayments" => "BatchPaymentID",
             _ => "CreditNoteID",
         }
     }
@@ -899,12 +914,20 @@ impl State {
             None => None,
         };
         let term = q("searchTerm").map(|t| t.to_lowercase());
+        // `IDs=a,b,c`: a comma-separated list of record ids.
+        let ids: Option<Vec<String>> =
+            q("IDs").map(|v| v.split(',').map(|i| i.trim().to_owned()).collect());
+        let id_field = Self::id_field(coll);
         let since = header(req, "if-modified-since")
             .and_then(|h| DateTime::parse_from_rfc3339(&h).ok())
             .map(|d| d.timestamp_millis());
         let mut rows: Vec<Value> = all
             .into_iter()
             .filter(|v| filter.as_ref().is_none_or(|f| matches_where(v, f)))
+            .filter(|v| {
+                ids.as_ref()
+                    .is_none_or(|ids| s(v, id_field).is_some_and(|id| ids.iter().any(|i| i == id)))
+            })
             .filter(|v| {
                 term.as_ref().is_none_or(|t| {
                     [
@@ -945,17 +968,9 @@ impl State {
         upsert: bool,
         handler: Handler,
     ) -> Reply {
-        let Some(elements) = body
-            .as_ref()
-            .and_then(|b| b.get(coll))
-            .and_then(Value::as_array)
-            .cloned()
-        else {
-            return Reply::json(
-                400,
-                json!({"ErrorNumber": 14, "Type": "PostDataInvalidException",
-                       "Message": format!("JSON for {coll} is invalid")}),
-            );
+        let elements = match elements(body.as_ref(), coll) {
+            Ok(e) => e,
+            Err(r) => return r,
         };
         let id_field = Self::id_field(coll);
         let mut out = Vec::new();
@@ -974,14 +989,7 @@ impl State {
                 }
             }
         }
-        if failed && summarize {
-            return validation(
-                out.into_iter()
-                    .filter(|v| v.get("ValidationErrors").is_some())
-                    .collect(),
-            );
-        }
-        ok(coll, out)
+        finish_many(coll, out, failed, summarize)
     }
 
     fn update_one(
@@ -1252,30 +1260,34 @@ impl State {
     }
 
     fn put_payment(&mut self, e: &Value, _existing: Option<String>) -> Result<Value, Vec<String>> {
-        let inv_id = e
-            .get("Invoice")
-            .and_then(|i| s(i, "InvoiceID"))
-            .unwrap_or_default()
-            .to_owned();
-        let account = e
-            .get("Account")
-            .and_then(|a| s(a, "Code"))
-            .unwrap_or_default()
-            .to_owned();
-        if !ACCOUNTS
-            .iter()
-            .any(|(c, _, t)| *c == account && *t == "BANK")
-        {
-            return Err(vec![format!(
-                "Account code '{account}' is not a bank account or has payments disabled"
-            )]);
-        }
-        let Some(amount) = dec(e.get("Amount")).filter(|a| *a > Decimal::ZERO) else {
-            return Err(vec!["Payment amount must be greater than zero".into()]);
-        };
+        let account = bank_account(e)?;
+        let inv_id = invoice_id_of(e);
+        let amount = self.check_payable(&inv_id, dec(e.get("Amount")), Decimal::ZERO)?;
         let ms = self.now_ms();
         let id = self.uuid();
-        let Some(inv) = self.find("Invoices", &inv_id) else {
+        let inv_summary = self.apply_paid(&inv_id, amount, ms);
+        let mut p = payment_stored(e, &id, inv_summary, &account, ms);
+        to_ms_dates(&mut p, &["Date"]);
+        self.payments.push(p.clone());
+        Ok(p)
+    }
+
+    /// Checks that `amount` may be paid on invoice `inv_id`, of which `pending` is already being paid by other
+    /// payments of the same request. Returns the amount.
+    fn check_payable(
+        &self,
+        inv_id: &str,
+        amount: Option<Decimal>,
+        pending: Decimal,
+    ) -> Result<Decimal, Vec<String>> {
+        let Some(amount) = amount.filter(|a| *a > Decimal::ZERO) else {
+            return Err(vec!["Payment amount must be greater than zero".into()]);
+        };
+        let Some(inv) = self
+            .invoices
+            .iter()
+            .find(|i| s(i, "InvoiceID") == Some(inv_id))
+        else {
             return Err(vec![format!("Invoice '{inv_id}' could not be found")]);
         };
         if s(inv, "Status") != Some("AUTHORISED") {
@@ -1284,11 +1296,20 @@ impl State {
             ]);
         }
         let due = dec(inv.get("AmountDue")).unwrap_or_default();
-        if amount > due {
+        if amount + pending > due {
             return Err(vec![
                 "Payment amount exceeds the amount outstanding on this document".into(),
             ]);
         }
+        Ok(amount)
+    }
+
+    /// Applies a checked payment to its invoice; returns the invoice summary Xero nests in payments.
+    fn apply_paid(&mut self, inv_id: &str, amount: Decimal, ms: i64) -> Value {
+        let Some(inv) = self.find("Invoices", inv_id) else {
+            return json!({ "InvoiceID": inv_id });
+        };
+        let due = dec(inv.get("AmountDue")).unwrap_or_default();
         let paid = dec(inv.get("AmountPaid")).unwrap_or_default() + amount;
         let left = due - amount;
         set(inv, "AmountPaid", num(paid));
@@ -1297,29 +1318,116 @@ impl State {
             set(inv, "Status", json!("PAID"));
         }
         set(inv, "UpdatedDateUTC", json!(ms_date(ms)));
-        let inv_summary = json!({
+        json!({
             "InvoiceID": inv_id, "InvoiceNumber": s(inv, "InvoiceNumber"), "Reference": s(inv, "Reference"),
             "CurrencyCode": s(inv, "CurrencyCode"), "Contact": inv.get("Contact").cloned().unwrap_or(Value::Null),
             "Type": "ACCREC"
-        });
-        let mut p = e.clone();
-        for (k, v) in [
-            ("PaymentID", json!(id)),
-            ("Invoice", inv_summary),
-            (
-                "Account",
-                json!({"AccountID": "00000000-0000-4000-8000-0000000acc00", "Code": account}),
-            ),
+        })
+    }
+
+    /// `PUT /BatchPayments`: each batch is validated whole (account, date, and every payment against its
+    /// invoice, counting the other payments of the batch) before any of it is applied.
+    fn put_batch_payments(&mut self, body: Option<Value>, summarize: bool) -> Reply {
+        let batches = match elements(body.as_ref(), "BatchPayments") {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let mut out = Vec::new();
+        let mut failed = false;
+        for b in &batches {
+            match self.put_batch(b) {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    failed = true;
+                    out.push(e);
+                }
+            }
+        }
+        finish_many("BatchPayments", out, failed, summarize)
+    }
+
+    /// One batch: the stored batch, or the element with Xero's messages (on the batch, or on the payment they
+    /// concern).
+    fn put_batch(&mut self, b: &Value) -> Result<Value, Value> {
+        let mut batch_errors = Vec::new();
+        let account = bank_account(b).map_err(|m| batch_errors.extend(m)).ok();
+        if s(b, "Date").is_none() {
+            batch_errors.push("A valid Date must be specified".to_owned());
+        }
+        let lines = b
+            .get("Payments")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if lines.is_empty() {
+            batch_errors.push("At least one payment must be specified".to_owned());
+        }
+        let mut pending: HashMap<String, Decimal> = HashMap::new();
+        let mut checked = Vec::new();
+        let mut answered = Vec::new();
+        let mut line_failed = false;
+        for line in &lines {
+            let inv_id = invoice_id_of(line);
+            let before = pending.get(&inv_id).copied().unwrap_or_default();
+            match self.check_payable(&inv_id, dec(line.get("Amount")), before) {
+                Ok(amount) => {
+                    *pending.entry(inv_id.clone()).or_default() += amount;
+                    checked.push((inv_id, amount, line));
+                    answered.push(line.clone());
+                }
+                Err(msgs) => {
+                    line_failed = true;
+                    answered.push(element_error(line.clone(), &msgs));
+                }
+            }
+        }
+        let Some(account) = account.filter(|_| batch_errors.is_empty() && !line_failed) else {
+            let mut e = element_error(b.clone(), &batch_errors);
+            set(&mut e, "Payments", Value::Array(answered));
+            return Err(e);
+        };
+        let ms = self.now_ms();
+        let batch_id = self.uuid();
+        let mut stored_lines = Vec::new();
+        let mut total = Decimal::ZERO;
+        for (inv_id, amount, line) in checked {
+            let id = self.uuid();
+            let inv_summary = self.apply_paid(&inv_id, amount, ms);
+            // Xero creates one payment per invoice, dated like the batch and listed by `GET /Payments`.
+            let mut p = payment_stored(line, &id, inv_summary.clone(), &account, ms);
+            set(
+                &mut p,
+                "Date",
+                b.get("Date").cloned().unwrap_or(Value::Null),
+            );
+            set(&mut p, "BatchPaymentID", json!(batch_id));
+            to_ms_dates(&mut p, &["Date"]);
+            self.payments.push(p);
+            let mut summary = json!({
+                "Invoice": inv_summary, "PaymentID": id, "Amount": num(amount), "BankAmount": num(amount)
+            });
+            if let Some(r) = line.get("Reference") {
+                set(&mut summary, "Reference", r.clone());
+            }
+            stored_lines.push(summary);
+            total += amount;
+        }
+        let mut v = b.clone();
+        for (k, val) in [
+            ("BatchPaymentID", json!(batch_id)),
+            ("Account", account_ref(&account)),
+            ("Payments", Value::Array(stored_lines)),
+            ("Type", json!("RECBATCH")),
             ("Status", json!("AUTHORISED")),
-            ("PaymentType", json!("ACCRECPAYMENT")),
+            ("TotalAmount", num(total)),
             ("IsReconciled", json!(false)),
             ("UpdatedDateUTC", json!(ms_date(ms))),
         ] {
-            set(&mut p, k, v);
+            set(&mut v, k, val);
         }
-        to_ms_dates(&mut p, &["Date"]);
-        self.payments.push(p.clone());
-        Ok(p)
+        to_ms_dates(&mut v, &["Date"]);
+        self.batch_payments.push(v.clone());
+        Ok(v)
     }
 
     fn put_credit_note(
@@ -1365,16 +1473,9 @@ impl State {
     }
 
     fn allocate(&mut self, body: Option<Value>, cn_id: &str) -> Reply {
-        let Some(allocs) = body
-            .as_ref()
-            .and_then(|b| b.get("Allocations"))
-            .and_then(Value::as_array)
-            .cloned()
-        else {
-            return Reply::json(
-                400,
-                json!({"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": "JSON for Allocations is invalid"}),
-            );
+        let allocs = match elements(body.as_ref(), "Allocations") {
+            Ok(a) => a,
+            Err(r) => return r,
         };
         let mut out = Vec::new();
         for a in allocs {
@@ -1431,6 +1532,81 @@ impl State {
         }
         ok("Allocations", out)
     }
+}
+
+/// The array `{"<coll>": [...]}` of a request body, or Xero's `PostDataInvalidException`.
+fn elements(body: Option<&Value>, coll: &str) -> Result<Vec<Value>, Reply> {
+    body.and_then(|b| b.get(coll))
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| {
+            Reply::json(
+                400,
+                json!({"ErrorNumber": 14, "Type": "PostDataInvalidException",
+                       "Message": format!("JSON for {coll} is invalid")}),
+            )
+        })
+}
+
+/// The answer to a PUT/POST of an array: `200` with every element, or (errors summarised, Xero's default) `400`
+/// with the rejected ones.
+fn finish_many(coll: &str, out: Vec<Value>, failed: bool, summarize: bool) -> Reply {
+    if failed && summarize {
+        return validation(
+            out.into_iter()
+                .filter(|v| v.get("ValidationErrors").is_some())
+                .collect(),
+        );
+    }
+    ok(coll, out)
+}
+
+/// `Invoice.InvoiceID` of a payment element.
+fn invoice_id_of(e: &Value) -> String {
+    e.get("Invoice")
+        .and_then(|i| s(i, "InvoiceID"))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The code of the bank account a payment or batch is paid into, or Xero's message.
+fn bank_account(e: &Value) -> Result<String, Vec<String>> {
+    let account = e
+        .get("Account")
+        .and_then(|a| s(a, "Code"))
+        .unwrap_or_default()
+        .to_owned();
+    if ACCOUNTS
+        .iter()
+        .any(|(c, _, t)| *c == account && *t == "BANK")
+    {
+        Ok(account)
+    } else {
+        Err(vec![format!(
+            "Account code '{account}' is not a bank account or has payments disabled"
+        )])
+    }
+}
+
+fn account_ref(code: &str) -> Value {
+    json!({"AccountID": "00000000-0000-4000-8000-0000000acc00", "Code": code})
+}
+
+/// A payment as stored and returned: the request element completed with Xero's fields.
+fn payment_stored(e: &Value, id: &str, invoice: Value, account: &str, ms: i64) -> Value {
+    let mut p = e.clone();
+    for (k, v) in [
+        ("PaymentID", json!(id)),
+        ("Invoice", invoice),
+        ("Account", account_ref(account)),
+        ("Status", json!("AUTHORISED")),
+        ("PaymentType", json!("ACCRECPAYMENT")),
+        ("IsReconciled", json!(false)),
+        ("UpdatedDateUTC", json!(ms_date(ms))),
+    ] {
+        set(&mut p, k, v);
+    }
+    p
 }
 
 fn token_body(access: &str, refresh: &str) -> Value {

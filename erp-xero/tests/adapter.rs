@@ -90,7 +90,7 @@ async fn invoice_payment_credit_note_void_and_reads() {
         Some(r.id.as_str())
     );
 
-    // A payment split over two invoices is not something Xero's Payment does.
+    // Two applications to one invoice: rejected before any request (merge them instead).
     let split = Payment::new(
         "pay-2",
         PartyRef::external("c-1"),
@@ -100,13 +100,15 @@ async fn invoice_payment_credit_note_void_and_reads() {
     )
     .apply_to(DocRef::external("inv-1"), dec!(1))
     .apply_to(DocRef::external("inv-1"), dec!(1));
+    let n = env.mock.requests().len();
     assert_eq!(
         x.record_payment(&split, &key("pay-2"))
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::Unsupported
+        ErrorKind::Validation
     );
+    assert_eq!(env.mock.requests().len(), n);
 
     // Credit note allocated to the invoice.
     let cn = CreditNote::new(
@@ -562,4 +564,339 @@ async fn change_feed_loses_nothing_when_records_change_while_paging() {
     assert_eq!(seen.len(), 150, "no record skipped");
     // The three updates are reported again.
     assert_eq!(p2.changes.len(), 53);
+}
+
+/// Three invoices of 1,160.00 each (2 × 500 + IVA 16%) for one customer; returns their ids.
+async fn three_invoices(xero: &erp_xero::XeroAdapter, cust: &str) -> (String, Vec<String>) {
+    let cid = customer(xero, cust).await;
+    let mut ids = Vec::new();
+    for n in ["a", "b", "c"] {
+        let ext = format!("{cust}-inv-{n}");
+        let r = xero
+            .create_invoice(&invoice(&ext, (cust, &cid)), &key(&ext))
+            .await
+            .unwrap();
+        ids.push(r.id);
+    }
+    (cid, ids)
+}
+
+async fn balance(xero: &erp_xero::XeroAdapter, id: &str) -> rust_decimal::Decimal {
+    xero.get(EntityKind::Invoice, id)
+        .await
+        .unwrap()
+        .balance
+        .unwrap()
+}
+
+fn batch_puts(mock: &MockXero) -> Vec<erp_xero::mock::RecordedRequest> {
+    mock.requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.resource() == "/BatchPayments")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_payment_over_three_invoices_is_one_batch_payment() {
+    let env = common::env().await;
+    let x = &env.xero;
+    assert!(
+        x.capabilities()
+            .contains(erp_hub_core::adapter::Capability::PartialPayments)
+    );
+    let (cid, inv) = three_invoices(x, "c-bp").await;
+    // Partial on a (by our reference only), partial on b and the whole of c (by Xero id).
+    let mut p = Payment::new(
+        "bp-1",
+        PartyRef::resolved("c-bp", &cid),
+        day(),
+        Currency::MXN,
+        dec!(1960.00),
+    )
+    .apply_to(DocRef::external("c-bp-inv-a"), dec!(300.00))
+    .apply_to(DocRef::resolved("c-bp-inv-b", &inv[1]), dec!(500.00))
+    .apply_to(DocRef::resolved("c-bp-inv-c", &inv[2]), dec!(1160.00));
+    p.reference = Some("SPEI 0042".into());
+    let r = x.record_payment(&p, &key("bp-1")).await.unwrap();
+
+    assert_eq!(balance(x, &inv[0]).await, dec!(860.00));
+    assert_eq!(balance(x, &inv[1]).await, dec!(660.00));
+    assert_eq!(balance(x, &inv[2]).await, dec!(0.00));
+
+    // One request, with the caller's key, valid against the spec; nothing went to /Payments.
+    let puts = batch_puts(&env.mock);
+    assert_eq!(puts.len(), 1);
+    assert_eq!(puts[0].idempotency_key.as_deref(), Some("bp-1"));
+    let body = puts[0].body.as_ref().unwrap();
+    let batch = &body["BatchPayments"][0];
+    assert_eq!(batch["Account"]["Code"], "090");
+    assert_eq!(batch["Date"], "2026-01-15");
+    assert_eq!(batch["Reference"], "bp-1");
+    assert_eq!(batch["Details"], "SPEI 0042");
+    let lines = batch["Payments"].as_array().unwrap();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["Invoice"]["InvoiceID"], inv[0].as_str());
+    let amount = |v: &serde_json::Value| v.to_string().parse::<rust_decimal::Decimal>().unwrap();
+    assert_eq!(amount(&lines[0]["Amount"]), dec!(300));
+    assert_eq!(amount(&lines[2]["Amount"]), dec!(1160));
+    let pointer = common::spec::spec()
+        .schema_for("PUT", "/BatchPayments")
+        .unwrap();
+    common::spec::spec().validate(pointer, body).unwrap();
+    assert!(
+        !env.mock
+            .requests()
+            .iter()
+            .any(|q| q.method == "PUT" && q.resource() == "/Payments")
+    );
+
+    // The id is the BatchPaymentID; Xero made one payment per invoice, each listed with that id.
+    let batches = env.mock.records("BatchPayments");
+    assert_eq!(batches.len(), 1);
+    assert_eq!(batches[0]["BatchPaymentID"], r.id.as_str());
+    let children = env.mock.records("Payments");
+    assert_eq!(children.len(), 3);
+    assert!(
+        children
+            .iter()
+            .all(|c| c["BatchPaymentID"] == r.id.as_str())
+    );
+
+    // Read back by the batch id: one payment with three applications.
+    let rec = x.get(EntityKind::Payment, &r.id).await.unwrap();
+    assert_eq!(rec.remote.id, r.id);
+    let Entity::Payment(got) = rec.entity else {
+        panic!()
+    };
+    assert_eq!(got.external_ref, "bp-1");
+    assert_eq!(got.amount, dec!(1960.00));
+    assert_eq!(got.currency, Currency::MXN);
+    assert_eq!(got.deposit_account.as_deref(), Some("090"));
+    assert_eq!(got.reference.as_deref(), Some("SPEI 0042"));
+    assert_eq!(got.customer.remote_id.as_deref(), Some(cid.as_str()));
+    let applied: Vec<_> = got
+        .applications
+        .iter()
+        .map(|a| (a.invoice.remote_id.clone().unwrap(), a.amount))
+        .collect();
+    assert_eq!(
+        applied,
+        vec![
+            (inv[0].clone(), dec!(300.00)),
+            (inv[1].clone(), dec!(500.00)),
+            (inv[2].clone(), dec!(1160.00))
+        ]
+    );
+    // The PaymentID of one payment inside the batch reads as that one application.
+    let child = children[1]["PaymentID"].as_str().unwrap();
+    let Entity::Payment(one) = x.get(EntityKind::Payment, child).await.unwrap().entity else {
+        panic!()
+    };
+    assert_eq!(one.amount, dec!(500.00));
+    assert_eq!(one.applications.len(), 1);
+    // An id that is neither: NotFound.
+    let e = x
+        .get(EntityKind::Payment, "00000000-0000-4000-8000-00000000dead")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+
+    // Replaying the key returns the same batch without applying it twice.
+    let again = x.record_payment(&p, &key("bp-1")).await.unwrap();
+    assert_eq!(again.id, r.id);
+    assert_eq!(env.mock.records("BatchPayments").len(), 1);
+    assert_eq!(env.mock.records("Payments").len(), 3);
+    assert_eq!(balance(x, &inv[0]).await, dec!(860.00));
+    assert_eq!(balance(x, &inv[1]).await, dec!(660.00));
+
+    // The change feed reports the batch once, under the id record_payment returned.
+    let page = x
+        .list_changed_since(&[EntityKind::Payment], None)
+        .await
+        .unwrap();
+    assert_eq!(page.changes.len(), 1, "{:?}", page.changes);
+    assert_eq!(page.changes[0].remote.id, r.id);
+    assert_eq!(page.changes[0].external_ref.as_deref(), Some("bp-1"));
+    assert!(!page.changes[0].deleted);
+    // A single payment afterwards is its own change; the batch is not reported again.
+    let single = Payment::new(
+        "bp-2",
+        PartyRef::resolved("c-bp", &cid),
+        day(),
+        Currency::MXN,
+        dec!(60),
+    )
+    .apply_to(DocRef::resolved("c-bp-inv-a", &inv[0]), dec!(60));
+    let s = x.record_payment(&single, &key("bp-2")).await.unwrap();
+    let next = x
+        .list_changed_since(&[EntityKind::Payment], Some(&page.next))
+        .await
+        .unwrap();
+    let ids: Vec<_> = next.changes.iter().map(|c| c.remote.id.as_str()).collect();
+    assert_eq!(ids, vec![s.id.as_str()]);
+
+    common::spec::spec().check_requests(&env.mock.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_on_a_batch_payment_is_retried_into_exactly_one_batch() {
+    let env = common::env().await;
+    let x = &env.xero;
+    let (cid, inv) = three_invoices(x, "c-bp429").await;
+    env.mock.set_retry_after(0);
+    env.mock.throttle_next_writes(2);
+    let p = Payment::new(
+        "bp429",
+        PartyRef::resolved("c-bp429", &cid),
+        day(),
+        Currency::MXN,
+        dec!(30),
+    )
+    .apply_to(DocRef::resolved("a", &inv[0]), dec!(10))
+    .apply_to(DocRef::resolved("b", &inv[1]), dec!(20));
+    let r = x.record_payment(&p, &key("bp429")).await.unwrap();
+    let puts = batch_puts(&env.mock);
+    let statuses: Vec<u16> = puts.iter().map(|q| q.status).collect();
+    assert_eq!(statuses, vec![429, 429, 200]);
+    assert!(
+        puts.iter()
+            .all(|q| q.idempotency_key.as_deref() == Some("bp429"))
+    );
+    assert_eq!(env.mock.records("BatchPayments").len(), 1);
+    assert_eq!(
+        env.mock.records("BatchPayments")[0]["BatchPaymentID"],
+        r.id.as_str()
+    );
+    assert_eq!(balance(x, &inv[0]).await, dec!(1150.00));
+    assert_eq!(balance(x, &inv[1]).await, dec!(1140.00));
+}
+
+#[tokio::test]
+async fn bad_batch_payments_are_typed_errors_and_create_nothing() {
+    let env = common::env().await;
+    let x = &env.xero;
+    let (cid, inv) = three_invoices(x, "c-bad").await;
+    let party = PartyRef::resolved("c-bad", &cid);
+    let pay = |amount| Payment::new("bad", party.clone(), day(), Currency::MXN, amount);
+    let a = DocRef::resolved("c-bad-inv-a", &inv[0]);
+    let b = DocRef::resolved("c-bad-inv-b", &inv[1]);
+    let fields = |e: Error| match e {
+        Error::Validation { errors } => errors.into_iter().map(|f| f.field).collect::<Vec<_>>(),
+        other => panic!("expected Validation, got {other:?}"),
+    };
+
+    // Checked locally, before any request.
+    let n = env.mock.requests().len();
+    let mismatch = pay(dec!(31))
+        .apply_to(a.clone(), dec!(10))
+        .apply_to(b.clone(), dec!(20));
+    assert_eq!(
+        fields(
+            x.record_payment(&mismatch, &key("bad-1"))
+                .await
+                .unwrap_err()
+        ),
+        vec!["amount"]
+    );
+    let twice = pay(dec!(30))
+        .apply_to(a.clone(), dec!(10))
+        .apply_to(a.clone(), dec!(20));
+    assert_eq!(
+        fields(x.record_payment(&twice, &key("bad-2")).await.unwrap_err()),
+        vec!["applications[1].invoice"]
+    );
+    let zero = pay(dec!(10))
+        .apply_to(a.clone(), dec!(10))
+        .apply_to(b.clone(), dec!(0));
+    assert_eq!(
+        fields(x.record_payment(&zero, &key("bad-3")).await.unwrap_err()),
+        vec!["applications[1].amount"]
+    );
+    let mut rated = pay(dec!(30))
+        .apply_to(a.clone(), dec!(10))
+        .apply_to(b.clone(), dec!(20));
+    rated.exchange_rate = Some(dec!(17.5));
+    assert_eq!(
+        x.record_payment(&rated, &key("bad-4"))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unsupported
+    );
+    let mut long = pay(dec!(30))
+        .apply_to(a.clone(), dec!(10))
+        .apply_to(b.clone(), dec!(20));
+    long.reference = Some("x".repeat(19));
+    assert_eq!(
+        fields(x.record_payment(&long, &key("bad-5")).await.unwrap_err()),
+        vec!["reference"]
+    );
+    assert_eq!(
+        x.record_payment(&pay(dec!(0)), &key("bad-6"))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unsupported
+    );
+    assert_eq!(env.mock.requests().len(), n, "no request was sent");
+
+    // Found out by reading the invoices (never by writing).
+    let same = pay(dec!(30))
+        .apply_to(a.clone(), dec!(10))
+        .apply_to(DocRef::external("c-bad-inv-a"), dec!(20));
+    assert_eq!(
+        fields(x.record_payment(&same, &key("bad-7")).await.unwrap_err()),
+        vec!["applications[1].invoice"]
+    );
+    let unknown = pay(dec!(30)).apply_to(a.clone(), dec!(10)).apply_to(
+        DocRef::resolved("gone", "00000000-0000-4000-8000-00000000dead"),
+        dec!(20),
+    );
+    let e = x.record_payment(&unknown, &key("bad-8")).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::NotFound { id, .. } if id.ends_with("dead")),
+        "{e:?}"
+    );
+    let unknown_ref = pay(dec!(30))
+        .apply_to(a.clone(), dec!(10))
+        .apply_to(DocRef::external("no-such-invoice"), dec!(20));
+    assert_eq!(
+        x.record_payment(&unknown_ref, &key("bad-9"))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    let mut usd = invoice("c-bad-usd", ("c-bad", &cid));
+    usd.currency = Currency::USD;
+    let usd = x.create_invoice(&usd, &key("c-bad-usd")).await.unwrap();
+    let mixed = pay(dec!(30))
+        .apply_to(a.clone(), dec!(10))
+        .apply_to(DocRef::resolved("c-bad-usd", &usd.id), dec!(20));
+    assert_eq!(
+        fields(x.record_payment(&mixed, &key("bad-10")).await.unwrap_err()),
+        vec!["applications[1].invoice"]
+    );
+    assert!(
+        batch_puts(&env.mock).is_empty(),
+        "no batch request was sent"
+    );
+
+    // Xero's own rule: paying more than an invoice's balance. The whole batch is refused, the error names the
+    // payment inside the batch, and no invoice changes.
+    let over = pay(dec!(1210.01))
+        .apply_to(a.clone(), dec!(50))
+        .apply_to(b.clone(), dec!(1160.01));
+    let Error::Validation { errors } = x.record_payment(&over, &key("bad-11")).await.unwrap_err()
+    else {
+        panic!("expected Validation")
+    };
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "BatchPayments[0].Payments[1]");
+    assert!(errors[0].message.contains("exceeds"), "{errors:?}");
+    assert_eq!(batch_puts(&env.mock).len(), 1);
+    assert!(env.mock.records("BatchPayments").is_empty());
+    assert!(env.mock.records("Payments").is_empty());
+    assert_eq!(balance(x, &inv[0]).await, dec!(1160.00));
+    assert_eq!(balance(x, &inv[1]).await, dec!(1160.00));
 }

@@ -24,6 +24,10 @@ fn operations_resolve_to_their_request_schemas() {
         spec.schema_for("PUT", "/CreditNotes/abc/Allocations"),
         Some("#/components/schemas/Allocations")
     );
+    assert_eq!(
+        spec.schema_for("PUT", "/BatchPayments"),
+        Some("#/components/schemas/BatchPayments")
+    );
     assert_eq!(spec.schema_for("PUT", "/Nope"), None);
 }
 
@@ -73,4 +77,27 @@ fn validator_accepts_spec_shapes_and_rejects_wrong_ones() {
     // Item requires Code.
     let bad = json!({"Items": [{"Name": "Widget"}]});
     assert!(spec.validate("#/components/schemas/Items", &bad).is_err());
+    // Batch payments: the shape the adapter sends validates; a batch has no CurrencyRate (why the adapter
+    // refuses an exchange rate on a payment over several invoices), and amounts are numbers.
+    let batch = |extra: serde_json::Value, amount: serde_json::Value| {
+        let mut b = json!({"Account": {"Code": "090"}, "Date": "2026-01-15", "Reference": "p-1",
+            "Details": "SPEI 0042",
+            "Payments": [{"Invoice": {"InvoiceID": "00000000-0000-4000-8000-000000000001"},
+                          "Amount": amount, "Reference": "p-1"}]});
+        if let (Some(b), Some(extra)) = (b.as_object_mut(), extra.as_object()) {
+            b.extend(extra.clone());
+        }
+        json!({ "BatchPayments": [b] })
+    };
+    let pointer = "#/components/schemas/BatchPayments";
+    spec.validate(pointer, &batch(json!({}), json!(10.5)))
+        .unwrap();
+    assert!(
+        spec.validate(pointer, &batch(json!({"CurrencyRate": 17.5}), json!(10.5)))
+            .is_err()
+    );
+    assert!(
+        spec.validate(pointer, &batch(json!({}), json!("10.50")))
+            .is_err()
+    );
 }
