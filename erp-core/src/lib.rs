@@ -8,9 +8,11 @@ pub mod error;
 pub mod http;
 pub mod model;
 pub mod money;
+pub mod sync;
 pub mod tax;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use adapter::{ErpAdapter, IdempotencyKey};
 pub use error::{Error, ErrorKind, FieldError, Result};
+pub use sync::{SyncBatch, SyncEngine, SyncReport, SyncStore};
