@@ -3,7 +3,8 @@
 #  - quickstart: ERP sync through MemoryErp, a sealed CFDI whose total equals the ERP total, a signed CR factura;
 #  - sync_quickbooks / sync_xero: the four remote refs against the in-process mocks;
 #  - cr_submit: one aceptado and one rechazado (with its DetalleMensaje), one POST each, against the mock Hacienda;
-#  - pac_failover: every scenario, last line double_stamps=0 lost=0 (counted by the mock PACs).
+#  - pac_failover: every scenario, last line double_stamps=0 lost=0 (counted by the mock PACs);
+#  - sync_engine: faults and a crash between runs, last line created=8 duplicates=0 lost=0 (counted in MemoryErp).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -24,6 +25,9 @@ out=$(run cr_submit)
 echo "$out" | grep -q -- '-> aceptado (1 POST' || fail "cr_submit: no aceptado with a single POST"
 echo "$out" | grep -q -- '-> rechazado (1 POST' || fail "cr_submit: no rechazado with a single POST"
 echo "$out" | grep -q 'DetalleMensaje: El comprobante' || fail "cr_submit: DetalleMensaje did not reach the caller"
+
+last=$(run sync_engine | tail -n 1)
+[ "$last" = "created=8 duplicates=0 lost=0" ] || fail "sync_engine ended with '$last'"
 
 last=$(run pac_failover | tail -n 1)
 [ "$last" = "double_stamps=0 lost=0" ] || fail "pac_failover ended with '$last'"
