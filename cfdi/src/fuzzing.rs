@@ -1,4 +1,5 @@
-//! Entry points for the cargo-fuzz targets in `fuzz/`. Not part of the public API.
+//! Entry points for the cargo-fuzz targets in `fuzz/`, and the generated complement cadena programs
+//! for the oracle tests. Not part of the public API.
 //! Each function must return normally for every input; a panic is a bug.
 
 /// Parses arbitrary bytes; if they parse, writing and re-parsing must give the same model.
@@ -28,3 +29,8 @@ pub fn verify(data: &[u8]) {
         let _ = crate::verify(&doc);
     }
 }
+
+/// The generated complement programs (for the oracle tests' instance generator).
+pub use crate::cadena::program::{
+    Complement, Cond, Op, Step, Template, Value, complements, template,
+};

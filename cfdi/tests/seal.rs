@@ -353,17 +353,18 @@ fn xxe_and_entity_expansion_are_rejected() {
 
 #[test]
 fn unknown_complement_is_kept_but_has_no_cadena() {
+    // Nómina 1.1: not included by cadenaoriginal_4_0.xslt (nómina 1.2 is).
     let text = String::from_utf8(read("samples/cfdiutils-cfdi40-valid.xml")).expect("utf8");
     let with = text.replacen(
         "<cfdi:Complemento>",
-        "<cfdi:Complemento><nomina12:Nomina xmlns:nomina12=\"http://www.sat.gob.mx/nomina12\" Version=\"1.2\" TipoNomina=\"O\"/>",
+        "<cfdi:Complemento><nomina:Nomina xmlns:nomina=\"http://www.sat.gob.mx/nomina\" Version=\"1.1\" TipoNomina=\"O\"/>",
         1,
     );
     assert_ne!(with, text);
     let doc = cfdi::parse(with.as_bytes()).expect("parse");
     let e = cfdi::cadena_original(&doc).unwrap_err();
     assert!(
-        matches!(e, Error::UnsupportedComplement { ref namespace, .. } if namespace == "http://www.sat.gob.mx/nomina12"),
+        matches!(e, Error::UnsupportedComplement { ref namespace, .. } if namespace == "http://www.sat.gob.mx/nomina"),
         "{e}"
     );
     assert_eq!(e.kind(), ErrorKind::Unsupported);
@@ -371,7 +372,7 @@ fn unknown_complement_is_kept_but_has_no_cadena() {
     let out = cfdi::to_xml(&doc);
     assert!(
         out.contains(
-            "<cfdi:Complemento><nomina12:Nomina xmlns:nomina12=\"http://www.sat.gob.mx/nomina12\" Version=\"1.2\" TipoNomina=\"O\"/>"
+            "<cfdi:Complemento><nomina:Nomina xmlns:nomina=\"http://www.sat.gob.mx/nomina\" Version=\"1.1\" TipoNomina=\"O\"/>"
         ),
         "{out}"
     );
