@@ -114,8 +114,9 @@ fn fmt_fields(errors: &[FieldError]) -> String {
     parts.join("; ")
 }
 
-/// The category of an [`Error`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The category of an [`Error`]. Serializes as `snake_case` (`"rate_limited"`, `"uncertain"`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// See [`Error::Auth`].

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::adapter::IdempotencyKey;
@@ -14,8 +14,25 @@ use crate::{Error, Result};
 ///
 /// Equal fingerprints mean equal serializations, not equal meanings: `Decimal` amounts serialize as written,
 /// so `1250` and `1250.00` give different fingerprints (and cause one extra, harmless upsert).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Serializes as its 64 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Fingerprint([u8; 32]);
+
+impl TryFrom<String> for Fingerprint {
+    type Error = Error;
+
+    fn try_from(hex: String) -> Result<Self> {
+        Self::from_hex(&hex)
+    }
+}
+
+impl From<Fingerprint> for String {
+    fn from(f: Fingerprint) -> Self {
+        f.to_string()
+    }
+}
 
 impl Fingerprint {
     /// The fingerprint of `entity`.

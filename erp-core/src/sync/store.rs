@@ -5,6 +5,7 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::Fingerprint;
 use crate::adapter::IdempotencyKey;
@@ -12,7 +13,7 @@ use crate::model::{EntityKind, RemoteRef};
 use crate::{ErrorKind, Result};
 
 /// Identifies one record in the journal: the provider connection, the kind and our external reference.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct JournalKey {
     /// Provider and tenant, e.g. `xero:6a1c…` or `quickbooks:9130…` (one journal can serve many connections).
@@ -39,7 +40,8 @@ impl JournalKey {
 }
 
 /// Where the current push of a record stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EntryState {
     /// Saved before the adapter call and not yet confirmed: the write may or may not have been applied.
@@ -59,8 +61,9 @@ pub enum EntryState {
     },
 }
 
-/// One record's journal entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One record's journal entry. It serializes with serde (the fingerprint as 64 hex digits), so a durable
+/// [`SyncStore`] can keep it as one JSON document or map its fields to columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct JournalEntry {
     /// Which record.
