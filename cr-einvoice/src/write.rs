@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use rust_decimal::Decimal;
 
+use crate::c14n::escape::attr_escape;
 use crate::model::{
     Comprobante, Identificacion, Impuesto, LineaDetalle, LineaDetalleSurtido, MensajeReceptor,
     Otro, Parte, ResumenFactura, Ubicacion,
@@ -114,8 +115,8 @@ impl W {
         escape_into(&mut self.out, text);
         self.close(name);
     }
-    /// `<name codigo="…">text</name>`; the attribute value is escaped so that attribute-value
-    /// normalization gives back the same string (tabs and newlines as character references).
+    /// `<name codigo="…">text</name>`; the attribute value is escaped as C14N writes it, so that
+    /// attribute-value normalization gives back the same string (tabs and newlines as references).
     fn otro(&mut self, name: &str, o: &Otro) {
         let Some(codigo) = &o.codigo else {
             return self.leaf(name, &o.texto);
@@ -124,14 +125,9 @@ impl W {
         self.out.push_str(name);
         self.out.push_str(" codigo=\"");
         for c in codigo.chars() {
-            match c {
-                '&' => self.out.push_str("&amp;"),
-                '<' => self.out.push_str("&lt;"),
-                '"' => self.out.push_str("&quot;"),
-                '\t' => self.out.push_str("&#x9;"),
-                '\n' => self.out.push_str("&#xA;"),
-                '\r' => self.out.push_str("&#xD;"),
-                c => self.out.push(c),
+            match u8::try_from(c).ok().and_then(attr_escape) {
+                Some(rep) => self.out.push_str(rep),
+                None => self.out.push(c),
             }
         }
         self.out.push_str("\">");

@@ -114,22 +114,30 @@ pub(crate) fn decode_text(raw: &str, offset: usize) -> Result<String, C14nError>
     Ok(out)
 }
 
+/// The C14N escape of an attribute-value byte (`& < " TAB LF CR`), if it needs one. The document
+/// writer uses the same table, so the attributes it writes are already in canonical form.
+pub(crate) fn attr_escape(b: u8) -> Option<&'static str> {
+    Some(match b {
+        b'&' => "&amp;",
+        b'<' => "&lt;",
+        b'"' => "&quot;",
+        b'\t' => "&#x9;",
+        b'\n' => "&#xA;",
+        b'\r' => "&#xD;",
+        _ => return None,
+    })
+}
+
 /// Writes a decoded attribute value escaped as C14N requires (`& < " TAB LF CR`).
 pub(crate) fn write_attr_value(out: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
     let mut start = 0;
     for (i, b) in bytes.iter().enumerate() {
-        let rep: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'"' => b"&quot;",
-            b'\t' => b"&#x9;",
-            b'\n' => b"&#xA;",
-            b'\r' => b"&#xD;",
-            _ => continue,
+        let Some(rep) = attr_escape(*b) else {
+            continue;
         };
         out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
-        out.extend_from_slice(rep);
+        out.extend_from_slice(rep.as_bytes());
         start = i + 1;
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());

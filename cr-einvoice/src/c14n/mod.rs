@@ -24,7 +24,7 @@
 //! [exc-C14N]: https://www.w3.org/TR/2002/REC-xml-exc-c14n-20020718/
 
 mod engine;
-mod escape;
+pub(crate) mod escape;
 pub(crate) mod lexer;
 
 pub(crate) use engine::{Context, RootInfo, run};
