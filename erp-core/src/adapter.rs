@@ -298,6 +298,125 @@ impl ChangePage {
     }
 }
 
+/// One write of a batch: what to write. Paired with its key in [`BatchWrite`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", content = "record", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WriteOp {
+    /// [`ErpAdapter::upsert_customer`].
+    UpsertCustomer(Customer),
+    /// [`ErpAdapter::upsert_item`].
+    UpsertItem(Item),
+    /// [`ErpAdapter::create_invoice`].
+    CreateInvoice(Invoice),
+    /// [`ErpAdapter::void_invoice`] of the referenced invoice.
+    VoidInvoice(RemoteRef),
+    /// [`ErpAdapter::record_payment`].
+    RecordPayment(Payment),
+    /// [`ErpAdapter::create_credit_note`].
+    CreateCreditNote(CreditNote),
+}
+
+impl WriteOp {
+    /// The kind of record this write produces or changes.
+    pub fn kind(&self) -> EntityKind {
+        match self {
+            Self::UpsertCustomer(_) => EntityKind::Customer,
+            Self::UpsertItem(_) => EntityKind::Item,
+            Self::CreateInvoice(_) | Self::VoidInvoice(_) => EntityKind::Invoice,
+            Self::RecordPayment(_) => EntityKind::Payment,
+            Self::CreateCreditNote(_) => EntityKind::CreditNote,
+        }
+    }
+}
+
+/// One element of [`ErpAdapter::write_batch`]: a write and the idempotency key it is sent under.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BatchWrite {
+    /// What to write.
+    pub op: WriteOp,
+    /// The key this element is sent under; the same rules as for single writes apply.
+    pub key: IdempotencyKey,
+}
+
+impl BatchWrite {
+    /// Pairs a write with its key.
+    pub fn new(op: WriteOp, key: IdempotencyKey) -> Self {
+        Self { op, key }
+    }
+}
+
+/// Sends one [`BatchWrite`] through the matching single-record method of `adapter`.
+///
+/// This is what the default [`ErpAdapter::write_batch`] does for every element.
+pub async fn write_one<A: ErpAdapter + ?Sized>(
+    adapter: &A,
+    write: &BatchWrite,
+) -> Result<RemoteRef> {
+    let key = &write.key;
+    match &write.op {
+        WriteOp::UpsertCustomer(c) => adapter.upsert_customer(c, key).await,
+        WriteOp::UpsertItem(i) => adapter.upsert_item(i, key).await,
+        WriteOp::CreateInvoice(i) => adapter.create_invoice(i, key).await,
+        WriteOp::VoidInvoice(r) => adapter.void_invoice(r, key).await,
+        WriteOp::RecordPayment(p) => adapter.record_payment(p, key).await,
+        WriteOp::CreateCreditNote(c) => adapter.create_credit_note(c, key).await,
+    }
+}
+
+/// The limits a provider enforces per connection (tenant + app), which a scheduler must respect.
+///
+/// `None` means the provider documents no such limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ConnectionLimits {
+    /// Requests per minute.
+    pub requests_per_minute: Option<u32>,
+    /// Requests in flight at once.
+    pub max_concurrent: Option<u32>,
+    /// Requests per day.
+    pub daily_cap: Option<u32>,
+    /// Batch requests per minute (QuickBooks counts these separately as well).
+    pub batch_requests_per_minute: Option<u32>,
+}
+
+impl ConnectionLimits {
+    /// No documented limits.
+    pub const fn unlimited() -> Self {
+        Self {
+            requests_per_minute: None,
+            max_concurrent: None,
+            daily_cap: None,
+            batch_requests_per_minute: None,
+        }
+    }
+
+    /// Sets requests per minute.
+    pub const fn with_requests_per_minute(mut self, n: u32) -> Self {
+        self.requests_per_minute = Some(n);
+        self
+    }
+
+    /// Sets requests in flight at once.
+    pub const fn with_max_concurrent(mut self, n: u32) -> Self {
+        self.max_concurrent = Some(n);
+        self
+    }
+
+    /// Sets requests per day.
+    pub const fn with_daily_cap(mut self, n: u32) -> Self {
+        self.daily_cap = Some(n);
+        self
+    }
+
+    /// Sets batch requests per minute.
+    pub const fn with_batch_requests_per_minute(mut self, n: u32) -> Self {
+        self.batch_requests_per_minute = Some(n);
+        self
+    }
+}
+
 /// An accounting provider (QuickBooks Online, Xero, Alegra, CONTPAQi, or the in-memory test double).
 ///
 /// Object safe: hold adapters as `Box<dyn ErpAdapter>` / `Arc<dyn ErpAdapter>`.
@@ -354,4 +473,28 @@ pub trait ErpAdapter: Send + Sync {
         kinds: &[EntityKind],
         cursor: Option<&ChangeCursor>,
     ) -> Result<ChangePage>;
+
+    /// The provider's limits for this connection. Default: none documented.
+    fn limits(&self) -> ConnectionLimits {
+        ConnectionLimits::unlimited()
+    }
+
+    /// Most writes [`write_batch`](Self::write_batch) sends in one provider request. Default 1 (no native
+    /// batching); QuickBooks answers 30, Xero 50.
+    fn max_batch(&self) -> usize {
+        1
+    }
+
+    /// Sends several writes, returning one result per input in input order.
+    ///
+    /// Each element keeps the single-write contract: its own key, replay-safe, and an error that may have been
+    /// applied is [`Uncertain`](crate::ErrorKind::Uncertain). A failure of the whole request is reported on
+    /// every element it covers. The default sends one call per element, in order, with [`write_one`].
+    async fn write_batch(&self, writes: &[BatchWrite]) -> Vec<Result<RemoteRef>> {
+        let mut out = Vec::with_capacity(writes.len());
+        for w in writes {
+            out.push(write_one(self, w).await);
+        }
+        out
+    }
 }

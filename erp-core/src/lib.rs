@@ -13,6 +13,6 @@ pub mod tax;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use adapter::{ErpAdapter, IdempotencyKey};
+pub use adapter::{BatchWrite, ConnectionLimits, ErpAdapter, IdempotencyKey, WriteOp};
 pub use error::{Error, ErrorKind, FieldError, Result};
 pub use sync::{SyncBatch, SyncEngine, SyncReport, SyncStore};

@@ -214,3 +214,46 @@ async fn usable_as_dyn() {
     assert_eq!(info.home_currency.as_deref(), Some("MXN"));
     assert_eq!(erp.provider(), "memory");
 }
+
+#[tokio::test]
+async fn default_write_batch_answers_each_element_in_order_and_replays() {
+    use erp_hub_core::adapter::{BatchWrite, WriteOp};
+    let erp = MemoryErp::new();
+    let writes = vec![
+        BatchWrite::new(
+            WriteOp::UpsertCustomer(Customer::new("b1", "Uno")),
+            key("bk1"),
+        ),
+        // Same key, different input: this element alone fails.
+        BatchWrite::new(
+            WriteOp::UpsertCustomer(Customer::new("b2", "Dos")),
+            key("bk1"),
+        ),
+        BatchWrite::new(
+            WriteOp::UpsertCustomer(Customer::new("b3", "Tres")),
+            key("bk3"),
+        ),
+    ];
+    let first = erp.write_batch(&writes).await;
+    assert_eq!(first.len(), 3);
+    assert!(first[0].is_ok());
+    assert_eq!(
+        first[1].as_ref().expect_err("reused key").kind(),
+        ErrorKind::Validation
+    );
+    assert!(first[2].is_ok());
+    assert_eq!(erp.count(EntityKind::Customer), 2);
+    assert_eq!(erp.max_batch(), 1);
+
+    // Replaying the batch with the same keys creates nothing new and returns the same refs.
+    let again = erp.write_batch(&writes).await;
+    assert_eq!(erp.count(EntityKind::Customer), 2);
+    assert_eq!(
+        again[0].as_ref().expect("replay").id,
+        first[0].as_ref().expect("first").id
+    );
+    assert_eq!(
+        again[2].as_ref().expect("replay").id,
+        first[2].as_ref().expect("first").id
+    );
+}
