@@ -5,6 +5,36 @@
 //! (the writer follows each XSD's element order; [`crate::validate`] reports fields that the
 //! document type does not allow). Code lists (`CondicionVenta`, `Codigo` of a tax, …) are kept as
 //! the two-character strings of the XSD; [`crate::codes`] has the common ones as constants.
+//!
+//! Every struct and enum here is `#[non_exhaustive]`, so a field or code added by a new XSD
+//! revision is not a breaking change. Outside this crate, build values with the constructors
+//! (`new`, [`Impuesto::iva`]) and the `with_*` methods (or `Default` where a type has one), then
+//! set any other public field directly:
+//!
+//! ```
+//! use cr_einvoice::{Descuento, Impuesto, LineaDetalle, Parte, Ubicacion};
+//! use rust_decimal::Decimal;
+//!
+//! let linea = LineaDetalle::new("8314100000000", Decimal::ONE, "Sp", "Consultoría", Decimal::TEN)
+//!     .with_impuesto(Impuesto::iva("08", Decimal::new(13, 0)))
+//!     .with_descuento(Descuento::new(Decimal::ONE, "07").with_naturaleza("Promoción"));
+//! let mut parte = Parte::new("Cliente Demo S.R.L.")
+//!     .with_ubicacion(Ubicacion::new(1, 1, 1, "100 m norte del parque central"));
+//! parte.nombre_comercial = Some("Cliente Demo".into());
+//! assert_eq!(linea.codigo_cabys.as_deref(), Some("8314100000000"));
+//! ```
+//!
+//! Struct literals do not compile outside the crate:
+//!
+//! ```compile_fail
+//! let u = cr_einvoice::Ubicacion {
+//!     provincia: 1,
+//!     canton: 1,
+//!     distrito: 1,
+//!     barrio: None,
+//!     otras_senas: String::new(),
+//! };
+//! ```
 
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
@@ -70,6 +100,7 @@ impl TipoIdentificacion {
 }
 
 /// `Identificacion`: type and number.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identificacion {
     /// Type.
@@ -89,6 +120,7 @@ impl Identificacion {
 }
 
 /// `Ubicacion`: province, canton, district codes and address.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ubicacion {
     /// Province, 1 digit.
@@ -103,7 +135,29 @@ pub struct Ubicacion {
     pub otras_senas: String,
 }
 
+impl Ubicacion {
+    /// An address: province (1 digit), canton and district (2 digits each) codes of the
+    /// Hacienda territorial division, and `OtrasSenas` (5–250 characters). No barrio.
+    pub fn new(provincia: u8, canton: u8, distrito: u8, otras_senas: impl Into<String>) -> Self {
+        Self {
+            provincia,
+            canton,
+            distrito,
+            barrio: None,
+            otras_senas: otras_senas.into(),
+        }
+    }
+
+    /// The same address with a `Barrio` (5–50 characters).
+    #[must_use]
+    pub fn with_barrio(mut self, barrio: impl Into<String>) -> Self {
+        self.barrio = Some(barrio.into());
+        self
+    }
+}
+
 /// `Telefono`.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Telefono {
     /// Country calling code (≤ 3 digits).
@@ -112,7 +166,18 @@ pub struct Telefono {
     pub numero: u64,
 }
 
+impl Telefono {
+    /// A phone number: country calling code (506 for Costa Rica) and the number.
+    pub fn new(codigo_pais: u16, numero: u64) -> Self {
+        Self {
+            codigo_pais,
+            numero,
+        }
+    }
+}
+
 /// A party: `Emisor` or `Receptor`. Which fields are written depends on the document type.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Parte {
     /// `Nombre`.
@@ -133,7 +198,67 @@ pub struct Parte {
     pub correos: Vec<String>,
 }
 
+impl Parte {
+    /// A party with only a `Nombre`; add the rest with the `with_*` methods (or set the fields).
+    pub fn new(nombre: impl Into<String>) -> Self {
+        Self {
+            nombre: nombre.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The same party with an `Identificacion`.
+    #[must_use]
+    pub fn with_identificacion(mut self, identificacion: Identificacion) -> Self {
+        self.identificacion = Some(identificacion);
+        self
+    }
+
+    /// The same party with a `Ubicacion`.
+    #[must_use]
+    pub fn with_ubicacion(mut self, ubicacion: Ubicacion) -> Self {
+        self.ubicacion = Some(ubicacion);
+        self
+    }
+
+    /// The same party with one more `CorreoElectronico` (appended).
+    #[must_use]
+    pub fn with_correo(mut self, correo: impl Into<String>) -> Self {
+        self.correos.push(correo.into());
+        self
+    }
+
+    /// The same party with a `Telefono`.
+    #[must_use]
+    pub fn with_telefono(mut self, telefono: Telefono) -> Self {
+        self.telefono = Some(telefono);
+        self
+    }
+
+    /// The same party with a `NombreComercial`.
+    #[must_use]
+    pub fn with_nombre_comercial(mut self, nombre_comercial: impl Into<String>) -> Self {
+        self.nombre_comercial = Some(nombre_comercial.into());
+        self
+    }
+
+    /// The same party with `OtrasSenasExtranjero` (a foreign address instead of a `Ubicacion`).
+    #[must_use]
+    pub fn with_otras_senas_extranjero(mut self, otras_senas: impl Into<String>) -> Self {
+        self.otras_senas_extranjero = Some(otras_senas.into());
+        self
+    }
+
+    /// The same party with `Registrofiscal8707` (emisor only: beverage/tobacco registry).
+    #[must_use]
+    pub fn with_registro_fiscal_8707(mut self, registro: impl Into<String>) -> Self {
+        self.registro_fiscal_8707 = Some(registro.into());
+        self
+    }
+}
+
 /// `CodigoComercial`.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodigoComercial {
     /// `Tipo` (01 vendedor, 02 comprador, 03 industria, 04 uso interno, 99 otros).
@@ -142,7 +267,18 @@ pub struct CodigoComercial {
     pub codigo: String,
 }
 
+impl CodigoComercial {
+    /// A commercial code: `Tipo` (`01` vendedor … `99` otros) and `Codigo` (≤ 20).
+    pub fn new(tipo: impl Into<String>, codigo: impl Into<String>) -> Self {
+        Self {
+            tipo: tipo.into(),
+            codigo: codigo.into(),
+        }
+    }
+}
+
 /// `Descuento`.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Descuento {
     /// `MontoDescuento`.
@@ -155,7 +291,35 @@ pub struct Descuento {
     pub naturaleza: Option<String>,
 }
 
+impl Descuento {
+    /// A discount: `MontoDescuento` (rounded to 5 decimals by [`crate::totals`]) and
+    /// `CodigoDescuento`, without `CodigoDescuentoOTRO` or `NaturalezaDescuento`.
+    pub fn new(monto: Decimal, codigo: impl Into<String>) -> Self {
+        Self {
+            monto,
+            codigo: codigo.into(),
+            codigo_otro: None,
+            naturaleza: None,
+        }
+    }
+
+    /// The same discount with a `NaturalezaDescuento` (why it is given).
+    #[must_use]
+    pub fn with_naturaleza(mut self, naturaleza: impl Into<String>) -> Self {
+        self.naturaleza = Some(naturaleza.into());
+        self
+    }
+
+    /// The same discount with `CodigoDescuentoOTRO` (required when the code is `99`).
+    #[must_use]
+    pub fn with_codigo_otro(mut self, codigo_otro: impl Into<String>) -> Self {
+        self.codigo_otro = Some(codigo_otro.into());
+        self
+    }
+}
+
 /// `Exoneracion` of one tax.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exoneracion {
     /// `TipoDocumentoEX1`.
@@ -180,7 +344,56 @@ pub struct Exoneracion {
     pub monto: Decimal,
 }
 
+impl Exoneracion {
+    /// An exoneration: `TipoDocumentoEX1`, `NumeroDocumento`, `NombreInstitucion` code,
+    /// `FechaEmisionEX` and `TarifaExonerada` (percentage points). `MontoExoneracion` starts at
+    /// zero and is computed by [`crate::totals`]; article, inciso and the `*OTRO` texts are unset.
+    pub fn new(
+        tipo_documento: impl Into<String>,
+        numero_documento: impl Into<String>,
+        nombre_institucion: impl Into<String>,
+        fecha_emision: DateTime<FixedOffset>,
+        tarifa_exonerada: Decimal,
+    ) -> Self {
+        Self {
+            tipo_documento: tipo_documento.into(),
+            tipo_documento_otro: None,
+            numero_documento: numero_documento.into(),
+            articulo: None,
+            inciso: None,
+            nombre_institucion: nombre_institucion.into(),
+            nombre_institucion_otros: None,
+            fecha_emision,
+            tarifa_exonerada,
+            monto: Decimal::ZERO,
+        }
+    }
+
+    /// The same exoneration with the law's `Articulo` (and optionally `Inciso`).
+    #[must_use]
+    pub fn with_articulo(mut self, articulo: u32, inciso: Option<u32>) -> Self {
+        self.articulo = Some(articulo);
+        self.inciso = inciso;
+        self
+    }
+
+    /// The same exoneration with `TipoDocumentoOTRO` (required when the type is `99`).
+    #[must_use]
+    pub fn with_tipo_documento_otro(mut self, otro: impl Into<String>) -> Self {
+        self.tipo_documento_otro = Some(otro.into());
+        self
+    }
+
+    /// The same exoneration with `NombreInstitucionOtros` (required when the institution is `99`).
+    #[must_use]
+    pub fn with_nombre_institucion_otros(mut self, otros: impl Into<String>) -> Self {
+        self.nombre_institucion_otros = Some(otros.into());
+        self
+    }
+}
+
 /// `DatosImpuestoEspecifico`: unit-based data of a specific tax (FE, TE, NC, ND).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatosImpuestoEspecifico {
     /// `CantidadUnidadMedida` (decimal 7,2).
@@ -195,7 +408,22 @@ pub struct DatosImpuestoEspecifico {
     pub impuesto_unidad: Decimal,
 }
 
+impl DatosImpuestoEspecifico {
+    /// Unit-based tax data: `CantidadUnidadMedida` and `ImpuestoUnidad`; `Porcentaje`,
+    /// `Proporcion` and `VolumenUnidadConsumo` unset (set the fields when the tax needs them).
+    pub fn new(cantidad_unidad_medida: Decimal, impuesto_unidad: Decimal) -> Self {
+        Self {
+            cantidad_unidad_medida,
+            porcentaje: None,
+            proporcion: None,
+            volumen_unidad_consumo: None,
+            impuesto_unidad,
+        }
+    }
+}
+
 /// `Impuesto` of a line.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Impuesto {
     /// `Codigo` (01 IVA, 02 selectivo de consumo, …, 99 otros).
@@ -220,6 +448,58 @@ pub struct Impuesto {
 }
 
 impl Impuesto {
+    /// A tax with the given `Codigo` (`01` IVA, `02` selectivo de consumo, …, `99` otros), no
+    /// tarifa and a `Monto` of zero: set [`Impuesto::with_tarifa`] to have
+    /// [`crate::totals`] compute the amount, or [`Impuesto::with_monto`] for a fixed amount.
+    pub fn new(codigo: impl Into<String>) -> Self {
+        Self {
+            codigo: codigo.into(),
+            codigo_impuesto_otro: None,
+            codigo_tarifa_iva: None,
+            tarifa: None,
+            factor_calculo_iva: None,
+            datos_impuesto_especifico: None,
+            monto: Decimal::ZERO,
+            monto_exportacion: None,
+            exoneracion: None,
+        }
+    }
+
+    /// The same tax with a `Tarifa` in percent (the totals engine computes `Monto` from it).
+    #[must_use]
+    pub fn with_tarifa(mut self, tarifa: Decimal) -> Self {
+        self.tarifa = Some(tarifa);
+        self
+    }
+
+    /// The same tax with a fixed `Monto` (kept by the totals engine when there is no tarifa).
+    #[must_use]
+    pub fn with_monto(mut self, monto: Decimal) -> Self {
+        self.monto = monto;
+        self
+    }
+
+    /// The same tax with `CodigoImpuestoOTRO` (required when the code is `99`).
+    #[must_use]
+    pub fn with_codigo_impuesto_otro(mut self, otro: impl Into<String>) -> Self {
+        self.codigo_impuesto_otro = Some(otro.into());
+        self
+    }
+
+    /// The same tax with unit-based `DatosImpuestoEspecifico`.
+    #[must_use]
+    pub fn with_datos_impuesto_especifico(mut self, datos: DatosImpuestoEspecifico) -> Self {
+        self.datos_impuesto_especifico = Some(datos);
+        self
+    }
+
+    /// The same tax with an `Exoneracion`.
+    #[must_use]
+    pub fn with_exoneracion(mut self, exoneracion: Exoneracion) -> Self {
+        self.exoneracion = Some(exoneracion);
+        self
+    }
+
     /// IVA at a tarifa code and rate, e.g. `Impuesto::iva("08", dec!(13))`.
     pub fn iva(codigo_tarifa: &str, tarifa: Decimal) -> Self {
         Self {
@@ -240,6 +520,7 @@ impl Impuesto {
 /// FEE). Its element names carry the `Surtido` suffix in the XML; the fields reuse the line types:
 /// a component's [`Descuento`] has no `naturaleza`, its [`Impuesto`] no `factor_calculo_iva`,
 /// `monto_exportacion` or `exoneracion` (validation reports them).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LineaDetalleSurtido {
     /// `CodigoCABYSSurtido` (13 digits).
@@ -270,7 +551,52 @@ pub struct LineaDetalleSurtido {
     pub impuestos: Vec<Impuesto>,
 }
 
+impl LineaDetalleSurtido {
+    /// A combo component: `CodigoCABYSSurtido`, `CantidadSurtido`, `UnidadMedidaSurtido`,
+    /// `DetalleSurtido` and `PrecioUnitarioSurtido`; no codes, discounts or taxes yet (a component
+    /// needs at least one [`Impuesto`]: [`LineaDetalleSurtido::with_impuesto`]). Computed amounts
+    /// start at zero.
+    pub fn new(
+        codigo_cabys: impl Into<String>,
+        cantidad: Decimal,
+        unidad_medida: impl Into<String>,
+        detalle: impl Into<String>,
+        precio_unitario: Decimal,
+    ) -> Self {
+        Self {
+            codigo_cabys: codigo_cabys.into(),
+            cantidad,
+            unidad_medida: unidad_medida.into(),
+            detalle: detalle.into(),
+            precio_unitario,
+            ..Self::default()
+        }
+    }
+
+    /// The same component with one more `ImpuestoSurtido` (appended).
+    #[must_use]
+    pub fn with_impuesto(mut self, impuesto: Impuesto) -> Self {
+        self.impuestos.push(impuesto);
+        self
+    }
+
+    /// The same component with one more `DescuentoSurtido` (appended).
+    #[must_use]
+    pub fn with_descuento(mut self, descuento: Descuento) -> Self {
+        self.descuentos.push(descuento);
+        self
+    }
+
+    /// The same component with one more `CodigoComercialSurtido` (appended).
+    #[must_use]
+    pub fn with_codigo_comercial(mut self, codigo: CodigoComercial) -> Self {
+        self.codigos_comerciales.push(codigo);
+        self
+    }
+}
+
 /// `LineaDetalle`.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LineaDetalle {
     /// `NumeroLinea` (1-based; set by [`crate::totals::compute`]).
@@ -321,7 +647,65 @@ pub struct LineaDetalle {
     pub monto_total_linea: Decimal,
 }
 
+impl LineaDetalle {
+    /// A line: `CodigoCABYS`, `Cantidad`, `UnidadMedida`, `Detalle` and `PrecioUnitario`; no
+    /// taxes, discounts or codes yet (add them with the `with_*` methods). `NumeroLinea` and the
+    /// computed amounts are filled by [`crate::totals::compute`].
+    pub fn new(
+        codigo_cabys: impl Into<String>,
+        cantidad: Decimal,
+        unidad_medida: impl Into<String>,
+        detalle: impl Into<String>,
+        precio_unitario: Decimal,
+    ) -> Self {
+        Self {
+            codigo_cabys: Some(codigo_cabys.into()),
+            cantidad,
+            unidad_medida: unidad_medida.into(),
+            detalle: detalle.into(),
+            precio_unitario,
+            ..Self::default()
+        }
+    }
+
+    /// The same line with one more `Impuesto` (appended).
+    #[must_use]
+    pub fn with_impuesto(mut self, impuesto: Impuesto) -> Self {
+        self.impuestos.push(impuesto);
+        self
+    }
+
+    /// The same line with one more `Descuento` (appended, ≤ 5 per line).
+    #[must_use]
+    pub fn with_descuento(mut self, descuento: Descuento) -> Self {
+        self.descuentos.push(descuento);
+        self
+    }
+
+    /// The same line with one more `CodigoComercial` (appended, ≤ 5 per line).
+    #[must_use]
+    pub fn with_codigo_comercial(mut self, codigo: CodigoComercial) -> Self {
+        self.codigos_comerciales.push(codigo);
+        self
+    }
+
+    /// The same line with one more combo component (`DetalleSurtido`, ≤ 20).
+    #[must_use]
+    pub fn with_surtido(mut self, componente: LineaDetalleSurtido) -> Self {
+        self.surtido.push(componente);
+        self
+    }
+
+    /// The same line with `ImpuestoAsumidoEmisorFabrica` (required in FE and TE; zero when none).
+    #[must_use]
+    pub fn with_impuesto_asumido_emisor_fabrica(mut self, monto: Decimal) -> Self {
+        self.impuesto_asumido_emisor_fabrica = Some(monto);
+        self
+    }
+}
+
 /// `OtrosCargos`.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtroCargo {
     /// `TipoDocumentoOC`.
@@ -340,7 +724,53 @@ pub struct OtroCargo {
     pub monto: Decimal,
 }
 
+impl OtroCargo {
+    /// A charge: `TipoDocumentoOC`, `Detalle` and `MontoCargo`; no third party or percentage.
+    pub fn new(
+        tipo_documento: impl Into<String>,
+        detalle: impl Into<String>,
+        monto: Decimal,
+    ) -> Self {
+        Self {
+            tipo_documento: tipo_documento.into(),
+            tipo_documento_otros: None,
+            identificacion_tercero: None,
+            nombre_tercero: None,
+            detalle: detalle.into(),
+            porcentaje: None,
+            monto,
+        }
+    }
+
+    /// The same charge collected for a third party (`IdentificacionTercero`, `NombreTercero`).
+    #[must_use]
+    pub fn with_tercero(
+        mut self,
+        identificacion: Identificacion,
+        nombre: impl Into<String>,
+    ) -> Self {
+        self.identificacion_tercero = Some(identificacion);
+        self.nombre_tercero = Some(nombre.into());
+        self
+    }
+
+    /// The same charge with the informative `PorcentajeOC`.
+    #[must_use]
+    pub fn with_porcentaje(mut self, porcentaje: Decimal) -> Self {
+        self.porcentaje = Some(porcentaje);
+        self
+    }
+
+    /// The same charge with `TipoDocumentoOTROS` (required when the type is `99`).
+    #[must_use]
+    pub fn with_tipo_documento_otros(mut self, otros: impl Into<String>) -> Self {
+        self.tipo_documento_otros = Some(otros.into());
+        self
+    }
+}
+
 /// `MedioPago` (≤ 4 per document).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MedioPago {
     /// `TipoMedioPago` (01 efectivo, 02 tarjeta, 03 cheque, 04 transferencia, 05 recaudado por
@@ -361,9 +791,24 @@ impl MedioPago {
             total: None,
         }
     }
+
+    /// The same medio de pago with `TotalMedioPago` (required when there are several).
+    #[must_use]
+    pub fn with_total(mut self, total: Decimal) -> Self {
+        self.total = Some(total);
+        self
+    }
+
+    /// The same medio de pago with `MedioPagoOtros` (required when the type is `99`).
+    #[must_use]
+    pub fn with_otros(mut self, otros: impl Into<String>) -> Self {
+        self.otros = Some(otros.into());
+        self
+    }
 }
 
 /// `TotalDesgloseImpuesto`.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesgloseImpuesto {
     /// `Codigo`.
@@ -374,7 +819,24 @@ pub struct DesgloseImpuesto {
     pub total: Decimal,
 }
 
+impl DesgloseImpuesto {
+    /// One `TotalDesgloseImpuesto` row: tax `Codigo`, `CodigoTarifaIVA` (IVA only) and the total.
+    /// [`crate::totals::compute`] produces these rows; build them by hand only to compare.
+    pub fn new(
+        codigo: impl Into<String>,
+        codigo_tarifa_iva: Option<String>,
+        total: Decimal,
+    ) -> Self {
+        Self {
+            codigo: codigo.into(),
+            codigo_tarifa_iva,
+            total,
+        }
+    }
+}
+
 /// `ResumenFactura`. Totals are computed by [`crate::totals::compute`]; `None` = not written.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ResumenFactura {
     /// `CodigoMoneda` (ISO 4217), e.g. `CRC`.
@@ -427,7 +889,20 @@ pub struct ResumenFactura {
     pub total_comprobante: Decimal,
 }
 
+impl ResumenFactura {
+    /// An empty summary in the given currency (`CodigoMoneda`, ISO 4217) and exchange rate to
+    /// colones (`TipoCambio`, 1 for CRC); totals are filled by [`crate::totals::compute`].
+    pub fn new(codigo_moneda: impl Into<String>, tipo_cambio: Decimal) -> Self {
+        Self {
+            codigo_moneda: codigo_moneda.into(),
+            tipo_cambio,
+            ..Self::default()
+        }
+    }
+}
+
 /// `InformacionReferencia`.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InformacionReferencia {
     /// `TipoDocIR` (01–18, 99; 19 FEE and 20 REP from the 2026 revision).
@@ -446,7 +921,59 @@ pub struct InformacionReferencia {
     pub razon: Option<String>,
 }
 
+impl InformacionReferencia {
+    /// A reference of type `TipoDocIR` issued at `FechaEmisionIR`; `Numero`, `Codigo` and
+    /// `Razon` unset (NC and ND need them: see the `with_*` methods).
+    pub fn new(tipo_doc: impl Into<String>, fecha_emision: DateTime<FixedOffset>) -> Self {
+        Self {
+            tipo_doc: tipo_doc.into(),
+            tipo_doc_otro: None,
+            numero: None,
+            fecha_emision,
+            codigo: None,
+            codigo_otro: None,
+            razon: None,
+        }
+    }
+
+    /// The same reference with the referenced document's clave (or consecutivo) as `Numero`.
+    #[must_use]
+    pub fn with_numero(mut self, numero: impl Into<String>) -> Self {
+        self.numero = Some(numero.into());
+        self
+    }
+
+    /// The same reference with a `Codigo` (why it is referenced: `01` anula, `02` corrige texto, …).
+    #[must_use]
+    pub fn with_codigo(mut self, codigo: impl Into<String>) -> Self {
+        self.codigo = Some(codigo.into());
+        self
+    }
+
+    /// The same reference with `CodigoReferenciaOTRO` (required when the code is `99`).
+    #[must_use]
+    pub fn with_codigo_otro(mut self, codigo_otro: impl Into<String>) -> Self {
+        self.codigo_otro = Some(codigo_otro.into());
+        self
+    }
+
+    /// The same reference with `TipoDocRefOTRO` (required when the type is `99`).
+    #[must_use]
+    pub fn with_tipo_doc_otro(mut self, tipo_doc_otro: impl Into<String>) -> Self {
+        self.tipo_doc_otro = Some(tipo_doc_otro.into());
+        self
+    }
+
+    /// The same reference with a `Razon` (free text, ≤ 180).
+    #[must_use]
+    pub fn with_razon(mut self, razon: impl Into<String>) -> Self {
+        self.razon = Some(razon.into());
+        self
+    }
+}
+
 /// One of the seven v4.4 comprobantes (FE, ND, NC, TE, FEC, FEE, REP).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comprobante {
     /// Schema revision the document is written and validated against.
@@ -491,6 +1018,7 @@ pub struct Comprobante {
 /// The official v4.4 schemas (the 2024 text as republished in 2026, and the 2026 revision) allow
 /// `codigo` on both elements; Hacienda's pre-2026 copies of the FE/TE/NC/ND schemas do not, so
 /// leave it `None` unless the receiver asked for it.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Otro {
     /// The element's text.
@@ -553,11 +1081,7 @@ impl Comprobante {
             plazo_credito: None,
             lineas: Vec::new(),
             otros_cargos: Vec::new(),
-            resumen: ResumenFactura {
-                codigo_moneda: "CRC".to_owned(),
-                tipo_cambio: Decimal::ONE,
-                ..ResumenFactura::default()
-            },
+            resumen: ResumenFactura::new("CRC", Decimal::ONE),
             referencias: Vec::new(),
             otros_texto: Vec::new(),
             otros_contenido: Vec::new(),
@@ -616,6 +1140,7 @@ impl RespuestaReceptor {
 }
 
 /// `MensajeReceptor`: the receiver's acceptance or rejection of a comprobante.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MensajeReceptor {
     /// Schema revision.
@@ -646,6 +1171,39 @@ pub struct MensajeReceptor {
     pub numero_cedula_receptor: String,
     /// `NumeroConsecutivoReceptor` (tipo 05, 06 or 07 matching `mensaje`).
     pub numero_consecutivo_receptor: Consecutivo,
+}
+
+impl MensajeReceptor {
+    /// A mensaje receptor answering the comprobante `clave` (issued by `numero_cedula_emisor`
+    /// for `total_factura`), numbered with the receiver's own `numero_consecutivo_receptor`
+    /// (tipo 05, 06 or 07 matching `mensaje`), with the schema revision in force at
+    /// `fecha_emision_doc`. The optional tax fields are unset.
+    pub fn new(
+        clave: Clave,
+        numero_cedula_emisor: impl Into<String>,
+        fecha_emision_doc: DateTime<FixedOffset>,
+        mensaje: RespuestaReceptor,
+        total_factura: Decimal,
+        numero_cedula_receptor: impl Into<String>,
+        numero_consecutivo_receptor: Consecutivo,
+    ) -> Self {
+        Self {
+            revision: SchemaRevision::in_force_at(&fecha_emision_doc),
+            clave,
+            numero_cedula_emisor: numero_cedula_emisor.into(),
+            fecha_emision_doc,
+            mensaje,
+            detalle_mensaje: None,
+            monto_total_impuesto: None,
+            codigo_actividad: None,
+            condicion_impuesto: None,
+            monto_total_impuesto_acreditar: None,
+            monto_total_de_gasto_aplicable: None,
+            total_factura,
+            numero_cedula_receptor: numero_cedula_receptor.into(),
+            numero_consecutivo_receptor,
+        }
+    }
 }
 
 /// A parsed document: a comprobante or a mensaje receptor.

@@ -76,44 +76,27 @@ fn build(tipo: TipoDocumento, rev: SchemaRevision, lines: &[LineIn]) -> Comproba
         .map(|li| {
             let tarifa = cr_einvoice::codes::tarifa_iva(li.tarifa).unwrap_or_default();
             let mut iva = Impuesto::iva(li.tarifa, tarifa);
-            iva.exoneracion = li.exonerada.map(|x| Exoneracion {
-                tipo_documento: "08".into(),
-                tipo_documento_otro: None,
-                numero_documento: "ZF-123".into(),
-                articulo: Some(20),
-                inciso: Some(3),
-                nombre_institucion: "04".into(),
-                nombre_institucion_otros: None,
-                fecha_emision: fecha,
-                tarifa_exonerada: x,
-                monto: Decimal::ZERO,
+            iva.exoneracion = li.exonerada.map(|x| {
+                Exoneracion::new("08", "ZF-123", "04", fecha, x).with_articulo(20, Some(3))
             });
-            LineaDetalle {
-                codigo_cabys: Some(
-                    if li.servicio {
-                        "8314100000000"
-                    } else {
-                        "2399999000000"
-                    }
-                    .into(),
-                ),
-                cantidad: li.cantidad,
-                unidad_medida: if li.servicio { "Sp" } else { "Unid" }.into(),
-                detalle: li.detalle.clone(),
-                precio_unitario: li.precio,
-                descuentos: li
-                    .descuento_pct
-                    .map(|p| Descuento {
-                        monto: li.cantidad * li.precio * Decimal::from(p) / Decimal::ONE_HUNDRED,
-                        codigo: "07".into(),
-                        codigo_otro: None,
-                        naturaleza: Some("Promoción".into()),
-                    })
-                    .into_iter()
-                    .collect(),
-                impuestos: vec![iva],
-                ..LineaDetalle::default()
+            let mut linea = LineaDetalle::new(
+                if li.servicio {
+                    "8314100000000"
+                } else {
+                    "2399999000000"
+                },
+                li.cantidad,
+                if li.servicio { "Sp" } else { "Unid" },
+                li.detalle.clone(),
+                li.precio,
+            )
+            .with_impuesto(iva);
+            if let Some(p) = li.descuento_pct {
+                let monto = li.cantidad * li.precio * Decimal::from(p) / Decimal::ONE_HUNDRED;
+                linea =
+                    linea.with_descuento(Descuento::new(monto, "07").with_naturaleza("Promoción"));
             }
+            linea
         })
         .collect();
     doc.compute_totals().unwrap_or_else(|e| panic!("{e}"));

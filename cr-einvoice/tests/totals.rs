@@ -25,18 +25,11 @@ fn base_doc(tipo: TipoDocumento) -> Comprobante {
         &codigo,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let parte = |nombre: &str, id: &str| Parte {
-        nombre: nombre.into(),
-        identificacion: Some(Identificacion::new(TipoIdentificacion::CedulaJuridica, id)),
-        ubicacion: Some(Ubicacion {
-            provincia: 1,
-            canton: 2,
-            distrito: 3,
-            barrio: None,
-            otras_senas: "Frente a la escuela".into(),
-        }),
-        correos: vec!["a@b.example".into()],
-        ..Parte::default()
+    let parte = |nombre: &str, id: &str| {
+        Parte::new(nombre)
+            .with_identificacion(Identificacion::new(TipoIdentificacion::CedulaJuridica, id))
+            .with_ubicacion(Ubicacion::new(1, 2, 3, "Frente a la escuela"))
+            .with_correo("a@b.example")
     };
     let mut doc = Comprobante::new(
         clave,
@@ -98,60 +91,34 @@ fn build(tipo: TipoDocumento, lines: &[LineIn], cargo: Option<Decimal>) -> Compr
         let tarifa = cr_einvoice::codes::tarifa_iva(li.tarifa).unwrap_or_default();
         let mut iva = Impuesto::iva(li.tarifa, tarifa);
         if let Some(x) = li.exonerada {
-            iva.exoneracion = Some(Exoneracion {
-                tipo_documento: "01".into(),
-                tipo_documento_otro: None,
-                numero_documento: "DOC-1".into(),
-                articulo: None,
-                inciso: None,
-                nombre_institucion: "01".into(),
-                nombre_institucion_otros: None,
-                fecha_emision: doc.fecha_emision,
-                tarifa_exonerada: x,
-                monto: Decimal::ZERO,
-            });
+            iva.exoneracion = Some(Exoneracion::new("01", "DOC-1", "01", doc.fecha_emision, x));
         }
         let monto_bruto = li.cantidad * li.precio;
         let descuentos = li
             .descuento
-            .map(|pct| Descuento {
-                // a percentage of the gross amount, with arbitrary precision: the engine rounds it
-                monto: monto_bruto * pct / dec!(100),
-                codigo: "01".into(),
-                codigo_otro: None,
-                naturaleza: None,
-            })
+            // a percentage of the gross amount, with arbitrary precision: the engine rounds it
+            .map(|pct| Descuento::new(monto_bruto * pct / dec!(100), "01"))
             .into_iter()
             .collect();
-        doc.lineas.push(LineaDetalle {
-            codigo_cabys: Some(
-                if li.servicio {
-                    "8314100000000"
-                } else {
-                    "2399999000000"
-                }
-                .into(),
-            ),
-            cantidad: li.cantidad,
-            unidad_medida: if li.servicio { "Sp" } else { "Unid" }.into(),
-            detalle: "Artículo de prueba".into(),
-            precio_unitario: li.precio,
-            descuentos,
-            impuestos: vec![iva],
-            impuesto_asumido_emisor_fabrica: li.asumido,
-            ..LineaDetalle::default()
-        });
+        let mut linea = LineaDetalle::new(
+            if li.servicio {
+                "8314100000000"
+            } else {
+                "2399999000000"
+            },
+            li.cantidad,
+            if li.servicio { "Sp" } else { "Unid" },
+            "Artículo de prueba",
+            li.precio,
+        )
+        .with_impuesto(iva);
+        linea.descuentos = descuentos;
+        linea.impuesto_asumido_emisor_fabrica = li.asumido;
+        doc.lineas.push(linea);
     }
     if let Some(m) = cargo {
-        doc.otros_cargos.push(OtroCargo {
-            tipo_documento: "06".into(),
-            tipo_documento_otros: None,
-            identificacion_tercero: None,
-            nombre_tercero: None,
-            detalle: "Servicio 10 %".into(),
-            porcentaje: None,
-            monto: m,
-        });
+        doc.otros_cargos
+            .push(OtroCargo::new("06", "Servicio 10 %", m));
     }
     doc.resumen.medios_pago.push(MedioPago::new("01"));
     doc
@@ -282,12 +249,10 @@ fn worked_example() {
 #[test]
 fn overflow_is_an_error_not_a_panic() {
     let mut doc = base_doc(TipoDocumento::FacturaElectronica);
-    doc.lineas.push(LineaDetalle {
-        cantidad: Decimal::MAX,
-        precio_unitario: Decimal::MAX,
-        impuestos: vec![Impuesto::iva("08", dec!(13))],
-        ..LineaDetalle::default()
-    });
+    let mut linea = LineaDetalle::default().with_impuesto(Impuesto::iva("08", dec!(13)));
+    linea.cantidad = Decimal::MAX;
+    linea.precio_unitario = Decimal::MAX;
+    doc.lineas.push(linea);
     assert!(matches!(
         doc.compute_totals(),
         Err(cr_einvoice::Error::Overflow(_))

@@ -143,15 +143,7 @@ fn structure_rules() {
     d.codigo_actividad_receptor = Some("620100".into());
     expect(&d, Rule::NotAllowed);
     let mut d = doc(TipoDocumento::ReciboElectronicoPago, SchemaRevision::V2024);
-    d.otros_cargos.push(OtroCargo {
-        tipo_documento: "06".into(),
-        tipo_documento_otros: None,
-        identificacion_tercero: None,
-        nombre_tercero: None,
-        detalle: "x".into(),
-        porcentaje: None,
-        monto: Decimal::ONE,
-    });
+    d.otros_cargos.push(OtroCargo::new("06", "x", Decimal::ONE));
     expect(&recompute(d), Rule::NotAllowed);
     let mut d = doc(TipoDocumento::NotaCreditoElectronica, SchemaRevision::V2024);
     d.referencias.clear();
@@ -235,15 +227,12 @@ fn with_reference(
     codigo: &str,
 ) -> Comprobante {
     let mut d = doc(tipo, rev);
-    d.referencias = vec![InformacionReferencia {
-        tipo_doc: tipo_doc.into(),
-        tipo_doc_otro: None,
-        numero: Some("50615032600310123456700100001010000000041100000041".into()),
-        fecha_emision: fecha(),
-        codigo: Some(codigo.into()),
-        codigo_otro: None,
-        razon: Some("Corrección".into()),
-    }];
+    d.referencias = vec![
+        InformacionReferencia::new(tipo_doc, fecha())
+            .with_numero("50615032600310123456700100001010000000041100000041")
+            .with_codigo(codigo)
+            .with_razon("Corrección"),
+    ];
     d
 }
 

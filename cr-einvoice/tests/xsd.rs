@@ -326,25 +326,15 @@ fn specific_tax_with_unit_data_is_written_parsed_and_schema_valid() {
         .unwrap_or_else(|e| panic!("{e}"));
         let line = &mut doc.lineas[0];
         // impuesto específico de bebidas alcohólicas (04): 12 units × 0.75 l at 15.5 % alcohol
+        let mut datos =
+            DatosImpuestoEspecifico::new(Decimal::new(1200, 2), Decimal::new(12_345, 1));
+        datos.porcentaje = Some(Decimal::new(1550, 2));
+        datos.volumen_unidad_consumo = Some(Decimal::new(75, 2));
         line.impuestos.insert(
             0,
-            Impuesto {
-                codigo: "04".into(),
-                codigo_impuesto_otro: None,
-                codigo_tarifa_iva: None,
-                tarifa: None,
-                factor_calculo_iva: None,
-                datos_impuesto_especifico: Some(DatosImpuestoEspecifico {
-                    cantidad_unidad_medida: Decimal::new(1200, 2),
-                    porcentaje: Some(Decimal::new(1550, 2)),
-                    proporcion: None,
-                    volumen_unidad_consumo: Some(Decimal::new(75, 2)),
-                    impuesto_unidad: Decimal::new(12_345, 1),
-                }),
-                monto: Decimal::new(14_814, 0),
-                monto_exportacion: None,
-                exoneracion: None,
-            },
+            Impuesto::new("04")
+                .with_datos_impuesto_especifico(datos)
+                .with_monto(Decimal::new(14_814, 0)),
         );
         doc.compute_totals().unwrap_or_else(|e| panic!("{e}"));
         let l = &doc.lineas[0];
@@ -371,27 +361,20 @@ fn combo_lines_with_detalle_surtido_are_schema_valid_and_round_trip() {
     use cr_einvoice::{CodigoComercial, Descuento, Impuesto, LineaDetalleSurtido};
     use rust_decimal::Decimal;
     let key = key();
-    let componente = |cabys: &str, detalle: &str, precio: i64, tarifa: &str| LineaDetalleSurtido {
-        codigo_cabys: cabys.into(),
-        codigos_comerciales: vec![CodigoComercial {
-            tipo: "01".into(),
-            codigo: "SKU-1".into(),
-        }],
-        cantidad: Decimal::new(2, 0),
-        unidad_medida: "Unid".into(),
-        detalle: detalle.into(),
-        precio_unitario: Decimal::new(precio, 2),
-        descuentos: vec![Descuento {
-            monto: Decimal::new(100, 2),
-            codigo: "06".into(),
-            codigo_otro: None,
-            naturaleza: None,
-        }],
-        impuestos: vec![Impuesto::iva(
+    let componente = |cabys: &str, detalle: &str, precio: i64, tarifa: &str| {
+        LineaDetalleSurtido::new(
+            cabys,
+            Decimal::new(2, 0),
+            "Unid",
+            detalle,
+            Decimal::new(precio, 2),
+        )
+        .with_codigo_comercial(CodigoComercial::new("01", "SKU-1"))
+        .with_descuento(Descuento::new(Decimal::new(100, 2), "06"))
+        .with_impuesto(Impuesto::iva(
             tarifa,
             cr_einvoice::codes::tarifa_iva(tarifa).unwrap_or_default(),
-        )],
-        ..LineaDetalleSurtido::default()
+        ))
     };
     for revision in REVISIONS {
         for tipo in [

@@ -206,41 +206,29 @@ fn sign_costa_rica_factura() -> BoxResult<()> {
         Situacion::Normal,
         &CodigoSeguridad::random(),
     )?;
-    let emisor = Parte {
-        nombre: "Empresa Demo S.A.".into(),
-        identificacion: Some(Identificacion::new(
+    let emisor = Parte::new("Empresa Demo S.A.")
+        .with_identificacion(Identificacion::new(
             TipoIdentificacion::CedulaJuridica,
             "3101234567",
-        )),
-        ubicacion: Some(Ubicacion {
-            provincia: 1,
-            canton: 1,
-            distrito: 1,
-            barrio: None,
-            otras_senas: "100 m norte del parque central".into(),
-        }),
-        correos: vec!["facturacion@demo.example".into()],
-        ..Parte::default()
-    };
-    let receptor = Parte {
-        nombre: "Cliente Demo S.R.L.".into(),
-        identificacion: Some(Identificacion::new(
-            TipoIdentificacion::CedulaJuridica,
-            "3109876543",
-        )),
-        ..Parte::default()
-    };
+        ))
+        .with_ubicacion(Ubicacion::new(1, 1, 1, "100 m norte del parque central"))
+        .with_correo("facturacion@demo.example");
+    let receptor = Parte::new("Cliente Demo S.R.L.").with_identificacion(Identificacion::new(
+        TipoIdentificacion::CedulaJuridica,
+        "3109876543",
+    ));
     let mut factura = Comprobante::new(clave, fecha, "3101234567", emisor, Some(receptor));
     factura.codigo_actividad_emisor = Some("620100".into());
-    factura.lineas.push(LineaDetalle {
-        codigo_cabys: Some("8314100000000".into()),
-        cantidad: dec!(2),
-        unidad_medida: "Sp".into(),
-        detalle: "Consultoría en TI".into(),
-        precio_unitario: dec!(50000),
-        impuestos: vec![Impuesto::iva("08", dec!(13))],
-        ..LineaDetalle::default()
-    });
+    factura.lineas.push(
+        LineaDetalle::new(
+            "8314100000000",
+            dec!(2),
+            "Sp",
+            "Consultoría en TI",
+            dec!(50000),
+        )
+        .with_impuesto(Impuesto::iva("08", dec!(13))),
+    );
     factura.resumen.medios_pago.push(MedioPago::new("04"));
     factura.compute_totals()?;
 
