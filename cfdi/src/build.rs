@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::error::{Error, Result};
+use crate::error::{BuildPlace, BuildRule, Error, Result};
 use crate::model::*;
 
 /// IVA (`c_Impuesto` 002).
@@ -41,17 +41,67 @@ const MAX_AMOUNT: Decimal = Decimal::from_parts(0xA763_FFFF, 0x0DE0_B6B3, 0, fal
 /// Largest accepted rate, cuota, exchange rate or equivalence.
 const MAX_RATE: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
 
-fn bounded(what: &str, v: Decimal, max: Decimal) -> Result<Decimal> {
+/// An [`Error::Build`] for the comprobante itself (no place yet; see [`placed`]).
+fn invalid(field: &'static str, value: Option<String>, rule: BuildRule) -> Error {
+    Error::Build {
+        field,
+        place: None,
+        value,
+        rule,
+    }
+}
+
+/// Puts `place` on a build error that has none (other errors pass through).
+fn placed(e: Error, place: BuildPlace) -> Error {
+    match e {
+        Error::Build {
+            field,
+            place: None,
+            value,
+            rule,
+        } => Error::Build {
+            field,
+            place: Some(place),
+            value,
+            rule,
+        },
+        other => other,
+    }
+}
+
+/// `v` if it lies in `0..=max`.
+fn bounded(field: &'static str, v: Decimal, max: Decimal) -> Result<Decimal> {
     if v.is_sign_negative() || v > max {
-        return Err(Error::Build(format!(
-            "{what} {v} is negative or larger than {max}"
-        )));
+        return Err(invalid(
+            field,
+            Some(v.to_string()),
+            BuildRule::OutOfRange {
+                min: Decimal::ZERO,
+                max,
+            },
+        ));
     }
     Ok(v)
 }
 
-fn checked(v: Option<Decimal>) -> Result<Decimal> {
-    v.ok_or_else(|| Error::Build("amount out of range".into()))
+/// The result of a checked operation computing `field`; `None` is an overflow.
+fn checked(field: &'static str, v: Option<Decimal>) -> Result<Decimal> {
+    v.ok_or_else(|| invalid(field, None, BuildRule::Overflow))
+}
+
+/// `v` if it is positive and has at most `max_decimals` decimals.
+fn positive(field: &'static str, v: Decimal, max_decimals: u32) -> Result<Decimal> {
+    if v.scale() > max_decimals {
+        return Err(invalid(
+            field,
+            Some(v.to_string()),
+            BuildRule::TooManyDecimals { max: max_decimals },
+        ));
+    }
+    if v <= Decimal::ZERO {
+        return Err(invalid(field, Some(v.to_string()), BuildRule::NotPositive));
+    }
+    Ok(v)
 }
 
 fn money(x: Decimal, dec: u32) -> Decimal {
@@ -62,24 +112,24 @@ fn money(x: Decimal, dec: u32) -> Decimal {
 
 fn rate6(x: Decimal) -> Result<Decimal> {
     if x.scale() > 6 && x.normalize().scale() > 6 {
-        return Err(Error::Build(format!(
-            "TasaOCuota {x} has more than 6 decimals"
-        )));
+        return Err(invalid(
+            "TasaOCuota",
+            Some(x.to_string()),
+            BuildRule::TooManyDecimals { max: 6 },
+        ));
     }
     let mut r = x.normalize();
     r.rescale(6);
     Ok(r)
 }
 
-fn decimals_of(moneda: &str) -> Result<u32> {
+/// Decimals of the currency in `field` (`Moneda`, `MonedaP`, `MonedaDR`).
+fn decimals_of(field: &'static str, moneda: &str) -> Result<u32> {
     if moneda == "XXX" {
         return Ok(0);
     }
-    crate::catalog::moneda_decimals(moneda).ok_or_else(|| {
-        Error::Build(format!(
-            "Moneda {moneda:?} has no known decimals in c_Moneda"
-        ))
-    })
+    crate::catalog::moneda_decimals(moneda)
+        .ok_or_else(|| invalid(field, Some(moneda.to_owned()), BuildRule::UnknownCurrency))
 }
 
 impl Emisor {
@@ -313,35 +363,33 @@ impl ConceptoInput {
         self
     }
 
-    fn finish(self, dec: u32, taxes_allowed: bool, index: usize) -> Result<Concepto> {
+    /// The concepto with its amounts computed; errors carry no place (the caller adds it).
+    fn finish(self, dec: u32, taxes_allowed: bool) -> Result<Concepto> {
         let mut c = self.concepto;
-        let at = |m: String| Error::Build(format!("concepto {}: {m}", index + 1));
-        if c.cantidad <= Decimal::ZERO || c.cantidad.scale() > 6 {
-            return Err(at(format!(
-                "Cantidad {} must be > 0 with at most 6 decimals",
-                c.cantidad
-            )));
+        positive("Cantidad", c.cantidad, 6)?;
+        if c.valor_unitario.scale() > 6 {
+            return Err(invalid(
+                "ValorUnitario",
+                Some(c.valor_unitario.to_string()),
+                BuildRule::TooManyDecimals { max: 6 },
+            ));
         }
-        if c.valor_unitario < Decimal::ZERO || c.valor_unitario.scale() > 6 {
-            return Err(at(format!(
-                "ValorUnitario {} must be >= 0 with at most 6 decimals",
-                c.valor_unitario
-            )));
-        }
-        bounded("Cantidad", c.cantidad, MAX_AMOUNT).map_err(|e| at(e.to_string()))?;
-        bounded("ValorUnitario", c.valor_unitario, MAX_AMOUNT).map_err(|e| at(e.to_string()))?;
-        let importe =
-            checked(c.cantidad.checked_mul(c.valor_unitario)).map_err(|e| at(e.to_string()))?;
-        c.importe =
-            bounded("Importe", money(importe, dec), MAX_AMOUNT).map_err(|e| at(e.to_string()))?;
+        bounded("Cantidad", c.cantidad, MAX_AMOUNT)?;
+        bounded("ValorUnitario", c.valor_unitario, MAX_AMOUNT)?;
+        let importe = checked("Importe", c.cantidad.checked_mul(c.valor_unitario))?;
+        c.importe = bounded("Importe", money(importe, dec), MAX_AMOUNT)?;
         let descuento = match self.descuento {
             Some(d) => {
                 let d = money(d, dec);
                 if d < Decimal::ZERO || d > c.importe {
-                    return Err(at(format!(
-                        "Descuento {d} must be between 0 and Importe {}",
-                        c.importe
-                    )));
+                    return Err(invalid(
+                        "Descuento",
+                        Some(d.to_string()),
+                        BuildRule::OutOfRange {
+                            min: Decimal::ZERO,
+                            max: c.importe,
+                        },
+                    ));
                 }
                 Some(d)
             }
@@ -350,19 +398,39 @@ impl ConceptoInput {
         c.descuento = descuento;
         let has_taxes = !self.traslados.is_empty() || !self.retenciones.is_empty();
         if has_taxes && !taxes_allowed {
-            return Err(at("this TipoDeComprobante does not allow taxes".into()));
+            return Err(invalid(
+                "Impuestos",
+                None,
+                BuildRule::NotAllowedWhen {
+                    field: "TipoDeComprobante",
+                    value: "T".into(),
+                },
+            ));
         }
         c.objeto_imp = self
             .objeto_imp
             .unwrap_or_else(|| if has_taxes { "02" } else { "01" }.to_string());
         match (c.objeto_imp.as_str(), has_taxes) {
             ("01" | "03" | "04", true) => {
-                return Err(at(format!(
-                    "ObjetoImp {} does not allow taxes",
-                    c.objeto_imp
-                )));
+                return Err(invalid(
+                    "Impuestos",
+                    None,
+                    BuildRule::NotAllowedWhen {
+                        field: "ObjetoImp",
+                        value: c.objeto_imp,
+                    },
+                ));
             }
-            ("02", false) => return Err(at("ObjetoImp 02 requires at least one tax".into())),
+            ("02", false) => {
+                return Err(invalid(
+                    "Impuestos",
+                    None,
+                    BuildRule::RequiredWhen {
+                        field: "ObjetoImp",
+                        value: "02".into(),
+                    },
+                ));
+            }
             _ => {}
         }
         if has_taxes {
@@ -562,9 +630,7 @@ impl ComprobanteBuilder {
     pub fn build(self) -> Result<Comprobante> {
         let mut c = self.c;
         if self.conceptos.is_empty() {
-            return Err(Error::Build(
-                "a comprobante needs at least one concepto".into(),
-            ));
+            return Err(invalid("Concepto", None, BuildRule::Required));
         }
         let tipo_t = c.tipo_de_comprobante == "T";
         if tipo_t {
@@ -575,19 +641,29 @@ impl ComprobanteBuilder {
             c.tipo_cambio = None;
         } else {
             match c.tipo_cambio {
-                Some(t) if t > Decimal::ZERO && t.scale() <= 6 && t <= MAX_RATE => {}
-                _ => {
-                    return Err(Error::Build(format!(
-                        "Moneda {} requires TipoCambio > 0 with at most 6 decimals",
-                        c.moneda
-                    )));
+                Some(t) => {
+                    positive("TipoCambio", t, 6)?;
+                    bounded("TipoCambio", t, MAX_RATE)?;
+                }
+                None => {
+                    return Err(invalid(
+                        "TipoCambio",
+                        None,
+                        BuildRule::RequiredWhen {
+                            field: "Moneda",
+                            value: c.moneda,
+                        },
+                    ));
                 }
             }
         }
-        let dec = decimals_of(&c.moneda)?;
+        let dec = decimals_of("Moneda", &c.moneda)?;
         let mut conceptos = Vec::with_capacity(self.conceptos.len());
         for (i, k) in self.conceptos.into_iter().enumerate() {
-            conceptos.push(k.finish(dec, !tipo_t, i)?);
+            conceptos.push(
+                k.finish(dec, !tipo_t)
+                    .map_err(|e| placed(e, BuildPlace::Concepto(i + 1)))?,
+            );
         }
         if tipo_t {
             c.sub_total = Decimal::ZERO;
@@ -687,15 +763,27 @@ impl DoctoInput {
         imp_saldo_ant: Decimal,
         imp_pagado: Decimal,
     ) -> Result<Self> {
-        let uuid = invoice.timbre().map(|t| t.uuid.clone()).ok_or_else(|| {
-            Error::Build("the paid invoice is not stamped (no TimbreFiscalDigital UUID)".into())
-        })?;
-        bounded("ImpSaldoAnt", imp_saldo_ant, invoice.total.min(MAX_AMOUNT))?;
-        if num_parcialidad == 0 || imp_pagado <= Decimal::ZERO || imp_pagado > imp_saldo_ant {
-            return Err(Error::Build(format!(
-                "invalid installment {num_parcialidad}: pagado {imp_pagado}, saldo anterior {imp_saldo_ant}"
-            )));
+        // The paid invoice must be stamped: its UUID is the DoctoRelacionado's IdDocumento.
+        let uuid = invoice
+            .timbre()
+            .map(|t| t.uuid.clone())
+            .ok_or_else(|| invalid("TimbreFiscalDigital", None, BuildRule::Required))?;
+        let place = || BuildPlace::DoctoRelacionado(uuid.clone());
+        bounded("ImpSaldoAnt", imp_saldo_ant, invoice.total.min(MAX_AMOUNT))
+            .map_err(|e| placed(e, place()))?;
+        if num_parcialidad == 0 {
+            let e = invalid("NumParcialidad", Some("0".into()), BuildRule::NotPositive);
+            return Err(placed(e, place()));
         }
+        if imp_pagado <= Decimal::ZERO {
+            let e = invalid(
+                "ImpPagado",
+                Some(imp_pagado.to_string()),
+                BuildRule::NotPositive,
+            );
+            return Err(placed(e, place()));
+        }
+        bounded("ImpPagado", imp_pagado, imp_saldo_ant).map_err(|e| placed(e, place()))?;
         let mut traslados = Vec::new();
         let mut retenciones = Vec::new();
         for k in &invoice.conceptos {
@@ -780,24 +868,33 @@ impl PagoBuilder {
     }
 
     fn finish(self) -> Result<Pago> {
-        let dec_p = decimals_of(&self.moneda_p)?;
+        let dec_p = decimals_of("MonedaP", &self.moneda_p)?;
         let tipo_cambio_p = if self.moneda_p == "MXN" {
             Some(Decimal::ONE)
         } else {
             match self.tipo_cambio_p {
                 Some(t) if t > Decimal::ZERO => Some(t),
-                _ => {
-                    return Err(Error::Build(format!(
-                        "MonedaP {} requires TipoCambioP",
-                        self.moneda_p
-                    )));
+                Some(t) => {
+                    return Err(invalid(
+                        "TipoCambioP",
+                        Some(t.to_string()),
+                        BuildRule::NotPositive,
+                    ));
+                }
+                None => {
+                    return Err(invalid(
+                        "TipoCambioP",
+                        None,
+                        BuildRule::RequiredWhen {
+                            field: "MonedaP",
+                            value: self.moneda_p,
+                        },
+                    ));
                 }
             }
         };
         if self.doctos.is_empty() {
-            return Err(Error::Build(
-                "a Pago needs at least one DoctoRelacionado".into(),
-            ));
+            return Err(invalid("DoctoRelacionado", None, BuildRule::Required));
         }
         let mut monto = Decimal::ZERO;
         let mut doctos = Vec::new();
@@ -805,20 +902,31 @@ impl PagoBuilder {
         let mut tras_p: TaxSums = BTreeMap::new();
         let mut ret_p: BTreeMap<String, Decimal> = BTreeMap::new();
         for d in self.doctos {
-            let dec_dr = decimals_of(&d.moneda_dr)?;
+            let place = || BuildPlace::DoctoRelacionado(d.id_documento.clone());
+            let dec_dr = decimals_of("MonedaDR", &d.moneda_dr).map_err(|e| placed(e, place()))?;
             let equivalencia = if d.moneda_dr == self.moneda_p {
                 Decimal::ONE
             } else {
-                d.equivalencia_dr
-                    .filter(|e| *e >= Decimal::new(1, 6) && *e <= MAX_RATE)
-                    .ok_or_else(|| {
-                        Error::Build(format!(
-                            "DoctoRelacionado {} needs EquivalenciaDR",
-                            d.id_documento
-                        ))
-                    })?
+                let min = Decimal::new(1, 6);
+                match d.equivalencia_dr {
+                    Some(e) if e >= min && e <= MAX_RATE => e,
+                    Some(e) => {
+                        let rule = BuildRule::OutOfRange { min, max: MAX_RATE };
+                        let e = invalid("EquivalenciaDR", Some(e.to_string()), rule);
+                        return Err(placed(e, place()));
+                    }
+                    None => {
+                        let rule = BuildRule::RequiredWhen {
+                            field: "MonedaDR",
+                            value: d.moneda_dr.clone(),
+                        };
+                        return Err(placed(invalid("EquivalenciaDR", None, rule), place()));
+                    }
+                }
             };
-            monto = checked(monto.checked_add(checked(d.imp_pagado.checked_div(equivalencia))?))?;
+            let pagado = checked("Monto", d.imp_pagado.checked_div(equivalencia))
+                .map_err(|e| placed(e, place()))?;
+            monto = checked("Monto", monto.checked_add(pagado))?;
             let factor = if d.total > Decimal::ZERO {
                 d.imp_pagado / d.total
             } else {
@@ -986,27 +1094,26 @@ impl PagosBuilder {
     /// [`Error::Build`] for inconsistent input.
     pub fn build(self) -> Result<Comprobante> {
         if self.pagos.is_empty() {
-            return Err(Error::Build(
-                "a Pagos complement needs at least one Pago".into(),
-            ));
+            return Err(invalid("Pago", None, BuildRule::Required));
         }
         let mut pagos = Vec::new();
-        for p in self.pagos {
-            pagos.push(p.finish()?);
+        for (i, p) in self.pagos.into_iter().enumerate() {
+            pagos.push(p.finish().map_err(|e| placed(e, BuildPlace::Pago(i + 1)))?);
         }
         let mut totales = PagosTotales::default();
         let mut monto_total = Decimal::ZERO;
         fn add(slot: &mut Option<Decimal>, v: Decimal) -> Result<()> {
             let acc = slot.get_or_insert(Decimal::ZERO);
-            *acc = checked(acc.checked_add(v))?;
+            *acc = checked("Totales", acc.checked_add(v))?;
             Ok(())
         }
         for p in &pagos {
             let tc = p.tipo_cambio_p.unwrap_or(Decimal::ONE);
-            monto_total = checked(monto_total.checked_add(checked(p.monto.checked_mul(tc))?))?;
+            let monto = checked("MontoTotalPagos", p.monto.checked_mul(tc))?;
+            monto_total = checked("MontoTotalPagos", monto_total.checked_add(monto))?;
             if let Some(i) = &p.impuestos_p {
                 for r in &i.retenciones_p {
-                    let v = checked(r.importe_p.checked_mul(tc))?;
+                    let v = checked("Totales", r.importe_p.checked_mul(tc))?;
                     match r.impuesto_p.as_str() {
                         IVA => add(&mut totales.total_retenciones_iva, v)?,
                         ISR => add(&mut totales.total_retenciones_isr, v)?,
@@ -1018,8 +1125,11 @@ impl PagosBuilder {
                     if t.impuesto_p != IVA {
                         continue;
                     }
-                    let base = checked(t.base_p.checked_mul(tc))?;
-                    let imp = checked(t.importe_p.unwrap_or(Decimal::ZERO).checked_mul(tc))?;
+                    let base = checked("Totales", t.base_p.checked_mul(tc))?;
+                    let imp = checked(
+                        "Totales",
+                        t.importe_p.unwrap_or(Decimal::ZERO).checked_mul(tc),
+                    )?;
                     let tasa = t.tasa_o_cuota_p.map(|x| x.normalize());
                     if t.tipo_factor_p == "Exento" {
                         add(&mut totales.total_traslados_base_iva_exento, base)?;

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, Result};
@@ -250,7 +250,8 @@ pub(crate) fn fecha_to_utc(fecha: &str) -> Result<DateTime<Utc>> {
             expected: "AAAA-MM-DDThh:mm:ss",
         }
     })?;
-    let offset = FixedOffset::west_opt(6 * 3600).ok_or_else(|| Error::Build("offset".into()))?;
+    // UTC-6 is always a valid offset; the UTC fallback only satisfies the Option.
+    let offset = FixedOffset::west_opt(6 * 3600).unwrap_or_else(|| Utc.fix());
     Ok(naive
         .and_local_timezone(offset)
         .single()

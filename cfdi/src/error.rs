@@ -122,12 +122,109 @@ pub enum Error {
     /// The `Sello` (or `SelloSAT`) does not verify against the cadena original.
     #[error("{0}")]
     SealInvalid(SealProblem),
-    /// The builder was given inconsistent input.
-    #[error("cannot build the CFDI: {0}")]
-    Build(String),
+    /// The builder was given inconsistent input: `field` (at `place`, with `value`) breaks `rule`.
+    #[error(
+        "cannot build the CFDI: {}{field}{}: {rule}",
+        place.as_ref().map(|p| format!("{p}: ")).unwrap_or_default(),
+        value.as_ref().map(|v| format!(" {v:?}")).unwrap_or_default()
+    )]
+    Build {
+        /// The SAT attribute or element that breaks the rule, as named in the XSD (`"Cantidad"`,
+        /// `"TipoCambio"`, `"Concepto"`, …).
+        field: &'static str,
+        /// Which concepto, pago or paid document it belongs to; `None` for the comprobante.
+        place: Option<BuildPlace>,
+        /// The value given, as text, when there was one.
+        value: Option<String>,
+        /// The rule the value breaks.
+        rule: BuildRule,
+    },
     /// Reading a file failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Where in the builder's input an [`Error::Build`] was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildPlace {
+    /// The n-th concepto (1-based, in the order given to the builder).
+    Concepto(usize),
+    /// The n-th `pago20:Pago` (1-based).
+    Pago(usize),
+    /// The `pago20:DoctoRelacionado` with this `IdDocumento` (UUID of the paid invoice).
+    DoctoRelacionado(String),
+}
+
+impl fmt::Display for BuildPlace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Concepto(n) => write!(f, "concepto {n}"),
+            Self::Pago(n) => write!(f, "pago {n}"),
+            Self::DoctoRelacionado(id) => write!(f, "DoctoRelacionado {id}"),
+        }
+    }
+}
+
+/// The rule an [`Error::Build`] input breaks. `Display` says what the rule requires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildRule {
+    /// The field (or at least one element of it) is required.
+    Required,
+    /// The field is required because another field has this value (e.g. `TipoCambio` when
+    /// `Moneda` is not MXN).
+    RequiredWhen {
+        /// The other field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// The field is not allowed because another field has this value (e.g. taxes on a
+    /// concepto whose `ObjetoImp` is `01`).
+    NotAllowedWhen {
+        /// The other field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// The value must be greater than zero.
+    NotPositive,
+    /// The value must lie in `min..=max`.
+    OutOfRange {
+        /// Smallest allowed value.
+        min: rust_decimal::Decimal,
+        /// Largest allowed value (for amounts: 18 integer digits, `t_Importe`).
+        max: rust_decimal::Decimal,
+    },
+    /// The value has more decimal places than SAT allows.
+    TooManyDecimals {
+        /// Decimal places allowed.
+        max: u32,
+    },
+    /// A computed amount does not fit a decimal (the inputs are far too large).
+    Overflow,
+    /// The currency is not in `c_Moneda`, so its number of decimals is unknown.
+    UnknownCurrency,
+}
+
+impl fmt::Display for BuildRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Required => f.write_str("is required"),
+            Self::RequiredWhen { field, value } => {
+                write!(f, "is required when {field} is {value:?}")
+            }
+            Self::NotAllowedWhen { field, value } => {
+                write!(f, "is not allowed when {field} is {value:?}")
+            }
+            Self::NotPositive => f.write_str("must be greater than zero"),
+            Self::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
+            Self::TooManyDecimals { max } => write!(f, "must have at most {max} decimals"),
+            Self::Overflow => f.write_str("overflows: the computed amount is out of range"),
+            Self::UnknownCurrency => f.write_str("is not in c_Moneda (its decimals are unknown)"),
+        }
+    }
 }
 
 /// Why a seal did not verify.
@@ -216,7 +313,7 @@ impl Error {
             | Self::KeyMismatch
             | Self::CertificateNotValid { .. } => ErrorKind::Credentials,
             Self::SealInvalid(_) => ErrorKind::Seal,
-            Self::Build(_) => ErrorKind::Build,
+            Self::Build { .. } => ErrorKind::Build,
             Self::Io(_) => ErrorKind::Io,
         }
     }

@@ -20,7 +20,7 @@ pub mod validate;
 
 pub use cadena::{cadena_original, cadena_tfd};
 pub use csd::{Certificate, CertificateKind, Csd, PrivateKey};
-pub use error::{Error, ErrorKind, Result, SealProblem};
+pub use error::{BuildPlace, BuildRule, Error, ErrorKind, Result, SealProblem};
 pub use model::Comprobante;
 pub use parse::{parse, parse_str};
 pub use secrecy::SecretString;

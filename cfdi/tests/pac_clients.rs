@@ -108,7 +108,8 @@ async fn finkok_incidencias_are_typed_errors() {
     // A broken Sello: the mock answers 302 → Rejected with the code, no failover.
     let sealed = sealed_cfdi("F-4").replace("Folio=\"F-4\"", "Folio=\"F-5\"");
     let e = finkok(&server).stamp(&sealed).await.unwrap_err();
-    assert_eq!(e.kind(), PacErrorKind::Rejected, "{e}");
+    assert!(matches!(e, cfdi::pac::PacError::Rejected { .. }), "{e}");
+    assert_eq!(e.kind(), PacErrorKind::Validation, "{e}");
     assert_eq!(e.code(), Some("302"));
     assert!(e.is_definitely_not_stamped() && !e.allows_failover());
     assert!(ledger.issued().is_empty());
@@ -182,7 +183,8 @@ async fn finkok_soap_faults_and_garbage_are_classified() {
         "",
     );
     let e = c.get_sat_status(&id).await.unwrap_err();
-    assert_eq!(e.kind(), PacErrorKind::Rejected, "{e}");
+    assert!(matches!(e, cfdi::pac::PacError::Rejected { .. }), "{e}");
+    assert_eq!(e.kind(), PacErrorKind::Validation, "{e}");
     assert!(e.to_string().contains("boom"));
 }
 
@@ -408,10 +410,12 @@ async fn verification_url_of_a_stamped_cfdi() {
     assert!(url.ends_with(&format!("&fe={fe_enc}")), "{url}");
     // Not stamped: typed error.
     let unstamped = cfdi::parse_str(&sealed_cfdi("Q-2")).unwrap();
-    assert_eq!(
-        cfdi::pac::verification_url(&unstamped).unwrap_err().kind(),
-        PacErrorKind::InvalidRequest
+    let e = cfdi::pac::verification_url(&unstamped).unwrap_err();
+    assert!(
+        matches!(e, cfdi::pac::PacError::InvalidRequest { .. }),
+        "{e}"
     );
+    assert_eq!(e.kind(), PacErrorKind::Validation);
     let _ = Arc::clone(&mock);
 }
 

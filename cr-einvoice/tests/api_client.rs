@@ -557,7 +557,7 @@ async fn x_error_cause_on_400_is_a_typed_error() {
         store_with(FRESH, Utc::now() + chrono::Duration::hours(1)),
     );
     let err = client.submit(&envio_for(&clave(20))).await.unwrap_err();
-    assert_eq!(err.kind(), ApiErrorKind::Rejected);
+    assert_eq!(err.kind(), ApiErrorKind::Validation);
     let ApiError::Rejected(cause) = &err else {
         panic!("{err:?}")
     };
@@ -760,7 +760,8 @@ fn unsigned_or_wrong_documents_are_refused_before_any_request() {
     .unwrap();
     let unsigned = fe.to_xml().unwrap();
     let err = Envio::comprobante(&unsigned).unwrap_err();
-    assert_eq!(err.kind(), ApiErrorKind::InvalidInput, "{err}");
+    assert!(matches!(err, ApiError::InvalidInput(_)), "{err:?}");
+    assert_eq!(err.kind(), ApiErrorKind::Validation, "{err}");
 
     let signed = fe.to_signed_xml(&test_key(), &SignOptions::new()).unwrap();
     let err = Envio::mensaje_receptor(
@@ -769,7 +770,7 @@ fn unsigned_or_wrong_documents_are_refused_before_any_request() {
         TipoIdentificacion::CedulaJuridica,
     )
     .unwrap_err();
-    assert_eq!(err.kind(), ApiErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.kind(), ApiErrorKind::Validation, "{err}");
 
     let err = Envio::comprobante(
         b"<not xml xmlns:ds='http://www.w3.org/2000/09/xmldsig#'><SignatureValue/>",

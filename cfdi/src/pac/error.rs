@@ -95,28 +95,62 @@ fn join(errors: &[PacError]) -> String {
     parts.join("; ")
 }
 
-/// Coarse classification of a [`PacError`].
+/// Coarse classification of a [`PacError`]. Kinds that mean the same as an
+/// [`erp_hub_core::ErrorKind`] carry its name; [`PacErrorKind::core_kind`] maps every kind to
+/// the core one (also as `From`), so a sync engine can treat PAC errors like adapter errors:
+///
+/// | kind | variants | core kind |
+/// |---|---|---|
+/// | `Validation` | [`PacError::Rejected`], [`PacError::InvalidRequest`], [`PacError::Cfdi`] | `Validation` |
+/// | `Auth` | [`PacError::Auth`] | `Auth` |
+/// | `Config` | [`PacError::Config`] | `Config` |
+/// | `Transient` | [`PacError::Unavailable`] | `Transient` |
+/// | `Uncertain` | [`PacError::Uncertain`] | `Uncertain` |
+/// | `Protocol` | [`PacError::Protocol`] | `Uncertain` (a stamp may exist: recover it) |
+/// | `Tfd` | [`PacError::Tfd`] | `Uncertain` (a stamp may exist: recover it) |
+/// | `AllFailed` | [`PacError::AllFailed`] | `Transient` (nothing was stamped anywhere) |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PacErrorKind {
-    /// [`PacError::Rejected`].
-    Rejected,
-    /// [`PacError::Auth`].
+    /// The document or request was refused, by the PAC/SAT with a code ([`PacError::Rejected`])
+    /// or by this crate before sending ([`PacError::InvalidRequest`], [`PacError::Cfdi`]): fix
+    /// the input. Nothing was stamped.
+    Validation,
+    /// Credentials refused or no token ([`PacError::Auth`]).
     Auth,
-    /// [`PacError::Config`].
+    /// The client is misconfigured ([`PacError::Config`]).
     Config,
-    /// [`PacError::Unavailable`].
-    Unavailable,
-    /// [`PacError::Uncertain`].
+    /// The PAC was unreachable or refused the request unprocessed ([`PacError::Unavailable`]):
+    /// nothing was stamped, retrying (or failing over) is safe.
+    Transient,
+    /// The request may have been stamped ([`PacError::Uncertain`]): recover from the same PAC.
     Uncertain,
-    /// [`PacError::Protocol`].
+    /// Unreadable answer to a status, recover or cancel request ([`PacError::Protocol`]).
     Protocol,
-    /// [`PacError::Tfd`].
+    /// The returned stamp does not check out ([`PacError::Tfd`]).
     Tfd,
-    /// [`PacError::InvalidRequest`] and [`PacError::Cfdi`].
-    InvalidRequest,
-    /// [`PacError::AllFailed`].
+    /// Every PAC tried definitely did not stamp ([`PacError::AllFailed`]).
     AllFailed,
+}
+
+impl PacErrorKind {
+    /// The [`erp_hub_core::ErrorKind`] that tells a caller the same thing (see the table above).
+    pub fn core_kind(self) -> erp_hub_core::ErrorKind {
+        use erp_hub_core::ErrorKind as K;
+        match self {
+            Self::Validation => K::Validation,
+            Self::Auth => K::Auth,
+            Self::Config => K::Config,
+            Self::Transient | Self::AllFailed => K::Transient,
+            Self::Uncertain | Self::Protocol | Self::Tfd => K::Uncertain,
+        }
+    }
+}
+
+impl From<PacErrorKind> for erp_hub_core::ErrorKind {
+    fn from(kind: PacErrorKind) -> Self {
+        kind.core_kind()
+    }
 }
 
 impl fmt::Display for PacErrorKind {
@@ -129,14 +163,15 @@ impl PacError {
     /// The error's [`PacErrorKind`].
     pub fn kind(&self) -> PacErrorKind {
         match self {
-            Self::Rejected { .. } => PacErrorKind::Rejected,
+            Self::Rejected { .. } | Self::InvalidRequest { .. } | Self::Cfdi(_) => {
+                PacErrorKind::Validation
+            }
             Self::Auth { .. } => PacErrorKind::Auth,
             Self::Config { .. } => PacErrorKind::Config,
-            Self::Unavailable { .. } => PacErrorKind::Unavailable,
+            Self::Unavailable { .. } => PacErrorKind::Transient,
             Self::Uncertain { .. } => PacErrorKind::Uncertain,
             Self::Protocol { .. } => PacErrorKind::Protocol,
             Self::Tfd { .. } => PacErrorKind::Tfd,
-            Self::InvalidRequest { .. } | Self::Cfdi(_) => PacErrorKind::InvalidRequest,
             Self::AllFailed { .. } => PacErrorKind::AllFailed,
         }
     }
@@ -231,9 +266,53 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_maps_to_the_core_kind_of_the_same_meaning() {
+        use erp_hub_core::ErrorKind as K;
+        let table = [
+            (PacErrorKind::Validation, K::Validation),
+            (PacErrorKind::Auth, K::Auth),
+            (PacErrorKind::Config, K::Config),
+            (PacErrorKind::Transient, K::Transient),
+            (PacErrorKind::Uncertain, K::Uncertain),
+            (PacErrorKind::Protocol, K::Uncertain),
+            (PacErrorKind::Tfd, K::Uncertain),
+            (PacErrorKind::AllFailed, K::Transient),
+        ];
+        for (kind, core) in table {
+            assert_eq!(kind.core_kind(), core, "{kind}");
+            assert_eq!(K::from(kind), core, "{kind}");
+        }
+        // Same-named kinds mean the same thing: the names agree wherever the mapping is 1:1.
+        for (kind, core) in table {
+            let same_name = format!("{kind:?}") == format!("{core:?}");
+            let own_kind = matches!(
+                kind,
+                PacErrorKind::Protocol | PacErrorKind::Tfd | PacErrorKind::AllFailed
+            );
+            assert!(same_name || own_kind, "{kind:?} should be named {core:?}");
+        }
+        // Variants land on the kind the table documents.
+        let rejected = PacError::Rejected {
+            pac: "x".into(),
+            code: "301".into(),
+            message: "m".into(),
+        };
+        let invalid = PacError::InvalidRequest {
+            message: "m".into(),
+        };
+        let unavailable = PacError::Unavailable {
+            pac: "x".into(),
+            message: "m".into(),
+        };
+        assert_eq!(rejected.kind().core_kind(), K::Validation);
+        assert_eq!(invalid.kind().core_kind(), K::Validation);
+        assert_eq!(unavailable.kind().core_kind(), K::Transient);
+    }
+
+    #[test]
     fn http_errors_map_by_what_was_sent() {
         let e = PacError::from_http("p", erp_hub_core::Error::transient("refused"), true);
-        assert_eq!(e.kind(), PacErrorKind::Unavailable);
+        assert_eq!(e.kind(), PacErrorKind::Transient);
         let e = PacError::from_http("p", erp_hub_core::Error::uncertain("timeout"), true);
         assert_eq!(e.kind(), PacErrorKind::Uncertain);
         let e = PacError::from_http("p", erp_hub_core::Error::uncertain("timeout"), false);

@@ -372,7 +372,8 @@ mod tests {
     fn motivo_01_requires_a_folio_and_others_refuse_one() {
         let e =
             CancelRequest::new(U1, "EKU9003173C9", Motivo::ErroresConRelacion, None).unwrap_err();
-        assert_eq!(e.kind(), PacErrorKind::InvalidRequest);
+        assert!(matches!(e, PacError::InvalidRequest { .. }), "{e}");
+        assert_eq!(e.kind(), PacErrorKind::Validation);
         assert!(e.to_string().contains("FolioSustitucion"), "{e}");
         let ok = CancelRequest::new(
             U1,

@@ -613,7 +613,7 @@ mod tests {
         for bad in ["", "../token", "a/b", "clave?x=1", "clave con espacio"] {
             assert_eq!(
                 valid_key(bad).unwrap_err().kind(),
-                ApiErrorKind::InvalidInput,
+                ApiErrorKind::Validation,
                 "{bad:?}"
             );
         }

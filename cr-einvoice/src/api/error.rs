@@ -105,11 +105,27 @@ fn classify(message: &str) -> CauseKind {
 }
 
 /// Broad category of an [`ApiError`]: what the caller should do next.
+///
+/// Kinds that mean the same as an [`erp_hub_core::ErrorKind`] carry its name;
+/// [`ApiErrorKind::core_kind`] (also `From`) maps every kind to the core one:
+///
+/// | kind | variants | core kind |
+/// |---|---|---|
+/// | `Validation` | [`ApiError::Rejected`], [`ApiError::Document`], [`ApiError::InvalidInput`] | `Validation` |
+/// | `Auth` | [`ApiError::Auth`] | `Auth` |
+/// | `Uncertain` | [`ApiError::Uncertain`] | `Uncertain` |
+/// | `Pending` | [`ApiError::Pending`] | `Uncertain` (received, undecided: look it up, never re-POST) |
+/// | `NotFound` | [`ApiError::NotFound`] | `NotFound` |
+/// | `Transient` | [`ApiError::Http`] (network, throttling) | `Transient` |
+/// | `Response` | [`ApiError::Response`] | `Uncertain` (the answer was lost: look it up) |
+/// | `Config` | [`ApiError::Http`] (configuration) | `Config` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ApiErrorKind {
-    /// Hacienda refused the document or request (fix it; it was **not** received).
-    Rejected,
+    /// The document or request cannot be accepted as it is: Hacienda refused it
+    /// ([`ApiError::Rejected`]; it was **not** received) or this client did before sending
+    /// ([`ApiError::Document`], [`ApiError::InvalidInput`]). Fix it.
+    Validation,
     /// Credentials or token refused (fix the API user / password).
     Auth,
     /// The document may or may not have been received: call
@@ -121,12 +137,31 @@ pub enum ApiErrorKind {
     NotFound,
     /// Network failure or throttling that definitely did not submit anything: retry later.
     Transient,
-    /// The document or arguments cannot be submitted as they are.
-    InvalidInput,
     /// Hacienda answered something this client cannot read.
     Response,
     /// Bad configuration.
     Config,
+}
+
+impl ApiErrorKind {
+    /// The [`erp_hub_core::ErrorKind`] that tells a caller the same thing (see the table above).
+    pub fn core_kind(self) -> erp_hub_core::ErrorKind {
+        use erp_hub_core::ErrorKind as K;
+        match self {
+            Self::Validation => K::Validation,
+            Self::Auth => K::Auth,
+            Self::Uncertain | Self::Pending | Self::Response => K::Uncertain,
+            Self::NotFound => K::NotFound,
+            Self::Transient => K::Transient,
+            Self::Config => K::Config,
+        }
+    }
+}
+
+impl From<ApiErrorKind> for erp_hub_core::ErrorKind {
+    fn from(kind: ApiErrorKind) -> Self {
+        kind.core_kind()
+    }
 }
 
 /// Errors of the Hacienda API client. See [`ApiErrorKind`] for what to do with each.
@@ -187,18 +222,19 @@ impl ApiError {
     /// The category of this error.
     pub fn kind(&self) -> ApiErrorKind {
         match self {
-            ApiError::Rejected(_) => ApiErrorKind::Rejected,
+            ApiError::Rejected(_) | ApiError::Document(_) | ApiError::InvalidInput(_) => {
+                ApiErrorKind::Validation
+            }
             ApiError::Auth { .. } => ApiErrorKind::Auth,
             ApiError::Uncertain { .. } => ApiErrorKind::Uncertain,
             ApiError::Pending { .. } => ApiErrorKind::Pending,
             ApiError::NotFound { .. } => ApiErrorKind::NotFound,
-            ApiError::Document(_) | ApiError::InvalidInput(_) => ApiErrorKind::InvalidInput,
             ApiError::Response(_) => ApiErrorKind::Response,
             ApiError::Http(e) => match e.kind() {
                 erp_hub_core::ErrorKind::Config => ApiErrorKind::Config,
                 erp_hub_core::ErrorKind::Auth => ApiErrorKind::Auth,
                 erp_hub_core::ErrorKind::Uncertain => ApiErrorKind::Uncertain,
-                erp_hub_core::ErrorKind::Validation => ApiErrorKind::InvalidInput,
+                erp_hub_core::ErrorKind::Validation => ApiErrorKind::Validation,
                 _ => ApiErrorKind::Transient,
             },
         }
@@ -238,6 +274,39 @@ mod tests {
             h.insert("x-error-cause", HeaderValue::from_bytes(v).unwrap());
         }
         ErrorCause::from_response(StatusCode::from_u16(status).unwrap(), &h, body.as_bytes())
+    }
+
+    #[test]
+    fn every_kind_maps_to_the_core_kind_of_the_same_meaning() {
+        use erp_hub_core::ErrorKind as K;
+        let table = [
+            (ApiErrorKind::Validation, K::Validation),
+            (ApiErrorKind::Auth, K::Auth),
+            (ApiErrorKind::Uncertain, K::Uncertain),
+            (ApiErrorKind::Pending, K::Uncertain),
+            (ApiErrorKind::NotFound, K::NotFound),
+            (ApiErrorKind::Transient, K::Transient),
+            (ApiErrorKind::Response, K::Uncertain),
+            (ApiErrorKind::Config, K::Config),
+        ];
+        for (kind, core) in table {
+            assert_eq!(kind.core_kind(), core, "{kind:?}");
+            assert_eq!(K::from(kind), core, "{kind:?}");
+            // Same meaning, same name: only the kinds core has no word for differ.
+            let own_kind = matches!(kind, ApiErrorKind::Pending | ApiErrorKind::Response);
+            assert!(
+                format!("{kind:?}") == format!("{core:?}") || own_kind,
+                "{kind:?} should be named {core:?}"
+            );
+        }
+        let rejected = ApiError::Rejected(cause(400, Some(b"El emisor no coincide"), ""));
+        assert_eq!(rejected.kind(), ApiErrorKind::Validation);
+        let local = ApiError::InvalidInput("clave".into());
+        assert_eq!(local.kind(), ApiErrorKind::Validation);
+        let http = ApiError::Http(erp_hub_core::Error::transient("refused"));
+        assert_eq!(http.kind().core_kind(), K::Transient);
+        let http = ApiError::Http(erp_hub_core::Error::config("no url"));
+        assert_eq!(http.kind(), ApiErrorKind::Config);
     }
 
     #[test]
