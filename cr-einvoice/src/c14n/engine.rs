@@ -1,4 +1,8 @@
-//! The streaming canonicalizer.
+//! The streaming canonicalizer: a small state machine driven by the lexer's tokens.
+//!
+//! [`Engine`] holds everything that changes while walking the document (the open-element
+//! stack, the namespace and `xml:*` scopes, what has been rendered) and has one method per kind
+//! of token. It never recurses: nesting lives in `stack`, so depth is bounded by memory only.
 
 use std::borrow::Cow;
 
@@ -6,7 +10,7 @@ use super::escape::{
     decode_attr, normalize_newlines, write_attr_value, write_cdata, write_raw_text,
 };
 use super::lexer::{Lexer, Tok, attributes};
-use super::{Algorithm, C14nError, DSIG_NS, Exclude, XML_NS};
+use super::{C14nError, Canonicalizer, DSIG_NS, Exclude, XML_NS};
 
 /// The namespace bindings and `xml:*` attributes in scope at some point of a document.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,20 +32,48 @@ pub(crate) struct RootInfo {
     pub(crate) signature_children: usize,
 }
 
+/// The text to canonicalize and where it sits.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Source<'a> {
+    /// The XML text (UTF-8, without byte order mark).
+    pub(crate) text: &'a str,
+    /// Offset of `text` in the caller's input: added to every offset the engine reports, and
+    /// the origin of the apex and excluded-element offsets of the [`Canonicalizer`].
+    pub(crate) base: usize,
+    /// The scope in force where `text` starts (empty for a whole document; the root's scope
+    /// for a `ds:Signature` fragment canonicalized before it is appended).
+    pub(crate) context: &'a Context,
+}
+
+/// An element whose end tag has not been seen yet.
 struct Open<'a> {
     name: &'a str,
+    /// Rendered in the output.
     output: bool,
+    /// Inside an excluded subtree.
     excluded: bool,
+    /// The apex of a subtree canonicalization: its end finishes the run.
     apex: bool,
+    /// Lengths of `scope`, `xml_attrs` and `rendered` before this element's start tag.
     marks: (usize, usize, usize),
 }
 
+/// An attribute of the current start tag; `uri` holds the prefix until it is resolved.
 struct Attr<'a> {
     qname: &'a str,
     local: &'a str,
     uri: Cow<'a, str>,
     value: Cow<'a, str>,
 }
+
+/// Whether the run goes on after a token.
+enum Step {
+    Continue,
+    Done,
+}
+
+/// A namespace binding `(prefix, uri)`.
+type Binding<'a> = (&'a str, Cow<'a, str>);
 
 fn malformed(offset: usize, message: impl Into<String>) -> C14nError {
     C14nError::Malformed {
@@ -57,10 +89,7 @@ fn split_qname(q: &str) -> (&str, &str) {
     }
 }
 
-fn lookup<'s, 'a>(
-    bindings: &'s [(&'a str, Cow<'a, str>)],
-    prefix: &str,
-) -> Option<&'s Cow<'a, str>> {
+fn lookup<'s, 'a>(bindings: &'s [Binding<'a>], prefix: &str) -> Option<&'s Cow<'a, str>> {
     bindings
         .iter()
         .rev()
@@ -68,390 +97,536 @@ fn lookup<'s, 'a>(
         .map(|(_, u)| u)
 }
 
-/// Runs the canonicalizer.
-///
-/// * `src` starts at the point described by `ctx` (the document start, or the start tag of
-///   an element whose parent's scope is `ctx`); `base` is added to offsets in errors.
-/// * `apex`: canonicalize only the subtree of the element starting at this offset of `src`.
-/// * `root_info`: filled during a whole-document run.
-#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
-pub(crate) fn run<'a>(
-    src: &'a str,
+/// Adds `prefix = uri` to the namespace axis of the element being rendered unless it is `xml`,
+/// already on the axis, or already rendered with the same URI by an output ancestor.
+#[expect(
+    clippy::ptr_arg,
+    reason = "the Cow is cloned onto the axis: a borrowed URI stays borrowed, no allocation"
+)]
+fn consider<'a>(
+    rendered: &[Binding<'a>],
+    ns_out: &mut Vec<Binding<'a>>,
+    prefix: &'a str,
+    uri: &Cow<'a, str>,
+) {
+    if prefix == "xml" || ns_out.iter().any(|(q, _)| *q == prefix) {
+        return;
+    }
+    let current = lookup(rendered, prefix).map_or("", |u| u.as_ref());
+    if current != uri.as_ref() {
+        ns_out.push((prefix, uri.clone()));
+    }
+}
+
+/// The state of one canonicalization run.
+struct Engine<'a, 'o> {
+    lexer: Lexer<'a>,
     base: usize,
-    ctx: &'a Context,
-    algorithm: Algorithm,
     inclusive_prefixes: &'a [String],
     apex: Option<usize>,
     exclude: Exclude,
+    exclusive: bool,
+    comments: bool,
+    /// Whole document (no apex): everything outside excluded subtrees is output.
+    whole: bool,
+    out: &'o mut Vec<u8>,
+    root_info: Option<&'o mut RootInfo>,
+    /// In-scope namespace bindings, innermost last.
+    scope: Vec<Binding<'a>>,
+    /// In-scope `xml:*` attributes `(qname, value)`, innermost last.
+    xml_attrs: Vec<Binding<'a>>,
+    /// Namespace declarations rendered by output ancestors, innermost last.
+    rendered: Vec<Binding<'a>>,
+    stack: Vec<Open<'a>>,
+    /// Scratch buffers reused for every start tag.
+    raw_attrs: Vec<(&'a str, &'a str)>,
+    attrs: Vec<Attr<'a>>,
+    ns_out: Vec<Binding<'a>>,
+    seen_root: bool,
+    apex_found: bool,
+}
+
+/// Runs the canonicalizer over `source` with `options`, appending to `out`; fills `root_info`
+/// during a whole-document run.
+///
+/// `options`' apex and excluded-element offsets are offsets of the caller's input (that is,
+/// of `source.text` plus `source.base`).
+pub(crate) fn run(
+    source: Source<'_>,
+    options: &Canonicalizer,
     out: &mut Vec<u8>,
-    mut root_info: Option<&mut RootInfo>,
+    root_info: Option<&mut RootInfo>,
 ) -> Result<(), C14nError> {
-    let exclusive = algorithm.is_exclusive();
-    let comments = algorithm.with_comments();
-    let whole = apex.is_none();
-    let mut lexer = Lexer::new(src);
-    let mut raw_attrs: Vec<(&'a str, &'a str)> = Vec::new();
-
-    let mut scope: Vec<(&'a str, Cow<'a, str>)> = ctx
-        .bindings
-        .iter()
-        .map(|(p, u)| (p.as_str(), Cow::Borrowed(u.as_str())))
-        .collect();
-    let mut xml_attrs: Vec<(&'a str, Cow<'a, str>)> = ctx
-        .xml_attrs
-        .iter()
-        .map(|(q, v)| (q.as_str(), Cow::Borrowed(v.as_str())))
-        .collect();
-    let mut rendered: Vec<(&'a str, Cow<'a, str>)> = Vec::new();
-    let mut stack: Vec<Open<'a>> = Vec::with_capacity(16);
-    let mut attrs: Vec<Attr<'a>> = Vec::new();
-    let mut ns_out: Vec<(&'a str, Cow<'a, str>)> = Vec::new();
-    let mut seen_root = false;
-    let mut apex_found = false;
-
+    let mut engine = Engine::new(source, options, out, root_info);
     loop {
-        let (start, tok) = lexer.next_token().map_err(|e| rebase(e, base))?;
-        let inside = stack.last().map_or(whole, |o| o.output);
-        match tok {
-            Tok::Start {
-                name,
-                attrs: raw_tag,
-                empty,
-            } => {
-                let marks = (scope.len(), xml_attrs.len(), rendered.len());
-                let at = start + base;
-                if stack.is_empty() && seen_root && whole {
-                    return Err(malformed(at, "more than one root element"));
-                }
+        let (start, tok) = engine
+            .lexer
+            .next_token()
+            .map_err(|e| rebase(e, engine.base))?;
+        if let Step::Done = engine.token(start, tok)? {
+            return Ok(());
+        }
+    }
+}
 
-                attrs.clear();
-                attributes(raw_tag, at, &mut raw_attrs)?;
-                for &(key, raw_value) in &raw_attrs {
-                    if key == "xmlns" {
-                        scope.push(("", decode_attr(raw_value, at)?));
-                    } else if let Some(prefix) = key.strip_prefix("xmlns:") {
-                        let uri = decode_attr(raw_value, at)?;
-                        if uri.is_empty() {
-                            return Err(malformed(at, "empty prefixed namespace declaration"));
-                        }
-                        scope.push((prefix, uri));
-                    } else {
-                        let (prefix, local) = split_qname(key);
-                        let value = decode_attr(raw_value, at)?;
-                        if prefix == "xml" {
-                            xml_attrs.push((key, value.clone()));
-                        }
-                        attrs.push(Attr {
-                            qname: key,
-                            local,
-                            uri: Cow::Borrowed(prefix),
-                            value,
+impl<'a, 'o> Engine<'a, 'o> {
+    fn new(
+        source: Source<'a>,
+        options: &'a Canonicalizer,
+        out: &'o mut Vec<u8>,
+        root_info: Option<&'o mut RootInfo>,
+    ) -> Self {
+        let ctx = source.context;
+        Self {
+            lexer: Lexer::new(source.text),
+            base: source.base,
+            inclusive_prefixes: &options.inclusive_prefixes,
+            apex: options.apex,
+            exclude: options.exclude,
+            exclusive: options.algorithm.is_exclusive(),
+            comments: options.algorithm.with_comments(),
+            whole: options.apex.is_none(),
+            out,
+            root_info,
+            scope: ctx
+                .bindings
+                .iter()
+                .map(|(p, u)| (p.as_str(), Cow::Borrowed(u.as_str())))
+                .collect(),
+            xml_attrs: ctx
+                .xml_attrs
+                .iter()
+                .map(|(q, v)| (q.as_str(), Cow::Borrowed(v.as_str())))
+                .collect(),
+            rendered: Vec::new(),
+            stack: Vec::with_capacity(16),
+            raw_attrs: Vec::new(),
+            attrs: Vec::new(),
+            ns_out: Vec::new(),
+            seen_root: false,
+            apex_found: false,
+        }
+    }
+
+    /// Whether content at the current position is output.
+    fn inside(&self) -> bool {
+        self.stack.last().map_or(self.whole, |o| o.output)
+    }
+
+    /// Handles one token; `start` is its offset in the source text.
+    fn token(&mut self, start: usize, tok: Tok<'a>) -> Result<Step, C14nError> {
+        match tok {
+            Tok::Start { name, attrs, empty } => self.start_tag(start, name, attrs, empty),
+            Tok::End { name } => self.end_tag(start, name),
+            Tok::Text(raw) => self.text(start, raw).map(|()| Step::Continue),
+            Tok::CData(body) => self.cdata(start, body).map(|()| Step::Continue),
+            Tok::Comment(_) | Tok::Pi { .. } => {
+                self.comment_or_pi(&tok);
+                Ok(Step::Continue)
+            }
+            Tok::Decl { encoding } => match encoding {
+                Some(enc) if !enc.eq_ignore_ascii_case("utf-8") => Err(C14nError::NotUtf8),
+                _ => Ok(Step::Continue),
+            },
+            Tok::DocType => Err(C14nError::Doctype),
+            Tok::Eof => self.eof(start).map(|()| Step::Done),
+        }
+    }
+
+    fn start_tag(
+        &mut self,
+        start: usize,
+        name: &'a str,
+        raw_tag: &'a str,
+        empty: bool,
+    ) -> Result<Step, C14nError> {
+        let inside = self.inside();
+        let marks = (self.scope.len(), self.xml_attrs.len(), self.rendered.len());
+        let at = start + self.base;
+        if self.stack.is_empty() && self.seen_root && self.whole {
+            return Err(malformed(at, "more than one root element"));
+        }
+        self.read_attributes(raw_tag, at)?;
+
+        let (prefix, local) = split_qname(name);
+        let elem_ns = self.element_namespace(prefix, at)?;
+        let is_signature = elem_ns.is_some_and(|ns| local == "Signature" && ns == DSIG_NS);
+        let parent_excluded = self.stack.last().is_some_and(|o| o.excluded);
+        let excluded = parent_excluded
+            || match self.exclude {
+                Exclude::Nothing => false,
+                Exclude::ElementAt(o) => o == at,
+                Exclude::AllSignatures => is_signature,
+            };
+        let is_apex = self.apex == Some(at);
+        self.apex_found |= is_apex;
+        let output = !excluded && (inside || is_apex);
+
+        self.note_root_facts(is_signature);
+        if output {
+            self.render_start_tag(name, prefix, marks, at)?;
+        }
+
+        self.seen_root = true;
+        if empty {
+            if output {
+                self.write_end_tag(name);
+            }
+            self.truncate_scopes(marks);
+            if is_apex {
+                return Ok(Step::Done);
+            }
+        } else {
+            self.stack.push(Open {
+                name,
+                output,
+                excluded,
+                apex: is_apex,
+                marks,
+            });
+        }
+        Ok(Step::Continue)
+    }
+
+    /// Splits the start tag's attributes into namespace declarations (pushed on `scope`),
+    /// `xml:*` attributes (pushed on `xml_attrs`) and the rest (into `attrs`, prefix unresolved).
+    fn read_attributes(&mut self, raw_tag: &'a str, at: usize) -> Result<(), C14nError> {
+        self.attrs.clear();
+        attributes(raw_tag, at, &mut self.raw_attrs)?;
+        for &(key, raw_value) in &self.raw_attrs {
+            if key == "xmlns" {
+                self.scope.push(("", decode_attr(raw_value, at)?));
+            } else if let Some(prefix) = key.strip_prefix("xmlns:") {
+                let uri = decode_attr(raw_value, at)?;
+                if uri.is_empty() {
+                    return Err(malformed(at, "empty prefixed namespace declaration"));
+                }
+                self.scope.push((prefix, uri));
+            } else {
+                let (prefix, local) = split_qname(key);
+                let value = decode_attr(raw_value, at)?;
+                if prefix == "xml" {
+                    self.xml_attrs.push((key, value.clone()));
+                }
+                self.attrs.push(Attr {
+                    qname: key,
+                    local,
+                    uri: Cow::Borrowed(prefix),
+                    value,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The element's namespace URI, or `None` when nothing needs it: it is only looked up for
+    /// prefixed names (undeclared prefix check), signature detection and exclusive C14N.
+    fn element_namespace(&self, prefix: &str, at: usize) -> Result<Option<&str>, C14nError> {
+        let need_ns = !prefix.is_empty()
+            || self.exclusive
+            || self.exclude == Exclude::AllSignatures
+            || (self.root_info.is_some() && self.stack.len() == 1);
+        if !need_ns {
+            return Ok(None);
+        }
+        match lookup(&self.scope, prefix) {
+            Some(u) => Ok(Some(u)),
+            None if prefix.is_empty() => Ok(Some("")),
+            None if prefix == "xml" => Ok(Some(XML_NS)),
+            None => Err(C14nError::UndeclaredPrefix {
+                prefix: prefix.to_owned(),
+                offset: at,
+            }),
+        }
+    }
+
+    /// Records the root's scope and counts its `ds:Signature` children (whole-document runs).
+    fn note_root_facts(&mut self, is_signature: bool) {
+        let Some(info) = self.root_info.as_deref_mut() else {
+            return;
+        };
+        if self.stack.is_empty() {
+            info.context = Context {
+                bindings: self
+                    .scope
+                    .iter()
+                    .map(|(p, u)| ((*p).to_owned(), u.to_string()))
+                    .collect(),
+                xml_attrs: self
+                    .xml_attrs
+                    .iter()
+                    .map(|(q, v)| ((*q).to_owned(), v.to_string()))
+                    .collect(),
+            };
+        } else if self.stack.len() == 1 && is_signature {
+            info.signature_children += 1;
+        }
+    }
+
+    /// Writes the canonical start tag: namespace axis, then attributes in (URI, local) order.
+    fn render_start_tag(
+        &mut self,
+        name: &'a str,
+        prefix: &'a str,
+        marks: (usize, usize, usize),
+        at: usize,
+    ) -> Result<(), C14nError> {
+        self.resolve_attribute_namespaces(at)?;
+        let parent_output = self.stack.last().is_some_and(|o| o.output);
+        if !self.exclusive && !parent_output {
+            self.inherit_xml_attrs(marks.1);
+        }
+        self.attrs
+            .sort_by(|a, b| (a.uri.as_ref(), a.local).cmp(&(b.uri.as_ref(), b.local)));
+        if self
+            .attrs
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.uri == b.uri && a.local == b.local))
+        {
+            return Err(malformed(at, "duplicate attribute"));
+        }
+
+        self.ns_out.clear();
+        if self.exclusive {
+            self.exclusive_namespace_axis(prefix);
+        } else {
+            self.inclusive_namespace_axis(parent_output, marks.0);
+        }
+        self.ns_out.sort_by(|a, b| a.0.cmp(b.0));
+
+        let out = &mut *self.out;
+        out.push(b'<');
+        out.extend_from_slice(name.as_bytes());
+        for (p, u) in &self.ns_out {
+            if p.is_empty() {
+                out.extend_from_slice(b" xmlns=\"");
+            } else {
+                out.extend_from_slice(b" xmlns:");
+                out.extend_from_slice(p.as_bytes());
+                out.extend_from_slice(b"=\"");
+            }
+            write_attr_value(out, u);
+            out.push(b'"');
+        }
+        for a in &self.attrs {
+            out.push(b' ');
+            out.extend_from_slice(a.qname.as_bytes());
+            out.extend_from_slice(b"=\"");
+            write_attr_value(out, &a.value);
+            out.push(b'"');
+        }
+        out.push(b'>');
+        self.rendered.append(&mut self.ns_out);
+        Ok(())
+    }
+
+    /// Replaces each attribute's prefix by its namespace URI.
+    fn resolve_attribute_namespaces(&mut self, at: usize) -> Result<(), C14nError> {
+        for a in &mut self.attrs {
+            let p = a.uri.clone();
+            a.uri = if p.is_empty() {
+                Cow::Borrowed("")
+            } else if p == "xml" {
+                Cow::Borrowed(XML_NS)
+            } else {
+                match lookup(&self.scope, &p) {
+                    Some(u) => u.clone(),
+                    None => {
+                        return Err(C14nError::UndeclaredPrefix {
+                            prefix: p.into_owned(),
+                            offset: at,
                         });
                     }
                 }
+            };
+        }
+        Ok(())
+    }
 
-                let (prefix, local) = split_qname(name);
-                // The element's namespace is only needed for prefixed names (undeclared
-                // prefix check), signature detection and exclusive C14N.
-                let need_ns = !prefix.is_empty()
-                    || exclusive
-                    || exclude == Exclude::AllSignatures
-                    || (root_info.is_some() && stack.len() == 1);
-                let elem_ns: &str = if !need_ns {
-                    ""
-                } else {
-                    match lookup(&scope, prefix) {
-                        Some(u) => u,
-                        None if prefix.is_empty() => "",
-                        None if prefix == "xml" => XML_NS,
-                        None => {
-                            return Err(C14nError::UndeclaredPrefix {
-                                prefix: prefix.to_owned(),
-                                offset: at,
-                            });
-                        }
-                    }
-                };
-                let is_signature = need_ns && local == "Signature" && elem_ns == DSIG_NS;
-                let parent_excluded = stack.last().is_some_and(|o| o.excluded);
-                let excluded = parent_excluded
-                    || match exclude {
-                        Exclude::Nothing => false,
-                        Exclude::ElementAt(o) => o == start,
-                        Exclude::AllSignatures => is_signature,
-                    };
-                let is_apex = apex == Some(start);
-                apex_found |= is_apex;
-                let output = !excluded && (inside || is_apex);
+    /// Inclusive C14N of a subset: the apex carries the `xml:*` attributes of its ancestors
+    /// (the first `ancestors` entries of `xml_attrs`) that it does not set itself.
+    fn inherit_xml_attrs(&mut self, ancestors: usize) {
+        let own = self.attrs.len();
+        let mut seen: Vec<&str> = Vec::new();
+        for (q, v) in self.xml_attrs.iter().take(ancestors).rev() {
+            if seen.contains(q) {
+                continue;
+            }
+            seen.push(q);
+            if self.attrs.iter().take(own).any(|a| a.qname == *q) {
+                continue;
+            }
+            self.attrs.push(Attr {
+                qname: q,
+                local: split_qname(q).1,
+                uri: Cow::Borrowed(XML_NS),
+                value: v.clone(),
+            });
+        }
+    }
 
-                if let Some(info) = root_info.as_deref_mut() {
-                    if stack.is_empty() {
-                        info.context = Context {
-                            bindings: scope
-                                .iter()
-                                .map(|(p, u)| ((*p).to_owned(), u.to_string()))
-                                .collect(),
-                            xml_attrs: xml_attrs
-                                .iter()
-                                .map(|(q, v)| ((*q).to_owned(), v.to_string()))
-                                .collect(),
-                        };
-                    } else if stack.len() == 1 && is_signature {
-                        info.signature_children += 1;
-                    }
-                }
-
-                if output {
-                    // resolve attribute namespaces
-                    for a in &mut attrs {
-                        let p = a.uri.clone();
-                        a.uri = if p.is_empty() {
-                            Cow::Borrowed("")
-                        } else if p == "xml" {
-                            Cow::Borrowed(XML_NS)
-                        } else {
-                            match lookup(&scope, &p) {
-                                Some(u) => u.clone(),
-                                None => {
-                                    return Err(C14nError::UndeclaredPrefix {
-                                        prefix: p.into_owned(),
-                                        offset: at,
-                                    });
-                                }
-                            }
-                        };
-                    }
-                    let parent_output = stack.last().is_some_and(|o| o.output);
-                    // inherited xml:* attributes on the apex of an inclusive subset
-                    if !exclusive && !parent_output {
-                        let own = attrs.len();
-                        let mut seen: Vec<&str> = Vec::new();
-                        for (q, v) in xml_attrs.iter().take(marks.1).rev() {
-                            if seen.contains(q) {
-                                continue;
-                            }
-                            seen.push(q);
-                            if attrs.iter().take(own).any(|a| a.qname == *q) {
-                                continue;
-                            }
-                            attrs.push(Attr {
-                                qname: q,
-                                local: split_qname(q).1,
-                                uri: Cow::Borrowed(XML_NS),
-                                value: v.clone(),
-                            });
-                        }
-                    }
-                    attrs.sort_by(|a, b| (a.uri.as_ref(), a.local).cmp(&(b.uri.as_ref(), b.local)));
-                    if attrs
-                        .windows(2)
-                        .any(|w| matches!(w, [a, b] if a.uri == b.uri && a.local == b.local))
-                    {
-                        return Err(malformed(at, "duplicate attribute"));
-                    }
-
-                    // namespace axis
-                    ns_out.clear();
-                    let consider =
-                        |p: &'a str,
-                         uri: &Cow<'a, str>,
-                         ns_out: &mut Vec<(&'a str, Cow<'a, str>)>| {
-                            if p == "xml" || ns_out.iter().any(|(q, _)| *q == p) {
-                                return;
-                            }
-                            let current = lookup(&rendered, p).map_or("", |u| u.as_ref());
-                            if current != uri.as_ref() {
-                                ns_out.push((p, uri.clone()));
-                            }
-                        };
-                    if exclusive {
-                        let elem_uri: Cow<'a, str> =
-                            lookup(&scope, prefix).cloned().unwrap_or(Cow::Borrowed(""));
-                        consider(prefix, &elem_uri, &mut ns_out);
-                        for a in &attrs {
-                            let (p, _) = split_qname(a.qname);
-                            if !p.is_empty() && p != "xml" {
-                                let u = a.uri.clone();
-                                consider(p, &u, &mut ns_out);
-                            }
-                        }
-                        for p in inclusive_prefixes {
-                            if let Some(u) = lookup(&scope, p) {
-                                let u = u.clone();
-                                consider(p.as_str(), &u, &mut ns_out);
-                            }
-                        }
-                    } else {
-                        let from = if parent_output { marks.0 } else { 0 };
-                        for i in (from..scope.len()).rev() {
-                            if let Some((p, u)) = scope.get(i) {
-                                let (p, u) = (*p, u.clone());
-                                if from == 0
-                                    && scope
-                                        .get(i + 1..)
-                                        .is_some_and(|l| l.iter().any(|(q, _)| *q == p))
-                                {
-                                    continue;
-                                }
-                                if !parent_output && p.is_empty() && u.is_empty() {
-                                    continue;
-                                }
-                                consider(p, &u, &mut ns_out);
-                            }
-                        }
-                    }
-                    ns_out.sort_by(|a, b| a.0.cmp(b.0));
-
-                    out.push(b'<');
-                    out.extend_from_slice(name.as_bytes());
-                    for (p, u) in &ns_out {
-                        if p.is_empty() {
-                            out.extend_from_slice(b" xmlns=\"");
-                        } else {
-                            out.extend_from_slice(b" xmlns:");
-                            out.extend_from_slice(p.as_bytes());
-                            out.extend_from_slice(b"=\"");
-                        }
-                        write_attr_value(out, u);
-                        out.push(b'"');
-                    }
-                    for a in &attrs {
-                        out.push(b' ');
-                        out.extend_from_slice(a.qname.as_bytes());
-                        out.extend_from_slice(b"=\"");
-                        write_attr_value(out, &a.value);
-                        out.push(b'"');
-                    }
-                    out.push(b'>');
-                    rendered.append(&mut ns_out);
-                }
-
-                seen_root = true;
-                if empty {
-                    if output {
-                        out.extend_from_slice(b"</");
-                        out.extend_from_slice(name.as_bytes());
-                        out.push(b'>');
-                    }
-                    scope.truncate(marks.0);
-                    xml_attrs.truncate(marks.1);
-                    rendered.truncate(marks.2);
-                    if is_apex {
-                        return Ok(());
-                    }
-                } else {
-                    stack.push(Open {
-                        name,
-                        output,
-                        excluded,
-                        apex: is_apex,
-                        marks,
-                    });
-                }
-            }
-            Tok::End { name } => {
-                let Some(open) = stack.pop() else {
-                    return Err(malformed(start + base, "unmatched end tag"));
-                };
-                if open.name != name {
-                    return Err(malformed(
-                        start + base,
-                        format!("end tag </{name}> does not match <{}>", open.name),
-                    ));
-                }
-                if open.output {
-                    out.extend_from_slice(b"</");
-                    out.extend_from_slice(open.name.as_bytes());
-                    out.push(b'>');
-                }
-                scope.truncate(open.marks.0);
-                xml_attrs.truncate(open.marks.1);
-                rendered.truncate(open.marks.2);
-                if let Some(info) = root_info.as_deref_mut()
-                    && stack.is_empty()
-                {
-                    info.root_end = Some(start + base);
-                }
-                if open.apex {
-                    return Ok(());
-                }
-            }
-            Tok::Text(raw) => {
-                if stack.is_empty() {
-                    if !raw
-                        .bytes()
-                        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-                    {
-                        return Err(malformed(start + base, "text outside the root element"));
-                    }
-                } else if inside {
-                    write_raw_text(out, raw, start + base)?;
-                }
-            }
-            Tok::CData(body) => {
-                if stack.is_empty() {
-                    return Err(malformed(start + base, "CDATA outside the root element"));
-                }
-                if inside {
-                    write_cdata(out, body);
-                }
-            }
-            Tok::Comment(_) | Tok::Pi { .. } => {
-                let is_comment = matches!(tok, Tok::Comment(_));
-                if is_comment && !comments {
-                    continue;
-                }
-                let doc_level = stack.is_empty();
-                if !(inside || doc_level && whole) {
-                    continue;
-                }
-                if doc_level && seen_root {
-                    out.push(b'\n');
-                }
-                match tok {
-                    Tok::Comment(body) => {
-                        out.extend_from_slice(b"<!--");
-                        out.extend_from_slice(normalize_newlines(body).as_bytes());
-                        out.extend_from_slice(b"-->");
-                    }
-                    Tok::Pi { target, data } => {
-                        out.extend_from_slice(b"<?");
-                        out.extend_from_slice(target.as_bytes());
-                        if !data.is_empty() {
-                            out.push(b' ');
-                            out.extend_from_slice(normalize_newlines(data).as_bytes());
-                        }
-                        out.extend_from_slice(b"?>");
-                    }
-                    _ => {}
-                }
-                if doc_level && !seen_root {
-                    out.push(b'\n');
-                }
-            }
-            Tok::Decl { encoding } => {
-                if let Some(enc) = encoding
-                    && !enc.eq_ignore_ascii_case("utf-8")
-                {
-                    return Err(C14nError::NotUtf8);
-                }
-            }
-            Tok::DocType => return Err(C14nError::Doctype),
-            Tok::Eof => {
-                if !stack.is_empty() {
-                    return Err(malformed(start + base, "unexpected end of document"));
-                }
-                if let Some(a) = apex
-                    && !apex_found
-                {
-                    return Err(C14nError::ApexNotFound(a + base));
-                }
-                if !seen_root {
-                    return Err(malformed(start + base, "no root element"));
-                }
-                return Ok(());
+    /// Exclusive C14N: only the prefixes visibly used by the element and its attributes, plus
+    /// the `InclusiveNamespaces PrefixList`.
+    fn exclusive_namespace_axis(&mut self, prefix: &'a str) {
+        let elem_uri: Cow<'a, str> = lookup(&self.scope, prefix)
+            .cloned()
+            .unwrap_or(Cow::Borrowed(""));
+        consider(&self.rendered, &mut self.ns_out, prefix, &elem_uri);
+        for a in &self.attrs {
+            let (p, _) = split_qname(a.qname);
+            if !p.is_empty() && p != "xml" {
+                consider(&self.rendered, &mut self.ns_out, p, &a.uri);
             }
         }
+        for p in self.inclusive_prefixes {
+            if let Some(u) = lookup(&self.scope, p) {
+                consider(&self.rendered, &mut self.ns_out, p.as_str(), u);
+            }
+        }
+    }
+
+    /// Inclusive C14N: the element's own declarations when its parent is output, otherwise
+    /// every binding in scope (innermost wins; an empty default namespace is left out).
+    fn inclusive_namespace_axis(&mut self, parent_output: bool, own_from: usize) {
+        let from = if parent_output { own_from } else { 0 };
+        for i in (from..self.scope.len()).rev() {
+            if let Some((p, u)) = self.scope.get(i) {
+                let p = *p;
+                if from == 0
+                    && self
+                        .scope
+                        .get(i + 1..)
+                        .is_some_and(|l| l.iter().any(|(q, _)| *q == p))
+                {
+                    continue;
+                }
+                if !parent_output && p.is_empty() && u.is_empty() {
+                    continue;
+                }
+                consider(&self.rendered, &mut self.ns_out, p, u);
+            }
+        }
+    }
+
+    fn write_end_tag(&mut self, name: &str) {
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b'>');
+    }
+
+    /// Drops what an element put in scope.
+    fn truncate_scopes(&mut self, marks: (usize, usize, usize)) {
+        self.scope.truncate(marks.0);
+        self.xml_attrs.truncate(marks.1);
+        self.rendered.truncate(marks.2);
+    }
+
+    fn end_tag(&mut self, start: usize, name: &str) -> Result<Step, C14nError> {
+        let at = start + self.base;
+        let Some(open) = self.stack.pop() else {
+            return Err(malformed(at, "unmatched end tag"));
+        };
+        if open.name != name {
+            return Err(malformed(
+                at,
+                format!("end tag </{name}> does not match <{}>", open.name),
+            ));
+        }
+        if open.output {
+            self.write_end_tag(open.name);
+        }
+        self.truncate_scopes(open.marks);
+        if self.stack.is_empty()
+            && let Some(info) = self.root_info.as_deref_mut()
+        {
+            info.root_end = Some(at);
+        }
+        Ok(if open.apex {
+            Step::Done
+        } else {
+            Step::Continue
+        })
+    }
+
+    fn text(&mut self, start: usize, raw: &str) -> Result<(), C14nError> {
+        if self.stack.is_empty() {
+            if !raw
+                .bytes()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                return Err(malformed(
+                    start + self.base,
+                    "text outside the root element",
+                ));
+            }
+        } else if self.inside() {
+            write_raw_text(self.out, raw, start + self.base)?;
+        }
+        Ok(())
+    }
+
+    fn cdata(&mut self, start: usize, body: &str) -> Result<(), C14nError> {
+        if self.stack.is_empty() {
+            return Err(malformed(
+                start + self.base,
+                "CDATA outside the root element",
+            ));
+        }
+        if self.inside() {
+            write_cdata(self.out, body);
+        }
+        Ok(())
+    }
+
+    /// Comments (only with a `WithComments` algorithm) and processing instructions; at
+    /// document level they are separated from the root element by a line feed.
+    fn comment_or_pi(&mut self, tok: &Tok<'_>) {
+        if matches!(tok, Tok::Comment(_)) && !self.comments {
+            return;
+        }
+        let doc_level = self.stack.is_empty();
+        if !(self.inside() || doc_level && self.whole) {
+            return;
+        }
+        let out = &mut *self.out;
+        if doc_level && self.seen_root {
+            out.push(b'\n');
+        }
+        match *tok {
+            Tok::Comment(body) => {
+                out.extend_from_slice(b"<!--");
+                out.extend_from_slice(normalize_newlines(body).as_bytes());
+                out.extend_from_slice(b"-->");
+            }
+            Tok::Pi { target, data } => {
+                out.extend_from_slice(b"<?");
+                out.extend_from_slice(target.as_bytes());
+                if !data.is_empty() {
+                    out.push(b' ');
+                    out.extend_from_slice(normalize_newlines(data).as_bytes());
+                }
+                out.extend_from_slice(b"?>");
+            }
+            _ => {}
+        }
+        if doc_level && !self.seen_root {
+            out.push(b'\n');
+        }
+    }
+
+    fn eof(&self, start: usize) -> Result<(), C14nError> {
+        if !self.stack.is_empty() {
+            return Err(malformed(start + self.base, "unexpected end of document"));
+        }
+        if let Some(a) = self.apex
+            && !self.apex_found
+        {
+            return Err(C14nError::ApexNotFound(a));
+        }
+        if !self.seen_root {
+            return Err(malformed(start + self.base, "no root element"));
+        }
+        Ok(())
     }
 }
 

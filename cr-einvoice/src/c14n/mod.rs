@@ -27,7 +27,7 @@ mod engine;
 pub(crate) mod escape;
 pub(crate) mod lexer;
 
-pub(crate) use engine::{Context, RootInfo, run};
+pub(crate) use engine::{Context, RootInfo, Source, run};
 pub(crate) use escape::{decode_attr, decode_text};
 
 /// Canonical XML 1.0, without comments.
@@ -231,26 +231,19 @@ impl Canonicalizer {
     /// # Errors
     /// As [`Canonicalizer::canonicalize`].
     pub fn canonicalize_into(&self, xml: &[u8], out: &mut Vec<u8>) -> Result<(), C14nError> {
-        let (src, base) = as_utf8(xml)?;
-        let apex = match self.apex {
-            Some(a) => Some(a.checked_sub(base).ok_or(C14nError::ApexNotFound(a))?),
-            None => None,
-        };
-        let exclude = match self.exclude {
-            Exclude::ElementAt(o) => Exclude::ElementAt(o.wrapping_sub(base)),
-            other => other,
-        };
-        run(
-            src,
+        let (text, base) = as_utf8(xml)?;
+        // An apex inside the byte order mark cannot be an element start.
+        if let Some(a) = self.apex
+            && a < base
+        {
+            return Err(C14nError::ApexNotFound(a));
+        }
+        let source = Source {
+            text,
             base,
-            &Context::default(),
-            self.algorithm,
-            &self.inclusive_prefixes,
-            apex,
-            exclude,
-            out,
-            None,
-        )
+            context: &Context::default(),
+        };
+        run(source, self, out, None)
     }
 }
 

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, FixedOffset, Utc};
 
 use super::{DSIG_NS, SIGNED_PROPERTIES_TYPE, SignatureError, XADES_NS};
-use crate::c14n::{self, Algorithm, Context, Exclude, RootInfo};
+use crate::c14n::{self, Algorithm, Canonicalizer, Context, RootInfo};
 use crate::keystore::SigningKey;
 
 const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
@@ -156,19 +156,15 @@ pub fn sign(
 ) -> Result<Vec<u8>, SignatureError> {
     let (src, base) = c14n::as_utf8(unsigned_xml)?;
     let no_ctx = Context::default();
+    let inclusive = Canonicalizer::new(Algorithm::Inclusive);
     let mut canon = Vec::with_capacity(src.len());
     let mut info = RootInfo::default();
-    c14n::run(
-        src,
+    let source = c14n::Source {
+        text: src,
         base,
-        &no_ctx,
-        Algorithm::Inclusive,
-        &[],
-        None,
-        Exclude::Nothing,
-        &mut canon,
-        Some(&mut info),
-    )?;
+        context: &no_ctx,
+    };
+    c14n::run(source, &inclusive, &mut canon, Some(&mut info))?;
     if info.signature_children > 0 {
         return Err(SignatureError::AlreadySigned);
     }
@@ -236,17 +232,13 @@ pub fn sign(
     let digest_of =
         |apex: usize, canon: &mut Vec<u8>, text: &str| -> Result<String, SignatureError> {
             canon.clear();
-            c14n::run(
+            let source = c14n::Source {
                 text,
-                0,
-                &info.context,
-                Algorithm::Inclusive,
-                &[],
-                Some(apex),
-                Exclude::Nothing,
-                canon,
-                None,
-            )?;
+                base: 0,
+                context: &info.context,
+            };
+            let apex = Canonicalizer::new(Algorithm::Inclusive).subtree_at(apex);
+            c14n::run(source, &apex, canon, None)?;
             Ok(sha256_b64(canon))
         };
     let key_info_digest = digest_of(key_info_at, &mut canon, &tail)?;
@@ -287,17 +279,13 @@ pub fn sign(
     head.push_str(r"</ds:DigestValue></ds:Reference></ds:SignedInfo>");
 
     canon.clear();
-    c14n::run(
-        &head,
-        0,
-        &info.context,
-        Algorithm::Inclusive,
-        &[],
-        Some(signed_info_at),
-        Exclude::Nothing,
-        &mut canon,
-        None,
-    )?;
+    let source = c14n::Source {
+        text: &head,
+        base: 0,
+        context: &info.context,
+    };
+    let signed_info = inclusive.subtree_at(signed_info_at);
+    c14n::run(source, &signed_info, &mut canon, None)?;
     let signature_value = B64.encode(key.sign_rsa_sha256(&canon)?);
 
     let before = unsigned_xml
