@@ -337,7 +337,7 @@ impl ConceptoInput {
         self
     }
 
-    /// `ACuentaTerceros`.
+    /// `ACuentaTerceros`: the concepto is billed on behalf of this third party.
     pub fn a_cuenta_terceros(mut self, t: ACuentaTerceros) -> Self {
         self.concepto.a_cuenta_terceros = Some(t);
         self
@@ -536,13 +536,13 @@ impl ComprobanteBuilder {
         b
     }
 
-    /// `Serie`.
+    /// `Serie`: the issuer's own series prefix (free text, ≤ 25 characters).
     pub fn serie(mut self, v: impl Into<String>) -> Self {
         self.c.serie = Some(v.into());
         self
     }
 
-    /// `Folio`.
+    /// `Folio`: the issuer's own invoice number (free text, ≤ 40 characters).
     pub fn folio(mut self, v: impl Into<String>) -> Self {
         self.c.folio = Some(v.into());
         self
@@ -560,7 +560,7 @@ impl ComprobanteBuilder {
         self
     }
 
-    /// `CondicionesDePago`.
+    /// `CondicionesDePago`: free-text payment terms (e.g. `30 días`).
     pub fn condiciones_de_pago(mut self, v: impl Into<String>) -> Self {
         self.c.condiciones_de_pago = Some(v.into());
         self
@@ -580,7 +580,8 @@ impl ComprobanteBuilder {
         self
     }
 
-    /// `Confirmacion`.
+    /// `Confirmacion`: the PAC's confirmation code, needed when an amount or exchange rate is
+    /// outside SAT's reasonable range.
     pub fn confirmacion(mut self, v: impl Into<String>) -> Self {
         self.c.confirmacion = Some(v.into());
         self
@@ -598,13 +599,13 @@ impl ComprobanteBuilder {
         self
     }
 
-    /// `Emisor`.
+    /// The issuer (`Emisor`); see [`Emisor::new`].
     pub fn emisor(mut self, e: Emisor) -> Self {
         self.c.emisor = e;
         self
     }
 
-    /// `Receptor`.
+    /// The customer (`Receptor`); see [`Receptor::new`] and [`Receptor::publico_en_general`].
     pub fn receptor(mut self, r: Receptor) -> Self {
         self.c.receptor = r;
         self
@@ -616,7 +617,7 @@ impl ComprobanteBuilder {
         self
     }
 
-    /// Adds conceptos.
+    /// Adds several conceptos, in order (errors name them by position, 1-based).
     pub fn conceptos(mut self, ks: impl IntoIterator<Item = ConceptoInput>) -> Self {
         self.conceptos.extend(ks);
         self
@@ -1052,19 +1053,19 @@ impl PagosBuilder {
         }
     }
 
-    /// `Serie`.
+    /// `Serie` of the receipt (the issuer's own series, ≤ 25 characters).
     pub fn serie(mut self, v: impl Into<String>) -> Self {
         self.serie = Some(v.into());
         self
     }
 
-    /// `Folio`.
+    /// `Folio` of the receipt (the issuer's own number, ≤ 40 characters).
     pub fn folio(mut self, v: impl Into<String>) -> Self {
         self.folio = Some(v.into());
         self
     }
 
-    /// `Emisor`.
+    /// The issuer (`Emisor`), the same as on the paid invoices.
     pub fn emisor(mut self, e: Emisor) -> Self {
         self.emisor = e;
         self

@@ -514,7 +514,7 @@ impl Csd {
         Self::from_bytes(&std::fs::read(cer)?, &std::fs::read(key)?, password)
     }
 
-    /// The certificate.
+    /// The CSD's certificate (its number goes into `NoCertificado`, its DER into `Certificado`).
     pub fn certificate(&self) -> &Certificate {
         &self.certificate
     }

@@ -29,10 +29,10 @@ use crate::tipo::TipoDocumento;
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClaveError {
-    /// Wrong length.
+    /// A clave, consecutivo or part of them has the wrong number of characters.
     #[error("{what} must have {expected} characters, found {found}")]
     Length {
-        /// Which value.
+        /// Which value (`clave`, `consecutivo`, `cédula`, …).
         what: &'static str,
         /// Required length.
         expected: usize,
@@ -42,7 +42,7 @@ pub enum ClaveError {
     /// A character not allowed at that position.
     #[error("{what}: character {found:?} at position {position} is not allowed")]
     Character {
-        /// Which value.
+        /// Which value (`clave`, `consecutivo`, `cédula`, …).
         what: &'static str,
         /// 1-based position.
         position: usize,
@@ -123,7 +123,7 @@ impl Consecutivo {
     pub fn terminal(&self) -> u32 {
         self.terminal
     }
-    /// Document type.
+    /// Document type (digits 9–10 of the consecutivo): selects the root element and schema.
     pub fn tipo(&self) -> TipoDocumento {
         self.tipo
     }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod c14n;
 pub mod clave;
 pub mod codes;
+#[cfg(feature = "demo")]
 pub mod demo;
 mod error;
 pub mod keystore;

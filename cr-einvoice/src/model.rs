@@ -103,9 +103,10 @@ impl TipoIdentificacion {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identificacion {
-    /// Type.
+    /// `Tipo`: which kind of id (cédula física, jurídica, DIMEX, NITE, …); it fixes the number's
+    /// allowed lengths ([`TipoIdentificacion::lengths`]).
     pub tipo: TipoIdentificacion,
-    /// Number without separators.
+    /// `Numero`: the id without separators or dashes.
     pub numero: String,
 }
 
@@ -156,13 +157,13 @@ impl Ubicacion {
     }
 }
 
-/// `Telefono`.
+/// `Telefono` of a party: country calling code and number.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Telefono {
     /// Country calling code (≤ 3 digits).
     pub codigo_pais: u16,
-    /// Number.
+    /// `NumTelefono`: the subscriber number without the country code.
     pub numero: u64,
 }
 
@@ -257,7 +258,7 @@ impl Parte {
     }
 }
 
-/// `CodigoComercial`.
+/// `CodigoComercial`: the seller's, buyer's or manufacturer's own code for a line's item.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodigoComercial {
@@ -277,7 +278,8 @@ impl CodigoComercial {
     }
 }
 
-/// `Descuento`.
+/// `Descuento` of a line: an amount subtracted from `MontoTotal` before taxes, with its
+/// reason code.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Descuento {
@@ -595,7 +597,7 @@ impl LineaDetalleSurtido {
     }
 }
 
-/// `LineaDetalle`.
+/// `LineaDetalle`: one line of `DetalleServicio` (an item or service sold, with its taxes).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LineaDetalle {
@@ -704,7 +706,8 @@ impl LineaDetalle {
     }
 }
 
-/// `OtrosCargos`.
+/// `OtrosCargos`: a charge that is not a sale line (e.g. the 10 % service charge, a third
+/// party's fee); summed into `TotalOtrosCargos` and the document total.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtroCargo {
@@ -807,7 +810,7 @@ impl MedioPago {
     }
 }
 
-/// `TotalDesgloseImpuesto`.
+/// `TotalDesgloseImpuesto`: the document's tax total for one tax code and IVA tarifa.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesgloseImpuesto {
@@ -901,7 +904,8 @@ impl ResumenFactura {
     }
 }
 
-/// `InformacionReferencia`.
+/// `InformacionReferencia`: a document this one refers to (the invoice a nota de crédito
+/// corrects, the substituted document, …) and why.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InformacionReferencia {

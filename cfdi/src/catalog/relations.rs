@@ -31,9 +31,9 @@ impl Persona {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TaxRole {
-    /// `Traslado`.
+    /// `Traslado`: a tax transferred to (charged to) the receptor.
     Traslado,
-    /// `Retencion`.
+    /// `Retencion`: a tax withheld by the receptor.
     Retencion,
 }
 

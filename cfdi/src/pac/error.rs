@@ -33,7 +33,7 @@ pub enum PacError {
     /// The client is misconfigured (bad URL, missing cancellation credentials, …). Nothing was sent.
     #[error("PAC configuration error: {message}")]
     Config {
-        /// Description.
+        /// What is wrong with the configuration.
         message: String,
     },
     /// The PAC could not be reached or refused the request before processing it (connection
@@ -42,7 +42,7 @@ pub enum PacError {
     Unavailable {
         /// Which PAC.
         pac: String,
-        /// Description.
+        /// The transport failure or refusal (e.g. `connection refused`, `HTTP 429`).
         message: String,
     },
     /// The request reached the PAC but its outcome is unknown (timeout, connection reset after
@@ -52,7 +52,7 @@ pub enum PacError {
     Uncertain {
         /// Which PAC.
         pac: String,
-        /// Description.
+        /// What left the outcome open (timeout, reset, `5xx`, unreadable answer).
         message: String,
     },
     /// The PAC answered a read-only request (status, recover, cancel) with something unreadable.
@@ -60,7 +60,7 @@ pub enum PacError {
     Protocol {
         /// Which PAC.
         pac: String,
-        /// Description.
+        /// What could not be read in the answer.
         message: String,
     },
     /// The PAC returned a stamp that does not belong to this CFDI (`SelloCFD` differs from our
@@ -76,7 +76,7 @@ pub enum PacError {
     /// UUID). Nothing was sent.
     #[error("invalid request: {message}")]
     InvalidRequest {
-        /// Description.
+        /// Which argument is invalid and why.
         message: String,
     },
     /// The CFDI could not be read (not sealed, not CFDI 4.0, …). Nothing was sent.

@@ -81,7 +81,7 @@ pub struct FinkokConfig {
     pub base_url: String,
     /// Finkok user name.
     pub username: String,
-    /// Finkok password.
+    /// Finkok password (kept secret: never in `Debug` output or logs).
     pub password: SecretString,
     /// CSD for cancellations, if this client cancels.
     pub cancel_csd: Option<FinkokCancelCsd>,
@@ -218,7 +218,7 @@ impl FinkokClient {
         })
     }
 
-    /// The configuration.
+    /// The configuration this client was built with (URLs, user, timeouts, cancellation CSD).
     pub fn config(&self) -> &FinkokConfig {
         &self.cfg
     }

@@ -223,7 +223,7 @@ impl CancelRequest {
         &self.rfc_emisor
     }
 
-    /// The motivo.
+    /// Why the CFDI is cancelled (SAT motivo `01`–`04`).
     pub fn motivo(&self) -> Motivo {
         self.motivo
     }
@@ -279,7 +279,7 @@ impl CancelStatus {
 pub struct CancelResult {
     /// The UUID cancelled.
     pub uuid: String,
-    /// The status.
+    /// Request accepted (`201`) or the CFDI was already cancelled (`202`).
     pub status: CancelStatus,
     /// The SAT code (`EstatusUUID`) as returned.
     pub code: String,

@@ -25,31 +25,31 @@ const SOAP_ACTION: &str = "http://tempuri.org/IConsultaCFDIService/Consulta";
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Estado {
-    /// `Vigente`.
+    /// `Vigente`: the CFDI is valid (not cancelled).
     Vigente,
-    /// `Cancelado`.
+    /// `Cancelado`: the cancellation took effect.
     Cancelado,
-    /// `No Encontrado`.
+    /// `No Encontrado`: the SAT has no CFDI with this UUID, RFCs and total.
     NoEncontrado,
     /// Any other text, kept as sent.
     Other(String),
 }
 
-/// `EsCancelable`.
+/// `EsCancelable`: whether (and how) the CFDI can still be cancelled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EsCancelable {
-    /// `No cancelable`.
+    /// `No cancelable` (e.g. it has related documents that are not cancelled).
     NoCancelable,
-    /// `Cancelable sin aceptación`.
+    /// `Cancelable sin aceptación`: a cancellation takes effect at once.
     SinAceptacion,
-    /// `Cancelable con aceptación`.
+    /// `Cancelable con aceptación`: the receptor must accept a cancellation.
     ConAceptacion,
     /// Any other text, kept as sent.
     Other(String),
 }
 
-/// `EstatusCancelacion`.
+/// `EstatusCancelacion`: where a requested cancellation stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EstatusCancelacion {
@@ -57,9 +57,9 @@ pub enum EstatusCancelacion {
     Ninguno,
     /// `En proceso`: waiting for the receptor.
     EnProceso,
-    /// `Cancelado sin aceptación`.
+    /// `Cancelado sin aceptación`: cancelled without the receptor's consent being needed.
     CanceladoSinAceptacion,
-    /// `Cancelado con aceptación`.
+    /// `Cancelado con aceptación`: the receptor accepted the cancellation.
     CanceladoConAceptacion,
     /// `Plazo vencido`: cancelled because the receptor did not answer in time.
     PlazoVencido,
@@ -90,13 +90,13 @@ pub struct SatStatus {
     pub codigo_estatus: String,
     /// Whether `CodigoEstatus` starts with `S` (the query was understood and the CFDI found).
     pub found: bool,
-    /// `Estado`.
+    /// `Estado`: valid, cancelled or not found.
     pub estado: Estado,
-    /// `EsCancelable`.
+    /// `EsCancelable`; `None` when the answer has none (e.g. for a CFDI that was not found).
     pub es_cancelable: Option<EsCancelable>,
-    /// `EstatusCancelacion`.
+    /// `EstatusCancelacion` ([`EstatusCancelacion::Ninguno`] when none was requested).
     pub estatus_cancelacion: EstatusCancelacion,
-    /// `ValidacionEFOS`.
+    /// `ValidacionEFOS`; `None` when the answer has none.
     pub validacion_efos: Option<ValidacionEfos>,
 }
 

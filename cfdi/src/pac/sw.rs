@@ -103,7 +103,7 @@ pub struct SwConfig {
     pub services_url: String,
     /// API host (storage), e.g. [`SW_TEST_API_URL`].
     pub api_url: String,
-    /// Credentials.
+    /// How to log in: user and password, or a long-lived SW token ([`SwAuth`]).
     pub auth: SwAuth,
     /// CSD for cancellations, if this client cancels.
     pub cancel_csd: Option<SwCancelCsd>,
@@ -393,7 +393,7 @@ impl SwClient {
         })
     }
 
-    /// The configuration.
+    /// The configuration this client was built with (URLs, timeouts, cancellation CSD).
     pub fn config(&self) -> &SwConfig {
         &self.cfg
     }

@@ -282,7 +282,7 @@ impl HaciendaClient {
         &self.tenant
     }
 
-    /// The configuration.
+    /// The configuration this client was built with (URLs, client id, timeouts, polling).
     pub fn config(&self) -> &HaciendaConfig {
         &self.inner.config
     }

@@ -183,7 +183,7 @@ pub enum ApiError {
     Uncertain {
         /// The status key (clave, or `clave-consecutivoReceptor`).
         key: String,
-        /// What failed.
+        /// Why the status lookup failed too (transport error or unreadable answer).
         message: String,
     },
     /// Hacienda holds the document but had not decided within the polling budget.

@@ -205,7 +205,7 @@ impl Envio {
         self
     }
 
-    /// The clave.
+    /// The clave (50 characters) read from the signed document.
     pub fn clave(&self) -> &str {
         &self.clave
     }
@@ -215,7 +215,7 @@ impl Envio {
         &self.fecha
     }
 
-    /// The emisor.
+    /// The emisor's identification type and number, as sent in the JSON body.
     pub fn emisor(&self) -> &ParteEnvio {
         &self.emisor
     }

@@ -144,7 +144,7 @@ pub enum C14nError {
     /// A namespace prefix is used without a declaration.
     #[error("undeclared namespace prefix {prefix:?} at byte {offset}")]
     UndeclaredPrefix {
-        /// The prefix.
+        /// The undeclared prefix (the part before `:` of an element or attribute name).
         prefix: String,
         /// Byte offset in the input.
         offset: usize,
