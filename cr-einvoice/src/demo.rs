@@ -21,27 +21,14 @@ pub const EMISOR_CEDULA: &str = "3101234567";
 /// Cédula jurídica of the demo customer.
 pub const RECEPTOR_CEDULA: &str = "3109876543";
 
-fn ubicacion() -> Ubicacion {
-    Ubicacion {
-        provincia: 1,
-        canton: 1,
-        distrito: 1,
-        barrio: None,
-        otras_senas: "100 m norte del parque central".to_owned(),
-    }
-}
-
 fn empresa(nombre: &str, cedula: &str, correo: &str) -> Parte {
-    Parte {
-        nombre: nombre.to_owned(),
-        identificacion: Some(Identificacion::new(
+    Parte::new(nombre)
+        .with_identificacion(Identificacion::new(
             TipoIdentificacion::CedulaJuridica,
             cedula,
-        )),
-        ubicacion: Some(ubicacion()),
-        correos: vec![correo.to_owned()],
-        ..Parte::default()
-    }
+        ))
+        .with_ubicacion(Ubicacion::new(1, 1, 1, "100 m norte del parque central"))
+        .with_correo(correo)
 }
 
 /// A clave for the demo issuer: sucursal 1, terminal 1, the given tipo and número.
@@ -65,26 +52,22 @@ pub fn clave(
 fn linea(tipo: TipoDocumento, i: usize) -> LineaDetalle {
     let k = Decimal::from(u64::try_from(i).unwrap_or(0));
     let servicio = i.is_multiple_of(2);
-    let mut l = LineaDetalle {
-        codigo_cabys: Some(
-            if servicio {
-                "8314100000000"
-            } else {
-                "4399100000000"
-            }
-            .to_owned(),
-        ),
-        cantidad: Decimal::new(2000, 3) + k,
-        unidad_medida: if servicio { "Sp" } else { "Unid" }.to_owned(),
-        detalle: if servicio {
+    let mut l = LineaDetalle::new(
+        if servicio {
+            "8314100000000"
+        } else {
+            "4399100000000"
+        },
+        Decimal::new(2000, 3) + k,
+        if servicio { "Sp" } else { "Unid" },
+        if servicio {
             format!("Consultoría en TI, etapa {}", i + 1)
         } else {
             format!("Repuesto número {}", i + 1)
         },
-        precio_unitario: Decimal::new(1_234_567, 2) + k,
-        impuestos: vec![Impuesto::iva(codes::TARIFA_GENERAL_13, Decimal::new(13, 0))],
-        ..LineaDetalle::default()
-    };
+        Decimal::new(1_234_567, 2) + k,
+    )
+    .with_impuesto(Impuesto::iva(codes::TARIFA_GENERAL_13, Decimal::new(13, 0)));
     match tipo {
         TipoDocumento::FacturaElectronicaExportacion => {
             l.impuestos = vec![Impuesto::iva("01", Decimal::ZERO)];
@@ -100,12 +83,9 @@ fn linea(tipo: TipoDocumento, i: usize) -> LineaDetalle {
         _ => {}
     }
     if i % 3 == 1 && tipo != TipoDocumento::ReciboElectronicoPago {
-        l.descuentos.push(Descuento {
-            monto: Decimal::new(100_000, 2),
-            codigo: "07".to_owned(),
-            codigo_otro: None,
-            naturaleza: Some("Descuento por volumen".to_owned()),
-        });
+        l.descuentos.push(
+            Descuento::new(Decimal::new(100_000, 2), "07").with_naturaleza("Descuento por volumen"),
+        );
     }
     if i % 4 == 3
         && !matches!(
@@ -114,19 +94,11 @@ fn linea(tipo: TipoDocumento, i: usize) -> LineaDetalle {
         )
         && let Some(iva) = l.impuestos.first_mut()
     {
-        iva.exoneracion = Some(Exoneracion {
-            tipo_documento: "03".to_owned(),
-            tipo_documento_otro: None,
-            numero_documento: "AL-00012345-24".to_owned(),
-            articulo: Some(5),
-            inciso: None,
-            nombre_institucion: "01".to_owned(),
-            nombre_institucion_otros: None,
-            fecha_emision: DateTime::parse_from_rfc3339("2025-01-15T08:00:00-06:00")
-                .unwrap_or_default(),
-            tarifa_exonerada: Decimal::new(13, 0),
-            monto: Decimal::ZERO,
-        });
+        let fecha = DateTime::parse_from_rfc3339("2025-01-15T08:00:00-06:00").unwrap_or_default();
+        iva.exoneracion = Some(
+            Exoneracion::new("03", "AL-00012345-24", "01", fecha, Decimal::new(13, 0))
+                .with_articulo(5, None),
+        );
     }
     if i % 5 == 4 && tipo != TipoDocumento::FacturaElectronicaExportacion {
         l.impuestos = vec![Impuesto::iva(codes::TARIFA_EXENTA, Decimal::ZERO)];
@@ -135,7 +107,7 @@ fn linea(tipo: TipoDocumento, i: usize) -> LineaDetalle {
 }
 
 /// A complete, valid document of type `tipo` with `lineas` lines (≥ 1) at `fecha`, following
-/// `revision`.
+/// schema `revision` (which may differ from the one in force at `fecha`, to test both).
 pub fn comprobante(
     tipo: TipoDocumento,
     revision: SchemaRevision,
@@ -156,15 +128,12 @@ pub fn comprobante(
     // In a FEC the buyer issues the document: the clave carries the buyer's cédula.
     let (emisor, receptor, issuer) = match tipo {
         T::FacturaElectronicaCompra => {
-            let proveedor = Parte {
-                nombre: "Proveedor del Exterior LLC".to_owned(),
-                identificacion: Some(Identificacion::new(
+            let proveedor = Parte::new("Proveedor del Exterior LLC")
+                .with_identificacion(Identificacion::new(
                     TipoIdentificacion::ExtranjeroNoDomiciliado,
                     "987654321012",
-                )),
-                otras_senas_extranjero: Some("1200 Main Street, Springfield, USA".to_owned()),
-                ..Parte::default()
-            };
+                ))
+                .with_otras_senas_extranjero("1200 Main Street, Springfield, USA");
             let comprador = empresa(
                 "Empresa Demo Sociedad Anónima",
                 EMISOR_CEDULA,
@@ -173,12 +142,9 @@ pub fn comprobante(
             (proveedor, Some(comprador), EMISOR_CEDULA)
         }
         T::FacturaElectronicaExportacion => {
-            let cliente = Parte {
-                nombre: "Importadora Extranjera GmbH".to_owned(),
-                otras_senas_extranjero: Some("Hauptstraße 1, 10115 Berlin".to_owned()),
-                correos: vec!["einkauf@importadora.example".to_owned()],
-                ..Parte::default()
-            };
+            let cliente = Parte::new("Importadora Extranjera GmbH")
+                .with_otras_senas_extranjero("Hauptstraße 1, 10115 Berlin")
+                .with_correo("einkauf@importadora.example");
             (emisor, Some(cliente), EMISOR_CEDULA)
         }
         T::TiqueteElectronico => (emisor, None, EMISOR_CEDULA),
@@ -214,24 +180,23 @@ pub fn comprobante(
     };
     doc.resumen.medios_pago.push(MedioPago::new(medio));
     let fe_ref = clave(T::FacturaElectronica, 41, &fecha, EMISOR_CEDULA)?;
-    let referencia = |codigo: &str, otro: Option<&str>| InformacionReferencia {
-        tipo_doc: "01".to_owned(),
-        tipo_doc_otro: None,
-        numero: Some(fe_ref.to_string()),
-        fecha_emision: fecha,
-        codigo: Some(codigo.to_owned()),
-        codigo_otro: otro.map(str::to_owned),
-        razon: Some("Referencia de demostración".to_owned()),
+    let referencia = |codigo: &str, otro: Option<&str>| {
+        let mut r = InformacionReferencia::new("01", fecha)
+            .with_numero(fe_ref.to_string())
+            .with_codigo(codigo)
+            .with_razon("Referencia de demostración");
+        r.codigo_otro = otro.map(str::to_owned);
+        r
     };
     match tipo {
         T::NotaCreditoElectronica => doc.referencias.push(referencia("01", None)),
         T::NotaDebitoElectronica => doc.referencias.push(referencia("02", None)),
-        T::FacturaElectronicaCompra => doc.referencias.push(InformacionReferencia {
-            tipo_doc: "14".to_owned(),
-            numero: None,
-            codigo: Some("04".to_owned()),
-            ..referencia("04", None)
-        }),
+        T::FacturaElectronicaCompra => {
+            let mut r = referencia("04", None);
+            r.tipo_doc = "14".to_owned();
+            r.numero = None;
+            doc.referencias.push(r);
+        }
         T::ReciboElectronicoPago => {
             if revision == SchemaRevision::V2026 {
                 doc.referencias
@@ -253,20 +218,20 @@ pub fn mensaje_receptor(
     fecha: DateTime<FixedOffset>,
 ) -> Result<MensajeReceptor, Error> {
     let fe = comprobante(TipoDocumento::FacturaElectronica, revision, fecha, 2)?;
-    Ok(MensajeReceptor {
-        revision,
-        clave: fe.clave.clone(),
-        numero_cedula_emisor: EMISOR_CEDULA.to_owned(),
-        fecha_emision_doc: fecha,
-        mensaje: RespuestaReceptor::Aceptado,
-        detalle_mensaje: Some("Aceptado".to_owned()),
-        monto_total_impuesto: fe.resumen.total_impuesto,
-        codigo_actividad: Some("620100".to_owned()),
-        condicion_impuesto: Some("01".to_owned()),
-        monto_total_impuesto_acreditar: fe.resumen.total_impuesto,
-        monto_total_de_gasto_aplicable: None,
-        total_factura: fe.resumen.total_comprobante,
-        numero_cedula_receptor: RECEPTOR_CEDULA.to_owned(),
-        numero_consecutivo_receptor: Consecutivo::new(1, 1, TipoDocumento::AceptacionReceptor, 1)?,
-    })
+    let mut m = MensajeReceptor::new(
+        fe.clave.clone(),
+        EMISOR_CEDULA,
+        fecha,
+        RespuestaReceptor::Aceptado,
+        fe.resumen.total_comprobante,
+        RECEPTOR_CEDULA,
+        Consecutivo::new(1, 1, TipoDocumento::AceptacionReceptor, 1)?,
+    );
+    m.revision = revision;
+    m.detalle_mensaje = Some("Aceptado".to_owned());
+    m.monto_total_impuesto = fe.resumen.total_impuesto;
+    m.codigo_actividad = Some("620100".to_owned());
+    m.condicion_impuesto = Some("01".to_owned());
+    m.monto_total_impuesto_acreditar = fe.resumen.total_impuesto;
+    Ok(m)
 }
