@@ -9,6 +9,7 @@ pub mod codes;
 pub mod demo;
 mod error;
 pub mod keystore;
+pub mod limits;
 pub mod model;
 pub mod parse;
 mod revision;
@@ -24,6 +25,7 @@ pub mod fuzzing;
 
 pub use clave::{Clave, ClaveError, CodigoSeguridad, Consecutivo, Situacion};
 pub use error::{Error, ErrorKind, ParseError};
+pub use limits::Limits;
 pub use model::{
     CodigoComercial, Comprobante, DatosImpuestoEspecifico, Descuento, DesgloseImpuesto, Documento,
     EstadoHacienda, Exoneracion, Identificacion, Impuesto, InformacionReferencia, LineaDetalle,
