@@ -25,15 +25,50 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::error::{Error, Result};
 use crate::model::Comprobante;
 
-/// Whether a SAT certificate is a CSD (Certificado de Sello Digital, for invoices) or an e.firma
-/// (FIEL, for the taxpayer's own signature).
+/// What a certificate is: a SAT CSD (Certificado de Sello Digital, for invoices), a SAT e.firma
+/// (FIEL, for the taxpayer's own signature) or not a SAT certificate at all.
+///
+/// The rule, read from the certificate's own fields (no chain check against SAT's CA
+/// certificates is made — pin those yourself if you need proof of origin):
+/// * **not SAT** unless the issuer's organization is `SERVICIO DE ADMINISTRACION TRIBUTARIA`
+///   (SAT's production CA "AC DEL SERVICIO DE ADMINISTRACION TRIBUTARIA" and its test CA
+///   "AC UAT" both carry it);
+/// * **CSD** if the subject has an organizational unit (the branch name; phpcfdi/credentials
+///   `docs/TODO.md`: "si [OU] está vacío es FIEL, si tiene contenido es CSD") and the key usage
+///   allows signing only — digitalSignature and/or nonRepudiation, as all six SAT test CSDs in
+///   `tests/fixtures/csd/` have;
+/// * **e.firma** otherwise (no OU, or key usage that also allows encipherment or key agreement,
+///   as e.firma certificates do).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CertificateKind {
-    /// CSD: the subject carries an organizational unit (the branch name). Used to seal CFDI.
+    /// CSD: used to seal CFDI.
     Csd,
-    /// e.firma (FIEL): no organizational unit. PACs reject CFDI sealed with it (CFDI40106).
+    /// e.firma (FIEL). PACs reject CFDI sealed with it (CFDI40106).
     Efirma,
+    /// Not issued by SAT (for example self-signed). PACs reject CFDI sealed with it.
+    NotSat,
+}
+
+impl fmt::Display for CertificateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Csd => "a CSD",
+            Self::Efirma => "an e.firma",
+            Self::NotSat => "not a SAT certificate",
+        })
+    }
+}
+
+/// SAT's organization name in the issuer of every certificate it issues.
+const SAT_ISSUER_ORG: &str = "SERVICIO DE ADMINISTRACION TRIBUTARIA";
+
+/// Reads a file, naming it in the error.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::File {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// A SAT X.509 certificate.
@@ -100,9 +135,9 @@ impl Certificate {
     /// Reads a `.cer` file (DER or PEM).
     ///
     /// # Errors
-    /// [`Error::Io`] or as [`Certificate::from_bytes`].
+    /// [`Error::File`] (naming the path) or as [`Certificate::from_bytes`].
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        Self::from_bytes(&std::fs::read(path)?)
+        Self::from_bytes(&read_file(path.as_ref())?)
     }
 
     /// Reads the base64 DER found in a comprobante's `Certificado` attribute.
@@ -156,11 +191,7 @@ impl Certificate {
         let nombre = attr_str(&oid_name)
             .or_else(|| attr_str(&oid_cn))
             .unwrap_or_default();
-        let kind = if subject.iter_organizational_unit().next().is_some() {
-            CertificateKind::Csd
-        } else {
-            CertificateKind::Efirma
-        };
+        let kind = classify(&cert);
         let spki = cert.public_key();
         if spki.algorithm.algorithm != OID_PKCS1_RSAENCRYPTION {
             return Err(Error::Certificate("not an RSA certificate".into()));
@@ -205,7 +236,7 @@ impl Certificate {
         self.not_after
     }
 
-    /// CSD or e.firma.
+    /// CSD, e.firma or not a SAT certificate (rule on [`CertificateKind`]).
     pub fn kind(&self) -> CertificateKind {
         self.kind
     }
@@ -237,6 +268,36 @@ impl Certificate {
     /// Checks an RSA PKCS#1 v1.5 SHA-256 signature of `message` made with this certificate's key.
     pub fn verify_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
         backend::verify(&self.rsa_public_key, message, signature)
+    }
+}
+
+/// [`CertificateKind`] from the issuer, subject OU and key usage (rule on [`CertificateKind`]).
+fn classify(cert: &x509_parser::certificate::X509Certificate<'_>) -> CertificateKind {
+    let sat_issued = cert
+        .issuer()
+        .iter_organization()
+        .any(|o| o.as_str().is_ok_and(|s| s.trim() == SAT_ISSUER_ORG));
+    if !sat_issued {
+        return CertificateKind::NotSat;
+    }
+    let has_ou = cert.subject().iter_organizational_unit().next().is_some();
+    let signing_only = match cert.key_usage() {
+        Ok(Some(ku)) => {
+            let ku = ku.value;
+            (ku.digital_signature() || ku.non_repudiation())
+                && !(ku.key_encipherment()
+                    || ku.data_encipherment()
+                    || ku.key_agreement()
+                    || ku.key_cert_sign()
+                    || ku.crl_sign())
+        }
+        // SAT certificates always carry key usage
+        _ => false,
+    };
+    if has_ou && signing_only {
+        CertificateKind::Csd
+    } else {
+        CertificateKind::Efirma
     }
 }
 
@@ -310,9 +371,9 @@ impl PrivateKey {
     /// Reads a `.key` file. See [`PrivateKey::from_bytes`].
     ///
     /// # Errors
-    /// [`Error::Io`] or as [`PrivateKey::from_bytes`].
+    /// [`Error::File`] (naming the path) or as [`PrivateKey::from_bytes`].
     pub fn from_file(path: impl AsRef<Path>, password: &SecretString) -> Result<Self> {
-        Self::from_bytes(&std::fs::read(path)?, password)
+        Self::from_bytes(&read_file(path.as_ref())?, password)
     }
 
     /// Decrypts a PKCS#8 `EncryptedPrivateKeyInfo` (DER).
@@ -463,6 +524,7 @@ pub struct Csd {
     certificate: Certificate,
     key: PrivateKey,
     certificate_b64: String,
+    allow_non_csd: bool,
 }
 
 impl fmt::Debug for Csd {
@@ -487,6 +549,7 @@ impl Csd {
             certificate,
             key,
             certificate_b64,
+            allow_non_csd: false,
         })
     }
 
@@ -504,18 +567,30 @@ impl Csd {
     /// Loads `.cer` and `.key` files.
     ///
     /// # Errors
-    /// As [`Csd::from_bytes`], or [`Error::Io`].
+    /// As [`Csd::from_bytes`], or [`Error::File`] naming the file that could not be read.
     pub fn from_files(
         cer: impl AsRef<Path>,
         key: impl AsRef<Path>,
         password: &SecretString,
     ) -> Result<Self> {
-        Self::from_bytes(&std::fs::read(cer)?, &std::fs::read(key)?, password)
+        Self::from_bytes(
+            &read_file(cer.as_ref())?,
+            &read_file(key.as_ref())?,
+            password,
+        )
     }
 
     /// The certificate.
     pub fn certificate(&self) -> &Certificate {
         &self.certificate
+    }
+
+    /// Lets [`Csd::seal`] use a certificate that is not a SAT CSD (an e.firma or a self-signed
+    /// test certificate). Such CFDI verify but every PAC rejects them (CFDI40106): for tests only.
+    #[must_use]
+    pub fn allow_non_csd(mut self) -> Self {
+        self.allow_non_csd = true;
+        self
     }
 
     /// The private key.
@@ -527,9 +602,18 @@ impl Csd {
     /// and sets `Sello` = base64(RSA-SHA256(cadena)).
     ///
     /// # Errors
-    /// [`Error::CertificateNotValid`] if `Fecha` is outside the certificate's validity, cadena
-    /// errors ([`Error::UnsupportedComplement`]), or a signing failure.
+    /// [`Error::NotCsd`] if the certificate is not a SAT CSD (see [`CertificateKind`]) and
+    /// [`Csd::allow_non_csd`] was not called, [`Error::CertificateNotValid`] if `Fecha` is outside
+    /// the certificate's validity, cadena errors ([`Error::UnsupportedComplement`]), or a signing
+    /// failure.
     pub fn seal(&self, c: &mut Comprobante) -> Result<()> {
+        if self.certificate.kind != CertificateKind::Csd && !self.allow_non_csd {
+            return Err(Error::NotCsd {
+                kind: self.certificate.kind,
+                no_certificado: self.certificate.no_certificado.clone(),
+                rfc: self.certificate.rfc.clone(),
+            });
+        }
         if !self.certificate.is_valid_at_fecha(&c.fecha)? {
             return Err(Error::CertificateNotValid {
                 no_certificado: self.certificate.no_certificado.clone(),

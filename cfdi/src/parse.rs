@@ -13,6 +13,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{Namespace, PrefixDeclaration, ResolveResult};
 use rust_decimal::Decimal;
 
+use crate::Limits;
 use crate::error::{Error, Result};
 use crate::model::*;
 
@@ -23,20 +24,60 @@ use crate::model::*;
 /// encoding; kind [`crate::ErrorKind::Schema`] when the structure is not CFDI 4.0 (unknown element
 /// or attribute, missing required attribute, non-decimal amount…).
 pub fn parse(xml: &[u8]) -> Result<Comprobante> {
-    let text = std::str::from_utf8(xml).map_err(|e| Error::Xml {
-        position: e.valid_up_to() as u64,
-        message: "input is not valid UTF-8".into(),
-    })?;
-    parse_str(text)
+    parse_with_limits(xml, &Limits::default())
 }
 
-/// Parses a CFDI 4.0 document from a `&str`. See [`parse`].
+/// [`parse`] with explicit input bounds: the length is checked before any work
+/// ([`Error::TooLarge`]) and the nesting of complements and addenda while reading
+/// ([`Error::TooDeep`]).
+///
+/// # Errors
+/// As [`parse`], plus the two limit errors.
+pub fn parse_with_limits(xml: &[u8], limits: &Limits) -> Result<Comprobante> {
+    check_size(xml.len(), limits)?;
+    let text = std::str::from_utf8(xml).map_err(|e| Error::Xml {
+        position: e.valid_up_to() as u64,
+        message: not_utf8_message(xml),
+    })?;
+    parse_str_inner(text, limits)
+}
+
+/// Parses a CFDI 4.0 document from a `&str` with the default [`Limits`]. See [`parse`].
 ///
 /// # Errors
 /// As [`parse`].
 pub fn parse_str(xml: &str) -> Result<Comprobante> {
+    let limits = Limits::default();
+    check_size(xml.len(), &limits)?;
+    parse_str_inner(xml, &limits)
+}
+
+fn check_size(size: usize, limits: &Limits) -> Result<()> {
+    if size > limits.max_input_bytes() {
+        return Err(Error::TooLarge {
+            size,
+            limit: limits.max_input_bytes(),
+        });
+    }
+    Ok(())
+}
+
+/// Why bytes are not UTF-8, naming UTF-16 when it is recognisably that.
+fn not_utf8_message(xml: &[u8]) -> String {
+    let utf16 = xml.starts_with(&[0xFF, 0xFE])
+        || xml.starts_with(&[0xFE, 0xFF])
+        || xml.starts_with(b"<\0")
+        || xml.starts_with(b"\0<");
+    if utf16 {
+        "input is UTF-16; CFDI must be UTF-8".into()
+    } else {
+        "input is not valid UTF-8".into()
+    }
+}
+
+fn parse_str_inner(xml: &str, limits: &Limits) -> Result<Comprobante> {
     let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
-    let mut p = Parser::new(xml);
+    let mut p = Parser::new(xml, limits.max_depth());
     let root = p.prolog_and_root()?;
     if !root.is(NS_CFDI, "Comprobante") {
         return Err(Error::NotCfdi40 {
@@ -50,9 +91,11 @@ pub fn parse_str(xml: &str) -> Result<Comprobante> {
 
 /// Parses a standalone element kept as [`RawXml`].
 pub(crate) fn parse_raw_element(xml: &str) -> Result<RawXml> {
-    let mut p = Parser::new(xml);
+    let limits = Limits::default();
+    check_size(xml.len(), &limits)?;
+    let mut p = Parser::new(xml, limits.max_depth());
     let root = p.prolog_and_root()?;
-    let raw = p.raw(&root)?;
+    let raw = p.raw(&root, 1)?;
     p.epilog()?;
     Ok(raw)
 }
@@ -82,6 +125,8 @@ impl Elem<'_> {
 
 /// Attribute values of one element, in document order: `(local name, value)`.
 struct Attrs<'a> {
+    /// The start tag (re-read only to explain an error).
+    tag: &'a str,
     path: &'static str,
     items: Vec<(&'a str, Cow<'a, str>)>,
     schema_location: Option<String>,
@@ -116,10 +161,30 @@ impl Attrs<'_> {
     fn finish(self) -> Result<()> {
         match self.items.into_iter().next() {
             None => Ok(()),
-            Some((k, _)) => Err(Error::UnexpectedAttribute {
-                element: self.path.into(),
-                attribute: k.to_string(),
-            }),
+            Some((k, _)) => {
+                // a leftover that occurs twice in the tag is a duplicate, not an unknown name
+                let name_len = self
+                    .tag
+                    .find(|c: char| c.is_ascii_whitespace())
+                    .unwrap_or(self.tag.len());
+                let copies = BytesStart::from_content(self.tag, name_len)
+                    .attributes()
+                    .with_checks(false)
+                    .filter_map(std::result::Result::ok)
+                    .filter(|a| a.key.local_name().into_inner() == k)
+                    .count();
+                Err(if copies > 1 {
+                    Error::DuplicateAttribute {
+                        element: self.path.into(),
+                        attribute: k.to_string(),
+                    }
+                } else {
+                    Error::UnexpectedAttribute {
+                        element: self.path.into(),
+                        attribute: k.to_string(),
+                    }
+                })
+            }
         }
     }
 }
@@ -265,16 +330,21 @@ fn count_concepto_tags(rest: &str) -> usize {
 struct Parser<'i> {
     input: &'i str,
     reader: NsReader<&'i [u8]>,
+    max_depth: usize,
 }
 
 impl<'i> Parser<'i> {
-    fn new(input: &'i str) -> Self {
+    fn new(input: &'i str, max_depth: usize) -> Self {
         let mut reader = NsReader::from_str(input);
         let cfg = reader.config_mut();
         cfg.check_end_names = true;
         cfg.expand_empty_elements = false;
         cfg.trim_text(false);
-        Self { input, reader }
+        Self {
+            input,
+            reader,
+            max_depth,
+        }
     }
 
     fn pos(&self) -> u64 {
@@ -453,15 +523,28 @@ impl<'i> Parser<'i> {
             }
         }
         Ok(Attrs {
+            tag: &e.start[..],
             path,
             items,
             schema_location,
         })
     }
 
-    /// Captures `e` and its content verbatim, making it self-contained with respect to namespaces:
-    /// in-scope declarations of the prefixes it uses are copied onto its start tag.
-    fn raw(&mut self, e: &Elem<'i>) -> Result<RawXml> {
+    /// Captures `e` (at nesting `level`, the root being 1) and its content verbatim, making it
+    /// self-contained with respect to namespaces: in-scope declarations of the prefixes it uses
+    /// are copied onto its start tag. Nesting beyond the parser's depth limit is an error.
+    fn raw(&mut self, e: &Elem<'i>, level: usize) -> Result<RawXml> {
+        let too_deep = |depth: usize, offset: usize, max: usize| {
+            if level + depth > max {
+                Err(Error::TooDeep {
+                    position: offset as u64,
+                    limit: max,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        too_deep(0, e.offset, self.max_depth)?;
         let own: Vec<String> = e
             .start
             .attributes()
@@ -486,13 +569,17 @@ impl<'i> Parser<'i> {
         if !e.empty {
             let mut depth = 0usize;
             loop {
-                let (_, ev, _) = self.read()?;
+                let (_, ev, offset) = self.read()?;
                 match ev {
                     Event::Start(s) => {
-                        self.note_prefixes(&s, &mut used)?;
                         depth += 1;
+                        too_deep(depth, offset, self.max_depth)?;
+                        self.note_prefixes(&s, &mut used)?;
                     }
-                    Event::Empty(s) => self.note_prefixes(&s, &mut used)?,
+                    Event::Empty(s) => {
+                        too_deep(depth + 1, offset, self.max_depth)?;
+                        self.note_prefixes(&s, &mut used)?;
+                    }
                     Event::End(_) => {
                         if depth == 0 {
                             break;
@@ -815,7 +902,7 @@ impl<'i> Parser<'i> {
                     let mut items = Vec::new();
                     if !ch.empty {
                         while let Some(x) = self.next_child(PA)? {
-                            items.push(self.raw(&x)?);
+                            items.push(self.raw(&x, 5)?);
                         }
                     }
                     c.complemento_concepto = Some(items);
@@ -987,7 +1074,7 @@ impl<'i> Parser<'i> {
             } else if ch.is(NS_PAGOS20, "Pagos") {
                 v.push(Complemento::Pagos(Box::new(self.pagos(&ch)?)));
             } else {
-                v.push(Complemento::Other(self.raw(&ch)?));
+                v.push(Complemento::Other(self.raw(&ch, 3)?));
             }
         }
         Ok(v)
@@ -999,7 +1086,7 @@ impl<'i> Parser<'i> {
         let mut v = Vec::new();
         if !e.empty {
             while let Some(ch) = self.next_child(P)? {
-                v.push(self.raw(&ch)?);
+                v.push(self.raw(&ch, 3)?);
             }
         }
         Ok(v)

@@ -218,3 +218,17 @@ fn utf16_input_is_called_utf16() {
             .contains("invalid byte sequence at byte 3")
     );
 }
+
+#[test]
+fn a_pem_file_given_as_p12_is_named_pem() {
+    let pem = include_bytes!("fixtures/keys/cert.pem");
+    match SigningKey::from_pkcs12(pem, &SecretString::from("1234")) {
+        Err(SignatureError::MalformedKeystore(m)) => {
+            assert!(
+                m.starts_with("this is a PEM file (CERTIFICATE), not a PKCS#12 (.p12) keystore"),
+                "{m}"
+            );
+        }
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+}
