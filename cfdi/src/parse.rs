@@ -503,7 +503,7 @@ impl<'i> Parser<'i> {
             }
             let value = a
                 .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| escape_err(err, path))?;
+                .map_err(|err| escape_err(err, path, e.offset))?;
             let (ns, local) = self.reader.resolver().resolve_attribute(a.key);
             match ns {
                 ResolveResult::Unbound => items.push((local.into_inner(), value)),
@@ -665,8 +665,10 @@ impl<'i> Parser<'i> {
                 }
                 note(Some(p.into_inner()));
             }
-            a.normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| escape_err(err, "raw element"))?;
+            a.normalized_value(XmlVersion::Implicit1_0).map_err(|err| {
+                let position = usize::try_from(self.pos()).unwrap_or(usize::MAX);
+                escape_err(err, "raw element", position)
+            })?;
         }
         Ok(())
     }
@@ -1352,13 +1354,13 @@ fn undefined_or_text(name: &str, path: &str) -> Error {
     }
 }
 
-fn escape_err(e: quick_xml::Error, path: &str) -> Error {
+fn escape_err(e: quick_xml::Error, path: &str, position: usize) -> Error {
     match e {
         quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, name)) => {
             Error::UndefinedEntity(name)
         }
         other => Error::Xml {
-            position: 0,
+            position: position as u64,
             message: format!("in {path}: {other}"),
         },
     }
@@ -1403,19 +1405,5 @@ mod tests {
         ] {
             assert!(parse_decimal("X", "A", bad).is_err(), "{bad:?} accepted");
         }
-    }
-
-    #[test]
-    fn duplicate_attributes_are_rejected() {
-        let xml = include_str!("../tests/fixtures/samples/cfdiutils-cfdi40-valid.xml");
-        assert!(parse_str(xml).is_ok());
-        let dup = xml.replacen("Moneda=\"MXN\"", "Moneda=\"MXN\" Moneda=\"USD\"", 1);
-        assert!(parse_str(&dup).is_err());
-        let dup = xml.replacen(
-            "Version=\"4.0\"",
-            "Version=\"4.0\" xsi:schemaLocation=\"a b\"",
-            1,
-        );
-        assert!(parse_str(&dup).is_err());
     }
 }

@@ -178,6 +178,18 @@ fn messages_name_the_real_problem() {
         }
         other => panic!("{other:?}"),
     }
+    let dup = text.replacen("Moneda=\"MXN\"", "Moneda=\"MXN\" Moneda=\"USD\"", 1);
+    assert!(matches!(
+        cfdi::parse(dup.as_bytes()),
+        Err(Error::DuplicateAttribute { attribute, .. }) if attribute == "Moneda"
+    ));
+    // a second xsi:schemaLocation
+    let dup = text.replacen(
+        "Version=\"4.0\"",
+        "Version=\"4.0\" xsi:schemaLocation=\"a b\"",
+        1,
+    );
+    assert!(cfdi::parse(dup.as_bytes()).is_err());
     let unknown = text.replacen("<cfdi:Comprobante ", "<cfdi:Comprobante Foo=\"A\" ", 1);
     assert!(matches!(
         cfdi::parse(unknown.as_bytes()),
