@@ -224,3 +224,40 @@ fn messages_name_the_real_problem() {
         .unwrap_or_else(|| panic!("read"));
     assert!(e.to_string().contains("no-such.cer"), "{e}");
 }
+
+#[test]
+fn schema_facets_are_checked() {
+    let text = sample_text();
+    let doc = cfdi::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let xsd = |d: &cfdi::Comprobante| {
+        cfdi::validate::validate(d)
+            .into_iter()
+            .filter(|f| f.code == "CFDI-XSD")
+            .collect::<Vec<_>>()
+    };
+    assert!(xsd(&doc).is_empty(), "{:?}", xsd(&doc));
+    // a 36-character Serie: cfdv40.xsd says maxLength 25
+    let mut long = doc.clone();
+    long.serie = Some("S".repeat(36));
+    let f = xsd(&long);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].path, "/Comprobante/@Serie");
+    assert_eq!(f[0].severity, cfdi::validate::Severity::Error);
+    assert!(
+        f[0].message.contains("length 36 exceeds maxLength 25"),
+        "{}",
+        f[0].message
+    );
+    // pattern: a '|' in a Descripcion; exact length: NoCertificado
+    let mut bad = doc.clone();
+    bad.conceptos[0].descripcion = "a|b".into();
+    bad.no_certificado = "123".into();
+    let paths: Vec<String> = xsd(&bad).into_iter().map(|f| f.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/Comprobante/@NoCertificado",
+            "/Comprobante/Conceptos/Concepto[1]/@Descripcion"
+        ]
+    );
+}
