@@ -31,14 +31,17 @@ use crate::model::Comprobante;
 /// The rule, read from the certificate's own fields (no chain check against SAT's CA
 /// certificates is made — pin those yourself if you need proof of origin):
 /// * **not SAT** unless the issuer's organization is `SERVICIO DE ADMINISTRACION TRIBUTARIA`
-///   (SAT's production CA "AC DEL SERVICIO DE ADMINISTRACION TRIBUTARIA" and its test CA
-///   "AC UAT" both carry it);
+///   (compared in upper case without accents; SAT's production CA "AC DEL SERVICIO DE
+///   ADMINISTRACION TRIBUTARIA", its test CA "AC UAT" and the older test CA "A.C. 2 de
+///   pruebas(4096)" all carry it);
 /// * **CSD** if the subject has an organizational unit (the branch name; phpcfdi/credentials
 ///   `docs/TODO.md`: "si [OU] está vacío es FIEL, si tiene contenido es CSD") and the key usage
 ///   allows signing only — digitalSignature and/or nonRepudiation, as all six SAT test CSDs in
 ///   `tests/fixtures/csd/` have;
 /// * **e.firma** otherwise (no OU, or key usage that also allows encipherment or key agreement,
-///   as e.firma certificates do).
+///   as e.firma certificates do: the SAT test e.firmas `30001000000400002311` (XIQB891116QE4)
+///   and `30001000000400002460` (H&E951128469) embedded in the satcfdi sample CFDI have no OU and
+///   key usage digitalSignature, nonRepudiation, dataEncipherment, keyAgreement).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CertificateKind {
@@ -271,12 +274,27 @@ impl Certificate {
     }
 }
 
+/// Upper case without the accents of Spanish vowels: SAT's old test CA spells its organization
+/// `Servicio de Administración Tributaria`.
+fn fold(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'á' | 'Á' => 'A',
+            'é' | 'É' => 'E',
+            'í' | 'Í' => 'I',
+            'ó' | 'Ó' => 'O',
+            'ú' | 'Ú' | 'ü' | 'Ü' => 'U',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect()
+}
+
 /// [`CertificateKind`] from the issuer, subject OU and key usage (rule on [`CertificateKind`]).
 fn classify(cert: &x509_parser::certificate::X509Certificate<'_>) -> CertificateKind {
     let sat_issued = cert
         .issuer()
         .iter_organization()
-        .any(|o| o.as_str().is_ok_and(|s| s.trim() == SAT_ISSUER_ORG));
+        .any(|o| o.as_str().is_ok_and(|s| fold(s.trim()) == SAT_ISSUER_ORG));
     if !sat_issued {
         return CertificateKind::NotSat;
     }

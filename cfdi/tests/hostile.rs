@@ -46,6 +46,19 @@ fn certificate_kind_follows_issuer_ou_and_key_usage() {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.kind(), CertificateKind::Csd, "{name}");
     }
+    // the certificates embedded in the sample CFDI: SAT test CSDs (AC UAT, and the older
+    // "A.C. 2 de pruebas(4096)" whose O is spelled with an accent) and SAT test e.firmas
+    for (sample, kind) in [
+        ("cfdiutils-cfdi40-valid", CertificateKind::Csd),
+        ("satcfdi-sat-ejemplo-signed-tfd", CertificateKind::Csd),
+        ("satcfdi-ingreso-tasa0-stamped", CertificateKind::Efirma),
+        ("satcfdi-ingreso-iva8-stamped", CertificateKind::Efirma),
+    ] {
+        let doc =
+            cfdi::parse(&read(&format!("samples/{sample}.xml"))).unwrap_or_else(|e| panic!("{e}"));
+        let c = Certificate::from_base64(&doc.certificado).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.kind(), kind, "{sample}");
+    }
     for (name, kind) in [
         ("selfsigned", CertificateKind::NotSat),
         ("efirma", CertificateKind::Efirma),
