@@ -438,8 +438,14 @@ impl PrivateKey {
                 public,
             )
         };
-        #[cfg(not(feature = "aws-lc-rs"))]
+        #[cfg(all(not(feature = "aws-lc-rs"), feature = "pure-rust-rsa"))]
         let public_key = rc_public;
+        // no backend: only the compile_error! above is reported (this keeps the rest compiling)
+        #[cfg(not(any(feature = "aws-lc-rs", feature = "pure-rust-rsa")))]
+        let public_key: Vec<u8> = {
+            let _ = der;
+            Vec::new()
+        };
         #[cfg(all(feature = "aws-lc-rs", feature = "pure-rust-rsa"))]
         if rc_public != public_key {
             return Err(Error::PrivateKey(
@@ -467,14 +473,23 @@ impl PrivateKey {
     pub fn sign_sha256(&self, message: &[u8]) -> Result<Vec<u8>> {
         #[cfg(feature = "aws-lc-rs")]
         return self.sign_sha256_with(Backend::AwsLc, message);
-        #[cfg(not(feature = "aws-lc-rs"))]
+        #[cfg(all(not(feature = "aws-lc-rs"), feature = "pure-rust-rsa"))]
         return self.sign_sha256_with(Backend::RustCrypto, message);
+        #[cfg(not(any(feature = "aws-lc-rs", feature = "pure-rust-rsa")))]
+        return {
+            let _ = message;
+            Err(Error::PrivateKey("no RSA backend".into()))
+        };
     }
 
     /// RSA PKCS#1 v1.5 SHA-256 signature of `message` with a chosen backend.
     ///
     /// # Errors
     /// [`Error::PrivateKey`] if the backend fails.
+    #[cfg_attr(
+        not(any(feature = "aws-lc-rs", feature = "pure-rust-rsa")),
+        allow(unused_variables)
+    )]
     pub fn sign_sha256_with(&self, backend: Backend, message: &[u8]) -> Result<Vec<u8>> {
         match backend {
             #[cfg(feature = "aws-lc-rs")]
@@ -661,7 +676,13 @@ mod backend {
         .is_ok()
     }
 
-    #[cfg(not(feature = "aws-lc-rs"))]
+    /// No backend: only the crate's compile_error! is reported (this keeps the rest compiling).
+    #[cfg(not(any(feature = "aws-lc-rs", feature = "pure-rust-rsa")))]
+    pub(super) fn verify(_: &[u8], _: &[u8], _: &[u8]) -> bool {
+        false
+    }
+
+    #[cfg(all(not(feature = "aws-lc-rs"), feature = "pure-rust-rsa"))]
     pub(super) fn verify(pkcs1_public: &[u8], message: &[u8], signature: &[u8]) -> bool {
         use rsa::pkcs1::DecodeRsaPublicKey;
         use rsa::signature::Verifier;

@@ -25,6 +25,8 @@ pub use error::{Error, ErrorKind, Result, SealProblem};
 pub use limits::Limits;
 pub use model::Comprobante;
 pub use parse::{parse, parse_str, parse_with_limits};
+/// Amounts in the model and the builder (re-exported so callers need no direct `rust_decimal` dependency).
+pub use rust_decimal::Decimal;
 pub use secrecy::SecretString;
 pub use verify::{Verification, verify, verify_timbre};
 pub use write::to_xml;

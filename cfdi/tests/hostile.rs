@@ -274,3 +274,10 @@ fn schema_facets_are_checked() {
         ]
     );
 }
+
+#[test]
+fn decimal_is_re_exported() {
+    let doc = cfdi::parse(sample_text().as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let total: cfdi::Decimal = doc.total;
+    assert!(total > cfdi::Decimal::ZERO);
+}

@@ -2,14 +2,13 @@
 //! elements and non-UTF-8 encodings all give typed errors that name the problem — never a
 //! stack overflow, never a silent acceptance. Every input is generated here.
 
-use chrono::DateTime;
 use cr_einvoice::c14n::C14nError;
 use cr_einvoice::keystore::SigningKey;
 use cr_einvoice::xades::{self, SignOptions, SignatureError, SignatureErrorKind};
 use cr_einvoice::{
-    Comprobante, Error, Limits, ParseError, SchemaRevision, TipoDocumento, demo, parse,
+    Comprobante, DateTime, Decimal, Error, FixedOffset, Limits, ParseError, SchemaRevision,
+    SecretString, TipoDocumento, demo, parse,
 };
-use secrecy::SecretString;
 
 fn key() -> SigningKey {
     let p12 = include_bytes!("fixtures/keys/test-aes.p12");
@@ -231,4 +230,22 @@ fn a_pem_file_given_as_p12_is_named_pem() {
         }
         other => panic!("{:?}", other.map(|_| ())),
     }
+}
+
+#[test]
+fn the_types_a_caller_must_name_are_re_exported() {
+    // no direct rust_decimal / chrono / secrecy dependency is needed to call the API
+    let fecha: DateTime<FixedOffset> =
+        DateTime::parse_from_rfc3339("2026-03-15T10:30:00-06:00").unwrap_or_else(|e| panic!("{e}"));
+    let doc = demo::comprobante(
+        TipoDocumento::FacturaElectronica,
+        SchemaRevision::V2024,
+        fecha,
+        1,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let total: Decimal = doc.resumen.total_comprobante;
+    assert!(total > Decimal::ZERO);
+    let pin = SecretString::from("1234");
+    assert!(SigningKey::from_pkcs12(include_bytes!("fixtures/keys/test-aes.p12"), &pin).is_ok());
 }
