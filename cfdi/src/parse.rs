@@ -960,35 +960,20 @@ impl<'i> Parser<'i> {
         while let Some(ch) = self.next_child(P)? {
             if ch.is(NS_CFDI, "Traslados") && !seen_t {
                 seen_t = true;
-                self.attrs(&ch, PT)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PT)? {
-                        if !t.is(NS_CFDI, "Traslado") {
-                            return Err(unexpected(PT, &t));
-                        }
-                        r.traslados.push(self.traslado(&t, PTT)?);
-                    }
-                }
+                r.traslados = self.list(&ch, (PT, NS_CFDI, "Traslado", PTT), Self::traslado)?;
             } else if ch.is(NS_CFDI, "Retenciones") && !seen_r {
                 seen_r = true;
-                self.attrs(&ch, PR)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PR)? {
-                        if !t.is(NS_CFDI, "Retencion") {
-                            return Err(unexpected(PR, &t));
-                        }
-                        let mut a = self.attrs(&t, PRR)?;
-                        r.retenciones.push(Retencion {
+                r.retenciones = self.list(&ch, (PR, NS_CFDI, "Retencion", PRR), |p, t, path| {
+                    p.leaf(t, path, |a| {
+                        Ok(Retencion {
                             base: a.req_dec("Base")?,
                             impuesto: a.req("Impuesto")?,
                             tipo_factor: a.req("TipoFactor")?,
                             tasa_o_cuota: a.req_dec("TasaOCuota")?,
                             importe: a.req_dec("Importe")?,
-                        });
-                        a.finish()?;
-                        self.no_children(&t, PRR)?;
-                    }
-                }
+                        })
+                    })
+                })?;
             } else {
                 return Err(unexpected(P, &ch));
             }
@@ -997,17 +982,53 @@ impl<'i> Parser<'i> {
     }
 
     fn traslado(&mut self, e: &Elem<'i>, path: &'static str) -> Result<Traslado> {
+        self.leaf(e, path, |a| {
+            Ok(Traslado {
+                base: a.req_dec("Base")?,
+                impuesto: a.req("Impuesto")?,
+                tipo_factor: a.req("TipoFactor")?,
+                tasa_o_cuota: a.dec("TasaOCuota")?,
+                importe: a.dec("Importe")?,
+            })
+        })
+    }
+
+    /// Reads an element without children: `read` takes its attributes, any left over is an error.
+    fn leaf<T>(
+        &mut self,
+        e: &Elem<'i>,
+        path: &'static str,
+        read: impl FnOnce(&mut Attrs<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut a = self.attrs(e, path)?;
-        let r = Traslado {
-            base: a.req_dec("Base")?,
-            impuesto: a.req("Impuesto")?,
-            tipo_factor: a.req("TipoFactor")?,
-            tasa_o_cuota: a.dec("TasaOCuota")?,
-            importe: a.dec("Importe")?,
-        };
+        let r = read(&mut a)?;
         a.finish()?;
         self.no_children(e, path)?;
         Ok(r)
+    }
+
+    /// Reads a list wrapper (`Traslados`, `Retenciones`, `TrasladosP`, ...): no attributes, only
+    /// `item` children in namespace `ns`, each read by `read` at `item_path`.
+    /// `spec` = `(path, ns, item, item_path)`.
+    fn list<T>(
+        &mut self,
+        wrapper: &Elem<'i>,
+        spec: (&'static str, &str, &str, &'static str),
+        mut read: impl FnMut(&mut Self, &Elem<'i>, &'static str) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let (path, ns, item, item_path) = spec;
+        self.attrs(wrapper, path)?.finish()?;
+        let mut v = Vec::new();
+        if wrapper.empty {
+            return Ok(v);
+        }
+        while let Some(t) = self.next_child(path)? {
+            if !t.is(ns, item) {
+                return Err(unexpected(path, &t));
+            }
+            v.push(read(self, &t, item_path)?);
+        }
+        Ok(v)
     }
 
     fn impuestos(&mut self, e: &Elem<'i>) -> Result<Impuestos> {
@@ -1030,32 +1051,17 @@ impl<'i> Parser<'i> {
         while let Some(ch) = self.next_child(P)? {
             if ch.is(NS_CFDI, "Retenciones") && !seen_r && !seen_t {
                 seen_r = true;
-                self.attrs(&ch, PR)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PR)? {
-                        if !t.is(NS_CFDI, "Retencion") {
-                            return Err(unexpected(PR, &t));
-                        }
-                        let mut a = self.attrs(&t, PRR)?;
-                        r.retenciones.push(RetencionTotal {
+                r.retenciones = self.list(&ch, (PR, NS_CFDI, "Retencion", PRR), |p, t, path| {
+                    p.leaf(t, path, |a| {
+                        Ok(RetencionTotal {
                             impuesto: a.req("Impuesto")?,
                             importe: a.req_dec("Importe")?,
-                        });
-                        a.finish()?;
-                        self.no_children(&t, PRR)?;
-                    }
-                }
+                        })
+                    })
+                })?;
             } else if ch.is(NS_CFDI, "Traslados") && !seen_t {
                 seen_t = true;
-                self.attrs(&ch, PT)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PT)? {
-                        if !t.is(NS_CFDI, "Traslado") {
-                            return Err(unexpected(PT, &t));
-                        }
-                        r.traslados.push(self.traslado(&t, PTT)?);
-                    }
-                }
+                r.traslados = self.list(&ch, (PT, NS_CFDI, "Traslado", PTT), Self::traslado)?;
             } else {
                 return Err(unexpected(P, &ch));
             }
@@ -1245,38 +1251,28 @@ impl<'i> Parser<'i> {
     ) -> Result<Vec<ImpuestoDr>> {
         const PG: &str = "Pagos/Pago/DoctoRelacionado/ImpuestosDR/*";
         const PI: &str = "Pagos/Pago/DoctoRelacionado/ImpuestosDR/*/*";
-        self.attrs(e, PG)?.finish()?;
-        let mut v = Vec::new();
-        if e.empty {
-            return Ok(v);
-        }
-        while let Some(ch) = self.next_child(PG)? {
-            if !ch.is(NS_PAGOS20, child) {
-                return Err(unexpected(PG, &ch));
-            }
-            let mut a = self.attrs(&ch, PI)?;
-            let base_dr = a.req_dec("BaseDR")?;
-            let impuesto_dr = a.req("ImpuestoDR")?;
-            let tipo_factor_dr = a.req("TipoFactorDR")?;
-            let (tasa_o_cuota_dr, importe_dr) = if retencion {
-                (
-                    Some(a.req_dec("TasaOCuotaDR")?),
-                    Some(a.req_dec("ImporteDR")?),
-                )
-            } else {
-                (a.dec("TasaOCuotaDR")?, a.dec("ImporteDR")?)
-            };
-            a.finish()?;
-            self.no_children(&ch, PI)?;
-            v.push(ImpuestoDr {
-                base_dr,
-                impuesto_dr,
-                tipo_factor_dr,
-                tasa_o_cuota_dr,
-                importe_dr,
-            });
-        }
-        Ok(v)
+        self.list(e, (PG, NS_PAGOS20, child, PI), |p, ch, path| {
+            p.leaf(ch, path, |a| {
+                let base_dr = a.req_dec("BaseDR")?;
+                let impuesto_dr = a.req("ImpuestoDR")?;
+                let tipo_factor_dr = a.req("TipoFactorDR")?;
+                let (tasa_o_cuota_dr, importe_dr) = if retencion {
+                    (
+                        Some(a.req_dec("TasaOCuotaDR")?),
+                        Some(a.req_dec("ImporteDR")?),
+                    )
+                } else {
+                    (a.dec("TasaOCuotaDR")?, a.dec("ImporteDR")?)
+                };
+                Ok(ImpuestoDr {
+                    base_dr,
+                    impuesto_dr,
+                    tipo_factor_dr,
+                    tasa_o_cuota_dr,
+                    importe_dr,
+                })
+            })
+        })
     }
 
     fn impuestos_p(&mut self, e: &Elem<'i>) -> Result<ImpuestosP> {
@@ -1294,41 +1290,29 @@ impl<'i> Parser<'i> {
         while let Some(ch) = self.next_child(P)? {
             if ch.is(NS_PAGOS20, "RetencionesP") && !seen_r && !seen_t {
                 seen_r = true;
-                self.attrs(&ch, PR)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PR)? {
-                        if !t.is(NS_PAGOS20, "RetencionP") {
-                            return Err(unexpected(PR, &t));
-                        }
-                        let mut a = self.attrs(&t, PRR)?;
-                        r.retenciones_p.push(RetencionP {
+                let spec = (PR, NS_PAGOS20, "RetencionP", PRR);
+                r.retenciones_p = self.list(&ch, spec, |p, t, path| {
+                    p.leaf(t, path, |a| {
+                        Ok(RetencionP {
                             impuesto_p: a.req("ImpuestoP")?,
                             importe_p: a.req_dec("ImporteP")?,
-                        });
-                        a.finish()?;
-                        self.no_children(&t, PRR)?;
-                    }
-                }
+                        })
+                    })
+                })?;
             } else if ch.is(NS_PAGOS20, "TrasladosP") && !seen_t {
                 seen_t = true;
-                self.attrs(&ch, PT)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PT)? {
-                        if !t.is(NS_PAGOS20, "TrasladoP") {
-                            return Err(unexpected(PT, &t));
-                        }
-                        let mut a = self.attrs(&t, PTT)?;
-                        r.traslados_p.push(TrasladoP {
+                let spec = (PT, NS_PAGOS20, "TrasladoP", PTT);
+                r.traslados_p = self.list(&ch, spec, |p, t, path| {
+                    p.leaf(t, path, |a| {
+                        Ok(TrasladoP {
                             base_p: a.req_dec("BaseP")?,
                             impuesto_p: a.req("ImpuestoP")?,
                             tipo_factor_p: a.req("TipoFactorP")?,
                             tasa_o_cuota_p: a.dec("TasaOCuotaP")?,
                             importe_p: a.dec("ImporteP")?,
-                        });
-                        a.finish()?;
-                        self.no_children(&t, PTT)?;
-                    }
-                }
+                        })
+                    })
+                })?;
             } else {
                 return Err(unexpected(P, &ch));
             }
