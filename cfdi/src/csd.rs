@@ -35,7 +35,7 @@ use crate::model::Comprobante;
 ///   ADMINISTRACION TRIBUTARIA", its test CA "AC UAT" and the older test CA "A.C. 2 de
 ///   pruebas(4096)" all carry it);
 /// * **CSD** if the subject has an organizational unit (the branch name; phpcfdi/credentials
-///   `docs/TODO.md`: "si [OU] está vacío es FIEL, si tiene contenido es CSD") and the key usage
+///   `docs/TODO.md`: "si \[OU\] está vacío es FIEL, si tiene contenido es CSD") and the key usage
 ///   allows signing only — digitalSignature and/or nonRepudiation, as all six SAT test CSDs in
 ///   `tests/fixtures/csd/` have;
 /// * **e.firma** otherwise (no OU, or key usage that also allows encipherment or key agreement,
