@@ -25,15 +25,53 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::error::{Error, Result};
 use crate::model::Comprobante;
 
-/// Whether a SAT certificate is a CSD (Certificado de Sello Digital, for invoices) or an e.firma
-/// (FIEL, for the taxpayer's own signature).
+/// What a certificate is: a SAT CSD (Certificado de Sello Digital, for invoices), a SAT e.firma
+/// (FIEL, for the taxpayer's own signature) or not a SAT certificate at all.
+///
+/// The rule, read from the certificate's own fields (no chain check against SAT's CA
+/// certificates is made — pin those yourself if you need proof of origin):
+/// * **not SAT** unless the issuer's organization is `SERVICIO DE ADMINISTRACION TRIBUTARIA`
+///   (compared in upper case without accents; SAT's production CA "AC DEL SERVICIO DE
+///   ADMINISTRACION TRIBUTARIA", its test CA "AC UAT" and the older test CA "A.C. 2 de
+///   pruebas(4096)" all carry it);
+/// * **CSD** if the subject has an organizational unit (the branch name; phpcfdi/credentials
+///   `docs/TODO.md`: "si \[OU\] está vacío es FIEL, si tiene contenido es CSD") and the key usage
+///   allows signing only — digitalSignature and/or nonRepudiation, as all six SAT test CSDs in
+///   `tests/fixtures/csd/` have;
+/// * **e.firma** otherwise (no OU, or key usage that also allows encipherment or key agreement,
+///   as e.firma certificates do: the SAT test e.firmas `30001000000400002311` (XIQB891116QE4)
+///   and `30001000000400002460` (H&E951128469) embedded in the satcfdi sample CFDI have no OU and
+///   key usage digitalSignature, nonRepudiation, dataEncipherment, keyAgreement).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CertificateKind {
-    /// CSD: the subject carries an organizational unit (the branch name). Used to seal CFDI.
+    /// CSD: used to seal CFDI.
     Csd,
-    /// e.firma (FIEL): no organizational unit. PACs reject CFDI sealed with it (CFDI40106).
+    /// e.firma (FIEL). PACs reject CFDI sealed with it (CFDI40106).
     Efirma,
+    /// Not issued by SAT (for example self-signed). PACs reject CFDI sealed with it.
+    NotSat,
+}
+
+impl fmt::Display for CertificateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Csd => "a CSD",
+            Self::Efirma => "an e.firma",
+            Self::NotSat => "not a SAT certificate",
+        })
+    }
+}
+
+/// SAT's organization name in the issuer of every certificate it issues.
+const SAT_ISSUER_ORG: &str = "SERVICIO DE ADMINISTRACION TRIBUTARIA";
+
+/// Reads a file, naming it in the error.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::File {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// A SAT X.509 certificate.
@@ -100,9 +138,9 @@ impl Certificate {
     /// Reads a `.cer` file (DER or PEM).
     ///
     /// # Errors
-    /// [`Error::Io`] or as [`Certificate::from_bytes`].
+    /// [`Error::File`] (naming the path) or as [`Certificate::from_bytes`].
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        Self::from_bytes(&std::fs::read(path)?)
+        Self::from_bytes(&read_file(path.as_ref())?)
     }
 
     /// Reads the base64 DER found in a comprobante's `Certificado` attribute.
@@ -156,11 +194,7 @@ impl Certificate {
         let nombre = attr_str(&oid_name)
             .or_else(|| attr_str(&oid_cn))
             .unwrap_or_default();
-        let kind = if subject.iter_organizational_unit().next().is_some() {
-            CertificateKind::Csd
-        } else {
-            CertificateKind::Efirma
-        };
+        let kind = classify(&cert);
         let spki = cert.public_key();
         if spki.algorithm.algorithm != OID_PKCS1_RSAENCRYPTION {
             return Err(Error::Certificate("not an RSA certificate".into()));
@@ -205,7 +239,7 @@ impl Certificate {
         self.not_after
     }
 
-    /// CSD or e.firma.
+    /// CSD, e.firma or not a SAT certificate (rule on [`CertificateKind`]).
     pub fn kind(&self) -> CertificateKind {
         self.kind
     }
@@ -237,6 +271,51 @@ impl Certificate {
     /// Checks an RSA PKCS#1 v1.5 SHA-256 signature of `message` made with this certificate's key.
     pub fn verify_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
         backend::verify(&self.rsa_public_key, message, signature)
+    }
+}
+
+/// Upper case without the accents of Spanish vowels: SAT's old test CA spells its organization
+/// `Servicio de Administración Tributaria`.
+fn fold(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'á' | 'Á' => 'A',
+            'é' | 'É' => 'E',
+            'í' | 'Í' => 'I',
+            'ó' | 'Ó' => 'O',
+            'ú' | 'Ú' | 'ü' | 'Ü' => 'U',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect()
+}
+
+/// [`CertificateKind`] from the issuer, subject OU and key usage (rule on [`CertificateKind`]).
+fn classify(cert: &x509_parser::certificate::X509Certificate<'_>) -> CertificateKind {
+    let sat_issued = cert
+        .issuer()
+        .iter_organization()
+        .any(|o| o.as_str().is_ok_and(|s| fold(s.trim()) == SAT_ISSUER_ORG));
+    if !sat_issued {
+        return CertificateKind::NotSat;
+    }
+    let has_ou = cert.subject().iter_organizational_unit().next().is_some();
+    let signing_only = match cert.key_usage() {
+        Ok(Some(ku)) => {
+            let ku = ku.value;
+            (ku.digital_signature() || ku.non_repudiation())
+                && !(ku.key_encipherment()
+                    || ku.data_encipherment()
+                    || ku.key_agreement()
+                    || ku.key_cert_sign()
+                    || ku.crl_sign())
+        }
+        // SAT certificates always carry key usage
+        _ => false,
+    };
+    if has_ou && signing_only {
+        CertificateKind::Csd
+    } else {
+        CertificateKind::Efirma
     }
 }
 
@@ -311,9 +390,9 @@ impl PrivateKey {
     /// Reads a `.key` file. See [`PrivateKey::from_bytes`].
     ///
     /// # Errors
-    /// [`Error::Io`] or as [`PrivateKey::from_bytes`].
+    /// [`Error::File`] (naming the path) or as [`PrivateKey::from_bytes`].
     pub fn from_file(path: impl AsRef<Path>, password: &SecretString) -> Result<Self> {
-        Self::from_bytes(&std::fs::read(path)?, password)
+        Self::from_bytes(&read_file(path.as_ref())?, password)
     }
 
     /// Decrypts a PKCS#8 `EncryptedPrivateKeyInfo` (DER).
@@ -360,8 +439,14 @@ impl PrivateKey {
                 public,
             )
         };
-        #[cfg(not(feature = "aws-lc-rs"))]
+        #[cfg(all(not(feature = "aws-lc-rs"), feature = "pure-rust-rsa"))]
         let public_key = rc_public;
+        // no backend: only the compile_error! above is reported (this keeps the rest compiling)
+        #[cfg(not(any(feature = "aws-lc-rs", feature = "pure-rust-rsa")))]
+        let public_key: Vec<u8> = {
+            let _ = der;
+            Vec::new()
+        };
         #[cfg(all(feature = "aws-lc-rs", feature = "pure-rust-rsa"))]
         if rc_public != public_key {
             return Err(Error::PrivateKey(
@@ -389,14 +474,23 @@ impl PrivateKey {
     pub fn sign_sha256(&self, message: &[u8]) -> Result<Vec<u8>> {
         #[cfg(feature = "aws-lc-rs")]
         return self.sign_sha256_with(Backend::AwsLc, message);
-        #[cfg(not(feature = "aws-lc-rs"))]
+        #[cfg(all(not(feature = "aws-lc-rs"), feature = "pure-rust-rsa"))]
         return self.sign_sha256_with(Backend::RustCrypto, message);
+        #[cfg(not(any(feature = "aws-lc-rs", feature = "pure-rust-rsa")))]
+        return {
+            let _ = message;
+            Err(Error::PrivateKey("no RSA backend".into()))
+        };
     }
 
     /// RSA PKCS#1 v1.5 SHA-256 signature of `message` with a chosen backend.
     ///
     /// # Errors
     /// [`Error::PrivateKey`] if the backend fails.
+    #[cfg_attr(
+        not(any(feature = "aws-lc-rs", feature = "pure-rust-rsa")),
+        allow(unused_variables)
+    )]
     pub fn sign_sha256_with(&self, backend: Backend, message: &[u8]) -> Result<Vec<u8>> {
         match backend {
             #[cfg(feature = "aws-lc-rs")]
@@ -464,6 +558,7 @@ pub struct Csd {
     certificate: Certificate,
     key: PrivateKey,
     certificate_b64: String,
+    allow_non_csd: bool,
 }
 
 impl fmt::Debug for Csd {
@@ -488,6 +583,7 @@ impl Csd {
             certificate,
             key,
             certificate_b64,
+            allow_non_csd: false,
         })
     }
 
@@ -505,18 +601,30 @@ impl Csd {
     /// Loads `.cer` and `.key` files.
     ///
     /// # Errors
-    /// As [`Csd::from_bytes`], or [`Error::Io`].
+    /// As [`Csd::from_bytes`], or [`Error::File`] naming the file that could not be read.
     pub fn from_files(
         cer: impl AsRef<Path>,
         key: impl AsRef<Path>,
         password: &SecretString,
     ) -> Result<Self> {
-        Self::from_bytes(&std::fs::read(cer)?, &std::fs::read(key)?, password)
+        Self::from_bytes(
+            &read_file(cer.as_ref())?,
+            &read_file(key.as_ref())?,
+            password,
+        )
     }
 
     /// The CSD's certificate (its number goes into `NoCertificado`, its DER into `Certificado`).
     pub fn certificate(&self) -> &Certificate {
         &self.certificate
+    }
+
+    /// Lets [`Csd::seal`] use a certificate that is not a SAT CSD (an e.firma or a self-signed
+    /// test certificate). Such CFDI verify but every PAC rejects them (CFDI40106): for tests only.
+    #[must_use]
+    pub fn allow_non_csd(mut self) -> Self {
+        self.allow_non_csd = true;
+        self
     }
 
     /// The private key.
@@ -528,9 +636,18 @@ impl Csd {
     /// and sets `Sello` = base64(RSA-SHA256(cadena)).
     ///
     /// # Errors
-    /// [`Error::CertificateNotValid`] if `Fecha` is outside the certificate's validity, cadena
-    /// errors ([`Error::UnsupportedComplement`]), or a signing failure.
+    /// [`Error::NotCsd`] if the certificate is not a SAT CSD (see [`CertificateKind`]) and
+    /// [`Csd::allow_non_csd`] was not called, [`Error::CertificateNotValid`] if `Fecha` is outside
+    /// the certificate's validity, cadena errors ([`Error::UnsupportedComplement`]), or a signing
+    /// failure.
     pub fn seal(&self, c: &mut Comprobante) -> Result<()> {
+        if self.certificate.kind != CertificateKind::Csd && !self.allow_non_csd {
+            return Err(Error::NotCsd {
+                kind: self.certificate.kind,
+                no_certificado: self.certificate.no_certificado.clone(),
+                rfc: self.certificate.rfc.clone(),
+            });
+        }
         if !self.certificate.is_valid_at_fecha(&c.fecha)? {
             return Err(Error::CertificateNotValid {
                 no_certificado: self.certificate.no_certificado.clone(),
@@ -560,7 +677,13 @@ mod backend {
         .is_ok()
     }
 
-    #[cfg(not(feature = "aws-lc-rs"))]
+    /// No backend: only the crate's compile_error! is reported (this keeps the rest compiling).
+    #[cfg(not(any(feature = "aws-lc-rs", feature = "pure-rust-rsa")))]
+    pub(super) fn verify(_: &[u8], _: &[u8], _: &[u8]) -> bool {
+        false
+    }
+
+    #[cfg(all(not(feature = "aws-lc-rs"), feature = "pure-rust-rsa"))]
     pub(super) fn verify(pkcs1_public: &[u8], message: &[u8], signature: &[u8]) -> bool {
         use rsa::pkcs1::DecodeRsaPublicKey;
         use rsa::signature::Verifier;

@@ -139,9 +139,55 @@ pub enum Error {
         /// The rule the value breaks.
         rule: BuildRule,
     },
-    /// Reading a file failed.
+    /// An I/O error without a file name (see [`Error::File`] for reads of named files).
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// Sealing with a certificate that is not a SAT CSD (an e.firma, or not issued by SAT):
+    /// PACs reject such CFDI (CFDI40106). [`crate::Csd::allow_non_csd`] lifts the check (tests).
+    #[error(
+        "certificate {no_certificado} ({rfc}) is {kind}, not a CSD: PACs reject CFDI sealed with it (CFDI40106)"
+    )]
+    NotCsd {
+        /// What the certificate is.
+        kind: crate::CertificateKind,
+        /// Its number.
+        no_certificado: String,
+        /// The RFC in it (empty if none).
+        rfc: String,
+    },
+    /// Reading a named file failed.
+    #[error("cannot read {}: {source}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The input is larger than [`crate::Limits::max_input_bytes`] (checked before parsing).
+    #[error("input of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// Input length in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Elements nest deeper than [`crate::Limits::max_depth`].
+    #[error("element nesting deeper than {limit} levels at byte {position}")]
+    TooDeep {
+        /// Byte offset of the start tag that went too deep.
+        position: u64,
+        /// The limit.
+        limit: usize,
+    },
+    /// An attribute appears twice on one element (not well-formed XML).
+    #[error("duplicated attribute {attribute} on {element}")]
+    DuplicateAttribute {
+        /// Element path.
+        element: String,
+        /// The attribute.
+        attribute: String,
+    },
 }
 
 /// Where in the builder's input an [`Error::Build`] was found.
@@ -314,7 +360,11 @@ impl Error {
             | Self::CertificateNotValid { .. } => ErrorKind::Credentials,
             Self::SealInvalid(_) => ErrorKind::Seal,
             Self::Build { .. } => ErrorKind::Build,
-            Self::Io(_) => ErrorKind::Io,
+            Self::Io(_) | Self::File { .. } => ErrorKind::Io,
+            Self::NotCsd { .. } => ErrorKind::Credentials,
+            Self::TooLarge { .. } | Self::TooDeep { .. } | Self::DuplicateAttribute { .. } => {
+                ErrorKind::Xml
+            }
         }
     }
 }

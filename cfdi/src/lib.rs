@@ -8,6 +8,7 @@ pub mod csd;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod limits;
 pub mod model;
 #[cfg(feature = "pac")]
 pub mod pac;
@@ -21,8 +22,11 @@ pub mod validate;
 pub use cadena::{cadena_original, cadena_tfd};
 pub use csd::{Certificate, CertificateKind, Csd, PrivateKey};
 pub use error::{BuildPlace, BuildRule, Error, ErrorKind, Result, SealProblem};
+pub use limits::Limits;
 pub use model::Comprobante;
-pub use parse::{parse, parse_str};
+pub use parse::{parse, parse_str, parse_with_limits};
+/// Amounts in the model and the builder (re-exported so callers need no direct `rust_decimal` dependency).
+pub use rust_decimal::Decimal;
 pub use secrecy::SecretString;
 pub use verify::{Verification, verify, verify_timbre};
 pub use write::to_xml;

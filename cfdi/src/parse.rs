@@ -13,6 +13,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{Namespace, PrefixDeclaration, ResolveResult};
 use rust_decimal::Decimal;
 
+use crate::Limits;
 use crate::error::{Error, Result};
 use crate::model::*;
 
@@ -23,20 +24,60 @@ use crate::model::*;
 /// encoding; kind [`crate::ErrorKind::Schema`] when the structure is not CFDI 4.0 (unknown element
 /// or attribute, missing required attribute, non-decimal amount…).
 pub fn parse(xml: &[u8]) -> Result<Comprobante> {
-    let text = std::str::from_utf8(xml).map_err(|e| Error::Xml {
-        position: e.valid_up_to() as u64,
-        message: "input is not valid UTF-8".into(),
-    })?;
-    parse_str(text)
+    parse_with_limits(xml, &Limits::default())
 }
 
-/// Parses a CFDI 4.0 document from a `&str`. See [`parse`].
+/// [`parse`] with explicit input bounds: the length is checked before any work
+/// ([`Error::TooLarge`]) and the nesting of complements and addenda while reading
+/// ([`Error::TooDeep`]).
+///
+/// # Errors
+/// As [`parse`], plus the two limit errors.
+pub fn parse_with_limits(xml: &[u8], limits: &Limits) -> Result<Comprobante> {
+    check_size(xml.len(), limits)?;
+    let text = std::str::from_utf8(xml).map_err(|e| Error::Xml {
+        position: e.valid_up_to() as u64,
+        message: not_utf8_message(xml),
+    })?;
+    parse_str_inner(text, limits)
+}
+
+/// Parses a CFDI 4.0 document from a `&str` with the default [`Limits`]. See [`parse`].
 ///
 /// # Errors
 /// As [`parse`].
 pub fn parse_str(xml: &str) -> Result<Comprobante> {
+    let limits = Limits::default();
+    check_size(xml.len(), &limits)?;
+    parse_str_inner(xml, &limits)
+}
+
+fn check_size(size: usize, limits: &Limits) -> Result<()> {
+    if size > limits.max_input_bytes() {
+        return Err(Error::TooLarge {
+            size,
+            limit: limits.max_input_bytes(),
+        });
+    }
+    Ok(())
+}
+
+/// Why bytes are not UTF-8, naming UTF-16 when it is recognisably that.
+fn not_utf8_message(xml: &[u8]) -> String {
+    let utf16 = xml.starts_with(&[0xFF, 0xFE])
+        || xml.starts_with(&[0xFE, 0xFF])
+        || xml.starts_with(b"<\0")
+        || xml.starts_with(b"\0<");
+    if utf16 {
+        "input is UTF-16; CFDI must be UTF-8".into()
+    } else {
+        "input is not valid UTF-8".into()
+    }
+}
+
+fn parse_str_inner(xml: &str, limits: &Limits) -> Result<Comprobante> {
     let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
-    let mut p = Parser::new(xml);
+    let mut p = Parser::new(xml, limits.max_depth());
     let root = p.prolog_and_root()?;
     if !root.is(NS_CFDI, "Comprobante") {
         return Err(Error::NotCfdi40 {
@@ -50,9 +91,11 @@ pub fn parse_str(xml: &str) -> Result<Comprobante> {
 
 /// Parses a standalone element kept as [`RawXml`].
 pub(crate) fn parse_raw_element(xml: &str) -> Result<RawXml> {
-    let mut p = Parser::new(xml);
+    let limits = Limits::default();
+    check_size(xml.len(), &limits)?;
+    let mut p = Parser::new(xml, limits.max_depth());
     let root = p.prolog_and_root()?;
-    let raw = p.raw(&root)?;
+    let raw = p.raw(&root, 1)?;
     p.epilog()?;
     Ok(raw)
 }
@@ -82,6 +125,8 @@ impl Elem<'_> {
 
 /// Attribute values of one element, in document order: `(local name, value)`.
 struct Attrs<'a> {
+    /// The start tag (re-read only to explain an error).
+    tag: &'a str,
     path: &'static str,
     items: Vec<(&'a str, Cow<'a, str>)>,
     schema_location: Option<String>,
@@ -116,10 +161,30 @@ impl Attrs<'_> {
     fn finish(self) -> Result<()> {
         match self.items.into_iter().next() {
             None => Ok(()),
-            Some((k, _)) => Err(Error::UnexpectedAttribute {
-                element: self.path.into(),
-                attribute: k.to_string(),
-            }),
+            Some((k, _)) => {
+                // a leftover that occurs twice in the tag is a duplicate, not an unknown name
+                let name_len = self
+                    .tag
+                    .find(|c: char| c.is_ascii_whitespace())
+                    .unwrap_or(self.tag.len());
+                let copies = BytesStart::from_content(self.tag, name_len)
+                    .attributes()
+                    .with_checks(false)
+                    .filter_map(std::result::Result::ok)
+                    .filter(|a| a.key.local_name().into_inner() == k)
+                    .count();
+                Err(if copies > 1 {
+                    Error::DuplicateAttribute {
+                        element: self.path.into(),
+                        attribute: k.to_string(),
+                    }
+                } else {
+                    Error::UnexpectedAttribute {
+                        element: self.path.into(),
+                        attribute: k.to_string(),
+                    }
+                })
+            }
         }
     }
 }
@@ -265,16 +330,21 @@ fn count_concepto_tags(rest: &str) -> usize {
 struct Parser<'i> {
     input: &'i str,
     reader: NsReader<&'i [u8]>,
+    max_depth: usize,
 }
 
 impl<'i> Parser<'i> {
-    fn new(input: &'i str) -> Self {
+    fn new(input: &'i str, max_depth: usize) -> Self {
         let mut reader = NsReader::from_str(input);
         let cfg = reader.config_mut();
         cfg.check_end_names = true;
         cfg.expand_empty_elements = false;
         cfg.trim_text(false);
-        Self { input, reader }
+        Self {
+            input,
+            reader,
+            max_depth,
+        }
     }
 
     fn pos(&self) -> u64 {
@@ -433,7 +503,7 @@ impl<'i> Parser<'i> {
             }
             let value = a
                 .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| escape_err(err, path))?;
+                .map_err(|err| escape_err(err, path, e.offset))?;
             let (ns, local) = self.reader.resolver().resolve_attribute(a.key);
             match ns {
                 ResolveResult::Unbound => items.push((local.into_inner(), value)),
@@ -453,15 +523,28 @@ impl<'i> Parser<'i> {
             }
         }
         Ok(Attrs {
+            tag: &e.start[..],
             path,
             items,
             schema_location,
         })
     }
 
-    /// Captures `e` and its content verbatim, making it self-contained with respect to namespaces:
-    /// in-scope declarations of the prefixes it uses are copied onto its start tag.
-    fn raw(&mut self, e: &Elem<'i>) -> Result<RawXml> {
+    /// Captures `e` (at nesting `level`, the root being 1) and its content verbatim, making it
+    /// self-contained with respect to namespaces: in-scope declarations of the prefixes it uses
+    /// are copied onto its start tag. Nesting beyond the parser's depth limit is an error.
+    fn raw(&mut self, e: &Elem<'i>, level: usize) -> Result<RawXml> {
+        let too_deep = |depth: usize, offset: usize, max: usize| {
+            if level + depth > max {
+                Err(Error::TooDeep {
+                    position: offset as u64,
+                    limit: max,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        too_deep(0, e.offset, self.max_depth)?;
         let own: Vec<String> = e
             .start
             .attributes()
@@ -486,13 +569,17 @@ impl<'i> Parser<'i> {
         if !e.empty {
             let mut depth = 0usize;
             loop {
-                let (_, ev, _) = self.read()?;
+                let (_, ev, offset) = self.read()?;
                 match ev {
                     Event::Start(s) => {
-                        self.note_prefixes(&s, &mut used)?;
                         depth += 1;
+                        too_deep(depth, offset, self.max_depth)?;
+                        self.note_prefixes(&s, &mut used)?;
                     }
-                    Event::Empty(s) => self.note_prefixes(&s, &mut used)?,
+                    Event::Empty(s) => {
+                        too_deep(depth + 1, offset, self.max_depth)?;
+                        self.note_prefixes(&s, &mut used)?;
+                    }
                     Event::End(_) => {
                         if depth == 0 {
                             break;
@@ -578,8 +665,10 @@ impl<'i> Parser<'i> {
                 }
                 note(Some(p.into_inner()));
             }
-            a.normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| escape_err(err, "raw element"))?;
+            a.normalized_value(XmlVersion::Implicit1_0).map_err(|err| {
+                let position = usize::try_from(self.pos()).unwrap_or(usize::MAX);
+                escape_err(err, "raw element", position)
+            })?;
         }
         Ok(())
     }
@@ -815,7 +904,7 @@ impl<'i> Parser<'i> {
                     let mut items = Vec::new();
                     if !ch.empty {
                         while let Some(x) = self.next_child(PA)? {
-                            items.push(self.raw(&x)?);
+                            items.push(self.raw(&x, 5)?);
                         }
                     }
                     c.complemento_concepto = Some(items);
@@ -871,35 +960,20 @@ impl<'i> Parser<'i> {
         while let Some(ch) = self.next_child(P)? {
             if ch.is(NS_CFDI, "Traslados") && !seen_t {
                 seen_t = true;
-                self.attrs(&ch, PT)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PT)? {
-                        if !t.is(NS_CFDI, "Traslado") {
-                            return Err(unexpected(PT, &t));
-                        }
-                        r.traslados.push(self.traslado(&t, PTT)?);
-                    }
-                }
+                r.traslados = self.list(&ch, (PT, NS_CFDI, "Traslado", PTT), Self::traslado)?;
             } else if ch.is(NS_CFDI, "Retenciones") && !seen_r {
                 seen_r = true;
-                self.attrs(&ch, PR)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PR)? {
-                        if !t.is(NS_CFDI, "Retencion") {
-                            return Err(unexpected(PR, &t));
-                        }
-                        let mut a = self.attrs(&t, PRR)?;
-                        r.retenciones.push(Retencion {
+                r.retenciones = self.list(&ch, (PR, NS_CFDI, "Retencion", PRR), |p, t, path| {
+                    p.leaf(t, path, |a| {
+                        Ok(Retencion {
                             base: a.req_dec("Base")?,
                             impuesto: a.req("Impuesto")?,
                             tipo_factor: a.req("TipoFactor")?,
                             tasa_o_cuota: a.req_dec("TasaOCuota")?,
                             importe: a.req_dec("Importe")?,
-                        });
-                        a.finish()?;
-                        self.no_children(&t, PRR)?;
-                    }
-                }
+                        })
+                    })
+                })?;
             } else {
                 return Err(unexpected(P, &ch));
             }
@@ -908,17 +982,53 @@ impl<'i> Parser<'i> {
     }
 
     fn traslado(&mut self, e: &Elem<'i>, path: &'static str) -> Result<Traslado> {
+        self.leaf(e, path, |a| {
+            Ok(Traslado {
+                base: a.req_dec("Base")?,
+                impuesto: a.req("Impuesto")?,
+                tipo_factor: a.req("TipoFactor")?,
+                tasa_o_cuota: a.dec("TasaOCuota")?,
+                importe: a.dec("Importe")?,
+            })
+        })
+    }
+
+    /// Reads an element without children: `read` takes its attributes, any left over is an error.
+    fn leaf<T>(
+        &mut self,
+        e: &Elem<'i>,
+        path: &'static str,
+        read: impl FnOnce(&mut Attrs<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut a = self.attrs(e, path)?;
-        let r = Traslado {
-            base: a.req_dec("Base")?,
-            impuesto: a.req("Impuesto")?,
-            tipo_factor: a.req("TipoFactor")?,
-            tasa_o_cuota: a.dec("TasaOCuota")?,
-            importe: a.dec("Importe")?,
-        };
+        let r = read(&mut a)?;
         a.finish()?;
         self.no_children(e, path)?;
         Ok(r)
+    }
+
+    /// Reads a list wrapper (`Traslados`, `Retenciones`, `TrasladosP`, ...): no attributes, only
+    /// `item` children in namespace `ns`, each read by `read` at `item_path`.
+    /// `spec` = `(path, ns, item, item_path)`.
+    fn list<T>(
+        &mut self,
+        wrapper: &Elem<'i>,
+        spec: (&'static str, &str, &str, &'static str),
+        mut read: impl FnMut(&mut Self, &Elem<'i>, &'static str) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let (path, ns, item, item_path) = spec;
+        self.attrs(wrapper, path)?.finish()?;
+        let mut v = Vec::new();
+        if wrapper.empty {
+            return Ok(v);
+        }
+        while let Some(t) = self.next_child(path)? {
+            if !t.is(ns, item) {
+                return Err(unexpected(path, &t));
+            }
+            v.push(read(self, &t, item_path)?);
+        }
+        Ok(v)
     }
 
     fn impuestos(&mut self, e: &Elem<'i>) -> Result<Impuestos> {
@@ -941,32 +1051,17 @@ impl<'i> Parser<'i> {
         while let Some(ch) = self.next_child(P)? {
             if ch.is(NS_CFDI, "Retenciones") && !seen_r && !seen_t {
                 seen_r = true;
-                self.attrs(&ch, PR)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PR)? {
-                        if !t.is(NS_CFDI, "Retencion") {
-                            return Err(unexpected(PR, &t));
-                        }
-                        let mut a = self.attrs(&t, PRR)?;
-                        r.retenciones.push(RetencionTotal {
+                r.retenciones = self.list(&ch, (PR, NS_CFDI, "Retencion", PRR), |p, t, path| {
+                    p.leaf(t, path, |a| {
+                        Ok(RetencionTotal {
                             impuesto: a.req("Impuesto")?,
                             importe: a.req_dec("Importe")?,
-                        });
-                        a.finish()?;
-                        self.no_children(&t, PRR)?;
-                    }
-                }
+                        })
+                    })
+                })?;
             } else if ch.is(NS_CFDI, "Traslados") && !seen_t {
                 seen_t = true;
-                self.attrs(&ch, PT)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PT)? {
-                        if !t.is(NS_CFDI, "Traslado") {
-                            return Err(unexpected(PT, &t));
-                        }
-                        r.traslados.push(self.traslado(&t, PTT)?);
-                    }
-                }
+                r.traslados = self.list(&ch, (PT, NS_CFDI, "Traslado", PTT), Self::traslado)?;
             } else {
                 return Err(unexpected(P, &ch));
             }
@@ -987,7 +1082,7 @@ impl<'i> Parser<'i> {
             } else if ch.is(NS_PAGOS20, "Pagos") {
                 v.push(Complemento::Pagos(Box::new(self.pagos(&ch)?)));
             } else {
-                v.push(Complemento::Other(self.raw(&ch)?));
+                v.push(Complemento::Other(self.raw(&ch, 3)?));
             }
         }
         Ok(v)
@@ -999,7 +1094,7 @@ impl<'i> Parser<'i> {
         let mut v = Vec::new();
         if !e.empty {
             while let Some(ch) = self.next_child(P)? {
-                v.push(self.raw(&ch)?);
+                v.push(self.raw(&ch, 3)?);
             }
         }
         Ok(v)
@@ -1156,38 +1251,28 @@ impl<'i> Parser<'i> {
     ) -> Result<Vec<ImpuestoDr>> {
         const PG: &str = "Pagos/Pago/DoctoRelacionado/ImpuestosDR/*";
         const PI: &str = "Pagos/Pago/DoctoRelacionado/ImpuestosDR/*/*";
-        self.attrs(e, PG)?.finish()?;
-        let mut v = Vec::new();
-        if e.empty {
-            return Ok(v);
-        }
-        while let Some(ch) = self.next_child(PG)? {
-            if !ch.is(NS_PAGOS20, child) {
-                return Err(unexpected(PG, &ch));
-            }
-            let mut a = self.attrs(&ch, PI)?;
-            let base_dr = a.req_dec("BaseDR")?;
-            let impuesto_dr = a.req("ImpuestoDR")?;
-            let tipo_factor_dr = a.req("TipoFactorDR")?;
-            let (tasa_o_cuota_dr, importe_dr) = if retencion {
-                (
-                    Some(a.req_dec("TasaOCuotaDR")?),
-                    Some(a.req_dec("ImporteDR")?),
-                )
-            } else {
-                (a.dec("TasaOCuotaDR")?, a.dec("ImporteDR")?)
-            };
-            a.finish()?;
-            self.no_children(&ch, PI)?;
-            v.push(ImpuestoDr {
-                base_dr,
-                impuesto_dr,
-                tipo_factor_dr,
-                tasa_o_cuota_dr,
-                importe_dr,
-            });
-        }
-        Ok(v)
+        self.list(e, (PG, NS_PAGOS20, child, PI), |p, ch, path| {
+            p.leaf(ch, path, |a| {
+                let base_dr = a.req_dec("BaseDR")?;
+                let impuesto_dr = a.req("ImpuestoDR")?;
+                let tipo_factor_dr = a.req("TipoFactorDR")?;
+                let (tasa_o_cuota_dr, importe_dr) = if retencion {
+                    (
+                        Some(a.req_dec("TasaOCuotaDR")?),
+                        Some(a.req_dec("ImporteDR")?),
+                    )
+                } else {
+                    (a.dec("TasaOCuotaDR")?, a.dec("ImporteDR")?)
+                };
+                Ok(ImpuestoDr {
+                    base_dr,
+                    impuesto_dr,
+                    tipo_factor_dr,
+                    tasa_o_cuota_dr,
+                    importe_dr,
+                })
+            })
+        })
     }
 
     fn impuestos_p(&mut self, e: &Elem<'i>) -> Result<ImpuestosP> {
@@ -1205,41 +1290,29 @@ impl<'i> Parser<'i> {
         while let Some(ch) = self.next_child(P)? {
             if ch.is(NS_PAGOS20, "RetencionesP") && !seen_r && !seen_t {
                 seen_r = true;
-                self.attrs(&ch, PR)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PR)? {
-                        if !t.is(NS_PAGOS20, "RetencionP") {
-                            return Err(unexpected(PR, &t));
-                        }
-                        let mut a = self.attrs(&t, PRR)?;
-                        r.retenciones_p.push(RetencionP {
+                let spec = (PR, NS_PAGOS20, "RetencionP", PRR);
+                r.retenciones_p = self.list(&ch, spec, |p, t, path| {
+                    p.leaf(t, path, |a| {
+                        Ok(RetencionP {
                             impuesto_p: a.req("ImpuestoP")?,
                             importe_p: a.req_dec("ImporteP")?,
-                        });
-                        a.finish()?;
-                        self.no_children(&t, PRR)?;
-                    }
-                }
+                        })
+                    })
+                })?;
             } else if ch.is(NS_PAGOS20, "TrasladosP") && !seen_t {
                 seen_t = true;
-                self.attrs(&ch, PT)?.finish()?;
-                if !ch.empty {
-                    while let Some(t) = self.next_child(PT)? {
-                        if !t.is(NS_PAGOS20, "TrasladoP") {
-                            return Err(unexpected(PT, &t));
-                        }
-                        let mut a = self.attrs(&t, PTT)?;
-                        r.traslados_p.push(TrasladoP {
+                let spec = (PT, NS_PAGOS20, "TrasladoP", PTT);
+                r.traslados_p = self.list(&ch, spec, |p, t, path| {
+                    p.leaf(t, path, |a| {
+                        Ok(TrasladoP {
                             base_p: a.req_dec("BaseP")?,
                             impuesto_p: a.req("ImpuestoP")?,
                             tipo_factor_p: a.req("TipoFactorP")?,
                             tasa_o_cuota_p: a.dec("TasaOCuotaP")?,
                             importe_p: a.dec("ImporteP")?,
-                        });
-                        a.finish()?;
-                        self.no_children(&t, PTT)?;
-                    }
-                }
+                        })
+                    })
+                })?;
             } else {
                 return Err(unexpected(P, &ch));
             }
@@ -1265,13 +1338,13 @@ fn undefined_or_text(name: &str, path: &str) -> Error {
     }
 }
 
-fn escape_err(e: quick_xml::Error, path: &str) -> Error {
+fn escape_err(e: quick_xml::Error, path: &str, position: usize) -> Error {
     match e {
         quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, name)) => {
             Error::UndefinedEntity(name)
         }
         other => Error::Xml {
-            position: 0,
+            position: position as u64,
             message: format!("in {path}: {other}"),
         },
     }
@@ -1316,19 +1389,5 @@ mod tests {
         ] {
             assert!(parse_decimal("X", "A", bad).is_err(), "{bad:?} accepted");
         }
-    }
-
-    #[test]
-    fn duplicate_attributes_are_rejected() {
-        let xml = include_str!("../tests/fixtures/samples/cfdiutils-cfdi40-valid.xml");
-        assert!(parse_str(xml).is_ok());
-        let dup = xml.replacen("Moneda=\"MXN\"", "Moneda=\"MXN\" Moneda=\"USD\"", 1);
-        assert!(parse_str(&dup).is_err());
-        let dup = xml.replacen(
-            "Version=\"4.0\"",
-            "Version=\"4.0\" xsi:schemaLocation=\"a b\"",
-            1,
-        );
-        assert!(parse_str(&dup).is_err());
     }
 }

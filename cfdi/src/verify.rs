@@ -21,7 +21,8 @@ pub struct Verification {
     /// Whether `Fecha` (read as Mexico City time) is inside the certificate's validity;
     /// `None` if `Fecha` cannot be read.
     pub certificate_valid_at_fecha: Option<bool>,
-    /// CSD or e.firma.
+    /// CSD, e.firma or not a SAT certificate: anything but [`CertificateKind::Csd`] is
+    /// rejected by PACs (CFDI40106).
     pub certificate_kind: CertificateKind,
 }
 

@@ -606,7 +606,18 @@ fn hostile_nesting_is_an_error_not_a_stack_overflow() {
         "<i:x>".repeat(depth),
         "</i:x>".repeat(depth)
     );
-    let doc = cfdi::parse(document(&[x], &[]).as_bytes()).expect("parse");
+    // the parser stops at its depth limit (issue 14) ...
+    let e = cfdi::parse(document(&[x], &[]).as_bytes()).unwrap_err();
+    assert!(matches!(e, Error::TooDeep { limit: 128, .. }), "{e}");
+    // ... and with the highest limit allowed, the cadena interpreter stops at its own
+    let depth = 900;
+    let x = format!(
+        "<i:ImpuestosLocales xmlns:i=\"http://www.sat.gob.mx/implocal\" version=\"1.0\">{}{}</i:ImpuestosLocales>",
+        "<i:x>".repeat(depth),
+        "</i:x>".repeat(depth)
+    );
+    let limits = cfdi::Limits::default().with_max_depth(1000);
+    let doc = cfdi::parse_with_limits(document(&[x], &[]).as_bytes(), &limits).expect("parse");
     let e = cfdi::cadena_original(&doc).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Xml, "{e}");
 }

@@ -265,3 +265,20 @@ fn generated_files_are_up_to_date() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The committed facet table is what `cfdi/tools/gen_facets.py` writes from the vendored cfdv40.xsd / tdCFDI.xsd.
+#[test]
+fn generated_facets_are_up_to_date() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let out = std::process::Command::new("python3")
+        .arg("cfdi/tools/gen_facets.py")
+        .arg("--check")
+        .current_dir(root)
+        .output()
+        .expect("python3 runs (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "stale facet table; run `python3 cfdi/tools/gen_facets.py`:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -101,6 +101,32 @@ pub enum ParseError {
     /// Nesting deeper than any v4.4 document.
     #[error("document nesting exceeds {0} levels")]
     TooDeep(usize),
+    /// The input is larger than [`crate::Limits::max_input_bytes`] (checked before parsing).
+    #[error("input of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// Input length in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// An attribute the schema does not allow on this element (on the root as anywhere).
+    #[error("attribute {attribute} is not allowed on {element}")]
+    UnexpectedAttribute {
+        /// The element carrying it.
+        element: String,
+        /// The attribute's qualified name.
+        attribute: String,
+    },
+    /// An element where a required one belongs (unknown, repeated or out of the XSD order).
+    #[error("unexpected element {found} in {parent} where {expected} is required")]
+    Misplaced {
+        /// Parent element.
+        parent: String,
+        /// The element found.
+        found: String,
+        /// The required element expected at this place.
+        expected: String,
+    },
 }
 
 /// Broad category of an [`Error`].

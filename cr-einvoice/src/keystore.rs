@@ -271,6 +271,13 @@ impl SigningKey {
     /// [`SignatureError::UnsupportedKey`].
     pub fn from_pkcs12(p12: &[u8], pin: &SecretString) -> Result<Self, SignatureError> {
         use p12_keystore::error::Error as P12Error;
+        if let Some(label) = pem_label(p12) {
+            return Err(SignatureError::MalformedKeystore(format!(
+                "this is a PEM file ({label}), not a PKCS#12 (.p12) keystore; \
+                 use SigningKey::from_pkcs8_der with the key and certificate, or convert with \
+                 `openssl pkcs12 -export`"
+            )));
+        }
         let archive = p12_keystore::Pkcs12Archive::from_pkcs12(p12, pin.expose_secret()).map_err(
             |e| match e {
                 P12Error::MacError(_) | P12Error::UnpadError => SignatureError::WrongPin,
@@ -339,4 +346,12 @@ impl SigningKey {
             .map_err(|_| SignatureError::Crypto)?;
         Ok(sig)
     }
+}
+
+/// The label of the first PEM block (`-----BEGIN <label>-----`) if `data` is PEM text.
+fn pem_label(data: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(data.get(..data.len().min(4096))?).ok()?;
+    let start = text.trim_start().strip_prefix("-----BEGIN ")?;
+    let end = start.find("-----")?;
+    Some(start[..end].to_owned())
 }

@@ -10,6 +10,7 @@ pub mod codes;
 pub mod demo;
 mod error;
 pub mod keystore;
+pub mod limits;
 pub mod model;
 pub mod parse;
 mod revision;
@@ -23,8 +24,12 @@ pub mod xades;
 #[doc(hidden)]
 pub mod fuzzing;
 
+/// Dates of the model (`FechaEmision`) and of [`demo`] / [`Clave`] constructors, re-exported so callers need
+/// no direct `chrono` dependency.
+pub use chrono::{DateTime, FixedOffset};
 pub use clave::{Clave, ClaveError, CodigoSeguridad, Consecutivo, Situacion};
 pub use error::{Error, ErrorKind, ParseError};
+pub use limits::Limits;
 pub use model::{
     CodigoComercial, Comprobante, DatosImpuestoEspecifico, Descuento, DesgloseImpuesto, Documento,
     EstadoHacienda, Exoneracion, Identificacion, Impuesto, InformacionReferencia, LineaDetalle,
@@ -32,4 +37,8 @@ pub use model::{
     RespuestaReceptor, ResumenFactura, Telefono, TipoIdentificacion, Ubicacion,
 };
 pub use revision::SchemaRevision;
+/// Amounts of the model, re-exported so callers need no direct `rust_decimal` dependency.
+pub use rust_decimal::Decimal;
+/// The PIN type of [`keystore::SigningKey::from_pkcs12`] (and the API credentials), re-exported.
+pub use secrecy::SecretString;
 pub use tipo::TipoDocumento;

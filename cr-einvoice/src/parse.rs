@@ -19,7 +19,6 @@ use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 use rust_decimal::Decimal;
 
-use crate::Error;
 use crate::clave::{Clave, Consecutivo};
 use crate::error::ParseError;
 use crate::model::{
@@ -30,6 +29,7 @@ use crate::model::{
 };
 use crate::revision::SchemaRevision;
 use crate::tipo::{NS_DSIG, TipoDocumento};
+use crate::{Error, Limits};
 
 /// Namespace of MensajeHacienda v4.4.
 pub const NS_MENSAJE_HACIENDA_V44: &str =
@@ -38,7 +38,8 @@ pub const NS_MENSAJE_HACIENDA_V44: &str =
 pub const NS_MENSAJE_HACIENDA_V43: &str =
     "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.3/mensajeHacienda";
 
-const MAX_DEPTH: usize = 64;
+/// The XML Schema instance namespace (`xsi:`).
+const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 /// Elements of the schemas that this crate does not model (reported, never skipped).
 const UNSUPPORTED: [&str; 0] = [];
 
@@ -64,11 +65,33 @@ fn ns_of(r: &ResolveResult<'_>) -> String {
     }
 }
 
-fn build_tree(input: &[u8]) -> Result<Node, Error> {
+/// Names the encoding of input that is not UTF-8 when it is recognisably UTF-16.
+pub(crate) fn not_utf8_message(input: &[u8], valid_up_to: usize) -> String {
+    let utf16 = input.starts_with(&[0xFF, 0xFE])
+        || input.starts_with(&[0xFE, 0xFF])
+        || input.starts_with(b"<\0")
+        || input.starts_with(b"\0<");
+    if utf16 {
+        "input is UTF-16; v4.4 documents must be UTF-8".into()
+    } else {
+        format!("input is not UTF-8 (invalid byte sequence at byte {valid_up_to})")
+    }
+}
+
+fn build_tree(input: &[u8], limits: &Limits) -> Result<Node, Error> {
+    if input.len() > limits.max_input_bytes() {
+        return Err(perr(
+            0,
+            ParseError::TooLarge {
+                size: input.len(),
+                limit: limits.max_input_bytes(),
+            },
+        ));
+    }
     let text = std::str::from_utf8(input).map_err(|e| {
         perr(
             e.valid_up_to() as u64,
-            ParseError::Malformed("input is not UTF-8".into()),
+            ParseError::Malformed(not_utf8_message(input, e.valid_up_to())),
         )
     })?;
     let mut reader = NsReader::from_str(text);
@@ -92,8 +115,8 @@ fn build_tree(input: &[u8]) -> Result<Node, Error> {
                     ParseError::Malformed("content after the root element".into()),
                 ));
             }
-            if stack.len() >= MAX_DEPTH {
-                return Err(perr(offset, ParseError::TooDeep(MAX_DEPTH)));
+            if stack.len() >= limits.max_depth() {
+                return Err(perr(offset, ParseError::TooDeep(limits.max_depth())));
             }
             let ns = ns_of(&resolved);
             let name = AsRef::<str>::as_ref(&e.local_name()).to_owned();
@@ -104,9 +127,21 @@ fn build_tree(input: &[u8]) -> Result<Node, Error> {
                 let value = a
                     .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                     .map_err(|err| perr(offset, ParseError::Malformed(err.to_string())))?;
-                if !(key == "xmlns" || key.starts_with("xmlns:")) {
-                    attrs.push((key.to_owned(), value.into_owned()));
+                if key == "xmlns" || key.starts_with("xmlns:") {
+                    continue;
                 }
+                // schema-location hints carry no data; any other xsi: attribute is kept
+                // (and reported by the attribute check)
+                let (attr_ns, attr_local) = reader.resolver().resolve_attribute(a.key);
+                if matches!(&attr_ns, ResolveResult::Bound(n) if AsRef::<str>::as_ref(n) == NS_XSI)
+                    && matches!(
+                        AsRef::<str>::as_ref(&attr_local),
+                        "schemaLocation" | "noNamespaceSchemaLocation"
+                    )
+                {
+                    continue;
+                }
+                attrs.push((key.to_owned(), value.into_owned()));
             }
             let node = Node {
                 ns,
@@ -203,8 +238,9 @@ fn build_tree(input: &[u8]) -> Result<Node, Error> {
     root.ok_or_else(|| perr(0, ParseError::Malformed("no root element".into())))
 }
 
-/// Only `OtroTexto` and `OtroContenido` carry an attribute (`codigo`); any other attribute below
-/// the root is reported rather than dropped.
+/// Only `OtroTexto` and `OtroContenido` carry an attribute (`codigo`); any other attribute,
+/// on the root as below it, is reported rather than dropped (`xsi:schemaLocation` and
+/// `xsi:noNamespaceSchemaLocation` are dropped while reading).
 fn check_attrs(n: &Node) -> Result<(), Error> {
     let allowed =
         |k: &str| k == "codigo" && matches!(n.name.as_str(), "OtroTexto" | "OtroContenido");
@@ -212,34 +248,25 @@ fn check_attrs(n: &Node) -> Result<(), Error> {
         None => Ok(()),
         Some((k, _)) => Err(perr(
             n.offset,
-            ParseError::Unsupported(format!("attribute {k} on {}", n.name)),
+            ParseError::UnexpectedAttribute {
+                element: n.name.clone(),
+                attribute: k.clone(),
+            },
         )),
     }
 }
 
-/// Checks namespaces: everything in `ns` except `ds:Signature` children of the root.
+/// Checks attributes everywhere and namespaces: everything in `ns` except `ds:Signature`
+/// children of the root (whose content is checked by [`crate::xades::verify`]). Iterative.
 fn check_namespaces(root: &Node, ns: &str) -> Result<(), Error> {
-    fn walk(n: &Node, ns: &str) -> Result<(), Error> {
-        for c in &n.children {
-            if c.ns != ns {
-                return Err(perr(
-                    c.offset,
-                    ParseError::Namespace {
-                        name: c.name.clone(),
-                        expected: ns.to_owned(),
-                        found: c.ns.clone(),
-                    },
-                ));
-            }
-            check_attrs(c)?;
-            walk(c, ns)?;
-        }
-        Ok(())
-    }
-    for c in &root.children {
-        if c.name == "Signature" && c.ns == NS_DSIG {
-            continue;
-        }
+    check_attrs(root)?;
+    let mut todo: Vec<&Node> = root
+        .children
+        .iter()
+        .rev()
+        .filter(|c| !(c.name == "Signature" && c.ns == NS_DSIG))
+        .collect();
+    while let Some(c) = todo.pop() {
         if c.ns != ns {
             return Err(perr(
                 c.offset,
@@ -251,7 +278,7 @@ fn check_namespaces(root: &Node, ns: &str) -> Result<(), Error> {
             ));
         }
         check_attrs(c)?;
-        walk(c, ns)?;
+        todo.extend(c.children.iter().rev());
     }
     Ok(())
 }
@@ -282,8 +309,17 @@ impl<'a> Cur<'a> {
             Some(n) if UNSUPPORTED.contains(&n.name.as_str()) => {
                 perr(n.offset, ParseError::Unsupported(n.name.clone()))
             }
-            next => perr(
-                next.map_or(self.parent.offset, |n| n.offset),
+            // a stray (unknown, repeated or out-of-order) element where `name` belongs
+            Some(n) => perr(
+                n.offset,
+                ParseError::Misplaced {
+                    parent: self.parent.name.clone(),
+                    found: n.name.clone(),
+                    expected: name.to_owned(),
+                },
+            ),
+            None => perr(
+                self.parent.offset,
                 ParseError::Missing {
                     parent: self.parent.name.clone(),
                     name: name.to_owned(),
@@ -1008,7 +1044,17 @@ pub fn documento_with_revision(
     xml: &[u8],
     revision: Option<SchemaRevision>,
 ) -> Result<Documento, Error> {
-    let root = build_tree(xml)?;
+    documento_with_limits(xml, revision, &Limits::default())
+}
+
+/// Like [`documento_with_revision`], with explicit input bounds (size checked before any
+/// work, nesting while reading; [`ParseError::TooLarge`] / [`ParseError::TooDeep`]).
+pub fn documento_with_limits(
+    xml: &[u8],
+    revision: Option<SchemaRevision>,
+    limits: &Limits,
+) -> Result<Documento, Error> {
+    let root = build_tree(xml, limits)?;
     if root.name == "MensajeReceptor" {
         let ns = TipoDocumento::AceptacionReceptor.namespace();
         expect_root_ns(&root, ns)?;
@@ -1064,7 +1110,12 @@ pub fn comprobante_xml(xml: &[u8]) -> Result<Comprobante, Error> {
 /// Parses Hacienda's answer (`respuesta-xml`, already base64-decoded). Accepts the v4.4 and the
 /// v4.3 namespace. The signature, if any, is not verified.
 pub fn mensaje_hacienda(xml: &[u8]) -> Result<MensajeHacienda, Error> {
-    let root = build_tree(xml)?;
+    mensaje_hacienda_with_limits(xml, &Limits::default())
+}
+
+/// Like [`mensaje_hacienda`], with explicit input bounds.
+pub fn mensaje_hacienda_with_limits(xml: &[u8], limits: &Limits) -> Result<MensajeHacienda, Error> {
+    let root = build_tree(xml, limits)?;
     if root.name != "MensajeHacienda" {
         return Err(perr(
             root.offset,

@@ -2,7 +2,8 @@
 //!
 //! ```sh
 //! cargo run -p examples --example cfdi -- cadena FILE            # cadena original (no trailing newline)
-//! cargo run -p examples --example cfdi -- verify FILE            # exit 0 iff the Sello is valid
+//! cargo run -p examples --example cfdi -- verify FILE            # exit 0 iff the Sello is valid,
+//!                                                                # by a CSD of the Emisor's RFC
 //! cargo run -p examples --example cfdi -- validate FILE          # findings as JSON lines
 //! cargo run -p examples --example cfdi -- sign FILE --cer C --key K --password P
 //! cargo run --release -p examples --example cfdi -- bench --n 2000 --conceptos 10
@@ -59,6 +60,24 @@ fn file_arg(args: &[String]) -> BoxResult<&str> {
     args.get(1).map(String::as_str).ok_or_else(|| USAGE.into())
 }
 
+/// Reads an input document: the size limit is checked on the file's metadata before reading
+/// (a 200 MB file is refused at once), and errors name the path.
+fn read_input(path: &str) -> Result<Vec<u8>, cfdi::Error> {
+    let limit = cfdi::Limits::default().max_input_bytes();
+    let file_error = |source| cfdi::Error::File {
+        path: PathBuf::from(path),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(file_error)?.len();
+    if size > limit as u64 {
+        return Err(cfdi::Error::TooLarge {
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            limit,
+        });
+    }
+    std::fs::read(path).map_err(file_error)
+}
+
 fn load_csd(args: &[String]) -> BoxResult<Csd> {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../cfdi/tests/fixtures/csd");
     let cer = opt(args, "--cer")
@@ -81,7 +100,7 @@ fn run(args: &[String]) -> BoxResult<ExitCode> {
     };
     match cmd.as_str() {
         "cadena" => {
-            let doc = cfdi::parse(&std::fs::read(file_arg(args)?)?)?;
+            let doc = cfdi::parse(&read_input(file_arg(args)?)?)?;
             let cadena = cfdi::cadena_original(&doc)?;
             let mut out = std::io::stdout().lock();
             out.write_all(cadena.as_bytes())?;
@@ -89,12 +108,27 @@ fn run(args: &[String]) -> BoxResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "verify" => {
-            let outcome =
-                cfdi::parse(&std::fs::read(file_arg(args)?)?).and_then(|d| cfdi::verify(&d));
+            let outcome = cfdi::parse(&read_input(file_arg(args)?)?).and_then(|d| cfdi::verify(&d));
             match outcome {
+                Ok(v) if v.certificate_kind != cfdi::CertificateKind::Csd => {
+                    println!(
+                        "invalid: the Sello verifies, but certificate {} ({}) is {}, not a CSD: \
+                         PACs reject it (CFDI40106)",
+                        v.no_certificado, v.certificate_rfc, v.certificate_kind
+                    );
+                    Ok(ExitCode::from(1))
+                }
+                Ok(v) if !v.rfc_matches_emisor => {
+                    println!(
+                        "invalid: the Sello verifies, but certificate {} is for RFC {}, \
+                         not the Emisor's: PACs reject it (CFDI40106)",
+                        v.no_certificado, v.certificate_rfc
+                    );
+                    Ok(ExitCode::from(1))
+                }
                 Ok(v) => {
                     println!(
-                        "valid: Sello verifies with certificate {} ({})",
+                        "valid: Sello verifies with CSD {} ({}, the Emisor's RFC)",
                         v.no_certificado, v.certificate_rfc
                     );
                     if v.certificate_valid_at_fecha == Some(false) {
@@ -109,7 +143,7 @@ fn run(args: &[String]) -> BoxResult<ExitCode> {
             }
         }
         "validate" => {
-            let doc = cfdi::parse(&std::fs::read(file_arg(args)?)?)?;
+            let doc = cfdi::parse(&read_input(file_arg(args)?)?)?;
             let findings = cfdi::validate::validate(&doc);
             let mut out = std::io::stdout().lock();
             for f in &findings {
@@ -125,7 +159,7 @@ fn run(args: &[String]) -> BoxResult<ExitCode> {
             })
         }
         "sign" => {
-            let mut doc = cfdi::parse(&std::fs::read(file_arg(args)?)?)?;
+            let mut doc = cfdi::parse(&read_input(file_arg(args)?)?)?;
             if opt(args, "--cer").is_none()
                 || opt(args, "--key").is_none()
                 || opt(args, "--password").is_none()

@@ -45,7 +45,18 @@ fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Reads an input file; the size limit is checked on its metadata first (a 200 MB file is
+/// refused without reading it).
 fn read(path: &str) -> Result<Vec<u8>, String> {
+    let limit = cr_einvoice::Limits::default().max_input_bytes();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {path}: {e}"))?
+        .len();
+    if size > limit as u64 {
+        return Err(format!(
+            "{path}: input of {size} bytes exceeds the limit of {limit} bytes"
+        ));
+    }
     std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
 }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz smoke test: builds every cargo-fuzz target and runs each for a short while (FUZZ_SECONDS, default 10),
-# seeded with the crates' XML fixtures. A crash fails the run. Long campaigns: see fuzz/README.md.
+# seeded with the crates' XML fixtures, XML targets with -max_len=1 MiB and fuzz/xml.dict, the structure-aware
+# *_hostile targets (deep nesting, many children, long attributes) from their recipe bytes. A crash fails the
+# run. Long campaigns: see fuzz/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs="${FUZZ_SECONDS:-10}"
@@ -24,7 +26,14 @@ for t in $(cargo fuzz list); do
   echo "fuzz $t for ${secs}s"
   log="target/fuzz-$t.log"; mkdir -p target
   rc=0
-  cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 >"$log" 2>&1 || rc=$?
+  # XML targets: 1 MiB inputs (libFuzzer's default cap of ~4 KB never reaches depth or size bugs) and an XML
+  # token dictionary; the *_hostile targets decode a few recipe bytes into multi-megabyte shapes themselves.
+  extra=()
+  case "$t" in
+    cfdi_hostile|cr_hostile) extra=(-max_len=64) ;;
+    cfdi_*|cr_parse_document|cr_mensaje_hacienda|cr_verify) extra=(-max_len=1048576 -dict=xml.dict) ;;
+  esac
+  cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 "${extra[@]}" >"$log" 2>&1 || rc=$?
   grep -E '^Done' "$log" || true
   if [ "$rc" -ne 0 ]; then
     echo "fuzz target $t failed (exit $rc):"; tail -n 60 "$log"; exit 1

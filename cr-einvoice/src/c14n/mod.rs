@@ -152,6 +152,22 @@ pub enum C14nError {
     /// The requested subtree apex is not the start of an element.
     #[error("no element starts at byte {0}")]
     ApexNotFound(usize),
+    /// Elements nest deeper than the configured [`crate::Limits::max_depth`].
+    #[error("element nesting deeper than {limit} levels at byte {offset}")]
+    TooDeep {
+        /// Byte offset of the start tag that went too deep.
+        offset: usize,
+        /// The depth limit.
+        limit: usize,
+    },
+    /// The input is larger than the configured [`crate::Limits::max_input_bytes`].
+    #[error("input of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// Input length in bytes.
+        size: usize,
+        /// The size limit.
+        limit: usize,
+    },
 }
 
 /// Canonicalizes a whole document.

@@ -5,88 +5,205 @@ use crate::c14n::{C14nError, DSIG_NS, decode_attr, decode_text};
 
 use super::SignatureError;
 
-/// One element of the signature subtree.
-#[derive(Debug, Clone)]
-pub(crate) struct Element {
-    pub(crate) ns: String,
-    pub(crate) local: String,
-    /// `(qualified name, decoded value)`, namespace declarations excluded.
-    pub(crate) attrs: Vec<(String, String)>,
-    pub(crate) children: Vec<Element>,
-    /// Concatenated decoded text of the direct text children.
-    pub(crate) text: String,
-    /// Absolute byte offset of the start tag.
-    pub(crate) start: usize,
-    /// Namespace bindings in scope at this element (later wins).
-    pub(crate) scope: Vec<(String, String)>,
+/// No binding / no namespace.
+const NONE: u32 = u32::MAX;
+
+/// One namespace binding; bindings form parent-linked chains shared by all elements in
+/// their scope (an element never copies its parent's namespace list).
+#[derive(Debug)]
+struct Binding {
+    prefix: String,
+    uri: String,
+    /// The binding in scope before this one, or [`NONE`].
+    parent: u32,
 }
 
-impl Element {
-    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
+/// One stored element. Elements are kept in document (pre-)order, so the descendants of
+/// element `i` are exactly `i + 1 .. end`: searches are a slice scan and dropping the tree
+/// is dropping one `Vec` — nothing recurses, however deep the input.
+#[derive(Debug)]
+struct Node {
+    /// Binding that gave the element its namespace, or [`NONE`] (no namespace).
+    ns: u32,
+    local: String,
+    /// `(qualified name, decoded value)`, namespace declarations excluded.
+    attrs: Vec<(String, String)>,
+    children: Vec<u32>,
+    /// Concatenated decoded text of the direct text children.
+    text: String,
+    /// Absolute byte offset of the start tag.
+    start: usize,
+    /// Innermost namespace binding in scope, or [`NONE`].
+    scope: u32,
+    /// One past the index of the last descendant.
+    end: u32,
+}
+
+/// An element subtree of the signature, stored flat (an arena).
+#[derive(Debug)]
+pub(crate) struct Tree {
+    nodes: Vec<Node>,
+    bindings: Vec<Binding>,
+}
+
+impl Tree {
+    /// The apex element.
+    pub(crate) fn root(&self) -> Element<'_> {
+        Element { tree: self, idx: 0 }
+    }
+
+    fn push_binding(&mut self, prefix: String, uri: String, parent: u32) -> u32 {
+        let idx = index(self.bindings.len());
+        self.bindings.push(Binding {
+            prefix,
+            uri,
+            parent,
+        });
+        idx
+    }
+
+    fn lookup(&self, mut scope: u32, prefix: &str) -> Option<u32> {
+        while scope != NONE {
+            let b = &self.bindings[scope as usize];
+            if b.prefix == prefix {
+                return Some(scope);
+            }
+            scope = b.parent;
+        }
+        None
+    }
+}
+
+/// `usize` → `u32` index; inputs are bounded by [`crate::Limits`] far below 4 GiB.
+fn index(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(NONE)
+}
+
+/// A handle to one element of a [`Tree`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Element<'t> {
+    tree: &'t Tree,
+    idx: usize,
+}
+
+impl PartialEq for Element<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.tree, other.tree) && self.idx == other.idx
+    }
+}
+
+impl<'t> Element<'t> {
+    fn node(self) -> &'t Node {
+        &self.tree.nodes[self.idx]
+    }
+
+    /// Namespace URI (empty when none).
+    pub(crate) fn ns(self) -> &'t str {
+        match self.node().ns {
+            NONE => "",
+            b => &self.tree.bindings[b as usize].uri,
+        }
+    }
+
+    /// Local name.
+    pub(crate) fn local(self) -> &'t str {
+        &self.node().local
+    }
+
+    /// Concatenated decoded text of the direct text children.
+    pub(crate) fn text(self) -> &'t str {
+        &self.node().text
+    }
+
+    /// Absolute byte offset of the start tag.
+    pub(crate) fn start(self) -> usize {
+        self.node().start
+    }
+
+    pub(crate) fn attr(self, name: &str) -> Option<&'t str> {
+        self.node()
+            .attrs
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
-    pub(crate) fn is(&self, ns: &str, local: &str) -> bool {
-        self.ns == ns && self.local == local
+    pub(crate) fn is(self, ns: &str, local: &str) -> bool {
+        self.ns() == ns && self.local() == local
     }
 
-    pub(crate) fn children_named<'s, 'n>(
-        &'s self,
+    /// The first child element.
+    pub(crate) fn first_child(self) -> Option<Element<'t>> {
+        self.node().children.first().map(|&c| Element {
+            tree: self.tree,
+            idx: c as usize,
+        })
+    }
+
+    pub(crate) fn children(self) -> impl Iterator<Item = Element<'t>> {
+        let tree = self.tree;
+        self.node().children.iter().map(move |&c| Element {
+            tree,
+            idx: c as usize,
+        })
+    }
+
+    pub(crate) fn children_named<'n>(
+        self,
         ns: &'n str,
         local: &'n str,
-    ) -> impl Iterator<Item = &'s Element> + 'n
+    ) -> impl Iterator<Item = Element<'t>> + 'n
     where
-        's: 'n,
+        't: 'n,
     {
-        self.children.iter().filter(move |c| c.is(ns, local))
+        self.children().filter(move |c| c.is(ns, local))
     }
 
     /// The only child with this name; error if missing or repeated.
-    pub(crate) fn one(&self, ns: &str, local: &str) -> Result<&Element, SignatureError> {
+    pub(crate) fn one(self, ns: &str, local: &str) -> Result<Element<'t>, SignatureError> {
         let mut it = self.children_named(ns, local);
         match (it.next(), it.next()) {
             (Some(e), None) => Ok(e),
             (None, _) => Err(SignatureError::InvalidStructure(format!(
                 "missing {local} in {}",
-                self.local
+                self.local()
             ))),
             (Some(_), Some(_)) => Err(SignatureError::InvalidStructure(format!(
                 "repeated {local} in {}",
-                self.local
+                self.local()
             ))),
         }
     }
 
     /// The only child with this name, if any; error if repeated.
-    pub(crate) fn opt(&self, ns: &str, local: &str) -> Result<Option<&Element>, SignatureError> {
+    pub(crate) fn opt(self, ns: &str, local: &str) -> Result<Option<Element<'t>>, SignatureError> {
         let mut it = self.children_named(ns, local);
         match (it.next(), it.next()) {
             (None, _) => Ok(None),
             (Some(e), None) => Ok(Some(e)),
             (Some(_), Some(_)) => Err(SignatureError::InvalidStructure(format!(
                 "repeated {local} in {}",
-                self.local
+                self.local()
             ))),
         }
     }
 
-    pub(crate) fn lookup_prefix(&self, prefix: &str) -> Option<&str> {
-        self.scope
-            .iter()
-            .rev()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, u)| u.as_str())
+    pub(crate) fn lookup_prefix(self, prefix: &str) -> Option<&'t str> {
+        self.tree
+            .lookup(self.node().scope, prefix)
+            .map(|b| self.tree.bindings[b as usize].uri.as_str())
     }
 
-    /// Depth-first search for an element carrying `Id`/`ID`/`id` = `id`.
-    pub(crate) fn find_id(&self, id: &str) -> Option<&Element> {
-        if ["Id", "ID", "id"].iter().any(|k| self.attr(k) == Some(id)) {
-            return Some(self);
-        }
-        self.children.iter().find_map(|c| c.find_id(id))
+    /// First element in document order of this subtree (itself included) carrying
+    /// `Id`/`ID`/`id` = `id`. A slice scan: no recursion.
+    pub(crate) fn find_id(self, id: &str) -> Option<Element<'t>> {
+        let end = self.node().end as usize;
+        (self.idx..end)
+            .map(|idx| Element {
+                tree: self.tree,
+                idx,
+            })
+            .find(|e| ["Id", "ID", "id"].iter().any(|k| e.attr(k) == Some(id)))
     }
 }
 
@@ -149,8 +266,9 @@ fn resolve(
 }
 
 /// Finds the `ds:Signature` children of the root element (same tokenizer as the
-/// canonicalizer, so both see the same structure).
-pub(crate) fn scan(src: &str, base: usize) -> Result<Scan, SignatureError> {
+/// canonicalizer, so both see the same structure), rejecting nesting deeper than
+/// `max_depth` levels.
+pub(crate) fn scan(src: &str, base: usize, max_depth: usize) -> Result<Scan, SignatureError> {
     let mut lexer = Lexer::new(src);
     let mut scope: Vec<(String, String)> = Vec::new();
     let mut names: Vec<(&str, usize)> = Vec::new();
@@ -163,6 +281,12 @@ pub(crate) fn scan(src: &str, base: usize) -> Result<Scan, SignatureError> {
         let at = base + start;
         match tok {
             Tok::Start { name, attrs, empty } => {
+                if names.len() >= max_depth {
+                    return Err(SignatureError::Xml(C14nError::TooDeep {
+                        offset: at,
+                        limit: max_depth,
+                    }));
+                }
                 let mark = scope.len();
                 // only the root's and its children's tags matter for namespaces
                 if names.len() <= 1 {
@@ -207,70 +331,102 @@ fn rebase(e: C14nError, base: usize) -> SignatureError {
     })
 }
 
-/// Parses the element starting at absolute offset `start` (relative `start - base` in `src`).
+/// Parses the element starting at absolute offset `start` (relative `start - base` in `src`)
+/// into a flat [`Tree`], rejecting nesting deeper than `max_depth` levels below it.
 pub(crate) fn parse_element(
     src: &str,
     base: usize,
     start: usize,
     scope: &[(String, String)],
-) -> Result<Element, SignatureError> {
+    max_depth: usize,
+) -> Result<Tree, SignatureError> {
     let rel = start
         .checked_sub(base)
         .ok_or_else(|| malformed(start, "bad offset"))?;
     let sub = src
         .get(rel..)
         .ok_or_else(|| malformed(start, "bad offset"))?;
+    let mut tree = Tree {
+        nodes: Vec::new(),
+        bindings: Vec::new(),
+    };
+    let mut outer = NONE;
+    for (prefix, uri) in scope {
+        outer = tree.push_binding(prefix.clone(), uri.clone(), outer);
+    }
     let mut lexer = Lexer::new(sub);
-    let mut stack: Vec<(Element, &str)> = Vec::new();
+    // open elements: (node index, qualified name)
+    let mut stack: Vec<(usize, &str)> = Vec::new();
     loop {
         let (s, tok) = lexer.next_token().map_err(|e| rebase(e, start))?;
         let at = start + s;
         match tok {
             Tok::Start { name, attrs, empty } => {
+                if stack.len() >= max_depth {
+                    return Err(SignatureError::Xml(C14nError::TooDeep {
+                        offset: at,
+                        limit: max_depth,
+                    }));
+                }
                 let parts = parse_tag(attrs, at)?;
-                let mut el_scope = stack
-                    .last()
-                    .map_or_else(|| scope.to_vec(), |(p, _)| p.scope.clone());
-                el_scope.extend(parts.decls);
-                let (ns, local) = resolve(&el_scope, name, at)?;
-                let el = Element {
+                let parent = stack.last().map(|&(p, _)| p);
+                let mut el_scope = parent.map_or(outer, |p| tree.nodes[p].scope);
+                for (prefix, uri) in parts.decls {
+                    el_scope = tree.push_binding(prefix, uri, el_scope);
+                }
+                let (prefix, local) = name.split_once(':').unwrap_or(("", name));
+                let ns = match tree.lookup(el_scope, prefix) {
+                    Some(b) if !tree.bindings[b as usize].uri.is_empty() => b,
+                    _ if prefix.is_empty() => NONE,
+                    _ => {
+                        return Err(SignatureError::Xml(C14nError::UndeclaredPrefix {
+                            prefix: prefix.to_owned(),
+                            offset: at,
+                        }));
+                    }
+                };
+                let idx = tree.nodes.len();
+                tree.nodes.push(Node {
                     ns,
-                    local,
+                    local: local.to_owned(),
                     attrs: parts.attrs,
                     children: Vec::new(),
                     text: String::new(),
                     start: at,
                     scope: el_scope,
-                };
+                    end: index(idx + 1),
+                });
+                if let Some(p) = parent {
+                    tree.nodes[p].children.push(index(idx));
+                }
                 if empty {
-                    match stack.last_mut() {
-                        Some((parent, _)) => parent.children.push(el),
-                        None => return Ok(el),
+                    if parent.is_none() {
+                        return Ok(tree);
                     }
                 } else {
-                    stack.push((el, name));
+                    stack.push((idx, name));
                 }
             }
             Tok::End { name } => {
-                let Some((el, open)) = stack.pop() else {
+                let Some((idx, open)) = stack.pop() else {
                     return Err(malformed(at, "unmatched end tag"));
                 };
                 if open != name {
                     return Err(malformed(at, "mismatched end tag"));
                 }
-                match stack.last_mut() {
-                    Some((parent, _)) => parent.children.push(el),
-                    None => return Ok(el),
+                tree.nodes[idx].end = index(tree.nodes.len());
+                if stack.is_empty() {
+                    return Ok(tree);
                 }
             }
             Tok::Text(raw) => {
-                if let Some((el, _)) = stack.last_mut() {
-                    el.text.push_str(&decode_text(raw, at)?);
+                if let Some(&(idx, _)) = stack.last() {
+                    tree.nodes[idx].text.push_str(&decode_text(raw, at)?);
                 }
             }
             Tok::CData(raw) => {
-                if let Some((el, _)) = stack.last_mut() {
-                    el.text.push_str(raw);
+                if let Some(&(idx, _)) = stack.last() {
+                    tree.nodes[idx].text.push_str(raw);
                 }
             }
             Tok::DocType => return Err(SignatureError::Xml(C14nError::Doctype)),

@@ -39,7 +39,7 @@ mod verify;
 
 pub use error::{SignatureError, SignatureErrorKind};
 pub use sign::{SignOptions, SignaturePolicy, sign};
-pub use verify::{VerifiedSignature, verify};
+pub use verify::{VerifiedSignature, verify, verify_with_limits};
 
 /// XAdES 1.3.2 namespace (`xades:`).
 pub const XADES_NS: &str = "http://uri.etsi.org/01903/v1.3.2#";

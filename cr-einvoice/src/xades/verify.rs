@@ -8,7 +8,8 @@ use chrono::{DateTime, FixedOffset};
 
 use super::dom::{self, Element};
 use super::{DSIG_NS, SignatureError, XADES_NS};
-use crate::c14n::{self, Algorithm, Canonicalizer, Exclude};
+use crate::Limits;
+use crate::c14n::{self, Algorithm, C14nError, Canonicalizer, Exclude};
 use crate::keystore::Certificate;
 
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
@@ -85,12 +86,12 @@ fn digest_alg(uri: &str) -> Result<&'static digest::Algorithm, SignatureError> {
     }
 }
 
-fn algorithm_attr(el: &Element) -> Result<&str, SignatureError> {
+fn algorithm_attr(el: Element<'_>) -> Result<&str, SignatureError> {
     el.attr("Algorithm")
-        .ok_or_else(|| invalid(format!("{} without Algorithm", el.local)))
+        .ok_or_else(|| invalid(format!("{} without Algorithm", el.local())))
 }
 
-fn prefix_list(el: &Element) -> Vec<String> {
+fn prefix_list(el: Element<'_>) -> Vec<String> {
     el.children_named(EXC_NS, "InclusiveNamespaces")
         .filter_map(|i| i.attr("PrefixList"))
         .flat_map(|l| {
@@ -102,7 +103,7 @@ fn prefix_list(el: &Element) -> Vec<String> {
 }
 
 /// Whether an XPath expression (whitespace removed) selects "not inside any ds:Signature".
-fn is_signature_exclusion(el: &Element, expr: &str, pattern: &str) -> bool {
+fn is_signature_exclusion(el: Element<'_>, expr: &str, pattern: &str) -> bool {
     let compact: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
     let Some(prefix) = compact
         .strip_prefix(pattern.split("{p}").next().unwrap_or_default())
@@ -118,7 +119,7 @@ fn is_signature_exclusion(el: &Element, expr: &str, pattern: &str) -> bool {
 struct Reference<'e> {
     uri: &'e str,
     apex: Option<usize>,
-    target: Option<&'e Element>,
+    target: Option<Element<'e>>,
     covers_document: bool,
 }
 
@@ -142,20 +143,37 @@ pub fn verify(
     signed_xml: &[u8],
     trusted: Option<&Certificate>,
 ) -> Result<VerifiedSignature, SignatureError> {
+    verify_with_limits(signed_xml, trusted, &Limits::default())
+}
+
+/// [`verify`] with explicit input bounds: the input length is checked before any work and
+/// the element nesting while scanning, so hostile input is rejected quickly.
+///
+/// # Errors
+/// As [`verify`]; [`C14nError::TooLarge`] and [`C14nError::TooDeep`] (kind `Document`) for
+/// input beyond `limits`.
+pub fn verify_with_limits(
+    signed_xml: &[u8],
+    trusted: Option<&Certificate>,
+    limits: &Limits,
+) -> Result<VerifiedSignature, SignatureError> {
+    if signed_xml.len() > limits.max_input_bytes() {
+        return Err(SignatureError::Xml(C14nError::TooLarge {
+            size: signed_xml.len(),
+            limit: limits.max_input_bytes(),
+        }));
+    }
     let (src, base) = c14n::as_utf8(signed_xml)?;
-    let scan = dom::scan(src, base)?;
+    let scan = dom::scan(src, base, limits.max_depth())?;
     let sig_at = match scan.signatures.as_slice() {
         [] => return Err(SignatureError::MissingSignature),
         [one] => *one,
         _ => return Err(SignatureError::MultipleSignatures),
     };
-    let sig = dom::parse_element(src, base, sig_at, &scan.root_scope)?;
+    let tree = dom::parse_element(src, base, sig_at, &scan.root_scope, limits.max_depth())?;
+    let sig = tree.root();
     let signed_info = sig.one(DSIG_NS, "SignedInfo")?;
-    if !sig
-        .children
-        .first()
-        .is_some_and(|c| std::ptr::eq(c, signed_info))
-    {
+    if sig.first_child() != Some(signed_info) {
         return Err(invalid("SignedInfo must be the first child of Signature"));
     }
     let c14n_el = signed_info.one(DSIG_NS, "CanonicalizationMethod")?;
@@ -176,7 +194,7 @@ pub fn verify(
         }
         other => return Err(SignatureError::UnsupportedAlgorithm(other.to_owned())),
     };
-    let signature_value = b64(&sig.one(DSIG_NS, "SignatureValue")?.text)?;
+    let signature_value = b64(sig.one(DSIG_NS, "SignatureValue")?.text())?;
 
     // The signing certificate.
     let key_info_cert = match sig.opt(DSIG_NS, "KeyInfo")? {
@@ -184,7 +202,7 @@ pub fn verify(
             .children_named(DSIG_NS, "X509Data")
             .flat_map(|d| d.children_named(DSIG_NS, "X509Certificate"))
             .next()
-            .map(|c| b64(&c.text).and_then(|der| Certificate::from_der(&der)))
+            .map(|c| b64(c.text()).and_then(|der| Certificate::from_der(&der)))
             .transpose()?,
         None => None,
     };
@@ -213,7 +231,7 @@ pub fn verify(
             }
             let at = c14n::find_element_by_id(signed_xml, id)?
                 .ok_or_else(|| invalid(format!("no element with id {id:?}")))?;
-            (Some(at), sig.find_id(id).filter(|e| e.start == at))
+            (Some(at), sig.find_id(id).filter(|e| e.start() == at))
         } else {
             return Err(SignatureError::UnsupportedReference(uri.to_owned()));
         };
@@ -221,12 +239,12 @@ pub fn verify(
         let mut prefixes = Vec::new();
         let mut exclude = Exclude::Nothing;
         let mut excludes_signatures = false;
-        let transforms: Vec<&Element> = match r.opt(DSIG_NS, "Transforms")? {
+        let transforms: Vec<Element<'_>> = match r.opt(DSIG_NS, "Transforms")? {
             Some(t) => t.children_named(DSIG_NS, "Transform").collect(),
             None => Vec::new(),
         };
         for (i, t) in transforms.iter().enumerate() {
-            let a = algorithm_attr(t)?;
+            let a = algorithm_attr(*t)?;
             if let Some(c) = Algorithm::from_uri(a) {
                 if i + 1 != transforms.len() {
                     return Err(SignatureError::UnsupportedTransform(format!(
@@ -234,7 +252,7 @@ pub fn verify(
                     )));
                 }
                 alg = c;
-                prefixes = prefix_list(t);
+                prefixes = prefix_list(*t);
                 continue;
             }
             match a {
@@ -245,11 +263,11 @@ pub fn verify(
                     excludes_signatures = true;
                 }
                 XPATH => {
-                    let expr = &t.one(DSIG_NS, "XPath")?;
-                    if !is_signature_exclusion(expr, &expr.text, "not(ancestor-or-self::{p})") {
+                    let expr = t.one(DSIG_NS, "XPath")?;
+                    if !is_signature_exclusion(expr, expr.text(), "not(ancestor-or-self::{p})") {
                         return Err(SignatureError::UnsupportedTransform(format!(
                             "XPath {}",
-                            expr.text.trim()
+                            expr.text().trim()
                         )));
                     }
                     exclude = Exclude::AllSignatures;
@@ -260,7 +278,7 @@ pub fn verify(
                     let ok = match (filters.next(), filters.next()) {
                         (Some(f), None) => {
                             f.attr("Filter") == Some("subtract")
-                                && is_signature_exclusion(f, &f.text, "/descendant::{p}")
+                                && is_signature_exclusion(f, f.text(), "/descendant::{p}")
                         }
                         _ => false,
                     };
@@ -282,7 +300,7 @@ pub fn verify(
             Algorithm::Inclusive
         };
         let digest_method = algorithm_attr(r.one(DSIG_NS, "DigestMethod")?)?;
-        let expected = b64(&r.one(DSIG_NS, "DigestValue")?.text)?;
+        let expected = b64(r.one(DSIG_NS, "DigestValue")?.text())?;
         let mut c = Canonicalizer::new(alg)
             .exclude(exclude)
             .inclusive_prefixes(prefixes);
@@ -328,7 +346,7 @@ pub fn verify(
     // SignedInfo, in document context.
     canon.clear();
     Canonicalizer::new(si_alg)
-        .subtree_at(signed_info.start)
+        .subtree_at(signed_info.start())
         .inclusive_prefixes(si_prefixes)
         .canonicalize_into(signed_xml, &mut canon)?;
     UnparsedPublicKey::new(verify_alg, certificate.rsa_public_key())
@@ -356,7 +374,7 @@ pub fn verify(
         let value = cd
             .one(DSIG_NS, "DigestValue")
             .ok()
-            .and_then(|v| b64(&v.text).ok());
+            .and_then(|v| b64(v.text()).ok());
         match (alg, value) {
             (Some(alg), Some(v)) => digest::digest(alg, certificate.der()).as_ref() == v.as_slice(),
             _ => false,
@@ -369,13 +387,13 @@ pub fn verify(
     }
     let signing_time = ssp
         .opt(XADES_NS, "SigningTime")?
-        .and_then(|t| DateTime::parse_from_rfc3339(t.text.trim()).ok());
+        .and_then(|t| DateTime::parse_from_rfc3339(t.text().trim()).ok());
     let policy_identifier = ssp
         .opt(XADES_NS, "SignaturePolicyIdentifier")?
         .and_then(|p| p.opt(XADES_NS, "SignaturePolicyId").ok().flatten())
         .and_then(|p| p.opt(XADES_NS, "SigPolicyId").ok().flatten())
         .and_then(|p| p.opt(XADES_NS, "Identifier").ok().flatten())
-        .map(|i| i.text.trim().to_owned());
+        .map(|i| i.text().trim().to_owned());
 
     Ok(VerifiedSignature {
         certificate,
