@@ -13,6 +13,7 @@ use erp_hub_core::model::{
     CreditNote, Customer, DocRef, EntityKind, Invoice, InvoiceLine, Item, PartyRef, Payment,
     RemoteRef,
 };
+use erp_hub_core::tax::TaxBreakdown;
 use erp_hub_core::{Error, ErrorKind, Result};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -22,7 +23,7 @@ use crate::config::QuickBooksConfig;
 use crate::mapping::{self, PROVIDER, note_marker, note_ref, remote_ref};
 use crate::wire::{
     Amount, CompanyInfoResp, CustomerBody, CustomerResp, IdToken, ItemBody, ItemResp, LinkedTxn,
-    PaymentBody, PaymentResp, Ref, SalesTxnResp, TxnLine,
+    PaymentBody, PaymentResp, Ref, SalesTxnBody, SalesTxnResp, TxnLine,
 };
 
 /// A QuickBooks Online company (one realm) as an [`ErpAdapter`].
@@ -217,6 +218,61 @@ impl QuickBooks {
             .write("payment", body, rid, None)
             .await?
             .entity("Payment")
+    }
+
+    /// Applies a created credit memo to its invoice: a zero-amount Payment linking both (Intuit's documented way)
+    /// for the smaller of the credit and the invoice's open balance.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_credit(
+        &self,
+        credit_note: &CreditNote,
+        memo: &SalesTxnResp,
+        invoice_id: &str,
+        customer: String,
+        body: &SalesTxnBody,
+        breakdown: &TaxBreakdown,
+        key: &IdempotencyKey,
+    ) -> Result<()> {
+        let credit = memo
+            .total_amt
+            .map(|a| a.0)
+            .unwrap_or_else(|| breakdown.total.amount());
+        let open = self
+            .read_invoice(invoice_id)
+            .await?
+            .balance
+            .map(|b| b.0)
+            .unwrap_or_default();
+        let apply = credit.min(open);
+        if apply <= Decimal::ZERO {
+            return Ok(());
+        }
+        let body = PaymentBody {
+            customer_ref: Ref::new(customer),
+            total_amt: Amount(Decimal::ZERO),
+            txn_date: credit_note.issue_date.to_string(),
+            currency_ref: body.currency_ref.clone(),
+            private_note: Some(note_marker(
+                &credit_note.external_ref,
+                &[("apply", &memo.id)],
+            )),
+            line: vec![
+                TxnLine {
+                    amount: Amount(apply),
+                    linked_txn: vec![LinkedTxn::new(invoice_id.to_owned(), "Invoice")],
+                    ..TxnLine::default()
+                },
+                TxnLine {
+                    amount: Amount(apply),
+                    linked_txn: vec![LinkedTxn::new(memo.id.clone(), "CreditMemo")],
+                    ..TxnLine::default()
+                },
+            ],
+            ..PaymentBody::default()
+        };
+        self.apply_payment(&body, &derived_request_id(key, "apply"))
+            .await
+            .map(|_| ())
     }
 
     /// Lists accounts (`SELECT * FROM Account`, paged).
@@ -652,18 +708,9 @@ impl ErpAdapter for QuickBooks {
                 ),
             ));
         }
-        // QuickBooks would book the excess as unapplied credit; a payment above the open balance is almost
-        // always a mistake, so check it first.
-        for (i, (id, amount)) in applications.iter().enumerate() {
-            let inv = self.read_invoice(id).await?;
-            let balance = inv.balance.map(|b| b.0).unwrap_or_default();
-            if *amount > balance {
-                return Err(Error::invalid(
-                    format!("applications[{i}].amount"),
-                    format!("{amount} exceeds the open balance {balance} of invoice {id}"),
-                ));
-            }
-        }
+        // No comparison with the invoice's open balance here: after this very payment was applied the balance is
+        // lower, and a re-send with the same key (which QuickBooks answers from its `requestid` store) would be
+        // refused as an overpayment although it succeeded. Over-application is QuickBooks' verdict (6000).
         let body = mapping::payment_body(payment, &customer, &applications, self.cfg())?;
         let saved = self.apply_payment(&body, &request_id(key)).await?;
         Ok(remote_ref(
@@ -703,57 +750,27 @@ impl ErpAdapter for QuickBooks {
             .write("creditmemo", &body, &request_id(key), None)
             .await?
             .entity("CreditMemo")?;
-        // Apply the credit to the invoice: a zero-amount Payment linking both (Intuit's documented way).
-        let credit = memo
-            .total_amt
-            .map(|a| a.0)
-            .unwrap_or_else(|| breakdown.total.amount());
-        let open = self
-            .read_invoice(&invoice_id)
-            .await?
-            .balance
-            .map(|b| b.0)
-            .unwrap_or_default();
-        let apply = credit.min(open);
-        if apply > Decimal::ZERO {
-            let body = PaymentBody {
-                customer_ref: Ref::new(customer),
-                total_amt: Amount(Decimal::ZERO),
-                txn_date: credit_note.issue_date.to_string(),
-                currency_ref: body.currency_ref.clone(),
-                private_note: Some(note_marker(
-                    &credit_note.external_ref,
-                    &[("apply", &memo.id)],
-                )),
-                line: vec![
-                    TxnLine {
-                        amount: Amount(apply),
-                        linked_txn: vec![LinkedTxn::new(invoice_id.clone(), "Invoice")],
-                        ..TxnLine::default()
-                    },
-                    TxnLine {
-                        amount: Amount(apply),
-                        linked_txn: vec![LinkedTxn::new(memo.id.clone(), "CreditMemo")],
-                        ..TxnLine::default()
-                    },
-                ],
-                ..PaymentBody::default()
-            };
-            self.apply_payment(&body, &derived_request_id(key, "apply"))
-                .await
-                .map_err(|e| match e {
-                    Error::Validation { .. } | Error::Conflict { .. } | Error::NotFound { .. } => {
-                        Error::invalid(
-                            "invoice",
-                            format!(
-                                "credit memo {} was created but could not be applied to invoice {invoice_id}: {e}",
-                                memo.id
-                            ),
-                        )
-                    }
-                    other => other,
-                })?;
-        }
+        // From here on the credit memo exists: whatever fails is `Uncertain` (never `Validation`, which would invite
+        // a re-send under a new key and a second memo). A retry with the same key gets the same memo back from
+        // QuickBooks' `requestid` store and sends the application again under its own derived request id.
+        self.apply_credit(
+            credit_note,
+            &memo,
+            &invoice_id,
+            customer,
+            &body,
+            &breakdown,
+            key,
+        )
+        .await
+        .map_err(|e| Error::Uncertain {
+            message: format!(
+                "credit memo {} was created but applying it to invoice {invoice_id} failed; \
+                     retry with the same key to finish",
+                memo.id
+            ),
+            source: Some(Box::new(e)),
+        })?;
         Ok(remote_ref(
             &memo.id,
             memo.sync_token.as_ref(),

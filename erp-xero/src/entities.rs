@@ -467,6 +467,7 @@ impl ErpAdapter for XeroAdapter {
             Some(t) => t,
             None => credit_note.breakdown()?.total.amount(),
         };
+        let alloc_invoice = invoice_id.clone();
         let alloc = AllocationBody {
             invoice: InvoiceRef { invoice_id },
             amount: Amount(total),
@@ -474,6 +475,9 @@ impl ErpAdapter for XeroAdapter {
         };
         let bytes = serde_json::to_vec(&serde_json::json!({ "Allocations": [alloc] }))
             .map_err(|e| Error::invalid("body", e.to_string()))?;
+        // The credit note exists now: a failed allocation is `Uncertain`, never a verdict that invites a new key
+        // (and a second credit note). A retry with the same key gets the same note back from Xero's
+        // Idempotency-Key store and sends the allocation again under its derived key.
         self.write_one(
             Method::PUT,
             format!("/CreditNotes/{}/Allocations", remote.id),
@@ -482,7 +486,14 @@ impl ErpAdapter for XeroAdapter {
             bytes,
             derive_key(key.as_str(), "alloc"),
         )
-        .await?;
+        .await
+        .map_err(|e| Error::Uncertain {
+            message: format!(
+                "credit note {} was created but allocating it to invoice {} failed; retry with the same key to finish",
+                remote.id, alloc_invoice
+            ),
+            source: Some(Box::new(e)),
+        })?;
         Ok(remote)
     }
 

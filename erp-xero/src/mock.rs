@@ -126,6 +126,7 @@ struct State {
     requests: Vec<RecordedRequest>,
     invoice_no: u32,
     credit_no: u32,
+    reject_write_after: Option<usize>,
 }
 
 /// The mock server and its state. Dropping it stops the server.
@@ -177,6 +178,7 @@ impl MockXero {
             requests: Vec::new(),
             invoice_no: 0,
             credit_no: 0,
+            reject_write_after: None,
         }));
         Mock::given(any())
             .respond_with(Responder {
@@ -332,6 +334,18 @@ impl FaultHook for MockXero {
 
     async fn expire_token(&self) {
         self.expire_access_tokens();
+    }
+
+    async fn reject_write_after(&self, skip: usize) -> bool {
+        lock(&self.state).reject_write_after = Some(skip);
+        true
+    }
+
+    async fn clear_faults(&self) {
+        let mut st = lock(&self.state);
+        st.reject_write_after = None;
+        st.rate_limit_next = 0;
+        st.rate_limit_writes = 0;
     }
 }
 
@@ -741,6 +755,19 @@ impl State {
         let Some(resource) = path.strip_prefix(API_PREFIX) else {
             return not_found();
         };
+        if method != "GET" {
+            match self.reject_write_after {
+                Some(0) => {
+                    self.reject_write_after = None;
+                    let mut r = validation(vec![json!({"ValidationErrors": [
+                        {"Message": "mock: injected rejection"}]})]);
+                    r.headers = headers;
+                    return r;
+                }
+                Some(n) => self.reject_write_after = Some(n - 1),
+                None => {}
+            }
+        }
         let key = header(req, "idempotency-key");
         let fingerprint = format!(
             "{method} {path}?{} {}",
