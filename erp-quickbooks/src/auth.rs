@@ -126,14 +126,6 @@ impl Callback {
     }
 }
 
-/// Constant-time equality of two byte strings (length is not secret).
-pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Checks the state, exchanges the code at the token endpoint and saves the tokens under `callback.realm_id`.
 /// Returns the realm id. Call [`TokenManager::invalidate`](erp_hub_core::http::TokenManager::invalidate) on a
 /// running client for that realm afterwards.
@@ -147,7 +139,7 @@ pub async fn exchange_code(
     callback: &Callback,
     redirect_uri: &str,
 ) -> Result<(String, TokenSet)> {
-    if !ct_eq(
+    if !erp_hub_core::http::wire::ct_eq(
         expected_state.expose_secret().as_bytes(),
         callback.state.as_bytes(),
     ) {

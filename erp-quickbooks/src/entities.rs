@@ -1,4 +1,4 @@
-//! [`QuickBooks`]: the [`ErpAdapter`] implementation.
+//! [`QuickBooksAdapter`]: the [`ErpAdapter`] implementation.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,8 +10,8 @@ use erp_hub_core::adapter::{
 };
 use erp_hub_core::http::TokenStore;
 use erp_hub_core::model::{
-    CreditNote, Customer, DocRef, EntityKind, Invoice, InvoiceLine, Item, PartyRef, Payment,
-    RemoteRef,
+    AccountMapping, CreditNote, Customer, DocRef, EntityKind, Invoice, InvoiceLine, Item, PartyRef,
+    Payment, RemoteRef,
 };
 use erp_hub_core::tax::TaxBreakdown;
 use erp_hub_core::{Error, ErrorKind, Result};
@@ -21,6 +21,7 @@ use serde::Deserialize;
 use crate::client::{QuickBooksClient, derived_request_id, quote, request_id};
 use crate::config::QuickBooksConfig;
 use crate::mapping::{self, PROVIDER, note_marker, note_ref, remote_ref};
+pub use crate::wire::{AccountInfo, TaxCodeInfo};
 use crate::wire::{
     Amount, CompanyInfoResp, CustomerBody, CustomerResp, IdToken, ItemBody, ItemResp, LinkedTxn,
     PaymentBody, PaymentResp, Ref, SalesTxnBody, SalesTxnResp, TxnLine,
@@ -32,12 +33,20 @@ use crate::wire::{
 /// reference), so documents can refer to them by external reference within one process. Across processes,
 /// pass the remote ids ([`PartyRef::resolved`], [`DocRef::resolved`]).
 #[derive(Debug, Clone)]
-pub struct QuickBooks {
+pub struct QuickBooksAdapter {
     client: QuickBooksClient,
+    mapping: Arc<AccountMapping>,
     known: Arc<Mutex<HashMap<(EntityKind, String), String>>>,
 }
 
-impl QuickBooks {
+/// The adapter's name before 0.2.
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed to `QuickBooksAdapter` (every adapter is `<Provider>Adapter`)"
+)]
+pub type QuickBooks = QuickBooksAdapter;
+
+impl QuickBooksAdapter {
     /// An adapter for `config.realm_id`, with OAuth tokens in `store` (keyed by realm id).
     ///
     /// # Errors
@@ -50,8 +59,23 @@ impl QuickBooks {
     pub fn from_client(client: QuickBooksClient) -> Self {
         Self {
             client,
+            mapping: Arc::new(AccountMapping::new(PROVIDER)),
             known: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The same adapter with `mapping` for accounts and tax codes (see
+    /// [`AccountMapping::tax_key`] for the keys of [`AccountMapping::tax_codes`]). Every adapter takes its
+    /// mapping this way.
+    #[must_use]
+    pub fn with_mapping(mut self, mapping: AccountMapping) -> Self {
+        self.mapping = Arc::new(mapping);
+        self
+    }
+
+    /// The account and tax mapping.
+    pub fn mapping(&self) -> &AccountMapping {
+        &self.mapping
     }
 
     /// The REST client (queries, batch, CDC, raw entity access).
@@ -292,40 +316,6 @@ impl QuickBooks {
     }
 }
 
-/// An account of the chart of accounts.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-#[non_exhaustive]
-pub struct AccountInfo {
-    /// Id (use in the mapping).
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// `Income`, `Bank`, `Accounts Receivable`, ...
-    pub account_type: Option<String>,
-    /// Account number, when the company uses them.
-    pub acct_num: Option<String>,
-    /// Whether active.
-    pub active: Option<bool>,
-}
-
-/// A sales tax code.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-#[non_exhaustive]
-pub struct TaxCodeInfo {
-    /// Id (use in [`AccountMapping::tax_codes`](erp_hub_core::model::AccountMapping)).
-    pub id: String,
-    /// Name (e.g. `IVA 16%`).
-    pub name: String,
-    /// Description.
-    pub description: Option<String>,
-    /// Whether taxable.
-    pub taxable: Option<bool>,
-    /// Whether active.
-    pub active: Option<bool>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 struct Preferences {
@@ -338,7 +328,7 @@ struct CurrencyPrefs {
     home_currency: Option<Ref>,
 }
 
-impl QuickBooks {
+impl QuickBooksAdapter {
     /// The tax mode that fits the connected company: [`TaxMode::Us`](crate::TaxMode::Us) for US companies, [`TaxMode::Global`](crate::TaxMode::Global) for
     /// every other country (México included), from `CompanyInfo.Country`.
     ///
@@ -382,7 +372,7 @@ fn country2(c: &str) -> String {
 }
 
 #[async_trait]
-impl ErpAdapter for QuickBooks {
+impl ErpAdapter for QuickBooksAdapter {
     fn provider(&self) -> &'static str {
         PROVIDER
     }
@@ -503,7 +493,7 @@ impl ErpAdapter for QuickBooks {
     }
 
     async fn upsert_item(&self, item: &Item, key: &IdempotencyKey) -> Result<RemoteRef> {
-        let mut body: ItemBody = mapping::item_body(item, self.cfg())?;
+        let mut body: ItemBody = mapping::item_body(item, &self.mapping)?;
         let saved: ItemResp = if let Some(remote) = &item.remote {
             body.id = Some(remote.id.clone());
             body.sync_token = Some(match &remote.version {
@@ -572,7 +562,13 @@ impl ErpAdapter for QuickBooks {
         let customer = self.party(&invoice.customer, "customer")?;
         let breakdown = invoice.breakdown()?;
         let items = self.item_ids(&invoice.lines).await?;
-        let lines = mapping::sales_lines(&invoice.lines, &breakdown, &items, self.cfg())?;
+        let lines = mapping::sales_lines(
+            &invoice.lines,
+            &breakdown,
+            &items,
+            &self.mapping,
+            self.cfg(),
+        )?;
         let number = mapping::invoice_number(invoice)?;
         let body = mapping::sales_txn_body(
             &customer,
@@ -711,7 +707,8 @@ impl ErpAdapter for QuickBooks {
         // No comparison with the invoice's open balance here: after this very payment was applied the balance is
         // lower, and a re-send with the same key (which QuickBooks answers from its `requestid` store) would be
         // refused as an overpayment although it succeeded. Over-application is QuickBooks' verdict (6000).
-        let body = mapping::payment_body(payment, &customer, &applications, self.cfg())?;
+        let body =
+            mapping::payment_body(payment, &customer, &applications, &self.mapping, self.cfg())?;
         let saved = self.apply_payment(&body, &request_id(key)).await?;
         Ok(remote_ref(
             &saved.id,
@@ -730,7 +727,13 @@ impl ErpAdapter for QuickBooks {
         let invoice_id = self.doc(&credit_note.invoice, "invoice")?;
         let breakdown = credit_note.breakdown()?;
         let items = self.item_ids(&credit_note.lines).await?;
-        let lines = mapping::sales_lines(&credit_note.lines, &breakdown, &items, self.cfg())?;
+        let lines = mapping::sales_lines(
+            &credit_note.lines,
+            &breakdown,
+            &items,
+            &self.mapping,
+            self.cfg(),
+        )?;
         let body = mapping::sales_txn_body(
             &customer,
             mapping::credit_number(credit_note)?,
@@ -856,6 +859,6 @@ impl ErpAdapter for QuickBooks {
         kinds: &[EntityKind],
         cursor: Option<&ChangeCursor>,
     ) -> Result<ChangePage> {
-        crate::cdc::changed_since(&self.client, kinds, cursor).await
+        crate::changes::changed_since(&self.client, kinds, cursor).await
     }
 }

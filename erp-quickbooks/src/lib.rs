@@ -4,7 +4,7 @@
 
 pub mod auth;
 pub mod batch;
-pub mod cdc;
+pub mod changes;
 pub mod client;
 pub mod config;
 pub mod entities;
@@ -19,5 +19,5 @@ pub mod wire;
 
 pub use client::QuickBooksClient;
 pub use config::{Environment, QuickBooksConfig, TaxMode};
-pub use entities::QuickBooks;
+pub use entities::QuickBooksAdapter;
 pub use webhook::{WebhookEvent, WebhookVerifier};

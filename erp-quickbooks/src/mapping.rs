@@ -23,8 +23,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use erp_hub_core::model::{
-    Address, AddressKind, CreditNote, Customer, DocRef, Invoice, InvoiceLine, Item, ItemKind,
-    PartyRef, Payment, RemoteRef, TaxId,
+    AccountMapping, Address, AddressKind, CreditNote, Customer, DocRef, Invoice, InvoiceLine, Item,
+    ItemKind, PartyRef, Payment, RemoteRef, TaxId,
 };
 use erp_hub_core::money::Currency;
 use erp_hub_core::tax::{Tax, TaxBreakdown, TaxKind, TaxRate};
@@ -113,13 +113,7 @@ pub(crate) fn remote_ref(
 }
 
 fn check_len(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.chars().count() > max {
-        return Err(Error::invalid(
-            field,
-            format!("QuickBooks accepts at most {max} characters"),
-        ));
-    }
-    Ok(())
+    erp_hub_core::http::wire::check_len("QuickBooks", field, value, max)
 }
 
 fn address(a: &Address) -> PhysicalAddress {
@@ -244,7 +238,7 @@ pub(crate) fn customer_back(r: &CustomerResp) -> Customer {
 }
 
 /// The create / update body of an item.
-pub(crate) fn item_body(item: &Item, cfg: &QuickBooksConfig) -> Result<ItemBody> {
+pub(crate) fn item_body(item: &Item, map: &AccountMapping) -> Result<ItemBody> {
     if item.name.trim().is_empty() || item.name.contains(':') {
         return Err(Error::invalid(
             "name",
@@ -256,8 +250,8 @@ pub(crate) fn item_body(item: &Item, cfg: &QuickBooksConfig) -> Result<ItemBody>
     let account = item
         .income_account
         .as_deref()
-        .map(|a| cfg.mapping.account(a).to_owned())
-        .or_else(|| cfg.mapping.income_account.clone())
+        .map(|a| map.account(a).to_owned())
+        .or_else(|| map.income_account.clone())
         .ok_or_else(|| {
             Error::config(
                 "QuickBooks items need an income account: set Item::income_account or AccountMapping::income_account",
@@ -336,6 +330,7 @@ pub(crate) fn sales_lines(
     lines: &[InvoiceLine],
     breakdown: &TaxBreakdown,
     item_ids: &[String],
+    map: &AccountMapping,
     cfg: &QuickBooksConfig,
 ) -> Result<Vec<TxnLine>> {
     let mut out = Vec::with_capacity(lines.len());
@@ -355,7 +350,7 @@ pub(crate) fn sales_lines(
             })),
             _ => {
                 let key = line_tax_key(&line.taxes);
-                match cfg.mapping.tax_codes.get(&key) {
+                match map.tax_codes.get(&key) {
                     Some(code) => Some(Ref::new(code.clone())),
                     None if key == "NONE" => None,
                     None => {
@@ -550,6 +545,7 @@ pub(crate) fn payment_body(
     p: &Payment,
     customer_id: &str,
     applications: &[(String, Decimal)],
+    map: &AccountMapping,
     cfg: &QuickBooksConfig,
 ) -> Result<PaymentBody> {
     if let Some(r) = &p.reference {
@@ -558,8 +554,8 @@ pub(crate) fn payment_body(
     let deposit = p
         .deposit_account
         .as_deref()
-        .map(|a| cfg.mapping.account(a).to_owned())
-        .or_else(|| cfg.mapping.payment_account.clone());
+        .map(|a| map.account(a).to_owned())
+        .or_else(|| map.payment_account.clone());
     Ok(PaymentBody {
         customer_ref: Ref::new(customer_id),
         total_amt: Amount(p.amount),

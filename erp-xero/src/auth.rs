@@ -106,7 +106,7 @@ impl AuthorizationRequest {
     /// # Errors
     /// [`Error::Auth`] when it differs (possible CSRF: do not exchange the code).
     pub fn check_state(&self, returned: &str) -> Result<()> {
-        if constant_time_eq(self.state.as_bytes(), returned.as_bytes()) {
+        if erp_hub_core::http::wire::ct_eq(self.state.as_bytes(), returned.as_bytes()) {
             Ok(())
         } else {
             Err(Error::auth(
@@ -114,13 +114,6 @@ impl AuthorizationRequest {
             ))
         }
     }
-}
-
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A [`TokenRefresher`] for Xero: a refresh-token grant that, when the response is lost

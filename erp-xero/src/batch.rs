@@ -123,7 +123,7 @@ impl XeroAdapter {
                             .await
                             .ok()
                             .flatten()
-                            .and_then(|v| str_of(&v, "ContactID").map(str::to_owned));
+                            .map(|c| c.contact_id);
                         Err(Error::Duplicate {
                             message: format!("a Xero contact named {name:?} already exists"),
                             existing_id: existing,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use erp_hub_core::http::RetryPolicy;
 use secrecy::SecretString;
 
-use crate::limits::XeroLimits;
+use crate::client::limits::XeroLimits;
 
 /// Xero's authorization (consent) endpoint.
 pub const AUTHORIZE_URL: &str = "https://login.xero.com/identity/connect/authorize";

@@ -37,7 +37,6 @@
 //! with the mapping's `NONE` tax type.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use erp_hub_core::model::{
@@ -51,94 +50,16 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::wire::{
+    AccountRef, AddressBody, Amount, BatchLineBody, BatchPaymentBody, ContactBody, ContactRef,
+    CreditNoteBody, InvoiceBody, InvoiceRef, ItemBody, LineItemBody, PhoneBody, SalesDetails,
+};
+
 /// The provider id in [`RemoteRef::provider`].
 pub const PROVIDER: &str = "xero";
 
-/// A JSON number written exactly from a [`Decimal`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Amount(pub Decimal);
-
-impl Serialize for Amount {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let raw = RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
-        raw.serialize(s)
-    }
-}
-
-/// `{"ContactID": ...}`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ContactRef {
-    #[serde(rename = "ContactID")]
-    pub(crate) contact_id: String,
-}
-
-/// `{"InvoiceID": ...}`.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct InvoiceRef {
-    #[serde(rename = "InvoiceID")]
-    pub(crate) invoice_id: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct AddressBody {
-    address_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address_line1: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address_line2: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address_line3: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address_line4: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    city: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    postal_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    country: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct PhoneBody {
-    phone_type: &'static str,
-    phone_number: String,
-}
-
-/// A `Contact` request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ContactBody {
-    #[serde(rename = "ContactID", skip_serializing_if = "Option::is_none")]
-    pub(crate) contact_id: Option<String>,
-    pub(crate) contact_number: String,
-    pub(crate) name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email_address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tax_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tax_number_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    addresses: Vec<AddressBody>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    phones: Vec<PhoneBody>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    default_currency: Option<String>,
-}
-
 fn check_len(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.chars().count() > max {
-        return Err(Error::invalid(
-            field,
-            format!("Xero allows at most {max} characters"),
-        ));
-    }
-    Ok(())
+    erp_hub_core::http::wire::check_len("Xero", field, value, max)
 }
 
 /// The Xero `Contact` for a customer.
@@ -203,29 +124,6 @@ fn address_body(a: &Address) -> AddressBody {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct SalesDetails {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    unit_price: Option<Amount>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_code: Option<String>,
-}
-
-/// An `Item` request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ItemBody {
-    #[serde(rename = "ItemID", skip_serializing_if = "Option::is_none")]
-    pub(crate) item_id: Option<String>,
-    pub(crate) code: String,
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    is_sold: bool,
-    sales_details: SalesDetails,
-}
-
 /// The Xero `Item` for an item.
 pub(crate) fn item_body(
     item: &Item,
@@ -253,27 +151,6 @@ pub(crate) fn item_body(
             account_code: account,
         },
     })
-}
-
-/// A `LineItem` request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct LineItemBody {
-    description: String,
-    quantity: Amount,
-    unit_amount: Amount,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    item_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tax_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tax_amount: Option<Amount>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    discount_rate: Option<Amount>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    discount_amount: Option<Amount>,
 }
 
 /// The key of one tax in the tax mapping (`IVA16`, `IVA0`, `IVA-EXEMPT`, `IEPS-UNIT`).
@@ -416,26 +293,6 @@ pub(crate) fn line_items(
     })
 }
 
-/// An `Invoice` (ACCREC) request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct InvoiceBody {
-    #[serde(rename = "Type")]
-    kind: &'static str,
-    contact: ContactRef,
-    date: String,
-    due_date: String,
-    line_amount_types: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    invoice_number: Option<String>,
-    reference: String,
-    currency_code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    currency_rate: Option<Amount>,
-    status: &'static str,
-    line_items: Vec<LineItemBody>,
-}
-
 fn date(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
@@ -469,25 +326,6 @@ pub(crate) fn invoice_body(
     })
 }
 
-/// A `CreditNote` (ACCRECCREDIT) request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct CreditNoteBody {
-    #[serde(rename = "Type")]
-    kind: &'static str,
-    contact: ContactRef,
-    date: String,
-    line_amount_types: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    credit_note_number: Option<String>,
-    reference: String,
-    currency_code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    currency_rate: Option<Amount>,
-    status: &'static str,
-    line_items: Vec<LineItemBody>,
-}
-
 pub(crate) fn credit_note_body(
     cn: &CreditNote,
     contact_id: String,
@@ -509,51 +347,8 @@ pub(crate) fn credit_note_body(
     })
 }
 
-/// `{"Code": ...}` of an account.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct AccountRef {
-    #[serde(rename = "Code")]
-    pub(crate) code: String,
-}
-
-/// A `Payment` request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct PaymentBody {
-    pub(crate) invoice: InvoiceRef,
-    pub(crate) account: AccountRef,
-    pub(crate) date: String,
-    pub(crate) amount: Amount,
-    pub(crate) reference: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) details: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) currency_rate: Option<Amount>,
-}
-
 pub(crate) fn payment_date(d: NaiveDate) -> String {
     date(d)
-}
-
-/// One payment inside a `BatchPayment` request body: the part applied to one invoice.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct BatchLineBody {
-    invoice: InvoiceRef,
-    amount: Amount,
-    reference: String,
-}
-
-/// A `BatchPayment` (`RECBATCH`) request body: one deposit applied to several invoices.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct BatchPaymentBody {
-    account: AccountRef,
-    date: String,
-    reference: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    details: Option<String>,
-    payments: Vec<BatchLineBody>,
 }
 
 /// The Xero batch payment for `p`: `Reference` (batch and each payment) = `external_ref`, `Details` = the bank
@@ -587,15 +382,6 @@ pub(crate) fn batch_payment_body(
         details: p.reference.clone(),
         payments,
     })
-}
-
-/// An `Allocation` request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct AllocationBody {
-    pub(crate) invoice: InvoiceRef,
-    pub(crate) amount: Amount,
-    pub(crate) date: String,
 }
 
 /// Serialises `body` and merges the `passthrough` object into it (passthrough keys win).
@@ -638,20 +424,7 @@ pub(crate) fn envelope(collection: &str, elements: Vec<Box<RawValue>>) -> Result
 // ---------------------------------------------------------------------------------------------------------
 // Responses
 
-/// A decimal from a JSON number or numeric string (exact for up to 15 significant digits, which covers
-/// Xero's amounts; `unitdp=4` unit prices included).
-pub(crate) fn dec(v: Option<&Value>) -> Option<Decimal> {
-    match v? {
-        Value::Number(n) => {
-            let s = n.to_string();
-            Decimal::from_str(&s)
-                .or_else(|_| Decimal::from_scientific(&s))
-                .ok()
-        }
-        Value::String(s) => Decimal::from_str(s.trim()).ok(),
-        _ => None,
-    }
-}
+pub(crate) use erp_hub_core::http::wire::decimal as dec;
 
 pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
@@ -840,8 +613,9 @@ mod tests {
     fn amounts_are_exact_json_numbers() {
         let s = serde_json::to_string(&Amount(Decimal::new(7672, 2))).unwrap();
         assert_eq!(s, "76.72");
+        // The shared core `Amount` drops trailing zeros (the same JSON number).
         let s = serde_json::to_string(&Amount(Decimal::new(-125000, 2))).unwrap();
-        assert_eq!(s, "-1250.00");
+        assert_eq!(s, "-1250");
     }
 
     #[test]
@@ -893,7 +667,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             raw.get(),
-            r#"{"Amount":100.10,"Status":"DRAFT","Url":"https://x"}"#
+            r#"{"Amount":100.1,"Status":"DRAFT","Url":"https://x"}"#
         );
         assert!(with_passthrough(&body, &serde_json::json!([1])).is_err());
     }

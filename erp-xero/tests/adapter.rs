@@ -13,7 +13,7 @@ use erp_hub_core::model::{
 use erp_hub_core::money::Currency;
 use erp_hub_core::tax::{Tax, TaxRate};
 use erp_hub_core::{Error, ErrorKind};
-use erp_xero::mock::MockXero;
+use erp_xero::testing::MockXero;
 use rust_decimal_macros::dec;
 
 fn key(k: &str) -> IdempotencyKey {
@@ -248,11 +248,10 @@ async fn errors_map_to_the_taxonomy() {
         ErrorKind::Validation
     );
     // 403: a tenant this connection does not have.
-    let other = env.client.adapter(
-        common::CONNECTION,
-        "00000000-0000-4000-8000-0000000000bb",
-        MockXero::mapping(),
-    );
+    let other = env
+        .client
+        .adapter(common::CONNECTION, "00000000-0000-4000-8000-0000000000bb")
+        .with_mapping(MockXero::mapping());
     assert_eq!(
         other.test_connection().await.unwrap_err().kind(),
         ErrorKind::Auth
@@ -514,11 +513,12 @@ async fn chart_of_accounts_and_tax_rates_for_the_mapping() {
     assert!(
         accounts
             .iter()
-            .any(|a| a["Code"] == "090" && a["Type"] == "BANK")
+            .any(|a| a.code.as_deref() == Some("090") && a.account_type == "BANK")
     );
     let rates = env.xero.tax_rates().await.unwrap();
+    assert!(rates.iter().any(|r| r.rate() == dec!(16)), "{rates:?}");
     for t in MockXero::mapping().tax_codes.values() {
-        assert!(rates.iter().any(|r| r["TaxType"] == t.as_str()), "{t}");
+        assert!(rates.iter().any(|r| r.tax_type == *t), "{t}");
     }
 }
 
@@ -589,7 +589,7 @@ async fn balance(xero: &erp_xero::XeroAdapter, id: &str) -> rust_decimal::Decima
         .unwrap()
 }
 
-fn batch_puts(mock: &MockXero) -> Vec<erp_xero::mock::RecordedRequest> {
+fn batch_puts(mock: &MockXero) -> Vec<erp_xero::testing::RecordedRequest> {
     mock.requests()
         .into_iter()
         .filter(|r| r.method == "PUT" && r.resource() == "/BatchPayments")

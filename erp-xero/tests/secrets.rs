@@ -57,7 +57,7 @@ async fn no_credential_or_token_in_debug_output_or_logs() {
         before.refresh_token.unwrap().expose_secret().to_owned(),
         after.access_token.expose_secret().to_owned(),
         after.refresh_token.unwrap().expose_secret().to_owned(),
-        erp_xero::mock::CLIENT_SECRET.to_owned(),
+        erp_xero::testing::CLIENT_SECRET.to_owned(),
     ];
     let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     assert!(

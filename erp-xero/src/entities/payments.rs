@@ -47,7 +47,8 @@ use serde_json::Value;
 
 use crate::client::Call;
 use crate::entities::{XeroAdapter, currency, quote};
-use crate::mapping::{self, AccountRef, Amount, InvoiceRef, PaymentBody, dec, str_of};
+use crate::mapping::{self, dec, str_of};
+use crate::wire::{AccountRef, Amount, InvoiceRef, PaymentBody};
 
 fn party(contact: &Value) -> PartyRef {
     PartyRef::resolved(

@@ -17,14 +17,14 @@
 //! # async fn demo() -> erp_hub_core::Result<()> {
 //! use std::sync::Arc;
 //! use erp_hub_core::http::InMemoryTokenStore;
-//! use erp_xero::mock::MockXero;
+//! use erp_xero::testing::MockXero;
 //! use erp_xero::XeroClient;
 //!
 //! let mock = MockXero::start().await;
 //! let store = Arc::new(InMemoryTokenStore::new());
 //! mock.connect(&store, "demo");
 //! let client = XeroClient::new(mock.config(), store)?;
-//! let xero = client.adapter("demo", mock.tenant_id(), MockXero::mapping());
+//! let xero = client.adapter("demo", mock.tenant_id()).with_mapping(MockXero::mapping());
 //! # let _ = xero; Ok(()) }
 //! ```
 
@@ -45,8 +45,8 @@ use sha2::{Digest, Sha256};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::client::limits::XeroLimits;
 use crate::config::XeroConfig;
-use crate::limits::XeroLimits;
 
 /// The mock app's client id.
 pub const CLIENT_ID: &str = "mock-client-id";
