@@ -15,10 +15,11 @@
 //!   `[erp-hub ref=<external_ref>]`; the credit memo adds ` invoice=<id>`.
 //!
 //! ## Tax codes (Global / México mode)
-//! Each line's taxes form a key looked up in [`AccountMapping::tax_codes`](erp_hub_core::model::AccountMapping::tax_codes): one token per tax, in line order,
-//! joined with `+`. A token is the tax code followed by the rate (`IVA16`, `IEPS8`, `IVA0`), `-EXEMPT` for an
-//! exempt tax, `-PU<amount>` for a per-unit tax, prefixed with `RET-` when withheld (`RET-ISR10`). A line
-//! without taxes uses the key `NONE` (no `TaxCodeRef` is sent when it is unmapped). Example:
+//! Each line's taxes form a key looked up in [`AccountMapping::tax_codes`](erp_hub_core::model::AccountMapping::tax_codes),
+//! built by erp-hub-core's [`AccountMapping::tax_key`] (the grammar every adapter shares): one token per tax, in
+//! line order, joined with `+`; a token is the tax code followed by the rate (`IVA16`, `IEPS8`, `IVA0`),
+//! `-EXEMPT` for an exempt tax, `-PU<amount>` for a per-unit tax, prefixed with `RET-` when withheld
+//! (`RET-ISR10`). A line without taxes uses the key `NONE` (no `TaxCodeRef` is sent when it is unmapped). Example:
 //! `{"IVA16": "5", "IVA16+RET-ISR10": "9", "IVA-EXEMPT": "6", "IEPS8+IVA16": "12"}`.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -292,26 +293,9 @@ pub(crate) fn item_back(r: &ItemResp) -> Item {
     item
 }
 
-fn tax_token(t: &Tax) -> String {
-    let base = match &t.rate {
-        TaxRate::Percent(p) => format!("{}{}", t.code, p.normalize()),
-        TaxRate::Zero => format!("{}0", t.code),
-        TaxRate::Exempt => format!("{}-EXEMPT", t.code),
-        TaxRate::PerUnit(m) => format!("{}-PU{}", t.code, m.amount().normalize()),
-        _ => format!("{}-OTHER", t.code),
-    };
-    match t.kind {
-        TaxKind::Withheld => format!("RET-{base}"),
-        _ => base,
-    }
-}
-
-/// The tax-code key of a line's taxes (see the module docs).
+/// The tax-code key of a line's taxes: erp-hub-core's [`AccountMapping::tax_key`].
 pub fn line_tax_key(taxes: &[Tax]) -> String {
-    if taxes.is_empty() {
-        return "NONE".into();
-    }
-    taxes.iter().map(tax_token).collect::<Vec<_>>().join("+")
+    AccountMapping::tax_key(taxes)
 }
 
 fn is_taxable_us(taxes: &[Tax]) -> bool {

@@ -26,14 +26,15 @@
 //!
 //! # Taxes
 //! Xero has one `TaxType` per line. A line's **transferred** taxes form a key looked up in
-//! [`AccountMapping::tax_codes`]: each tax as `CODE` + rate (`IVA16`, `IEPS8`, `IVA0` for a zero rate,
-//! `IVA-EXEMPT`, `IEPS-UNIT` for a per-unit amount), several joined with `+` in line order (`IEPS8+IVA16`, for a
-//! Xero tax rate with a compound component). A line without transferred taxes uses the key `NONE` (default Xero
+//! [`AccountMapping::tax_codes`], built by erp-hub-core's [`AccountMapping::tax_key`] (the grammar every adapter
+//! shares): each tax as `CODE` + rate (`IVA16`, `IEPS8`, `IVA0` for a zero rate, `IVA-EXEMPT`, `IEPS-PU1.5` for a
+//! per-unit amount), several joined with `+` in line order (`IEPS8+IVA16`, for a Xero tax rate with a compound
+//! component). A line without transferred taxes uses the key `NONE` (default Xero
 //! `TaxType` `NONE`). The line's `TaxAmount` is sent as computed by erp-hub-core's tax math, so Xero's totals
 //! equal ours to the cent.
 //!
 //! Xero has no withholding taxes: each **withheld** tax (ISR or IVA *retenido*) becomes a negative line, grouped
-//! by key (`ISR10`), posted to the account in [`AccountMapping::tax_accounts`] (looked up by key, then by code)
+//! by key (`RET-ISR10`), posted to the account in [`AccountMapping::tax_accounts`] (looked up by key, then by code)
 //! with the mapping's `NONE` tax type.
 
 use std::collections::BTreeMap;
@@ -43,7 +44,7 @@ use erp_hub_core::model::{
     AccountMapping, Address, AddressKind, CreditNote, Customer, Discount, Invoice, InvoiceLine,
     Item, ItemKind, Payment, PriceMode, RemoteRef, TaxId,
 };
-use erp_hub_core::tax::{LineBreakdown, TaxBreakdown, TaxKind, TaxRate};
+use erp_hub_core::tax::{LineBreakdown, Tax, TaxBreakdown, TaxKind};
 use erp_hub_core::{Error, FieldError, Result};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -153,30 +154,23 @@ pub(crate) fn item_body(
     })
 }
 
-/// The key of one tax in the tax mapping (`IVA16`, `IVA0`, `IVA-EXEMPT`, `IEPS-UNIT`).
-pub fn tax_key(code: &str, rate: &TaxRate) -> String {
-    match rate {
-        TaxRate::Percent(p) => format!("{code}{}", p.normalize()),
-        TaxRate::Zero => format!("{code}0"),
-        TaxRate::Exempt => format!("{code}-EXEMPT"),
-        TaxRate::PerUnit(_) => format!("{code}-UNIT"),
-        _ => format!("{code}-OTHER"),
-    }
+/// The key of one tax in the tax mapping (`IVA16`, `IVA0`, `IVA-EXEMPT`, `IEPS-PU1.5`, `RET-ISR10`):
+/// erp-hub-core's [`AccountMapping::tax_key`] of that tax alone.
+pub fn tax_key(tax: &Tax) -> String {
+    AccountMapping::tax_key(std::slice::from_ref(tax))
 }
 
-/// The key of a line's transferred taxes (`IEPS8+IVA16`), or `NONE`.
+/// The key of a line's transferred taxes (`IEPS8+IVA16`), or `NONE`: erp-hub-core's
+/// [`AccountMapping::tax_key`] of the line's transferred taxes (withheld taxes become separate lines, see the
+/// module docs).
 pub fn line_tax_key(line: &InvoiceLine) -> String {
-    let keys: Vec<String> = line
+    let transferred: Vec<Tax> = line
         .taxes
         .iter()
         .filter(|t| t.kind == TaxKind::Transferred)
-        .map(|t| tax_key(&t.code, &t.rate))
+        .cloned()
         .collect();
-    if keys.is_empty() {
-        "NONE".to_owned()
-    } else {
-        keys.join("+")
-    }
+    AccountMapping::tax_key(&transferred)
 }
 
 fn no_tax_type(mapping: &AccountMapping) -> String {
@@ -237,7 +231,7 @@ pub(crate) fn line_items(
         };
         if let Some(b) = lb {
             for t in b.taxes.iter().filter(|t| t.kind == TaxKind::Withheld) {
-                let key = tax_key(&t.code, &t.rate);
+                let key = tax_key(&Tax::withheld(t.code.clone(), t.rate.clone()));
                 let amount = t.amount.map(|m| m.amount()).unwrap_or_default();
                 let entry = withheld
                     .entry(key)
@@ -272,7 +266,7 @@ pub(crate) fn line_items(
             .or_else(|| mapping.tax_accounts.get(&code))
             .ok_or_else(|| {
                 Error::config(format!(
-                    "no Xero account mapped for the withheld tax `{key}` (AccountMapping::tax_accounts)"
+                    "Xero has no withholding taxes: a withheld tax is booked as a negative line on an account, and none is mapped for `{key}`: add `{key}` (or `{code}`) to AccountMapping::tax_accounts"
                 ))
             })?;
         items.push(LineItemBody {
@@ -607,7 +601,7 @@ pub(crate) fn price_mode_from(v: &Value) -> PriceMode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use erp_hub_core::tax::Tax;
+    use erp_hub_core::tax::TaxRate;
 
     #[test]
     fn amounts_are_exact_json_numbers() {
@@ -640,7 +634,14 @@ mod tests {
             .with_tax(Tax::transferred("IVA", TaxRate::Percent(Decimal::from(16))))
             .with_tax(Tax::withheld("ISR", TaxRate::Percent(Decimal::from(10))));
         assert_eq!(line_tax_key(&l), "IEPS8+IVA16");
-        assert_eq!(tax_key("IVA", &TaxRate::Exempt), "IVA-EXEMPT");
+        assert_eq!(
+            tax_key(&Tax::transferred("IVA", TaxRate::Exempt)),
+            "IVA-EXEMPT"
+        );
+        assert_eq!(
+            tax_key(&Tax::withheld("ISR", TaxRate::Percent(Decimal::from(10)))),
+            "RET-ISR10"
+        );
         assert_eq!(
             line_tax_key(&InvoiceLine::new("x", Decimal::ONE, Decimal::ONE)),
             "NONE"
