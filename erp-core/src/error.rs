@@ -173,6 +173,39 @@ impl Error {
         }
     }
 
+    /// A copy of this error for reporting one failure on several elements of a batch
+    /// ([`ErpAdapter::write_batch`](crate::ErpAdapter::write_batch)): the same variant, kind and fields; a
+    /// `source` is not copied (it cannot be cloned) but named in the message.
+    pub fn replicate(&self) -> Self {
+        let with_source = |message: &str, source: &Option<BoxError>| match source {
+            Some(s) => format!("{message}: {s}"),
+            None => message.to_owned(),
+        };
+        match self {
+            Self::Auth { message } => Self::auth(message.clone()),
+            Self::RateLimited { retry_after } => Self::RateLimited {
+                retry_after: *retry_after,
+            },
+            Self::Conflict { message } => Self::conflict(message.clone()),
+            Self::Duplicate {
+                message,
+                existing_id,
+            } => Self::Duplicate {
+                message: message.clone(),
+                existing_id: existing_id.clone(),
+            },
+            Self::Validation { errors } => Self::Validation {
+                errors: errors.clone(),
+            },
+            Self::NotFound { entity, id } => Self::not_found(entity.clone(), id.clone()),
+            Self::Transient { message, source } => Self::transient(with_source(message, source)),
+            Self::Uncertain { message, source } => Self::uncertain(with_source(message, source)),
+            Self::Unsupported { operation } => Self::unsupported(operation.clone()),
+            Self::Config { message } => Self::config(message.clone()),
+            Self::Money(e) => Self::Money(e.clone()),
+        }
+    }
+
     /// Shorthand for [`Error::Auth`].
     pub fn auth(message: impl Into<String>) -> Self {
         Self::Auth {

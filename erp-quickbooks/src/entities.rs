@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use erp_hub_core::adapter::{
-    Capabilities, Capability, ChangeCursor, ChangePage, CompanyInfo, Entity, ErpAdapter,
-    IdempotencyKey, RemoteRecord,
+    BatchWrite, Capabilities, Capability, ChangeCursor, ChangePage, CompanyInfo, ConnectionLimits,
+    Entity, ErpAdapter, IdempotencyKey, RemoteRecord,
 };
 use erp_hub_core::http::TokenStore;
 use erp_hub_core::model::{
@@ -83,11 +83,11 @@ impl QuickBooksAdapter {
         &self.client
     }
 
-    fn cfg(&self) -> &QuickBooksConfig {
+    pub(crate) fn cfg(&self) -> &QuickBooksConfig {
         self.client.config()
     }
 
-    fn remember(&self, kind: EntityKind, external_ref: &str, id: &str) {
+    pub(crate) fn remember(&self, kind: EntityKind, external_ref: &str, id: &str) {
         if external_ref.is_empty() {
             return;
         }
@@ -860,5 +860,23 @@ impl ErpAdapter for QuickBooksAdapter {
         cursor: Option<&ChangeCursor>,
     ) -> Result<ChangePage> {
         crate::changes::changed_since(&self.client, kinds, cursor).await
+    }
+
+    /// 500 requests/min and 10 in flight per realm, 120 batch requests/min (Intuit, 2025).
+    fn limits(&self) -> ConnectionLimits {
+        ConnectionLimits::unlimited()
+            .with_requests_per_minute(500)
+            .with_max_concurrent(10)
+            .with_batch_requests_per_minute(120)
+    }
+
+    /// [`MAX_BATCH_ITEMS`](crate::batch::MAX_BATCH_ITEMS) (30).
+    fn max_batch(&self) -> usize {
+        crate::batch::MAX_BATCH_ITEMS
+    }
+
+    /// New customers through `/batch`, everything else singly: see [`crate::batch`].
+    async fn write_batch(&self, writes: &[BatchWrite]) -> Vec<Result<RemoteRef>> {
+        crate::batch::write_batch(self, writes).await
     }
 }

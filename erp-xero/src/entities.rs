@@ -32,8 +32,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use erp_hub_core::adapter::{
-    Capabilities, Capability, ChangeCursor, ChangePage, CompanyInfo, Entity, ErpAdapter,
-    IdempotencyKey, RemoteRecord,
+    BatchWrite, Capabilities, Capability, ChangeCursor, ChangePage, CompanyInfo, ConnectionLimits,
+    Entity, ErpAdapter, IdempotencyKey, RemoteRecord,
 };
 use erp_hub_core::http::{HttpResponse, Method};
 use erp_hub_core::model::{
@@ -639,5 +639,23 @@ impl ErpAdapter for XeroAdapter {
         cursor: Option<&ChangeCursor>,
     ) -> Result<ChangePage> {
         crate::changes::list_changed_since(self, kinds, cursor).await
+    }
+
+    /// Per tenant: 60 requests/min, 5 in flight, 5,000 per day (Xero's documented limits).
+    fn limits(&self) -> ConnectionLimits {
+        ConnectionLimits::unlimited()
+            .with_requests_per_minute(60)
+            .with_max_concurrent(5)
+            .with_daily_cap(5_000)
+    }
+
+    /// [`MAX_BATCH`](crate::batch::MAX_BATCH) (50).
+    fn max_batch(&self) -> usize {
+        crate::batch::MAX_BATCH
+    }
+
+    /// Customer upserts as one array request, everything else singly: see [`crate::batch`].
+    async fn write_batch(&self, writes: &[BatchWrite]) -> Vec<Result<RemoteRef>> {
+        crate::batch::write_batch(self, writes).await
     }
 }

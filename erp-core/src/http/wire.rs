@@ -29,6 +29,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::adapter::IdempotencyKey;
 use crate::{Error, Result};
 
 /// A money or quantity value written as an exact JSON number (`259.8`, trailing zeros dropped) and read from a
@@ -131,6 +132,25 @@ pub fn verify_hmac_sha256_base64(key: &[u8], body: &[u8], signature: &str) -> bo
     mac.verify_slice(&given).is_ok()
 }
 
+/// The idempotency key of one provider batch request, derived from its elements' keys in order: the same
+/// elements with the same keys give the same key (a replayed batch is recognised), any other grouping another.
+///
+/// # Errors
+/// None in practice (the key is `wb` and 32 hex digits); the `Result` is `IdempotencyKey::new`'s.
+pub fn batch_key<'a>(keys: impl IntoIterator<Item = &'a IdempotencyKey>) -> Result<IdempotencyKey> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for k in keys {
+        h.update(k.as_str().as_bytes());
+        h.update(b"\n");
+    }
+    let mut text = String::from("wb");
+    for b in h.finalize().iter().take(16) {
+        text.push_str(&format!("{b:02x}"));
+    }
+    IdempotencyKey::new(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +214,17 @@ mod tests {
             &sig
         ));
         assert!(!verify_hmac_sha256_base64(b"key", b"x", "not base64!"));
+    }
+
+    #[test]
+    fn batch_keys_follow_their_elements() {
+        let k = |s: &str| IdempotencyKey::new(s).unwrap();
+        let (a, b) = (k("a"), k("b"));
+        let key = |keys: &[&IdempotencyKey]| batch_key(keys.iter().copied()).unwrap();
+        assert_eq!(key(&[&a, &b]), key(&[&a, &b]));
+        assert_ne!(key(&[&a, &b]), key(&[&b, &a]));
+        assert_ne!(key(&[&a]), key(&[&a, &b]));
+        assert_eq!(key(&[&a]).as_str().len(), 34);
     }
 
     #[test]
