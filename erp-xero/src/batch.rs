@@ -133,7 +133,10 @@ impl XeroAdapter {
                     || str_of(&element, "StatusAttributeString") == Some("ERROR");
                 let outcome = if failed {
                     let errors = element_errors(&element, &format!("Contacts[{i}]"));
-                    let err = Error::Validation { errors };
+                    let err = Error::Validation {
+                        errors,
+                        source: None,
+                    };
                     if is_duplicate_name(&err) {
                         let existing = self
                             .find_contact_by_name(&name)

@@ -210,6 +210,7 @@ pub(crate) fn line_items(
             (None, None, Some(default)) => Some(default.clone()),
             (None, None, None) => {
                 return Err(Error::Validation {
+                    source: None,
                     errors: vec![FieldError::new(
                         format!("lines[{i}].account"),
                         "no income account: set the line's account, an item, or AccountMapping::income_account",

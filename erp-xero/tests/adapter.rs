@@ -206,8 +206,14 @@ async fn errors_map_to_the_taxonomy() {
     let cid = customer(x, "c-err").await;
     let mut inv = invoice("inv-bad", ("c-err", &cid));
     inv.lines[0].account = Some("999".into());
-    let Error::Validation { errors } = x.create_invoice(&inv, &key("inv-bad")).await.unwrap_err()
-    else {
+    let err = x.create_invoice(&inv, &key("inv-bad")).await.unwrap_err();
+    // The typed ValidationException is the error's source.
+    let exception = err
+        .provider_error::<erp_xero::error::ValidationException>()
+        .expect("the ValidationException as source");
+    assert_eq!(exception.error_number, Some(10));
+    assert!(!exception.elements.is_empty());
+    let Error::Validation { errors, .. } = err else {
         panic!("expected Validation")
     };
     assert_eq!(errors[0].field, "Invoices[0]");
@@ -781,7 +787,7 @@ async fn bad_batch_payments_are_typed_errors_and_create_nothing() {
     let a = DocRef::resolved("c-bad-inv-a", &inv[0]);
     let b = DocRef::resolved("c-bad-inv-b", &inv[1]);
     let fields = |e: Error| match e {
-        Error::Validation { errors } => errors.into_iter().map(|f| f.field).collect::<Vec<_>>(),
+        Error::Validation { errors, .. } => errors.into_iter().map(|f| f.field).collect::<Vec<_>>(),
         other => panic!("expected Validation, got {other:?}"),
     };
 
@@ -887,7 +893,8 @@ async fn bad_batch_payments_are_typed_errors_and_create_nothing() {
     let over = pay(dec!(1210.01))
         .apply_to(a.clone(), dec!(50))
         .apply_to(b.clone(), dec!(1160.01));
-    let Error::Validation { errors } = x.record_payment(&over, &key("bad-11")).await.unwrap_err()
+    let Error::Validation { errors, .. } =
+        x.record_payment(&over, &key("bad-11")).await.unwrap_err()
     else {
         panic!("expected Validation")
     };
