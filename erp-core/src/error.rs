@@ -77,7 +77,7 @@ pub enum Error {
     /// A failure that definitely did not apply the request; retrying is safe.
     #[error("transient failure: {message}")]
     Transient {
-        /// Description.
+        /// What failed (status, provider message), for logs and operators.
         message: String,
         /// Underlying cause.
         #[source]
@@ -86,7 +86,7 @@ pub enum Error {
     /// The request may or may not have been applied: reconcile before retrying.
     #[error("outcome uncertain (the request may have been applied): {message}")]
     Uncertain {
-        /// Description.
+        /// What happened and, where known, what may have been applied (e.g. the id of a created record).
         message: String,
         /// Underlying cause.
         #[source]
@@ -101,7 +101,7 @@ pub enum Error {
     /// The configuration is invalid or incomplete.
     #[error("configuration error: {message}")]
     Config {
-        /// Description.
+        /// What is wrong or missing, naming the setting (e.g. the unmapped tax key).
         message: String,
     },
     /// Money arithmetic failed (overflow, currency mismatch, ...).

@@ -7,6 +7,22 @@
 //!    [`QuickBooksClient`](crate::QuickBooksClient) refreshes the access token (one refresh for all concurrent
 //!    callers, the rotated refresh token saved before it is used). A rejected refresh (`invalid_grant`) is
 //!    [`Error::Auth`]: ask the user to connect again, nothing is retried.
+//!
+//! # Starting from a token you already have
+//! Skip the flow: put the tokens in the store under the realm id and build the adapter. The first call refreshes
+//! the access token when it is expired (or has no expiry and is rejected once).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use erp_quickbooks::{Environment, InMemoryTokenStore, QuickBooksAdapter, QuickBooksConfig, TokenSet, TokenStore};
+//!
+//! # fn demo() -> erp_hub_core::Result<()> {
+//! let store = Arc::new(InMemoryTokenStore::new());
+//! store.insert("9130357992221046", TokenSet::new("ACCESS-TOKEN").with_refresh_token("REFRESH-TOKEN"));
+//! let config = QuickBooksConfig::new(Environment::Sandbox, "9130357992221046", "CLIENT_ID", "CLIENT_SECRET")?;
+//! let qbo = QuickBooksAdapter::new(config, store as Arc<dyn TokenStore>)?;
+//! # let _ = qbo; Ok(()) }
+//! ```
 
 use std::fmt;
 

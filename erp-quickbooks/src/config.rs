@@ -153,6 +153,20 @@ impl QuickBooksConfig {
         })
     }
 
+    /// The API and the token endpoint under one base URL, for a sandbox proxy, a mock or a recording server:
+    /// `{base}/v3/company/{realm}/…` and `{base}/oauth2/v1/tokens/bearer` ([`Environment::Custom`]). One call
+    /// moves both, so tokens are never refreshed at the real Intuit endpoint by mistake; for another layout set
+    /// [`Environment::Custom`] with both URLs.
+    #[must_use]
+    pub fn with_base_url(mut self, base: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        self.environment = Environment::Custom {
+            api_base: base.to_owned(),
+            token_url: format!("{base}/oauth2/v1/tokens/bearer"),
+        };
+        self
+    }
+
     /// The same configuration with another tax mode.
     #[must_use]
     pub fn with_tax_mode(mut self, mode: TaxMode) -> Self {

@@ -21,3 +21,8 @@ pub use client::QuickBooksClient;
 pub use config::{Environment, QuickBooksConfig, TaxMode};
 pub use entities::QuickBooksAdapter;
 pub use webhook::{WebhookEvent, WebhookVerifier};
+
+/// The erp-hub-core types needed to construct the adapter: token storage, tokens, the account mapping.
+pub use erp_hub_core::http::{InMemoryTokenStore, TokenSet, TokenStore};
+/// See [`AccountMapping::tax_key`] for the keys of its tax codes.
+pub use erp_hub_core::model::AccountMapping;

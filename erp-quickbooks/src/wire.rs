@@ -187,7 +187,7 @@ pub(crate) struct ItemBody {
     /// Sparse update flag.
     #[serde(rename = "sparse", skip_serializing_if = "Option::is_none")]
     pub sparse: Option<bool>,
-    /// Name.
+    /// Name (unique among the company's Item records).
     pub name: String,
     /// Stock keeping unit.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,7 +195,7 @@ pub(crate) struct ItemBody {
     /// `Service`, `NonInventory`, `Inventory`, ...
     #[serde(rename = "Type")]
     pub kind: String,
-    /// Description.
+    /// Free-text description (printed on sales forms for items).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Unit price.
@@ -217,14 +217,14 @@ pub struct ItemResp {
     pub id: String,
     /// Version for optimistic concurrency.
     pub sync_token: Option<String>,
-    /// Name.
+    /// Name (unique among the company's Item records).
     pub name: Option<String>,
     /// Stock keeping unit.
     pub sku: Option<String>,
     /// `Service`, `NonInventory`, `Inventory`, ...
     #[serde(rename = "Type")]
     pub kind: Option<String>,
-    /// Description.
+    /// Free-text description (printed on sales forms for items).
     pub description: Option<String>,
     /// Unit price.
     pub unit_price: Option<Amount>,
@@ -284,7 +284,7 @@ pub struct TxnLine {
     /// Entity id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Description.
+    /// The line text printed on the invoice or credit memo.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Line amount (tax-exclusive).
@@ -480,7 +480,7 @@ pub(crate) struct IdToken {
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
 pub struct Identity {
-    /// Id.
+    /// QuickBooks id (what the mapping refers to).
     pub id: String,
     /// SyncToken.
     pub sync_token: Option<String>,
@@ -534,7 +534,7 @@ pub(crate) fn extra(passthrough: &Value) -> Map<String, Value> {
 pub struct AccountInfo {
     /// Id (use in the mapping).
     pub id: String,
-    /// Name.
+    /// Name (unique among the company's Account records).
     pub name: String,
     /// `Income`, `Bank`, `Accounts Receivable`, ...
     pub account_type: Option<String>,
@@ -553,7 +553,7 @@ pub struct TaxCodeInfo {
     pub id: String,
     /// Name (e.g. `IVA 16%`).
     pub name: String,
-    /// Description.
+    /// What the tax code is for, as entered in QuickBooks.
     pub description: Option<String>,
     /// Whether taxable.
     pub taxable: Option<bool>,

@@ -6,7 +6,7 @@
 //! | `upsert_item` | `PUT /Items`, `POST /Items/{ItemID}` | matched on `Code` |
 //! | `create_invoice` | `PUT /Invoices` (`Type` `ACCREC`, `Status` `AUTHORISED`) | `Reference` = `external_ref` |
 //! | `void_invoice` | `POST /Invoices/{InvoiceID}` with `Status` `VOIDED` (`DELETED` for drafts) | |
-//! | `record_payment` | `PUT /Payments` (one application), `PUT /BatchPayments` (several) | partial amounts allowed; see [`payments`](crate::entities::payments) |
+//! | `record_payment` | `PUT /Payments` (one application), `PUT /BatchPayments` (several) | partial amounts allowed; see [`payments`] |
 //! | `create_credit_note` | `PUT /CreditNotes` (`ACCRECCREDIT`) then `PUT /CreditNotes/{id}/Allocations` | |
 //! | `get` | `GET /Contacts/{id}`, `/Items/{id}`, `/Invoices/{id}`, `/Payments/{id}` (on `404`, `/BatchPayments/{id}`), `/CreditNotes/{id}` | |
 //! | `list_changed_since` | `If-Modified-Since` + `page` | see [`changes`](crate::changes) |
@@ -18,7 +18,7 @@
 //!
 //! **Capabilities.** [`Capability::PartialPayments`] is claimed: a payment may cover part of an invoice, and a
 //! payment over several invoices is recorded as one Xero batch payment (its applications must add up to its
-//! amount, and it cannot carry an exchange rate; see [`payments`](crate::entities::payments)).
+//! amount, and it cannot carry an exchange rate; see [`payments`]).
 //!
 //! **Versions.** Xero has no ETag or SyncToken (last write wins). The adapter uses `UpdatedDateUTC` (epoch
 //! milliseconds) as [`RemoteRef::version`]: an update whose input carries a version first reads the record and
@@ -610,10 +610,16 @@ impl ErpAdapter for XeroAdapter {
                         str_of(&contact, "ContactNumber").unwrap_or_default(),
                         str_of(&contact, "ContactID").unwrap_or_default(),
                     ),
-                    DocRef::resolved(
-                        str_of(&alloc_inv, "Reference").unwrap_or_default(),
-                        str_of(&alloc_inv, "InvoiceID").unwrap_or_default(),
-                    ),
+                    // No allocation yet: the invoice is unknown (`remote_id: None`, never `Some("")`).
+                    match str_of(&alloc_inv, "InvoiceID").filter(|id| !id.is_empty()) {
+                        Some(id) => DocRef::resolved(
+                            str_of(&alloc_inv, "Reference").unwrap_or_default(),
+                            id,
+                        ),
+                        None => {
+                            DocRef::external(str_of(&alloc_inv, "Reference").unwrap_or_default())
+                        }
+                    },
                     date,
                     currency(str_of(&v, "CurrencyCode"))?,
                 );

@@ -22,3 +22,8 @@ pub use client::limits::{RateLimitProblem, XeroLimits, XeroRateHeaders};
 pub use client::{Tenant, XeroClient};
 pub use config::XeroConfig;
 pub use entities::XeroAdapter;
+
+/// The erp-hub-core types needed to construct the adapter: token storage, tokens, the account mapping.
+pub use erp_hub_core::http::{InMemoryTokenStore, TokenSet, TokenStore};
+/// See [`AccountMapping::tax_key`] for the keys of its tax codes.
+pub use erp_hub_core::model::AccountMapping;

@@ -210,11 +210,7 @@ impl MockXero {
             app_per_minute: 1_000_000,
         };
         XeroConfig::new(CLIENT_ID, CLIENT_SECRET, "http://localhost/callback")
-            .with_identity_urls(
-                format!("{base}/identity/connect/authorize"),
-                format!("{base}/connect/token"),
-            )
-            .with_api_urls(format!("{base}/connections"), format!("{base}{API_PREFIX}"))
+            .with_base_url(&base)
             .with_timeout(Duration::from_secs(2))
             .with_limits(limits)
     }

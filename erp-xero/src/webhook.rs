@@ -60,13 +60,12 @@ impl WebhookVerifier {
     /// [`Error::Auth`] when the header is missing or the signature does not match (answer `401`);
     /// [`Error::Validation`] when a correctly signed body is not a Xero payload.
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Vec<WebhookEvent>> {
-        let signature = headers
-            .get(SIGNATURE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                Error::auth(format!("webhook without a valid {SIGNATURE_HEADER} header"))
-            })?;
-        self.verify_signature(body, signature)?;
+        wire::check_webhook_signature(
+            headers,
+            SIGNATURE_HEADER,
+            self.key.expose_secret().as_bytes(),
+            body,
+        )?;
         parse(body)
     }
 
@@ -75,11 +74,7 @@ impl WebhookVerifier {
     /// # Errors
     /// [`Error::Auth`] when the signature is not base64 or does not match.
     pub fn verify_signature(&self, body: &[u8], signature: &str) -> Result<()> {
-        if wire::verify_hmac_sha256_base64(self.key.expose_secret().as_bytes(), body, signature) {
-            Ok(())
-        } else {
-            Err(Error::auth("webhook signature does not match"))
-        }
+        wire::check_hmac_sha256_base64(self.key.expose_secret().as_bytes(), body, signature)
     }
 
     /// The signature Xero would send for `body` (for tests and local replays).

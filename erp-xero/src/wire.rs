@@ -221,7 +221,7 @@ pub struct Account {
     pub account_id: String,
     /// The code lines and payments name (`200`, `090`); bank accounts may have none.
     pub code: Option<String>,
-    /// Name.
+    /// Name shown in the chart of accounts.
     pub name: String,
     /// `REVENUE`, `BANK`, `CURRLIAB`, `EXPENSE`, ...
     #[serde(rename = "Type")]
@@ -241,7 +241,7 @@ pub struct Account {
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
 pub struct TaxComponent {
-    /// Name (`IEPS`, `IVA`).
+    /// Name of the component (`IEPS`, `IVA`).
     pub name: String,
     /// The rate in percent.
     pub rate: Option<Amount>,

@@ -907,3 +907,39 @@ async fn bad_batch_payments_are_typed_errors_and_create_nothing() {
     assert_eq!(balance(x, &inv[0]).await, dec!(1160.00));
     assert_eq!(balance(x, &inv[1]).await, dec!(1160.00));
 }
+
+#[tokio::test]
+async fn a_credit_note_without_allocation_reads_back_without_an_invoice_id() {
+    use erp_hub_core::testing::conformance::FaultHook;
+    let env = common::env().await;
+    let x = &env.xero;
+    let cid = customer(x, "c-cn-noalloc").await;
+    let r = x
+        .create_invoice(
+            &invoice("inv-noalloc", ("c-cn-noalloc", &cid)),
+            &key("inv-noalloc"),
+        )
+        .await
+        .unwrap();
+    let cn = CreditNote::new(
+        "cn-noalloc",
+        PartyRef::resolved("c-cn-noalloc", cid.clone()),
+        DocRef::resolved("inv-noalloc", r.id.clone()),
+        NaiveDate::from_ymd_opt(2026, 1, 20).unwrap(),
+        Currency::MXN,
+    )
+    .with_line(InvoiceLine::new("Refund", dec!(1), dec!(10)));
+    // The allocation (second write) is refused: the note exists, unallocated, and the adapter says Uncertain.
+    assert!(env.mock.reject_write_after(1).await);
+    let err = x
+        .create_credit_note(&cn, &key("cn-noalloc"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Uncertain);
+    let note = env.mock.records("CreditNotes").pop().unwrap();
+    let id = note["CreditNoteID"].as_str().unwrap();
+    let Entity::CreditNote(read) = x.get(EntityKind::CreditNote, id).await.unwrap().entity else {
+        panic!("expected a credit note")
+    };
+    assert_eq!(read.invoice.remote_id, None);
+}

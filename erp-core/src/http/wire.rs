@@ -151,6 +151,36 @@ pub fn batch_key<'a>(keys: impl IntoIterator<Item = &'a IdempotencyKey>) -> Resu
     IdempotencyKey::new(text)
 }
 
+/// [`verify_hmac_sha256_base64`] as a `Result`: `Ok` for a matching signature.
+///
+/// # Errors
+/// [`Error::Auth`] when the signature is not base64 or does not match.
+pub fn check_hmac_sha256_base64(key: &[u8], body: &[u8], signature: &str) -> Result<()> {
+    if verify_hmac_sha256_base64(key, body, signature) {
+        Ok(())
+    } else {
+        Err(Error::auth("webhook signature does not match"))
+    }
+}
+
+/// Checks the signature a webhook delivery carries in `header` against its raw `body`: what every adapter's
+/// `WebhookVerifier::verify` does before parsing.
+///
+/// # Errors
+/// [`Error::Auth`] when the header is missing, not text, or its signature does not match.
+pub fn check_webhook_signature(
+    headers: &super::HeaderMap,
+    header: &str,
+    key: &[u8],
+    body: &[u8],
+) -> Result<()> {
+    let signature = headers
+        .get(header)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| Error::auth(format!("webhook without a valid {header} header")))?;
+    check_hmac_sha256_base64(key, body, signature)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

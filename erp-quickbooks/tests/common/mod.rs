@@ -75,13 +75,15 @@ pub fn mx_mapping() -> AccountMapping {
 }
 
 pub fn config(mock: &MockQuickBooks, mode: TaxMode) -> QuickBooksConfig {
+    // One call moves the API and the token endpoint to the mock.
     let mut c = QuickBooksConfig::new(
-        mock.environment(),
+        erp_quickbooks::Environment::Sandbox,
         REALM,
         "client-id-123",
         "client-secret-xyz",
     )
     .expect("config")
+    .with_base_url(&mock.uri())
     .with_tax_mode(mode)
     .with_retry(fast_retry());
     c.timeout = Duration::from_secs(10);
