@@ -3,31 +3,18 @@
 
 mod pac_mock;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cfdi::pac::{
     CancelRequest, Failover, FinkokCancelCsd, FinkokClient, FinkokConfig, Motivo, Pac, SwAuth,
     SwCancelCsd, SwClient, SwConfig,
 };
+use erp_hub_core::testing::LogCapture;
 use pac_mock::*;
 
 const KEY_PEM: &str =
     "-----BEGIN ENCRYPTED PRIVATE KEY-----\nKEY-PEM-s3cr3t\n-----END ENCRYPTED PRIVATE KEY-----";
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn assert_clean(what: &str, out: &str) {
     for secret in [
@@ -43,14 +30,7 @@ fn assert_clean(what: &str, out: &str) {
 
 #[tokio::test]
 async fn no_secret_in_debug_errors_or_trace_logs() {
-    let buf = Capture::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs_capture, _guard) = LogCapture::start();
 
     let ledger = Ledger::new();
     let fk = FinkokMock::new("finkok", ledger.clone());
@@ -112,7 +92,7 @@ async fn no_secret_in_debug_errors_or_trace_logs() {
     let e2 = bad_fk.stamp(&sealed_cfdi("L-5")).await.unwrap_err();
     assert_clean("errors", &format!("{e1} {e1:?} {e2} {e2:?}"));
 
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = logs_capture.text();
     assert!(
         logs.contains("http.request"),
         "tracing was captured: {logs}"

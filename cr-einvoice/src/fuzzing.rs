@@ -35,6 +35,7 @@ pub fn parse_clave(data: &[u8]) {
     }
 }
 
+#[cfg(feature = "demo")]
 /// A hostile document shape decoded from fuzz bytes: how deep, how wide, how long an attribute, and a
 /// name. The fuzzer mutates a few bytes of recipe instead of megabytes of XML, so it reaches depth and size
 /// cases that libFuzzer's input cap (`-max_len`) never would.
@@ -47,6 +48,7 @@ struct Shape {
     name: String,
 }
 
+#[cfg(feature = "demo")]
 impl Shape {
     fn decode(data: &[u8]) -> Self {
         let b = |i: usize| usize::from(data.get(i).copied().unwrap_or(0));
@@ -98,6 +100,7 @@ impl Shape {
     }
 }
 
+#[cfg(feature = "demo")]
 /// A valid unsigned factura (built once).
 fn base_fe() -> &'static str {
     static FE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -116,6 +119,7 @@ fn base_fe() -> &'static str {
     })
 }
 
+#[cfg(feature = "demo")]
 /// Builds a factura with a `ds:Signature` skeleton whose `ds:Object` holds a hostile shape (deep, wide, long
 /// attribute), and runs the parser, the verifier and the canonicalizer on it; each must return an error or a
 /// value, never panic or exhaust the stack.
@@ -153,6 +157,7 @@ pub fn hostile_shapes(data: &[u8]) {
     let _ = crate::parse::mensaje_hacienda(doc.as_bytes());
 }
 
+#[cfg(feature = "demo")]
 #[cfg(test)]
 mod tests {
     use super::{Shape, base_fe, hostile_shapes};

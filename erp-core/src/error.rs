@@ -60,6 +60,11 @@ pub enum Error {
     Validation {
         /// One entry per rejected field.
         errors: Vec<FieldError>,
+        /// The provider's own typed error when the provider rejected them (QuickBooks
+        /// `erp_quickbooks::error::Fault`, Xero `erp_xero::error::ValidationException`); see
+        /// [`Error::provider_error`].
+        #[source]
+        source: Option<BoxError>,
     },
     /// The remote record does not exist.
     #[error("{entity} {id} not found")]
@@ -72,7 +77,7 @@ pub enum Error {
     /// A failure that definitely did not apply the request; retrying is safe.
     #[error("transient failure: {message}")]
     Transient {
-        /// Description.
+        /// What failed (status, provider message), for logs and operators.
         message: String,
         /// Underlying cause.
         #[source]
@@ -81,7 +86,7 @@ pub enum Error {
     /// The request may or may not have been applied: reconcile before retrying.
     #[error("outcome uncertain (the request may have been applied): {message}")]
     Uncertain {
-        /// Description.
+        /// What happened and, where known, what may have been applied (e.g. the id of a created record).
         message: String,
         /// Underlying cause.
         #[source]
@@ -96,7 +101,7 @@ pub enum Error {
     /// The configuration is invalid or incomplete.
     #[error("configuration error: {message}")]
     Config {
-        /// Description.
+        /// What is wrong or missing, naming the setting (e.g. the unmapped tax key).
         message: String,
     },
     /// Money arithmetic failed (overflow, currency mismatch, ...).
@@ -173,6 +178,40 @@ impl Error {
         }
     }
 
+    /// A copy of this error for handing one failure to several callers (the elements of a batch in
+    /// [`ErpAdapter::write_batch`](crate::ErpAdapter::write_batch), the waiters of one token refresh): the same
+    /// variant, kind and fields; a `source` is not copied (it cannot be cloned) but named in the message.
+    pub fn replicate(&self) -> Self {
+        let with_source = |message: &str, source: &Option<BoxError>| match source {
+            Some(s) => format!("{message}: {s}"),
+            None => message.to_owned(),
+        };
+        match self {
+            Self::Auth { message } => Self::auth(message.clone()),
+            Self::RateLimited { retry_after } => Self::RateLimited {
+                retry_after: *retry_after,
+            },
+            Self::Conflict { message } => Self::conflict(message.clone()),
+            Self::Duplicate {
+                message,
+                existing_id,
+            } => Self::Duplicate {
+                message: message.clone(),
+                existing_id: existing_id.clone(),
+            },
+            Self::Validation { errors, .. } => Self::Validation {
+                source: None,
+                errors: errors.clone(),
+            },
+            Self::NotFound { entity, id } => Self::not_found(entity.clone(), id.clone()),
+            Self::Transient { message, source } => Self::transient(with_source(message, source)),
+            Self::Uncertain { message, source } => Self::uncertain(with_source(message, source)),
+            Self::Unsupported { operation } => Self::unsupported(operation.clone()),
+            Self::Config { message } => Self::config(message.clone()),
+            Self::Money(e) => Self::Money(e.clone()),
+        }
+    }
+
     /// Shorthand for [`Error::Auth`].
     pub fn auth(message: impl Into<String>) -> Self {
         Self::Auth {
@@ -225,11 +264,56 @@ impl Error {
         }
     }
 
+    /// [`Error::Validation`] with these field errors and no source.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self::Validation {
+            errors,
+            source: None,
+        }
+    }
+
+    /// The same error carrying `source`, the provider's typed error, where the variant has a source
+    /// ([`Validation`](Error::Validation), [`Transient`](Error::Transient), [`Uncertain`](Error::Uncertain));
+    /// other variants are returned unchanged.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        match &mut self {
+            Self::Validation { source: s, .. }
+            | Self::Transient { source: s, .. }
+            | Self::Uncertain { source: s, .. } => *s = Some(source.into()),
+            _ => {}
+        }
+        self
+    }
+
+    /// The provider's typed error behind this one, when it is a `T` (sqlx style): walks the
+    /// [`source`](std::error::Error::source) chain and downcasts each link.
+    ///
+    /// ```
+    /// use erp_hub_core::{Error, FieldError};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("fault 6000")]
+    /// struct Fault { code: u32 }
+    ///
+    /// let e = Error::validation(vec![FieldError::new("Line[0]", "bad")]).with_source(Fault { code: 6000 });
+    /// assert_eq!(e.provider_error::<Fault>().map(|f| f.code), Some(6000));
+    /// assert!(e.provider_error::<std::io::Error>().is_none());
+    /// ```
+    pub fn provider_error<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            if let Some(t) = e.downcast_ref::<T>() {
+                return Some(t);
+            }
+            next = e.source();
+        }
+        None
+    }
+
     /// Shorthand for a [`Error::Validation`] with a single field error.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Validation {
-            errors: vec![FieldError::new(field, message)],
-        }
+        Self::validation(vec![FieldError::new(field, message)])
     }
 }
 

@@ -26,7 +26,7 @@ async fn conformance_suite_passes_on_memory_erp() {
         .filter_map(|(n, r)| r.as_ref().err().map(|e| format!("{n}: {e}")))
         .collect();
     assert!(failed.is_empty(), "failed scenarios: {failed:#?}");
-    assert_eq!(results.len(), 9);
+    assert_eq!(results.len(), 10);
 }
 
 #[tokio::test]

@@ -357,7 +357,7 @@ fn typed_errors() {
     let e: erp_hub_core::Error = TaxError::NegativeQuantity { line: 3 }.into();
     assert_eq!(e.kind(), erp_hub_core::ErrorKind::Validation);
     match e {
-        erp_hub_core::Error::Validation { errors } => {
+        erp_hub_core::Error::Validation { errors, .. } => {
             assert_eq!(errors[0].field, "lines[3].quantity")
         }
         other => panic!("unexpected {other:?}"),

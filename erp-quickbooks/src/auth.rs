@@ -7,6 +7,22 @@
 //!    [`QuickBooksClient`](crate::QuickBooksClient) refreshes the access token (one refresh for all concurrent
 //!    callers, the rotated refresh token saved before it is used). A rejected refresh (`invalid_grant`) is
 //!    [`Error::Auth`]: ask the user to connect again, nothing is retried.
+//!
+//! # Starting from a token you already have
+//! Skip the flow: put the tokens in the store under the realm id and build the adapter. The first call refreshes
+//! the access token when it is expired (or has no expiry and is rejected once).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use erp_quickbooks::{Environment, InMemoryTokenStore, QuickBooksAdapter, QuickBooksConfig, TokenSet, TokenStore};
+//!
+//! # fn demo() -> erp_hub_core::Result<()> {
+//! let store = Arc::new(InMemoryTokenStore::new());
+//! store.insert("9130357992221046", TokenSet::new("ACCESS-TOKEN").with_refresh_token("REFRESH-TOKEN"));
+//! let config = QuickBooksConfig::new(Environment::Sandbox, "9130357992221046", "CLIENT_ID", "CLIENT_SECRET")?;
+//! let qbo = QuickBooksAdapter::new(config, store as Arc<dyn TokenStore>)?;
+//! # let _ = qbo; Ok(()) }
+//! ```
 
 use std::fmt;
 
@@ -126,14 +142,6 @@ impl Callback {
     }
 }
 
-/// Constant-time equality of two byte strings (length is not secret).
-pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Checks the state, exchanges the code at the token endpoint and saves the tokens under `callback.realm_id`.
 /// Returns the realm id. Call [`TokenManager::invalidate`](erp_hub_core::http::TokenManager::invalidate) on a
 /// running client for that realm afterwards.
@@ -147,7 +155,7 @@ pub async fn exchange_code(
     callback: &Callback,
     redirect_uri: &str,
 ) -> Result<(String, TokenSet)> {
-    if !ct_eq(
+    if !erp_hub_core::http::wire::ct_eq(
         expected_state.expose_secret().as_bytes(),
         callback.state.as_bytes(),
     ) {

@@ -11,10 +11,16 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::value::RawValue;
 
-use erp_hub_core::adapter::IdempotencyKey;
+use erp_hub_core::ErrorKind;
+use erp_hub_core::adapter::{BatchWrite, ErpAdapter, IdempotencyKey, WriteOp, write_one};
+use erp_hub_core::http::wire;
+use erp_hub_core::model::{Customer, EntityKind, RemoteRef};
 
 use crate::client::{QboResponse, QuickBooksClient, batch_request_id};
+use crate::entities::QuickBooksAdapter;
 use crate::error::Fault;
+use crate::mapping::{self, remote_ref};
+use crate::wire::CustomerResp;
 
 /// Operations per batch request (Intuit's documented maximum; the XSD does not enforce it).
 pub const MAX_BATCH_ITEMS: usize = 30;
@@ -197,4 +203,87 @@ fn parse(resp: &QboResponse) -> Result<HashMap<String, Answer>> {
         out.insert(bid, answer);
     }
     Ok(out)
+}
+
+/// [`ErpAdapter::write_batch`](erp_hub_core::ErpAdapter::write_batch) for QuickBooks.
+///
+/// Only **new customers** (no `remote`) go through `/batch`, up to [`MAX_BATCH_ITEMS`] per request; every other
+/// write is sent singly with [`write_one`] (its own `requestid`). Why: exactly-once must hold per element even
+/// when the same element is later re-sent in another grouping, and QuickBooks can recognise an already-applied
+/// write only where a unique field names it. A customer's `DisplayName` is unique (6240), and the adapter marks
+/// its customers with the external reference in `Notes`, so an element re-sent in any batch or singly finds its
+/// first record: a 6240 answer of an element is resolved by the single-record
+/// [`upsert_customer`](erp_hub_core::ErpAdapter::upsert_customer) with the element's own key (ours → the same
+/// record, updated; someone else's → `Duplicate`). Invoices (a `DocNumber` is unique only when the company
+/// setting is on), payments and credit notes have no such field, so batching them could apply one twice.
+///
+/// Each batch request carries a `requestid` derived from all its elements' keys (`bId` = position), so a replay
+/// of the same batch with the same keys gets QuickBooks' stored answer and writes nothing. A failure of the
+/// whole request is reported on each of its elements.
+pub(crate) async fn write_batch(
+    qbo: &QuickBooksAdapter,
+    writes: &[BatchWrite],
+) -> Vec<Result<RemoteRef>> {
+    let mut out: Vec<Option<Result<RemoteRef>>> = writes.iter().map(|_| None).collect();
+    // New customers: their bodies, or a mapping error for the element.
+    let mut batched: Vec<(usize, &Customer, BatchOp)> = Vec::new();
+    for (i, w) in writes.iter().enumerate() {
+        if let WriteOp::UpsertCustomer(c) = &w.op
+            && c.remote.is_none()
+        {
+            match mapping::customer_body(c, qbo.cfg()).and_then(|b| BatchOp::create("Customer", &b))
+            {
+                Ok(op) => batched.push((i, c, op)),
+                Err(e) => out[i] = Some(Err(e)),
+            }
+        }
+    }
+    if batched.len() >= 2 {
+        for chunk in batched.chunks(MAX_BATCH_ITEMS) {
+            let ops: Vec<BatchOp> = chunk.iter().map(|(_, _, op)| op.clone()).collect();
+            let sent = match wire::batch_key(chunk.iter().map(|(i, _, _)| &writes[*i].key)) {
+                Ok(key) => execute(qbo.client(), &ops, Some(&key)).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(results) => {
+                    for ((i, c, _), r) in chunk.iter().zip(results) {
+                        out[*i] = Some(match r.result {
+                            Ok((_, raw)) => customer_ref(qbo, c, &raw),
+                            // Maybe ours from an earlier grouping or a single write: resolve it singly.
+                            Err(e) if e.kind() == ErrorKind::Duplicate => {
+                                qbo.upsert_customer(c, &writes[*i].key).await
+                            }
+                            Err(e) => Err(e),
+                        });
+                    }
+                }
+                Err(e) => {
+                    for (i, _, _) in chunk {
+                        out[*i] = Some(Err(e.replicate()));
+                    }
+                }
+            }
+        }
+    }
+    let mut results = Vec::with_capacity(writes.len());
+    for (w, slot) in writes.iter().zip(out) {
+        results.push(match slot {
+            Some(r) => r,
+            None => write_one(qbo, w).await,
+        });
+    }
+    results
+}
+
+fn customer_ref(qbo: &QuickBooksAdapter, c: &Customer, raw: &RawValue) -> Result<RemoteRef> {
+    let saved: CustomerResp = serde_json::from_str(raw.get())
+        .map_err(|e| Error::uncertain(format!("unexpected batch answer for a customer: {e}")))?;
+    qbo.remember(EntityKind::Customer, &c.external_ref, &saved.id);
+    Ok(remote_ref(
+        &saved.id,
+        saved.sync_token.as_ref(),
+        None,
+        saved.meta_data.as_ref(),
+    ))
 }

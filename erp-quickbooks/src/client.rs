@@ -282,13 +282,18 @@ impl QuickBooksClient {
         if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(Error::invalid("id", "QuickBooks ids are alphanumeric"));
         }
-        let entity = entity.to_ascii_lowercase();
+        let lower = entity.to_ascii_lowercase();
         let path = if id.is_empty() {
-            entity
+            lower
         } else {
-            format!("{entity}/{id}")
+            format!("{lower}/{id}")
         };
-        self.send(self.spec(Method::GET, &path, &[])?, false).await
+        self.send(self.spec(Method::GET, &path, &[])?, false)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } => Error::not_found(entity, id),
+                other => other,
+            })
     }
 
     /// `GET /companyinfo/{realm}`.

@@ -4,7 +4,6 @@ use std::fmt;
 use std::time::Duration;
 
 use erp_hub_core::http::{RateLimitConfig, RetryPolicy};
-use erp_hub_core::model::AccountMapping;
 use erp_hub_core::{Error, Result};
 use secrecy::SecretString;
 
@@ -66,7 +65,7 @@ pub enum TaxMode {
     /// the tax from the ship-to address.
     Us,
     /// Non-US ("Global") companies, including QuickBooks Online México: every line carries a real TaxCode id
-    /// from [`AccountMapping::tax_codes`], the transaction sets `GlobalTaxCalculation`.
+    /// from [`AccountMapping::tax_codes`](erp_hub_core::model::AccountMapping::tax_codes), the transaction sets `GlobalTaxCalculation`.
     Global,
 }
 
@@ -86,8 +85,6 @@ pub struct QuickBooksConfig {
     pub redirect_uri: Option<String>,
     /// US (Automated Sales Tax) or Global tax model.
     pub tax_mode: TaxMode,
-    /// Accounts and tax codes (see the crate docs for the tax-code keys).
-    pub mapping: AccountMapping,
     /// Item used for lines without an item (QuickBooks requires an `ItemRef` on sales lines). Default `1`
     /// (the "Services" item of a new company).
     pub default_item_id: String,
@@ -146,7 +143,6 @@ impl QuickBooksConfig {
             client_secret: client_secret.into(),
             redirect_uri: None,
             tax_mode: TaxMode::Us,
-            mapping: AccountMapping::new("quickbooks"),
             default_item_id: "1".into(),
             send_computed_tax: true,
             minor_version: MINOR_VERSION,
@@ -157,17 +153,24 @@ impl QuickBooksConfig {
         })
     }
 
+    /// The API and the token endpoint under one base URL, for a sandbox proxy, a mock or a recording server:
+    /// `{base}/v3/company/{realm}/…` and `{base}/oauth2/v1/tokens/bearer` ([`Environment::Custom`]). One call
+    /// moves both, so tokens are never refreshed at the real Intuit endpoint by mistake; for another layout set
+    /// [`Environment::Custom`] with both URLs.
+    #[must_use]
+    pub fn with_base_url(mut self, base: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        self.environment = Environment::Custom {
+            api_base: base.to_owned(),
+            token_url: format!("{base}/oauth2/v1/tokens/bearer"),
+        };
+        self
+    }
+
     /// The same configuration with another tax mode.
     #[must_use]
     pub fn with_tax_mode(mut self, mode: TaxMode) -> Self {
         self.tax_mode = mode;
-        self
-    }
-
-    /// The same configuration with an account / tax-code mapping.
-    #[must_use]
-    pub fn with_mapping(mut self, mapping: AccountMapping) -> Self {
-        self.mapping = mapping;
         self
     }
 

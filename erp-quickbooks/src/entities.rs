@@ -1,18 +1,19 @@
-//! [`QuickBooks`]: the [`ErpAdapter`] implementation.
+//! [`QuickBooksAdapter`]: the [`ErpAdapter`] implementation.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use erp_hub_core::adapter::{
-    Capabilities, Capability, ChangeCursor, ChangePage, CompanyInfo, Entity, ErpAdapter,
-    IdempotencyKey, RemoteRecord,
+    BatchWrite, Capabilities, Capability, ChangeCursor, ChangePage, CompanyInfo, ConnectionLimits,
+    Entity, ErpAdapter, IdempotencyKey, RemoteRecord,
 };
 use erp_hub_core::http::TokenStore;
 use erp_hub_core::model::{
-    CreditNote, Customer, DocRef, EntityKind, Invoice, InvoiceLine, Item, PartyRef, Payment,
-    RemoteRef,
+    AccountMapping, CreditNote, Customer, DocRef, EntityKind, Invoice, InvoiceLine, Item, PartyRef,
+    Payment, RemoteRef,
 };
+use erp_hub_core::tax::TaxBreakdown;
 use erp_hub_core::{Error, ErrorKind, Result};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -20,9 +21,10 @@ use serde::Deserialize;
 use crate::client::{QuickBooksClient, derived_request_id, quote, request_id};
 use crate::config::QuickBooksConfig;
 use crate::mapping::{self, PROVIDER, note_marker, note_ref, remote_ref};
+pub use crate::wire::{AccountInfo, TaxCodeInfo};
 use crate::wire::{
     Amount, CompanyInfoResp, CustomerBody, CustomerResp, IdToken, ItemBody, ItemResp, LinkedTxn,
-    PaymentBody, PaymentResp, Ref, SalesTxnResp, TxnLine,
+    PaymentBody, PaymentResp, Ref, SalesTxnBody, SalesTxnResp, TxnLine,
 };
 
 /// A QuickBooks Online company (one realm) as an [`ErpAdapter`].
@@ -31,12 +33,20 @@ use crate::wire::{
 /// reference), so documents can refer to them by external reference within one process. Across processes,
 /// pass the remote ids ([`PartyRef::resolved`], [`DocRef::resolved`]).
 #[derive(Debug, Clone)]
-pub struct QuickBooks {
+pub struct QuickBooksAdapter {
     client: QuickBooksClient,
+    mapping: Arc<AccountMapping>,
     known: Arc<Mutex<HashMap<(EntityKind, String), String>>>,
 }
 
-impl QuickBooks {
+/// The adapter's name before 0.2.
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed to `QuickBooksAdapter` (every adapter is `<Provider>Adapter`)"
+)]
+pub type QuickBooks = QuickBooksAdapter;
+
+impl QuickBooksAdapter {
     /// An adapter for `config.realm_id`, with OAuth tokens in `store` (keyed by realm id).
     ///
     /// # Errors
@@ -49,8 +59,23 @@ impl QuickBooks {
     pub fn from_client(client: QuickBooksClient) -> Self {
         Self {
             client,
+            mapping: Arc::new(AccountMapping::new(PROVIDER)),
             known: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The same adapter with `mapping` for accounts and tax codes (see
+    /// [`AccountMapping::tax_key`] for the keys of [`AccountMapping::tax_codes`]). Every adapter takes its
+    /// mapping this way.
+    #[must_use]
+    pub fn with_mapping(mut self, mapping: AccountMapping) -> Self {
+        self.mapping = Arc::new(mapping);
+        self
+    }
+
+    /// The account and tax mapping.
+    pub fn mapping(&self) -> &AccountMapping {
+        &self.mapping
     }
 
     /// The REST client (queries, batch, CDC, raw entity access).
@@ -58,11 +83,11 @@ impl QuickBooks {
         &self.client
     }
 
-    fn cfg(&self) -> &QuickBooksConfig {
+    pub(crate) fn cfg(&self) -> &QuickBooksConfig {
         self.client.config()
     }
 
-    fn remember(&self, kind: EntityKind, external_ref: &str, id: &str) {
+    pub(crate) fn remember(&self, kind: EntityKind, external_ref: &str, id: &str) {
         if external_ref.is_empty() {
             return;
         }
@@ -219,6 +244,61 @@ impl QuickBooks {
             .entity("Payment")
     }
 
+    /// Applies a created credit memo to its invoice: a zero-amount Payment linking both (Intuit's documented way)
+    /// for the smaller of the credit and the invoice's open balance.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_credit(
+        &self,
+        credit_note: &CreditNote,
+        memo: &SalesTxnResp,
+        invoice_id: &str,
+        customer: String,
+        body: &SalesTxnBody,
+        breakdown: &TaxBreakdown,
+        key: &IdempotencyKey,
+    ) -> Result<()> {
+        let credit = memo
+            .total_amt
+            .map(|a| a.0)
+            .unwrap_or_else(|| breakdown.total.amount());
+        let open = self
+            .read_invoice(invoice_id)
+            .await?
+            .balance
+            .map(|b| b.0)
+            .unwrap_or_default();
+        let apply = credit.min(open);
+        if apply <= Decimal::ZERO {
+            return Ok(());
+        }
+        let body = PaymentBody {
+            customer_ref: Ref::new(customer),
+            total_amt: Amount(Decimal::ZERO),
+            txn_date: credit_note.issue_date.to_string(),
+            currency_ref: body.currency_ref.clone(),
+            private_note: Some(note_marker(
+                &credit_note.external_ref,
+                &[("apply", &memo.id)],
+            )),
+            line: vec![
+                TxnLine {
+                    amount: Amount(apply),
+                    linked_txn: vec![LinkedTxn::new(invoice_id.to_owned(), "Invoice")],
+                    ..TxnLine::default()
+                },
+                TxnLine {
+                    amount: Amount(apply),
+                    linked_txn: vec![LinkedTxn::new(memo.id.clone(), "CreditMemo")],
+                    ..TxnLine::default()
+                },
+            ],
+            ..PaymentBody::default()
+        };
+        self.apply_payment(&body, &derived_request_id(key, "apply"))
+            .await
+            .map(|_| ())
+    }
+
     /// Lists accounts (`SELECT * FROM Account`, paged).
     ///
     /// # Errors
@@ -236,40 +316,6 @@ impl QuickBooks {
     }
 }
 
-/// An account of the chart of accounts.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-#[non_exhaustive]
-pub struct AccountInfo {
-    /// Id (use in the mapping).
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// `Income`, `Bank`, `Accounts Receivable`, ...
-    pub account_type: Option<String>,
-    /// Account number, when the company uses them.
-    pub acct_num: Option<String>,
-    /// Whether active.
-    pub active: Option<bool>,
-}
-
-/// A sales tax code.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-#[non_exhaustive]
-pub struct TaxCodeInfo {
-    /// Id (use in [`AccountMapping::tax_codes`](erp_hub_core::model::AccountMapping)).
-    pub id: String,
-    /// Name (e.g. `IVA 16%`).
-    pub name: String,
-    /// Description.
-    pub description: Option<String>,
-    /// Whether taxable.
-    pub taxable: Option<bool>,
-    /// Whether active.
-    pub active: Option<bool>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 struct Preferences {
@@ -282,7 +328,7 @@ struct CurrencyPrefs {
     home_currency: Option<Ref>,
 }
 
-impl QuickBooks {
+impl QuickBooksAdapter {
     /// The tax mode that fits the connected company: [`TaxMode::Us`](crate::TaxMode::Us) for US companies, [`TaxMode::Global`](crate::TaxMode::Global) for
     /// every other country (México included), from `CompanyInfo.Country`.
     ///
@@ -326,7 +372,7 @@ fn country2(c: &str) -> String {
 }
 
 #[async_trait]
-impl ErpAdapter for QuickBooks {
+impl ErpAdapter for QuickBooksAdapter {
     fn provider(&self) -> &'static str {
         PROVIDER
     }
@@ -447,7 +493,7 @@ impl ErpAdapter for QuickBooks {
     }
 
     async fn upsert_item(&self, item: &Item, key: &IdempotencyKey) -> Result<RemoteRef> {
-        let mut body: ItemBody = mapping::item_body(item, self.cfg())?;
+        let mut body: ItemBody = mapping::item_body(item, &self.mapping)?;
         let saved: ItemResp = if let Some(remote) = &item.remote {
             body.id = Some(remote.id.clone());
             body.sync_token = Some(match &remote.version {
@@ -516,7 +562,13 @@ impl ErpAdapter for QuickBooks {
         let customer = self.party(&invoice.customer, "customer")?;
         let breakdown = invoice.breakdown()?;
         let items = self.item_ids(&invoice.lines).await?;
-        let lines = mapping::sales_lines(&invoice.lines, &breakdown, &items, self.cfg())?;
+        let lines = mapping::sales_lines(
+            &invoice.lines,
+            &breakdown,
+            &items,
+            &self.mapping,
+            self.cfg(),
+        )?;
         let number = mapping::invoice_number(invoice)?;
         let body = mapping::sales_txn_body(
             &customer,
@@ -652,19 +704,11 @@ impl ErpAdapter for QuickBooks {
                 ),
             ));
         }
-        // QuickBooks would book the excess as unapplied credit; a payment above the open balance is almost
-        // always a mistake, so check it first.
-        for (i, (id, amount)) in applications.iter().enumerate() {
-            let inv = self.read_invoice(id).await?;
-            let balance = inv.balance.map(|b| b.0).unwrap_or_default();
-            if *amount > balance {
-                return Err(Error::invalid(
-                    format!("applications[{i}].amount"),
-                    format!("{amount} exceeds the open balance {balance} of invoice {id}"),
-                ));
-            }
-        }
-        let body = mapping::payment_body(payment, &customer, &applications, self.cfg())?;
+        // No comparison with the invoice's open balance here: after this very payment was applied the balance is
+        // lower, and a re-send with the same key (which QuickBooks answers from its `requestid` store) would be
+        // refused as an overpayment although it succeeded. Over-application is QuickBooks' verdict (6000).
+        let body =
+            mapping::payment_body(payment, &customer, &applications, &self.mapping, self.cfg())?;
         let saved = self.apply_payment(&body, &request_id(key)).await?;
         Ok(remote_ref(
             &saved.id,
@@ -683,7 +727,13 @@ impl ErpAdapter for QuickBooks {
         let invoice_id = self.doc(&credit_note.invoice, "invoice")?;
         let breakdown = credit_note.breakdown()?;
         let items = self.item_ids(&credit_note.lines).await?;
-        let lines = mapping::sales_lines(&credit_note.lines, &breakdown, &items, self.cfg())?;
+        let lines = mapping::sales_lines(
+            &credit_note.lines,
+            &breakdown,
+            &items,
+            &self.mapping,
+            self.cfg(),
+        )?;
         let body = mapping::sales_txn_body(
             &customer,
             mapping::credit_number(credit_note)?,
@@ -703,57 +753,27 @@ impl ErpAdapter for QuickBooks {
             .write("creditmemo", &body, &request_id(key), None)
             .await?
             .entity("CreditMemo")?;
-        // Apply the credit to the invoice: a zero-amount Payment linking both (Intuit's documented way).
-        let credit = memo
-            .total_amt
-            .map(|a| a.0)
-            .unwrap_or_else(|| breakdown.total.amount());
-        let open = self
-            .read_invoice(&invoice_id)
-            .await?
-            .balance
-            .map(|b| b.0)
-            .unwrap_or_default();
-        let apply = credit.min(open);
-        if apply > Decimal::ZERO {
-            let body = PaymentBody {
-                customer_ref: Ref::new(customer),
-                total_amt: Amount(Decimal::ZERO),
-                txn_date: credit_note.issue_date.to_string(),
-                currency_ref: body.currency_ref.clone(),
-                private_note: Some(note_marker(
-                    &credit_note.external_ref,
-                    &[("apply", &memo.id)],
-                )),
-                line: vec![
-                    TxnLine {
-                        amount: Amount(apply),
-                        linked_txn: vec![LinkedTxn::new(invoice_id.clone(), "Invoice")],
-                        ..TxnLine::default()
-                    },
-                    TxnLine {
-                        amount: Amount(apply),
-                        linked_txn: vec![LinkedTxn::new(memo.id.clone(), "CreditMemo")],
-                        ..TxnLine::default()
-                    },
-                ],
-                ..PaymentBody::default()
-            };
-            self.apply_payment(&body, &derived_request_id(key, "apply"))
-                .await
-                .map_err(|e| match e {
-                    Error::Validation { .. } | Error::Conflict { .. } | Error::NotFound { .. } => {
-                        Error::invalid(
-                            "invoice",
-                            format!(
-                                "credit memo {} was created but could not be applied to invoice {invoice_id}: {e}",
-                                memo.id
-                            ),
-                        )
-                    }
-                    other => other,
-                })?;
-        }
+        // From here on the credit memo exists: whatever fails is `Uncertain` (never `Validation`, which would invite
+        // a re-send under a new key and a second memo). A retry with the same key gets the same memo back from
+        // QuickBooks' `requestid` store and sends the application again under its own derived request id.
+        self.apply_credit(
+            credit_note,
+            &memo,
+            &invoice_id,
+            customer,
+            &body,
+            &breakdown,
+            key,
+        )
+        .await
+        .map_err(|e| Error::Uncertain {
+            message: format!(
+                "credit memo {} was created but applying it to invoice {invoice_id} failed; \
+                     retry with the same key to finish",
+                memo.id
+            ),
+            source: Some(Box::new(e)),
+        })?;
         Ok(remote_ref(
             &memo.id,
             memo.sync_token.as_ref(),
@@ -839,6 +859,24 @@ impl ErpAdapter for QuickBooks {
         kinds: &[EntityKind],
         cursor: Option<&ChangeCursor>,
     ) -> Result<ChangePage> {
-        crate::cdc::changed_since(&self.client, kinds, cursor).await
+        crate::changes::changed_since(&self.client, kinds, cursor).await
+    }
+
+    /// 500 requests/min and 10 in flight per realm, 120 batch requests/min (Intuit, 2025).
+    fn limits(&self) -> ConnectionLimits {
+        ConnectionLimits::unlimited()
+            .with_requests_per_minute(500)
+            .with_max_concurrent(10)
+            .with_batch_requests_per_minute(120)
+    }
+
+    /// [`MAX_BATCH_ITEMS`](crate::batch::MAX_BATCH_ITEMS) (30).
+    fn max_batch(&self) -> usize {
+        crate::batch::MAX_BATCH_ITEMS
+    }
+
+    /// New customers through `/batch`, everything else singly: see [`crate::batch`].
+    async fn write_batch(&self, writes: &[BatchWrite]) -> Vec<Result<RemoteRef>> {
+        crate::batch::write_batch(self, writes).await
     }
 }

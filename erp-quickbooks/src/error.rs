@@ -49,6 +49,19 @@ pub struct Fault {
     pub errors: Vec<FaultError>,
 }
 
+/// The id of a [`Error::NotFound`] mapped from a response that does not say which record is missing.
+pub const UNKNOWN_ID: &str = "(id not given)";
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "QuickBooks {} fault: {}", self.kind, self.summary())
+    }
+}
+
+/// A fault is the typed source of the [`Error`] it maps to: `err.provider_error::<Fault>()` gets it back with its
+/// codes and elements.
+impl std::error::Error for Fault {}
+
 #[derive(Deserialize)]
 struct Envelope {
     #[serde(rename = "Fault")]
@@ -127,14 +140,16 @@ impl Fault {
             };
         }
         if self.has_code("610") || status == 404 {
-            return Error::not_found("record", message);
+            // The fault names no id; `QuickBooksClient::read` replaces it with the id it asked for.
+            return Error::not_found("record", UNKNOWN_ID);
         }
         if status >= 500 || self.kind.eq_ignore_ascii_case("SystemFault") {
             return if replay_safe {
                 Error::transient(message)
             } else {
                 Error::uncertain(message)
-            };
+            }
+            .with_source(self.clone());
         }
         let errors = self
             .errors
@@ -149,9 +164,10 @@ impl Fault {
             })
             .collect::<Vec<_>>();
         if errors.is_empty() {
-            return Error::invalid("", format!("QuickBooks rejected the request: {message}"));
+            return Error::invalid("", format!("QuickBooks rejected the request: {message}"))
+                .with_source(self.clone());
         }
-        Error::Validation { errors }
+        Error::validation(errors).with_source(self.clone())
     }
 }
 
@@ -163,7 +179,7 @@ pub fn response_error(status: u16, headers: &HeaderMap, body: &[u8], replay_safe
         None => match status {
             401 | 403 => Error::auth(format!("HTTP {status}")),
             429 => Error::RateLimited { retry_after },
-            404 => Error::not_found("record", format!("HTTP {status}")),
+            404 => Error::not_found("record", UNKNOWN_ID),
             s if s >= 500 && replay_safe => Error::transient(format!("HTTP {s}")),
             s if s >= 500 => Error::uncertain(format!("HTTP {s}")),
             s => Error::invalid("", format!("HTTP {s} without a QuickBooks fault body")),

@@ -13,8 +13,8 @@ pub fn webhook(data: &[u8]) {
     let _ = crate::webhook::parse(data);
     let split = data.len().min(44);
     let (sig, body) = data.split_at(split);
-    let _ =
-        crate::webhook::WebhookVerifier::new("fuzz").verify(body, &String::from_utf8_lossy(sig));
+    let _ = crate::webhook::WebhookVerifier::new("fuzz")
+        .verify_signature(body, &String::from_utf8_lossy(sig));
 }
 
 /// Reads arbitrary bytes as a QuickBooks invoice response, a CDC response and a note marker.

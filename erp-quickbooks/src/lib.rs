@@ -4,7 +4,7 @@
 
 pub mod auth;
 pub mod batch;
-pub mod cdc;
+pub mod changes;
 pub mod client;
 pub mod config;
 pub mod entities;
@@ -19,5 +19,10 @@ pub mod wire;
 
 pub use client::QuickBooksClient;
 pub use config::{Environment, QuickBooksConfig, TaxMode};
-pub use entities::QuickBooks;
+pub use entities::QuickBooksAdapter;
 pub use webhook::{WebhookEvent, WebhookVerifier};
+
+/// The erp-hub-core types needed to construct the adapter: token storage, tokens, the account mapping.
+pub use erp_hub_core::http::{InMemoryTokenStore, TokenSet, TokenStore};
+/// See [`AccountMapping::tax_key`] for the keys of its tax codes.
+pub use erp_hub_core::model::AccountMapping;

@@ -15,16 +15,17 @@
 //!   `[erp-hub ref=<external_ref>]`; the credit memo adds ` invoice=<id>`.
 //!
 //! ## Tax codes (Global / México mode)
-//! Each line's taxes form a key looked up in [`AccountMapping::tax_codes`](erp_hub_core::model::AccountMapping::tax_codes): one token per tax, in line order,
-//! joined with `+`. A token is the tax code followed by the rate (`IVA16`, `IEPS8`, `IVA0`), `-EXEMPT` for an
-//! exempt tax, `-PU<amount>` for a per-unit tax, prefixed with `RET-` when withheld (`RET-ISR10`). A line
-//! without taxes uses the key `NONE` (no `TaxCodeRef` is sent when it is unmapped). Example:
+//! Each line's taxes form a key looked up in [`AccountMapping::tax_codes`](erp_hub_core::model::AccountMapping::tax_codes),
+//! built by erp-hub-core's [`AccountMapping::tax_key`] (the grammar every adapter shares): one token per tax, in
+//! line order, joined with `+`; a token is the tax code followed by the rate (`IVA16`, `IEPS8`, `IVA0`),
+//! `-EXEMPT` for an exempt tax, `-PU<amount>` for a per-unit tax, prefixed with `RET-` when withheld
+//! (`RET-ISR10`). A line without taxes uses the key `NONE` (no `TaxCodeRef` is sent when it is unmapped). Example:
 //! `{"IVA16": "5", "IVA16+RET-ISR10": "9", "IVA-EXEMPT": "6", "IEPS8+IVA16": "12"}`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use erp_hub_core::model::{
-    Address, AddressKind, CreditNote, Customer, DocRef, Invoice, InvoiceLine, Item, ItemKind,
-    PartyRef, Payment, RemoteRef, TaxId,
+    AccountMapping, Address, AddressKind, CreditNote, Customer, DocRef, Invoice, InvoiceLine, Item,
+    ItemKind, PartyRef, Payment, RemoteRef, TaxId,
 };
 use erp_hub_core::money::Currency;
 use erp_hub_core::tax::{Tax, TaxBreakdown, TaxKind, TaxRate};
@@ -113,13 +114,7 @@ pub(crate) fn remote_ref(
 }
 
 fn check_len(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.chars().count() > max {
-        return Err(Error::invalid(
-            field,
-            format!("QuickBooks accepts at most {max} characters"),
-        ));
-    }
-    Ok(())
+    erp_hub_core::http::wire::check_len("QuickBooks", field, value, max)
 }
 
 fn address(a: &Address) -> PhysicalAddress {
@@ -244,7 +239,7 @@ pub(crate) fn customer_back(r: &CustomerResp) -> Customer {
 }
 
 /// The create / update body of an item.
-pub(crate) fn item_body(item: &Item, cfg: &QuickBooksConfig) -> Result<ItemBody> {
+pub(crate) fn item_body(item: &Item, map: &AccountMapping) -> Result<ItemBody> {
     if item.name.trim().is_empty() || item.name.contains(':') {
         return Err(Error::invalid(
             "name",
@@ -256,8 +251,8 @@ pub(crate) fn item_body(item: &Item, cfg: &QuickBooksConfig) -> Result<ItemBody>
     let account = item
         .income_account
         .as_deref()
-        .map(|a| cfg.mapping.account(a).to_owned())
-        .or_else(|| cfg.mapping.income_account.clone())
+        .map(|a| map.account(a).to_owned())
+        .or_else(|| map.income_account.clone())
         .ok_or_else(|| {
             Error::config(
                 "QuickBooks items need an income account: set Item::income_account or AccountMapping::income_account",
@@ -298,26 +293,9 @@ pub(crate) fn item_back(r: &ItemResp) -> Item {
     item
 }
 
-fn tax_token(t: &Tax) -> String {
-    let base = match &t.rate {
-        TaxRate::Percent(p) => format!("{}{}", t.code, p.normalize()),
-        TaxRate::Zero => format!("{}0", t.code),
-        TaxRate::Exempt => format!("{}-EXEMPT", t.code),
-        TaxRate::PerUnit(m) => format!("{}-PU{}", t.code, m.amount().normalize()),
-        _ => format!("{}-OTHER", t.code),
-    };
-    match t.kind {
-        TaxKind::Withheld => format!("RET-{base}"),
-        _ => base,
-    }
-}
-
-/// The tax-code key of a line's taxes (see the module docs).
+/// The tax-code key of a line's taxes: erp-hub-core's [`AccountMapping::tax_key`].
 pub fn line_tax_key(taxes: &[Tax]) -> String {
-    if taxes.is_empty() {
-        return "NONE".into();
-    }
-    taxes.iter().map(tax_token).collect::<Vec<_>>().join("+")
+    AccountMapping::tax_key(taxes)
 }
 
 fn is_taxable_us(taxes: &[Tax]) -> bool {
@@ -336,6 +314,7 @@ pub(crate) fn sales_lines(
     lines: &[InvoiceLine],
     breakdown: &TaxBreakdown,
     item_ids: &[String],
+    map: &AccountMapping,
     cfg: &QuickBooksConfig,
 ) -> Result<Vec<TxnLine>> {
     let mut out = Vec::with_capacity(lines.len());
@@ -355,7 +334,7 @@ pub(crate) fn sales_lines(
             })),
             _ => {
                 let key = line_tax_key(&line.taxes);
-                match cfg.mapping.tax_codes.get(&key) {
+                match map.tax_codes.get(&key) {
                     Some(code) => Some(Ref::new(code.clone())),
                     None if key == "NONE" => None,
                     None => {
@@ -550,6 +529,7 @@ pub(crate) fn payment_body(
     p: &Payment,
     customer_id: &str,
     applications: &[(String, Decimal)],
+    map: &AccountMapping,
     cfg: &QuickBooksConfig,
 ) -> Result<PaymentBody> {
     if let Some(r) = &p.reference {
@@ -558,8 +538,8 @@ pub(crate) fn payment_body(
     let deposit = p
         .deposit_account
         .as_deref()
-        .map(|a| cfg.mapping.account(a).to_owned())
-        .or_else(|| cfg.mapping.payment_account.clone());
+        .map(|a| map.account(a).to_owned())
+        .or_else(|| map.payment_account.clone());
     Ok(PaymentBody {
         customer_ref: Ref::new(customer_id),
         total_amt: Amount(p.amount),

@@ -71,6 +71,7 @@ struct State {
     country: String,
     latency: Option<std::time::Duration>,
     touch_after_get: Option<(String, String)>,
+    reject_write_after: Option<usize>,
 }
 
 /// The mock server. Cheap to clone (shared state).
@@ -951,6 +952,19 @@ fn handle(
                     .push("POST batch: bId longer than 10 with a requestid".into());
                 return fault(400, "2010", "bId too long", "bId");
             }
+            match st.reject_write_after {
+                Some(0) => {
+                    st.reject_write_after = None;
+                    return fault(
+                        400,
+                        "6000",
+                        "A business validation error has occurred while processing your request",
+                        "mock: injected rejection",
+                    );
+                }
+                Some(n) => st.reject_write_after = Some(n - 1),
+                None => {}
+            }
             if let Some(stored) = rid.as_ref().and_then(|r| st.by_request_id.get(r)) {
                 return stored.clone();
             }
@@ -1085,6 +1099,7 @@ impl MockQuickBooks {
             country: "MX".into(),
             latency: None,
             touch_after_get: None,
+            reject_write_after: None,
         }));
         wiremock::Mock::given(wiremock::matchers::any())
             .respond_with(Responder {
@@ -1219,6 +1234,17 @@ impl FaultHook for MockQuickBooks {
 
     async fn expire_token(&self) {
         self.expire_access_token();
+    }
+
+    async fn reject_write_after(&self, skip: usize) -> bool {
+        lock(&self.state).reject_write_after = Some(skip);
+        true
+    }
+
+    async fn clear_faults(&self) {
+        let mut st = lock(&self.state);
+        st.reject_write_after = None;
+        st.throttle_next = 0;
     }
 }
 

@@ -10,9 +10,9 @@
 
 use std::fmt;
 
-use base64::Engine;
+use erp_hub_core::http::{HeaderMap, wire};
+use erp_hub_core::model::EntityKind;
 use erp_hub_core::{Error, Result};
-use hmac::{KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -39,41 +39,33 @@ impl WebhookVerifier {
         }
     }
 
+    /// Checks the [`SIGNATURE_HEADER`] of a delivery against its raw `body`, then parses the body: the one call a
+    /// webhook endpoint needs (the same in every erp-hub adapter).
+    ///
+    /// # Errors
+    /// [`Error::Auth`] when the header is missing or the signature does not match; [`Error::Validation`] when a
+    /// correctly signed body is neither payload format.
+    pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Vec<WebhookEvent>> {
+        wire::check_webhook_signature(
+            headers,
+            SIGNATURE_HEADER,
+            self.token.expose_secret().as_bytes(),
+            body,
+        )?;
+        parse(body)
+    }
+
     /// Checks `signature` (the `intuit-signature` header value) against `body`, in constant time.
     ///
     /// # Errors
-    /// [`Error::Auth`] when the signature is missing, not base64, or does not match.
-    pub fn verify(&self, body: &[u8], signature: &str) -> Result<()> {
-        let sig = base64::engine::general_purpose::STANDARD
-            .decode(signature.trim())
-            .map_err(|_| Error::auth("webhook signature is not base64"))?;
-        let mut mac =
-            hmac::Hmac::<sha2::Sha256>::new_from_slice(self.token.expose_secret().as_bytes())
-                .map_err(|_| Error::config("invalid verifier token"))?;
-        mac.update(body);
-        mac.verify_slice(&sig)
-            .map_err(|_| Error::auth("webhook signature does not match"))
+    /// [`Error::Auth`] when the signature is not base64 or does not match.
+    pub fn verify_signature(&self, body: &[u8], signature: &str) -> Result<()> {
+        wire::check_hmac_sha256_base64(self.token.expose_secret().as_bytes(), body, signature)
     }
 
     /// The signature Intuit would send for `body` (for tests and local replays).
     pub fn sign(&self, body: &[u8]) -> String {
-        let mut mac =
-            match hmac::Hmac::<sha2::Sha256>::new_from_slice(self.token.expose_secret().as_bytes())
-            {
-                Ok(m) => m,
-                Err(_) => return String::new(),
-            };
-        mac.update(body);
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    }
-
-    /// [`verify`](Self::verify), then [`parse`].
-    ///
-    /// # Errors
-    /// As [`verify`](Self::verify) and [`parse`].
-    pub fn verify_and_parse(&self, body: &[u8], signature: &str) -> Result<Vec<WebhookEvent>> {
-        self.verify(body, signature)?;
-        parse(body)
+        wire::hmac_sha256_base64(self.token.expose_secret().as_bytes(), body)
     }
 }
 
@@ -93,6 +85,21 @@ pub struct WebhookEvent {
     pub last_updated: Option<String>,
     /// The CloudEvents id, for de-duplication (legacy payloads have none).
     pub event_id: Option<String>,
+}
+
+impl WebhookEvent {
+    /// The unified kind of the changed entity, when it is one (`CreditMemo` → credit note; vendors, bills and
+    /// the like → `None`).
+    pub fn entity_kind(&self) -> Option<EntityKind> {
+        match self.entity.as_str() {
+            "Customer" => Some(EntityKind::Customer),
+            "Item" => Some(EntityKind::Item),
+            "Invoice" => Some(EntityKind::Invoice),
+            "Payment" => Some(EntityKind::Payment),
+            "CreditMemo" => Some(EntityKind::CreditNote),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]

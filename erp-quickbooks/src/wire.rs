@@ -2,45 +2,12 @@
 //!
 //! Request types are `Serialize` only and carry a flattened `extra` map for passthrough fields; response
 //! types are `Deserialize` only and ignore fields we do not map. Amounts are [`Amount`]: exact decimal JSON
-//! numbers in both directions, never `f64`.
+//! numbers in both directions, never `f64` (the type is erp-hub-core's, shared by every adapter).
 
-use std::fmt;
-use std::str::FromStr;
-
-use rust_decimal::Decimal;
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// A money or quantity value written as an exact JSON number (`259.8`) and read from a JSON number or string.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct Amount(pub Decimal);
-
-impl fmt::Debug for Amount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl Serialize for Amount {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let text = self.0.normalize().to_string();
-        let raw = RawValue::from_string(text).map_err(serde::ser::Error::custom)?;
-        raw.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Amount {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw: Box<RawValue> = Deserialize::deserialize(d)?;
-        let text = raw.get().trim().trim_matches('"');
-        Decimal::from_str(text)
-            .or_else(|_| Decimal::from_scientific(text))
-            .map(Amount)
-            .map_err(|e| D::Error::custom(format!("invalid decimal {text:?}: {e}")))
-    }
-}
+pub use erp_hub_core::http::wire::Amount;
 
 /// A reference to another entity: `{"value": "58", "name": "Acme"}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,7 +187,7 @@ pub(crate) struct ItemBody {
     /// Sparse update flag.
     #[serde(rename = "sparse", skip_serializing_if = "Option::is_none")]
     pub sparse: Option<bool>,
-    /// Name.
+    /// Name (unique among the company's Item records).
     pub name: String,
     /// Stock keeping unit.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -228,7 +195,7 @@ pub(crate) struct ItemBody {
     /// `Service`, `NonInventory`, `Inventory`, ...
     #[serde(rename = "Type")]
     pub kind: String,
-    /// Description.
+    /// Free-text description (printed on sales forms for items).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Unit price.
@@ -250,14 +217,14 @@ pub struct ItemResp {
     pub id: String,
     /// Version for optimistic concurrency.
     pub sync_token: Option<String>,
-    /// Name.
+    /// Name (unique among the company's Item records).
     pub name: Option<String>,
     /// Stock keeping unit.
     pub sku: Option<String>,
     /// `Service`, `NonInventory`, `Inventory`, ...
     #[serde(rename = "Type")]
     pub kind: Option<String>,
-    /// Description.
+    /// Free-text description (printed on sales forms for items).
     pub description: Option<String>,
     /// Unit price.
     pub unit_price: Option<Amount>,
@@ -317,7 +284,7 @@ pub struct TxnLine {
     /// Entity id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Description.
+    /// The line text printed on the invoice or credit memo.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Line amount (tax-exclusive).
@@ -513,7 +480,7 @@ pub(crate) struct IdToken {
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
 pub struct Identity {
-    /// Id.
+    /// QuickBooks id (what the mapping refers to).
     pub id: String,
     /// SyncToken.
     pub sync_token: Option<String>,
@@ -560,19 +527,36 @@ pub(crate) fn extra(passthrough: &Value) -> Map<String, Value> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// An account of the chart of accounts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct AccountInfo {
+    /// Id (use in the mapping).
+    pub id: String,
+    /// Name (unique among the company's Account records).
+    pub name: String,
+    /// `Income`, `Bank`, `Accounts Receivable`, ...
+    pub account_type: Option<String>,
+    /// Account number, when the company uses them.
+    pub acct_num: Option<String>,
+    /// Whether active.
+    pub active: Option<bool>,
+}
 
-    #[test]
-    fn amounts_are_exact_numbers() {
-        let a = Amount(Decimal::new(1_234_567_890_123_456_789, 4));
-        let s = serde_json::to_string(&a).unwrap();
-        assert_eq!(s, "123456789012345.6789");
-        let back: Amount = serde_json::from_str(&s).unwrap();
-        assert_eq!(back, a);
-        let q: Amount = serde_json::from_str("\"19.80\"").unwrap();
-        assert_eq!(q.0, Decimal::new(198, 1));
-        assert!(serde_json::from_str::<Amount>("\"abc\"").is_err());
-    }
+/// A sales tax code.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct TaxCodeInfo {
+    /// Id (use in [`AccountMapping::tax_codes`](erp_hub_core::model::AccountMapping::tax_codes)).
+    pub id: String,
+    /// Name (e.g. `IVA 16%`).
+    pub name: String,
+    /// What the tax code is for, as entered in QuickBooks.
+    pub description: Option<String>,
+    /// Whether taxable.
+    pub taxable: Option<bool>,
+    /// Whether active.
+    pub active: Option<bool>,
 }

@@ -15,7 +15,7 @@ use erp_quickbooks::auth::{Authorization, Callback, exchange_code};
 use erp_quickbooks::testing::{
     AUTHORIZATION_CODE, INITIAL_ACCESS_TOKEN, INITIAL_REFRESH_TOKEN, MockQuickBooks,
 };
-use erp_quickbooks::{QuickBooks, TaxMode};
+use erp_quickbooks::{QuickBooksAdapter, TaxMode};
 
 /// A store that checks, at each save, that the mock has not yet seen the new access token: the rotated tokens
 /// are persisted before anyone uses them.
@@ -39,7 +39,7 @@ impl TokenStore for CheckingStore {
     }
 }
 
-async fn fifty_concurrent(qbo: &QuickBooks) -> Vec<erp_hub_core::Result<()>> {
+async fn fifty_concurrent(qbo: &QuickBooksAdapter) -> Vec<erp_hub_core::Result<()>> {
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let q = qbo.clone();
@@ -69,11 +69,12 @@ async fn fifty_concurrent_requests_with_expired_token_refresh_once() {
             .with_refresh_token(INITIAL_REFRESH_TOKEN)
             .with_expires_at(Utc::now() - chrono::Duration::minutes(1)),
     );
-    let qbo = QuickBooks::new(
+    let qbo = QuickBooksAdapter::new(
         common::config(&mock, TaxMode::Global),
         Arc::clone(&store) as Arc<dyn TokenStore>,
     )
-    .unwrap();
+    .unwrap()
+    .with_mapping(common::mx_mapping());
     for r in fifty_concurrent(&qbo).await {
         r.unwrap();
     }

@@ -16,7 +16,7 @@ async fn conformance_suite_global_mode() {
         .filter_map(|(name, r)| r.as_ref().err().map(|e| format!("{name}: {e}")))
         .collect();
     assert!(failed.is_empty(), "failed scenarios: {failed:#?}");
-    assert_eq!(results.len(), 9);
+    assert_eq!(results.len(), 10);
     assert!(mock.throttled_count() >= 6, "the 429 storm did not happen");
     assert!(
         mock.refresh_count() >= 1,

@@ -4,6 +4,7 @@ mod common;
 
 use chrono::NaiveDate;
 use erp_hub_core::adapter::Entity;
+use erp_hub_core::http::{HeaderMap, HeaderValue};
 use erp_hub_core::model::{
     CreditNote, Customer, DocRef, EntityKind, Invoice, InvoiceLine, Item, ItemKind, PartyRef,
     Payment,
@@ -13,7 +14,7 @@ use erp_hub_core::tax::{Tax, TaxRate};
 use erp_hub_core::{ErpAdapter, ErrorKind, IdempotencyKey};
 use erp_quickbooks::batch::{self, BatchOp};
 use erp_quickbooks::wire::CustomerResp;
-use erp_quickbooks::{QuickBooks, TaxMode, WebhookVerifier, webhook};
+use erp_quickbooks::{QuickBooksAdapter, TaxMode, WebhookVerifier, webhook};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::json;
@@ -26,7 +27,7 @@ fn date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 1, 15).unwrap()
 }
 
-async fn customer(qbo: &QuickBooks, ext: &str) -> PartyRef {
+async fn customer(qbo: &QuickBooksAdapter, ext: &str) -> PartyRef {
     let r = qbo
         .upsert_customer(&Customer::new(ext, format!("Customer {ext}")), &key(ext))
         .await
@@ -188,7 +189,7 @@ async fn void_partial_payments_and_credit_memo() {
     let doc = DocRef::resolved("pay-inv", r.id.clone());
     let p1 = Payment::new("pay-1", cust.clone(), date(), Currency::MXN, dec!(500))
         .apply_to(doc.clone(), dec!(500));
-    qbo.record_payment(&p1, &key("pay-1")).await.unwrap();
+    let paid = qbo.record_payment(&p1, &key("pay-1")).await.unwrap();
     let body = last_body(&mock, "payment");
     assert_eq!(
         body["Line"][0]["LinkedTxn"][0],
@@ -199,12 +200,9 @@ async fn void_partial_payments_and_credit_memo() {
         qbo.get(EntityKind::Invoice, &r.id).await.unwrap().balance,
         Some(dec!(660))
     );
-    // Too much is refused before sending.
-    let before = mock
-        .requests()
-        .iter()
-        .filter(|r| r.path == "payment")
-        .count();
+    // Too much is refused by QuickBooks (6000), and nothing is written. The adapter does not compare with the
+    // open balance itself: a re-send of an applied payment must get its first answer back.
+    let writes = mock.writes_applied();
     let over = Payment::new("pay-over", cust.clone(), date(), Currency::MXN, dec!(700))
         .apply_to(doc.clone(), dec!(700));
     let err = qbo
@@ -212,13 +210,15 @@ async fn void_partial_payments_and_credit_memo() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Validation);
+    assert_eq!(mock.writes_applied(), writes);
+    // The applied payment re-sent with its key: the same payment, nothing new.
+    let again = qbo.record_payment(&p1, &key("pay-1")).await.unwrap();
+    assert_eq!(mock.writes_applied(), writes);
     assert_eq!(
-        mock.requests()
-            .iter()
-            .filter(|r| r.path == "payment")
-            .count(),
-        before
+        qbo.get(EntityKind::Invoice, &r.id).await.unwrap().balance,
+        Some(dec!(660))
     );
+    assert_eq!(again.id, paid.id);
     // Credit memo of 116 applied through a zero Payment linking the invoice and the memo.
     let cn = CreditNote::new("cn-1", cust.clone(), doc.clone(), date(), Currency::MXN).with_line(
         InvoiceLine::new("Descuento", dec!(1), dec!(100))
@@ -290,11 +290,12 @@ async fn items_are_upserted_and_referenced_by_lines() {
     let b = qbo.upsert_item(&item, &key("item-2")).await.unwrap();
     assert_eq!(a.id, b.id);
     // A fresh adapter (no memory) finds the line's item by Sku.
-    let fresh = QuickBooks::new(
+    let fresh = QuickBooksAdapter::new(
         common::config(&mock, TaxMode::Global),
         common::store_with_initial_tokens(),
     )
-    .unwrap();
+    .unwrap()
+    .with_mapping(common::mx_mapping());
     let cust = customer(&fresh, "item-cust").await;
     let inv = Invoice::new("item-inv", cust, date(), Currency::MXN).with_line(
         InvoiceLine::new("Tour", dec!(2), dec!(120))
@@ -407,7 +408,20 @@ fn webhook_signatures_and_payloads() {
     let verifier = WebhookVerifier::new("verifier-token");
     let legacy = common::sample_bytes("webhook_legacy_payload.json");
     let sig = verifier.sign(&legacy);
-    let events = verifier.verify_and_parse(&legacy, &sig).unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        webhook::SIGNATURE_HEADER,
+        HeaderValue::from_str(&sig).unwrap(),
+    );
+    let events = verifier.verify(&headers, &legacy).unwrap();
+    assert_eq!(events[1].entity_kind(), Some(EntityKind::Invoice));
+    assert_eq!(
+        verifier
+            .verify(&HeaderMap::new(), &legacy)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Auth
+    );
     assert_eq!(events.len(), 2);
     assert_eq!(events[1].realm_id, "1185883450");
     assert_eq!(
@@ -419,12 +433,16 @@ fn webhook_signatures_and_payloads() {
     let mut tampered = legacy.clone();
     tampered[10] ^= 1;
     assert_eq!(
-        verifier.verify(&tampered, &sig).unwrap_err().kind(),
+        verifier.verify(&headers, &tampered).unwrap_err().kind(),
         ErrorKind::Auth
     );
-    assert!(WebhookVerifier::new("other").verify(&legacy, &sig).is_err());
-    assert!(verifier.verify(&legacy, "not base64!").is_err());
-    assert!(verifier.verify(&legacy, "").is_err());
+    assert!(
+        WebhookVerifier::new("other")
+            .verify(&headers, &legacy)
+            .is_err()
+    );
+    assert!(verifier.verify_signature(&legacy, "not base64!").is_err());
+    assert!(verifier.verify_signature(&legacy, "").is_err());
     // Independent HMAC check: base64(HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog")).
     assert_eq!(
         WebhookVerifier::new("key").sign(b"The quick brown fox jumps over the lazy dog"),

@@ -36,8 +36,13 @@ fn documented_fault_samples_map_to_kinds() {
     }
     // Validation keeps the code and the element per error.
     let body = br#"{"Fault":{"Error":[{"Message":"Required param missing","Detail":"need DisplayName","code":"2020","element":"DisplayName"},{"Message":"Business Validation Error","Detail":"x","code":"6000","element":""}],"type":"ValidationFault"}}"#;
-    match response_error(400, &h, body, false) {
-        Error::Validation { errors } => {
+    let err = response_error(400, &h, body, false);
+    // The typed Fault is the error's source: users can match on its codes.
+    let fault = err.provider_error::<Fault>().expect("the Fault as source");
+    assert_eq!(fault.kind, "ValidationFault");
+    assert_eq!(fault.errors.len(), 2);
+    match err {
+        Error::Validation { errors, .. } => {
             assert_eq!(errors.len(), 2);
             assert_eq!(errors[0].field, "DisplayName");
             assert_eq!(errors[0].code.as_deref(), Some("2020"));

@@ -9,7 +9,7 @@ use erp_hub_core::http::{RateLimitConfig, TokenStore};
 use erp_hub_core::model::Customer;
 use erp_hub_core::{ErpAdapter, Error, ErrorKind, IdempotencyKey};
 use erp_quickbooks::batch::{self, BatchOp};
-use erp_quickbooks::{QuickBooks, QuickBooksConfig, TaxMode};
+use erp_quickbooks::{QuickBooksAdapter, QuickBooksConfig, TaxMode};
 use serde_json::json;
 
 #[test]
@@ -50,7 +50,7 @@ async fn minor_versions_below_75_are_refused() {
     let m = common::mock().await;
     let mut c = common::config(&m, TaxMode::Us);
     c.minor_version = 73;
-    let err = QuickBooks::new(c, common::store_with_initial_tokens()).unwrap_err();
+    let err = QuickBooksAdapter::new(c, common::store_with_initial_tokens()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
 }
 
@@ -60,11 +60,12 @@ async fn at_most_max_in_flight_requests_per_realm() {
     m.set_latency(Duration::from_millis(150));
     let mut c = common::config(&m, TaxMode::Global);
     c.rate_limit = RateLimitConfig::new(500, Duration::from_secs(60), 5).unwrap();
-    let qbo = QuickBooks::new(
+    let qbo = QuickBooksAdapter::new(
         c,
         common::store_with_initial_tokens() as Arc<dyn TokenStore>,
     )
-    .unwrap();
+    .unwrap()
+    .with_mapping(common::mx_mapping());
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..10 {
@@ -87,11 +88,12 @@ async fn batch_requests_use_their_own_budget() {
     let m = common::mock().await;
     let mut c = common::config(&m, TaxMode::Global);
     c.batch_rate_limit = RateLimitConfig::new(1, Duration::from_millis(1500), 10).unwrap();
-    let qbo = QuickBooks::new(
+    let qbo = QuickBooksAdapter::new(
         c,
         common::store_with_initial_tokens() as Arc<dyn TokenStore>,
     )
-    .unwrap();
+    .unwrap()
+    .with_mapping(common::mx_mapping());
     let ops: Vec<BatchOp> = (0..31)
         .map(|i| BatchOp::create("Customer", &json!({"DisplayName": format!("B{i}")})).unwrap())
         .collect();

@@ -3,37 +3,15 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use erp_hub_core::ErpAdapter;
+use erp_hub_core::testing::LogCapture;
 use erp_quickbooks::TaxMode;
 use erp_quickbooks::auth::Authorization;
 use erp_quickbooks::testing::{INITIAL_ACCESS_TOKEN, INITIAL_REFRESH_TOKEN};
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_in_debug_or_logs_and_intuit_tid_is_logged() {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = LogCapture::start();
 
     let (qbo, mock, store) = common::adapter(TaxMode::Global).await;
     qbo.test_connection().await.unwrap();
@@ -52,7 +30,7 @@ async fn no_secret_in_debug_or_logs_and_intuit_tid_is_logged() {
         Authorization::new("client-id-123", "https://x").unwrap(),
         erp_quickbooks::WebhookVerifier::new("verifier-token-secret"),
     );
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("intuit_tid=\"1-mock-tid\""),
         "intuit_tid not logged:\n{logs}"

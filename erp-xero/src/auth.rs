@@ -6,6 +6,23 @@
 //! out by its single-flight [`TokenManager`](erp_hub_core::http::TokenManager), which saves the rotated refresh
 //! token **before** the new access token is used. If the refresh response is lost (timeout, reset), Xero still
 //! accepts the previous refresh token for a 30-minute grace period, so [`XeroRefresher`] re-sends the same grant.
+//!
+//! # Starting from a token you already have
+//! Skip the consent flow: put the tokens in the store under your connection key, then list the tenants and
+//! build one adapter per organisation. The first call refreshes an expired access token.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use erp_xero::{AccountMapping, InMemoryTokenStore, TokenSet, XeroClient, XeroConfig};
+//!
+//! # async fn demo() -> erp_hub_core::Result<()> {
+//! let store = Arc::new(InMemoryTokenStore::new());
+//! store.insert("user-42", TokenSet::new("ACCESS-TOKEN").with_refresh_token("REFRESH-TOKEN"));
+//! let client = XeroClient::new(XeroConfig::new("CLIENT_ID", "CLIENT_SECRET", "https://app/cb"), store)?;
+//! let tenant = client.connections("user-42").await?.remove(0);
+//! let xero = client.adapter("user-42", &tenant.tenant_id).with_mapping(AccountMapping::new("xero"));
+//! # let _ = xero; Ok(()) }
+//! ```
 
 use std::fmt;
 use std::time::Duration;
@@ -106,7 +123,7 @@ impl AuthorizationRequest {
     /// # Errors
     /// [`Error::Auth`] when it differs (possible CSRF: do not exchange the code).
     pub fn check_state(&self, returned: &str) -> Result<()> {
-        if constant_time_eq(self.state.as_bytes(), returned.as_bytes()) {
+        if erp_hub_core::http::wire::ct_eq(self.state.as_bytes(), returned.as_bytes()) {
             Ok(())
         } else {
             Err(Error::auth(
@@ -114,13 +131,6 @@ impl AuthorizationRequest {
             ))
         }
     }
-}
-
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A [`TokenRefresher`] for Xero: a refresh-token grant that, when the response is lost

@@ -3,13 +3,15 @@
 //! Xero validates each element of a batch separately when `summarizeErrors=false`: the response is `200` with
 //! every element, and rejected ones carry `HasValidationErrors: true` and their `ValidationErrors`. The adapter
 //! turns that into one `Result` per input, in input order. Batches are split into chunks of
-//! [`MAX_BATCH`] elements, each sent with its own derived `Idempotency-Key` (`key:b0`, `key:b1`, ...).
+//! [`MAX_BATCH`] elements, each sent with its own derived `Idempotency-Key` (`key:b0`, `key:b1`, ...; a chunk that
+//! updates contacts found existing adds a digest of their ids, `key:b0u1a2b3c…`).
 
-use erp_hub_core::adapter::IdempotencyKey;
-use erp_hub_core::http::Method;
+use erp_hub_core::adapter::{BatchWrite, IdempotencyKey, WriteOp, write_one};
+use erp_hub_core::http::{Method, wire};
 use erp_hub_core::model::{Customer, RemoteRef};
 use erp_hub_core::{Error, Result};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::client::{Call, derive_key};
 use crate::entities::{XeroAdapter, quote};
@@ -61,6 +63,10 @@ impl XeroAdapter {
                     .map(str::to_owned)
             };
             let mut sent: Vec<(usize, String)> = Vec::new();
+            // Contacts found existing make this request an update with another body: it gets its own key
+            // (derived from those ids), as a single upsert's update does, so a replay of a batch whose
+            // creates went through is not "the same key for a different request".
+            let mut updated = Sha256::new();
             let mut elements = Vec::new();
             for (j, c) in chunk.iter().enumerate() {
                 let i = offset + j;
@@ -69,6 +75,10 @@ impl XeroAdapter {
                     .as_ref()
                     .map(|r| r.id.clone())
                     .or_else(|| id_of(&c.external_ref));
+                if let Some(id) = &id {
+                    updated.update(id.as_bytes());
+                    updated.update(b"\n");
+                }
                 let prepared = mapping::contact_body(c, id).and_then(|b| {
                     let raw = mapping::with_passthrough(&b, &c.passthrough)?;
                     Ok((b.name, raw))
@@ -89,11 +99,18 @@ impl XeroAdapter {
                 continue;
             }
             let body = mapping::envelope("Contacts", elements)?;
+            let digest = updated.finalize();
+            let suffix = if digest == Sha256::digest(b"") {
+                format!("b{chunk_no}")
+            } else {
+                let short: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+                format!("b{chunk_no}u{short}")
+            };
             let call = Call::write(
                 Method::POST,
                 "/Contacts",
                 body,
-                derive_key(key.as_str(), &format!("b{chunk_no}")),
+                derive_key(key.as_str(), &suffix),
                 "customer",
             )
             .query("summarizeErrors", "false");
@@ -116,14 +133,17 @@ impl XeroAdapter {
                     || str_of(&element, "StatusAttributeString") == Some("ERROR");
                 let outcome = if failed {
                     let errors = element_errors(&element, &format!("Contacts[{i}]"));
-                    let err = Error::Validation { errors };
+                    let err = Error::Validation {
+                        errors,
+                        source: None,
+                    };
                     if is_duplicate_name(&err) {
                         let existing = self
                             .find_contact_by_name(&name)
                             .await
                             .ok()
                             .flatten()
-                            .and_then(|v| str_of(&v, "ContactID").map(str::to_owned));
+                            .map(|c| c.contact_id);
                         Err(Error::Duplicate {
                             message: format!("a Xero contact named {name:?} already exists"),
                             existing_id: existing,
@@ -144,4 +164,57 @@ impl XeroAdapter {
             .map(|r| r.unwrap_or_else(|| Err(Error::uncertain("no result for this element"))))
             .collect())
     }
+}
+
+/// [`ErpAdapter::write_batch`](erp_hub_core::ErpAdapter::write_batch) for Xero.
+///
+/// Customer upserts go as arrays through [`XeroAdapter::batch_upsert_customers`] (`summarizeErrors=false`, one
+/// result per element); every other write is sent singly with [`write_one`]. The request's `Idempotency-Key` is
+/// derived from all its elements' keys ([`batch_key`](erp_hub_core::http::wire::batch_key)), so a replay of the
+/// same batch gets Xero's stored answer; an element re-sent in another grouping is still matched on its
+/// `ContactNumber` (= `external_ref`) and updated, never created twice. A failure of the whole request is
+/// reported on each of its elements.
+pub(crate) async fn write_batch(
+    xero: &XeroAdapter,
+    writes: &[BatchWrite],
+) -> Vec<Result<RemoteRef>> {
+    let mut out: Vec<Option<Result<RemoteRef>>> = writes.iter().map(|_| None).collect();
+    let customers: Vec<(usize, &Customer)> = writes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| match &w.op {
+            // A versioned update needs its own check (`Conflict` on a stale version): sent singly.
+            WriteOp::UpsertCustomer(c) if c.remote.as_ref().is_none_or(|r| r.version.is_none()) => {
+                Some((i, c))
+            }
+            _ => None,
+        })
+        .collect();
+    if customers.len() >= 2 {
+        let list: Vec<Customer> = customers.iter().map(|(_, c)| (*c).clone()).collect();
+        let sent = match wire::batch_key(customers.iter().map(|(i, _)| &writes[*i].key)) {
+            Ok(key) => xero.batch_upsert_customers(&list, &key).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(results) => {
+                for ((i, _), r) in customers.iter().zip(results) {
+                    out[*i] = Some(r);
+                }
+            }
+            Err(e) => {
+                for (i, _) in &customers {
+                    out[*i] = Some(Err(e.replicate()));
+                }
+            }
+        }
+    }
+    let mut results = Vec::with_capacity(writes.len());
+    for (w, slot) in writes.iter().zip(out) {
+        results.push(match slot {
+            Some(r) => r,
+            None => write_one(xero, w).await,
+        });
+    }
+    results
 }

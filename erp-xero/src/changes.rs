@@ -20,7 +20,7 @@
 //! | credit note | `/CreditNotes?where=Type=="ACCRECCREDIT"` | `Status` `VOIDED` or `DELETED` |
 //!
 //! Payments made by a batch (a payment over several invoices) are reported once per batch, under the
-//! `BatchPaymentID` that `record_payment` returned; see [`payments`](crate::payments#change-feed).
+//! `BatchPaymentID` that `record_payment` returned; see [`payments`](crate::entities::payments#change-feed).
 
 use std::collections::BTreeMap;
 
@@ -179,7 +179,7 @@ pub(crate) async fn list_changed_since(
         let mut page_max: Option<i64> = None;
         let mut at_max: Vec<String> = Vec::new();
         for r in &records {
-            let Some(id) = crate::payments::change_id(kind, r, ep.id) else {
+            let Some(id) = crate::entities::payments::change_id(kind, r, ep.id) else {
                 continue;
             };
             let at = mapping::updated(r);

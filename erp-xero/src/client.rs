@@ -6,6 +6,8 @@
 //! and limits by `xero-tenant-id`, so two organisations of the same connection share one refresh token and never
 //! race to rotate it.
 
+pub mod limits;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -14,17 +16,16 @@ use erp_hub_core::http::{
     ClientCredentials, HttpClient, HttpResponse, Method, OAuth2Client, RequestSpec, TokenManager,
     TokenStore, TokenUse,
 };
-use erp_hub_core::model::AccountMapping;
 use erp_hub_core::{Error, Result};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{AuthorizationRequest, Pkce, XeroRefresher};
+use crate::client::limits::{Limiters, minute_update};
 use crate::config::XeroConfig;
 use crate::entities::XeroAdapter;
 use crate::error::map_error;
-use crate::limits::{Limiters, minute_update};
 
 /// One organisation the connection may access (`GET /connections`, schema `Connection` of
 /// `xero-identity.yaml`).
@@ -68,7 +69,7 @@ pub struct Tenant {
 /// request.check_state(returned_state)?;
 /// client.exchange_code("user-42", &code, &request.pkce).await?;
 /// let tenants = client.connections("user-42").await?;
-/// let adapter = client.adapter("user-42", &tenants[0].tenant_id, AccountMapping::new("xero"));
+/// let adapter = client.adapter("user-42", &tenants[0].tenant_id).with_mapping(AccountMapping::new("xero"));
 /// # let _ = adapter; Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -255,14 +256,10 @@ impl XeroClient {
         resp.json()
     }
 
-    /// The adapter for one organisation of `connection`, using `mapping` for account and tax codes.
-    pub fn adapter(
-        &self,
-        connection: &str,
-        tenant_id: &str,
-        mapping: AccountMapping,
-    ) -> XeroAdapter {
-        XeroAdapter::new(self.clone(), connection, tenant_id, mapping)
+    /// The adapter for one organisation of `connection`. Give it the organisation's account and tax mapping with
+    /// [`XeroAdapter::with_mapping`] (every adapter takes its mapping that way).
+    pub fn adapter(&self, connection: &str, tenant_id: &str) -> XeroAdapter {
+        XeroAdapter::new(self.clone(), connection, tenant_id)
     }
 
     /// Sends one call: rate limits, bearer token, `xero-tenant-id`, `Idempotency-Key`, one forced refresh on

@@ -6,7 +6,7 @@ use std::time::Duration;
 use erp_hub_core::http::RetryPolicy;
 use secrecy::SecretString;
 
-use crate::limits::XeroLimits;
+use crate::client::limits::XeroLimits;
 
 /// Xero's authorization (consent) endpoint.
 pub const AUTHORIZE_URL: &str = "https://login.xero.com/identity/connect/authorize";
@@ -108,7 +108,22 @@ impl XeroConfig {
         self
     }
 
-    /// Points the identity endpoints (authorize, token) somewhere else, e.g. a mock.
+    /// Every endpoint under one base URL, for a mock, proxy or recording server: `{base}/identity/connect/authorize`,
+    /// `{base}/connect/token`, `{base}/connections` and `{base}/api.xro/2.0`. One call moves the token endpoint
+    /// with the API, so tokens are never sent to (or refreshed at) the real Xero by mistake. For another layout
+    /// set both [`with_identity_urls`](Self::with_identity_urls) and [`with_api_urls`](Self::with_api_urls).
+    #[must_use]
+    pub fn with_base_url(self, base: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        self.with_identity_urls(
+            format!("{base}/identity/connect/authorize"),
+            format!("{base}/connect/token"),
+        )
+        .with_api_urls(format!("{base}/connections"), format!("{base}/api.xro/2.0"))
+    }
+
+    /// Points the identity endpoints (authorize, token) somewhere else, e.g. a mock. Move the API with
+    /// [`with_api_urls`](Self::with_api_urls) too (or use [`with_base_url`](Self::with_base_url)).
     #[must_use]
     pub fn with_identity_urls(
         mut self,

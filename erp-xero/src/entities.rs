@@ -6,7 +6,7 @@
 //! | `upsert_item` | `PUT /Items`, `POST /Items/{ItemID}` | matched on `Code` |
 //! | `create_invoice` | `PUT /Invoices` (`Type` `ACCREC`, `Status` `AUTHORISED`) | `Reference` = `external_ref` |
 //! | `void_invoice` | `POST /Invoices/{InvoiceID}` with `Status` `VOIDED` (`DELETED` for drafts) | |
-//! | `record_payment` | `PUT /Payments` (one application), `PUT /BatchPayments` (several) | partial amounts allowed; see [`payments`](crate::payments) |
+//! | `record_payment` | `PUT /Payments` (one application), `PUT /BatchPayments` (several) | partial amounts allowed; see [`payments`] |
 //! | `create_credit_note` | `PUT /CreditNotes` (`ACCRECCREDIT`) then `PUT /CreditNotes/{id}/Allocations` | |
 //! | `get` | `GET /Contacts/{id}`, `/Items/{id}`, `/Invoices/{id}`, `/Payments/{id}` (on `404`, `/BatchPayments/{id}`), `/CreditNotes/{id}` | |
 //! | `list_changed_since` | `If-Modified-Since` + `page` | see [`changes`](crate::changes) |
@@ -18,20 +18,22 @@
 //!
 //! **Capabilities.** [`Capability::PartialPayments`] is claimed: a payment may cover part of an invoice, and a
 //! payment over several invoices is recorded as one Xero batch payment (its applications must add up to its
-//! amount, and it cannot carry an exchange rate; see [`payments`](crate::payments)).
+//! amount, and it cannot carry an exchange rate; see [`payments`]).
 //!
 //! **Versions.** Xero has no ETag or SyncToken (last write wins). The adapter uses `UpdatedDateUTC` (epoch
 //! milliseconds) as [`RemoteRef::version`]: an update whose input carries a version first reads the record and
 //! fails with [`Error::Conflict`] when it changed since. The read and the write are two requests, so a change in
 //! between is not detected.
 
+pub mod payments;
+
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use erp_hub_core::adapter::{
-    Capabilities, Capability, ChangeCursor, ChangePage, CompanyInfo, Entity, ErpAdapter,
-    IdempotencyKey, RemoteRecord,
+    BatchWrite, Capabilities, Capability, ChangeCursor, ChangePage, CompanyInfo, ConnectionLimits,
+    Entity, ErpAdapter, IdempotencyKey, RemoteRecord,
 };
 use erp_hub_core::http::{HttpResponse, Method};
 use erp_hub_core::model::{
@@ -44,7 +46,8 @@ use serde_json::Value;
 
 use crate::client::{Call, XeroClient, derive_key};
 use crate::error::{is_duplicate_name, rename_elements};
-use crate::mapping::{self, AllocationBody, Amount, InvoiceRef, PROVIDER, dec, str_of};
+use crate::mapping::{self, PROVIDER, dec, str_of};
+use crate::wire::{Account, AllocationBody, Amount, Contact, InvoiceRef, TaxRate};
 
 /// The adapter for one organisation. Cheap to clone. Build it with [`XeroClient::adapter`].
 #[derive(Clone)]
@@ -65,6 +68,12 @@ impl fmt::Debug for XeroAdapter {
     }
 }
 
+/// One element of a Xero collection as its typed [`wire`](crate::wire) struct.
+fn typed<T: serde::de::DeserializeOwned>(v: Value) -> Result<T> {
+    serde_json::from_value(v)
+        .map_err(|e| Error::invalid("response", format!("unexpected Xero record: {e}")))
+}
+
 /// Escapes a value for a Xero `where` filter string literal.
 pub(crate) fn quote(v: &str) -> String {
     let escaped = v.replace('\\', "\\\\").replace('"', "\\\"");
@@ -78,18 +87,22 @@ pub(crate) fn currency(code: Option<&str>) -> Result<Currency> {
 }
 
 impl XeroAdapter {
-    pub(crate) fn new(
-        client: XeroClient,
-        connection: &str,
-        tenant: &str,
-        mapping: AccountMapping,
-    ) -> Self {
+    pub(crate) fn new(client: XeroClient, connection: &str, tenant: &str) -> Self {
         Self {
             client,
             connection: connection.to_owned(),
             tenant: tenant.to_owned(),
-            mapping: Arc::new(mapping),
+            mapping: Arc::new(AccountMapping::new(PROVIDER)),
         }
+    }
+
+    /// The same adapter with `mapping` for accounts and tax codes (see
+    /// [`AccountMapping::tax_key`] for the keys of [`AccountMapping::tax_codes`]). Every adapter takes its
+    /// mapping this way.
+    #[must_use]
+    pub fn with_mapping(mut self, mapping: AccountMapping) -> Self {
+        self.mapping = Arc::new(mapping);
+        self
     }
 
     /// The `xero-tenant-id`.
@@ -147,46 +160,59 @@ impl XeroAdapter {
     /// The contact whose `ContactNumber` is `number`, if any.
     ///
     /// # Errors
-    /// Transport and auth errors.
-    pub async fn find_contact_by_number(&self, number: &str) -> Result<Option<Value>> {
+    /// Transport and auth errors; [`Error::Validation`] for a record that is not a Xero contact.
+    pub async fn find_contact_by_number(&self, number: &str) -> Result<Option<Contact>> {
         self.find(
             "/Contacts",
             "Contacts",
             format!("ContactNumber=={}", quote(number)),
         )
-        .await
+        .await?
+        .map(typed)
+        .transpose()
     }
 
     /// The active contact named `name` (compared case-insensitively, as Xero's uniqueness rule does), if any.
     /// Uses `searchTerm`, Xero's case-insensitive search over names, numbers and e-mail addresses.
     ///
     /// # Errors
-    /// Transport and auth errors.
-    pub async fn find_contact_by_name(&self, name: &str) -> Result<Option<Value>> {
+    /// Transport and auth errors; [`Error::Validation`] for a record that is not a Xero contact.
+    pub async fn find_contact_by_name(&self, name: &str) -> Result<Option<Contact>> {
         let call = Call::get("/Contacts", "customer", "").query("searchTerm", name);
         let wanted = name.trim().to_lowercase();
-        Ok(self.list(call, "Contacts").await?.into_iter().find(|c| {
-            str_of(c, "ContactStatus") != Some("ARCHIVED")
-                && str_of(c, "Name").is_some_and(|n| n.trim().to_lowercase() == wanted)
-        }))
+        self.list(call, "Contacts")
+            .await?
+            .into_iter()
+            .find(|c| {
+                str_of(c, "ContactStatus") != Some("ARCHIVED")
+                    && str_of(c, "Name").is_some_and(|n| n.trim().to_lowercase() == wanted)
+            })
+            .map(typed)
+            .transpose()
     }
 
     /// `GET /Accounts`: the chart of accounts (to build an [`AccountMapping`]).
     ///
     /// # Errors
-    /// Transport and auth errors.
-    pub async fn accounts(&self) -> Result<Vec<Value>> {
+    /// Transport and auth errors; [`Error::Validation`] for a record that is not a Xero account.
+    pub async fn accounts(&self) -> Result<Vec<Account>> {
         self.list(Call::get("/Accounts", "account", ""), "Accounts")
-            .await
+            .await?
+            .into_iter()
+            .map(typed)
+            .collect()
     }
 
     /// `GET /TaxRates`: the organisation's tax rates and their `TaxType` codes (to build an [`AccountMapping`]).
     ///
     /// # Errors
-    /// Transport and auth errors.
-    pub async fn tax_rates(&self) -> Result<Vec<Value>> {
+    /// Transport and auth errors; [`Error::Validation`] for a record that is not a Xero tax rate.
+    pub async fn tax_rates(&self) -> Result<Vec<TaxRate>> {
         self.list(Call::get("/TaxRates", "tax_rate", ""), "TaxRates")
-            .await
+            .await?
+            .into_iter()
+            .map(typed)
+            .collect()
     }
 
     async fn resolve_contact(&self, party: &PartyRef) -> Result<String> {
@@ -195,9 +221,7 @@ impl XeroAdapter {
         }
         let found = self.find_contact_by_number(&party.external_ref).await?;
         found
-            .as_ref()
-            .and_then(|v| str_of(v, "ContactID"))
-            .map(str::to_owned)
+            .map(|c| c.contact_id)
             .ok_or_else(|| Error::not_found("customer", party.external_ref.clone()))
     }
 
@@ -269,7 +293,7 @@ impl XeroAdapter {
             return err;
         }
         let existing = match self.find_contact_by_name(name).await {
-            Ok(v) => v.and_then(|v| str_of(&v, "ContactID").map(str::to_owned)),
+            Ok(v) => v.map(|c| c.contact_id),
             Err(lookup) => {
                 tracing::debug!(error = %lookup, "could not look up the contact holding the name");
                 None
@@ -337,7 +361,7 @@ impl ErpAdapter for XeroAdapter {
             None => self
                 .find_contact_by_number(&customer.external_ref)
                 .await?
-                .and_then(|v| str_of(&v, "ContactID").map(str::to_owned)),
+                .map(|c| c.contact_id),
         };
         let body = mapping::contact_body(customer, existing.clone())?;
         let raw = mapping::with_passthrough(&body, &customer.passthrough)?;
@@ -467,6 +491,7 @@ impl ErpAdapter for XeroAdapter {
             Some(t) => t,
             None => credit_note.breakdown()?.total.amount(),
         };
+        let alloc_invoice = invoice_id.clone();
         let alloc = AllocationBody {
             invoice: InvoiceRef { invoice_id },
             amount: Amount(total),
@@ -474,6 +499,9 @@ impl ErpAdapter for XeroAdapter {
         };
         let bytes = serde_json::to_vec(&serde_json::json!({ "Allocations": [alloc] }))
             .map_err(|e| Error::invalid("body", e.to_string()))?;
+        // The credit note exists now: a failed allocation is `Uncertain`, never a verdict that invites a new key
+        // (and a second credit note). A retry with the same key gets the same note back from Xero's
+        // Idempotency-Key store and sends the allocation again under its derived key.
         self.write_one(
             Method::PUT,
             format!("/CreditNotes/{}/Allocations", remote.id),
@@ -482,7 +510,14 @@ impl ErpAdapter for XeroAdapter {
             bytes,
             derive_key(key.as_str(), "alloc"),
         )
-        .await?;
+        .await
+        .map_err(|e| Error::Uncertain {
+            message: format!(
+                "credit note {} was created but allocating it to invoice {} failed; retry with the same key to finish",
+                remote.id, alloc_invoice
+            ),
+            source: Some(Box::new(e)),
+        })?;
         Ok(remote)
     }
 
@@ -575,10 +610,16 @@ impl ErpAdapter for XeroAdapter {
                         str_of(&contact, "ContactNumber").unwrap_or_default(),
                         str_of(&contact, "ContactID").unwrap_or_default(),
                     ),
-                    DocRef::resolved(
-                        str_of(&alloc_inv, "Reference").unwrap_or_default(),
-                        str_of(&alloc_inv, "InvoiceID").unwrap_or_default(),
-                    ),
+                    // No allocation yet: the invoice is unknown (`remote_id: None`, never `Some("")`).
+                    match str_of(&alloc_inv, "InvoiceID").filter(|id| !id.is_empty()) {
+                        Some(id) => DocRef::resolved(
+                            str_of(&alloc_inv, "Reference").unwrap_or_default(),
+                            id,
+                        ),
+                        None => {
+                            DocRef::external(str_of(&alloc_inv, "Reference").unwrap_or_default())
+                        }
+                    },
                     date,
                     currency(str_of(&v, "CurrencyCode"))?,
                 );
@@ -604,5 +645,23 @@ impl ErpAdapter for XeroAdapter {
         cursor: Option<&ChangeCursor>,
     ) -> Result<ChangePage> {
         crate::changes::list_changed_since(self, kinds, cursor).await
+    }
+
+    /// Per tenant: 60 requests/min, 5 in flight, 5,000 per day (Xero's documented limits).
+    fn limits(&self) -> ConnectionLimits {
+        ConnectionLimits::unlimited()
+            .with_requests_per_minute(60)
+            .with_max_concurrent(5)
+            .with_daily_cap(5_000)
+    }
+
+    /// [`MAX_BATCH`](crate::batch::MAX_BATCH) (50).
+    fn max_batch(&self) -> usize {
+        crate::batch::MAX_BATCH
+    }
+
+    /// Customer upserts as one array request, everything else singly: see [`crate::batch`].
+    async fn write_batch(&self, writes: &[BatchWrite]) -> Vec<Result<RemoteRef>> {
+        crate::batch::write_batch(self, writes).await
     }
 }

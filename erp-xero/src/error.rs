@@ -57,7 +57,36 @@ fn snippet(s: &str) -> String {
     s.chars().take(300).collect()
 }
 
-/// A `Validation` error from a Xero error body (`{ErrorNumber, Type, Message, Elements}`).
+/// A Xero `ValidationException` (`{ErrorNumber, Type, Message, Elements}`), kept as the typed source of the
+/// [`Error::Validation`] it maps to: `err.provider_error::<ValidationException>()` gets it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ValidationException {
+    /// `ErrorNumber` (10 for validation errors).
+    pub error_number: Option<i64>,
+    /// `Type` (`ValidationException`).
+    pub kind: Option<String>,
+    /// `Message`.
+    pub message: String,
+    /// Every `ValidationErrors[].Message` of every element, with its path (`Elements[0].LineItems[1]`).
+    pub elements: Vec<FieldError>,
+}
+
+impl std::fmt::Display for ValidationException {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Xero {}: {}",
+            self.kind.as_deref().unwrap_or("error"),
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for ValidationException {}
+
+/// A `Validation` error from a Xero error body (`{ErrorNumber, Type, Message, Elements}`), with the body as a
+/// [`ValidationException`] source.
 pub fn validation_error(body: &Value) -> Error {
     let mut errors = Vec::new();
     let collection = body
@@ -79,7 +108,17 @@ pub fn validation_error(body: &Value) -> Error {
         }
         errors.push(fe);
     }
-    Error::Validation { errors }
+    let exception = ValidationException {
+        error_number: body.get("ErrorNumber").and_then(Value::as_i64),
+        kind: body.get("Type").and_then(Value::as_str).map(str::to_owned),
+        message: body
+            .get("Message")
+            .and_then(Value::as_str)
+            .unwrap_or("Xero rejected the request")
+            .to_owned(),
+        elements: errors.clone(),
+    };
+    Error::validation(errors).with_source(exception)
 }
 
 /// Field errors of one element (a returned entity with `ValidationErrors`, possibly nested in line items).
@@ -119,7 +158,8 @@ fn walk(v: &Value, path: &str, out: &mut Vec<FieldError>) {
 /// Rewrites `Elements[i]` paths to the collection that was posted (`Contacts[i]`).
 pub(crate) fn rename_elements(err: Error, collection: &str) -> Error {
     match err {
-        Error::Validation { errors } => Error::Validation {
+        Error::Validation { errors, source } => Error::Validation {
+            source,
             errors: errors
                 .into_iter()
                 .map(|mut e| {
@@ -138,7 +178,7 @@ pub(crate) fn rename_elements(err: Error, collection: &str) -> Error {
 /// another contact. The contact name must be unique across all active contacts.").
 pub(crate) fn is_duplicate_name(err: &Error) -> bool {
     match err {
-        Error::Validation { errors } => errors.iter().any(|e| {
+        Error::Validation { errors, .. } => errors.iter().any(|e| {
             let m = e.message.to_ascii_lowercase();
             m.contains("already assigned to another contact") || m.contains("must be unique")
         }),
@@ -171,7 +211,7 @@ mod tests {
         });
         let err = rename_elements(validation_error(&body), "Invoices");
         assert_eq!(err.kind(), ErrorKind::Validation);
-        let Error::Validation { errors } = err else {
+        let Error::Validation { errors, .. } = err else {
             panic!("not a validation error")
         };
         assert_eq!(errors.len(), 2);
@@ -183,7 +223,7 @@ mod tests {
     #[test]
     fn other_400_keeps_the_message() {
         let body = serde_json::json!({"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": "JSON for Contacts is invalid"});
-        let Error::Validation { errors } = validation_error(&body) else {
+        let Error::Validation { errors, .. } = validation_error(&body) else {
             panic!()
         };
         assert_eq!(errors[0].message, "JSON for Contacts is invalid");

@@ -26,119 +26,41 @@
 //!
 //! # Taxes
 //! Xero has one `TaxType` per line. A line's **transferred** taxes form a key looked up in
-//! [`AccountMapping::tax_codes`]: each tax as `CODE` + rate (`IVA16`, `IEPS8`, `IVA0` for a zero rate,
-//! `IVA-EXEMPT`, `IEPS-UNIT` for a per-unit amount), several joined with `+` in line order (`IEPS8+IVA16`, for a
-//! Xero tax rate with a compound component). A line without transferred taxes uses the key `NONE` (default Xero
+//! [`AccountMapping::tax_codes`], built by erp-hub-core's [`AccountMapping::tax_key`] (the grammar every adapter
+//! shares): each tax as `CODE` + rate (`IVA16`, `IEPS8`, `IVA0` for a zero rate, `IVA-EXEMPT`, `IEPS-PU1.5` for a
+//! per-unit amount), several joined with `+` in line order (`IEPS8+IVA16`, for a Xero tax rate with a compound
+//! component). A line without transferred taxes uses the key `NONE` (default Xero
 //! `TaxType` `NONE`). The line's `TaxAmount` is sent as computed by erp-hub-core's tax math, so Xero's totals
 //! equal ours to the cent.
 //!
 //! Xero has no withholding taxes: each **withheld** tax (ISR or IVA *retenido*) becomes a negative line, grouped
-//! by key (`ISR10`), posted to the account in [`AccountMapping::tax_accounts`] (looked up by key, then by code)
+//! by key (`RET-ISR10`), posted to the account in [`AccountMapping::tax_accounts`] (looked up by key, then by code)
 //! with the mapping's `NONE` tax type.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use erp_hub_core::model::{
     AccountMapping, Address, AddressKind, CreditNote, Customer, Discount, Invoice, InvoiceLine,
     Item, ItemKind, Payment, PriceMode, RemoteRef, TaxId,
 };
-use erp_hub_core::tax::{LineBreakdown, TaxBreakdown, TaxKind, TaxRate};
+use erp_hub_core::tax::{LineBreakdown, Tax, TaxBreakdown, TaxKind};
 use erp_hub_core::{Error, FieldError, Result};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::wire::{
+    AccountRef, AddressBody, Amount, BatchLineBody, BatchPaymentBody, ContactBody, ContactRef,
+    CreditNoteBody, InvoiceBody, InvoiceRef, ItemBody, LineItemBody, PhoneBody, SalesDetails,
+};
+
 /// The provider id in [`RemoteRef::provider`].
 pub const PROVIDER: &str = "xero";
 
-/// A JSON number written exactly from a [`Decimal`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Amount(pub Decimal);
-
-impl Serialize for Amount {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let raw = RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
-        raw.serialize(s)
-    }
-}
-
-/// `{"ContactID": ...}`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ContactRef {
-    #[serde(rename = "ContactID")]
-    pub(crate) contact_id: String,
-}
-
-/// `{"InvoiceID": ...}`.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct InvoiceRef {
-    #[serde(rename = "InvoiceID")]
-    pub(crate) invoice_id: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct AddressBody {
-    address_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address_line1: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address_line2: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address_line3: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address_line4: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    city: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    postal_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    country: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct PhoneBody {
-    phone_type: &'static str,
-    phone_number: String,
-}
-
-/// A `Contact` request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ContactBody {
-    #[serde(rename = "ContactID", skip_serializing_if = "Option::is_none")]
-    pub(crate) contact_id: Option<String>,
-    pub(crate) contact_number: String,
-    pub(crate) name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email_address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tax_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tax_number_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    addresses: Vec<AddressBody>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    phones: Vec<PhoneBody>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    default_currency: Option<String>,
-}
-
 fn check_len(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.chars().count() > max {
-        return Err(Error::invalid(
-            field,
-            format!("Xero allows at most {max} characters"),
-        ));
-    }
-    Ok(())
+    erp_hub_core::http::wire::check_len("Xero", field, value, max)
 }
 
 /// The Xero `Contact` for a customer.
@@ -203,29 +125,6 @@ fn address_body(a: &Address) -> AddressBody {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct SalesDetails {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    unit_price: Option<Amount>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_code: Option<String>,
-}
-
-/// An `Item` request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ItemBody {
-    #[serde(rename = "ItemID", skip_serializing_if = "Option::is_none")]
-    pub(crate) item_id: Option<String>,
-    pub(crate) code: String,
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    is_sold: bool,
-    sales_details: SalesDetails,
-}
-
 /// The Xero `Item` for an item.
 pub(crate) fn item_body(
     item: &Item,
@@ -255,51 +154,23 @@ pub(crate) fn item_body(
     })
 }
 
-/// A `LineItem` request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct LineItemBody {
-    description: String,
-    quantity: Amount,
-    unit_amount: Amount,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    item_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tax_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tax_amount: Option<Amount>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    discount_rate: Option<Amount>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    discount_amount: Option<Amount>,
+/// The key of one tax in the tax mapping (`IVA16`, `IVA0`, `IVA-EXEMPT`, `IEPS-PU1.5`, `RET-ISR10`):
+/// erp-hub-core's [`AccountMapping::tax_key`] of that tax alone.
+pub fn tax_key(tax: &Tax) -> String {
+    AccountMapping::tax_key(std::slice::from_ref(tax))
 }
 
-/// The key of one tax in the tax mapping (`IVA16`, `IVA0`, `IVA-EXEMPT`, `IEPS-UNIT`).
-pub fn tax_key(code: &str, rate: &TaxRate) -> String {
-    match rate {
-        TaxRate::Percent(p) => format!("{code}{}", p.normalize()),
-        TaxRate::Zero => format!("{code}0"),
-        TaxRate::Exempt => format!("{code}-EXEMPT"),
-        TaxRate::PerUnit(_) => format!("{code}-UNIT"),
-        _ => format!("{code}-OTHER"),
-    }
-}
-
-/// The key of a line's transferred taxes (`IEPS8+IVA16`), or `NONE`.
+/// The key of a line's transferred taxes (`IEPS8+IVA16`), or `NONE`: erp-hub-core's
+/// [`AccountMapping::tax_key`] of the line's transferred taxes (withheld taxes become separate lines, see the
+/// module docs).
 pub fn line_tax_key(line: &InvoiceLine) -> String {
-    let keys: Vec<String> = line
+    let transferred: Vec<Tax> = line
         .taxes
         .iter()
         .filter(|t| t.kind == TaxKind::Transferred)
-        .map(|t| tax_key(&t.code, &t.rate))
+        .cloned()
         .collect();
-    if keys.is_empty() {
-        "NONE".to_owned()
-    } else {
-        keys.join("+")
-    }
+    AccountMapping::tax_key(&transferred)
 }
 
 fn no_tax_type(mapping: &AccountMapping) -> String {
@@ -339,6 +210,7 @@ pub(crate) fn line_items(
             (None, None, Some(default)) => Some(default.clone()),
             (None, None, None) => {
                 return Err(Error::Validation {
+                    source: None,
                     errors: vec![FieldError::new(
                         format!("lines[{i}].account"),
                         "no income account: set the line's account, an item, or AccountMapping::income_account",
@@ -360,7 +232,7 @@ pub(crate) fn line_items(
         };
         if let Some(b) = lb {
             for t in b.taxes.iter().filter(|t| t.kind == TaxKind::Withheld) {
-                let key = tax_key(&t.code, &t.rate);
+                let key = tax_key(&Tax::withheld(t.code.clone(), t.rate.clone()));
                 let amount = t.amount.map(|m| m.amount()).unwrap_or_default();
                 let entry = withheld
                     .entry(key)
@@ -395,7 +267,7 @@ pub(crate) fn line_items(
             .or_else(|| mapping.tax_accounts.get(&code))
             .ok_or_else(|| {
                 Error::config(format!(
-                    "no Xero account mapped for the withheld tax `{key}` (AccountMapping::tax_accounts)"
+                    "Xero has no withholding taxes: a withheld tax is booked as a negative line on an account, and none is mapped for `{key}`: add `{key}` (or `{code}`) to AccountMapping::tax_accounts"
                 ))
             })?;
         items.push(LineItemBody {
@@ -414,26 +286,6 @@ pub(crate) fn line_items(
         items,
         amount_types,
     })
-}
-
-/// An `Invoice` (ACCREC) request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct InvoiceBody {
-    #[serde(rename = "Type")]
-    kind: &'static str,
-    contact: ContactRef,
-    date: String,
-    due_date: String,
-    line_amount_types: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    invoice_number: Option<String>,
-    reference: String,
-    currency_code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    currency_rate: Option<Amount>,
-    status: &'static str,
-    line_items: Vec<LineItemBody>,
 }
 
 fn date(d: NaiveDate) -> String {
@@ -469,25 +321,6 @@ pub(crate) fn invoice_body(
     })
 }
 
-/// A `CreditNote` (ACCRECCREDIT) request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct CreditNoteBody {
-    #[serde(rename = "Type")]
-    kind: &'static str,
-    contact: ContactRef,
-    date: String,
-    line_amount_types: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    credit_note_number: Option<String>,
-    reference: String,
-    currency_code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    currency_rate: Option<Amount>,
-    status: &'static str,
-    line_items: Vec<LineItemBody>,
-}
-
 pub(crate) fn credit_note_body(
     cn: &CreditNote,
     contact_id: String,
@@ -509,51 +342,8 @@ pub(crate) fn credit_note_body(
     })
 }
 
-/// `{"Code": ...}` of an account.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct AccountRef {
-    #[serde(rename = "Code")]
-    pub(crate) code: String,
-}
-
-/// A `Payment` request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct PaymentBody {
-    pub(crate) invoice: InvoiceRef,
-    pub(crate) account: AccountRef,
-    pub(crate) date: String,
-    pub(crate) amount: Amount,
-    pub(crate) reference: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) details: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) currency_rate: Option<Amount>,
-}
-
 pub(crate) fn payment_date(d: NaiveDate) -> String {
     date(d)
-}
-
-/// One payment inside a `BatchPayment` request body: the part applied to one invoice.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct BatchLineBody {
-    invoice: InvoiceRef,
-    amount: Amount,
-    reference: String,
-}
-
-/// A `BatchPayment` (`RECBATCH`) request body: one deposit applied to several invoices.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct BatchPaymentBody {
-    account: AccountRef,
-    date: String,
-    reference: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    details: Option<String>,
-    payments: Vec<BatchLineBody>,
 }
 
 /// The Xero batch payment for `p`: `Reference` (batch and each payment) = `external_ref`, `Details` = the bank
@@ -587,15 +377,6 @@ pub(crate) fn batch_payment_body(
         details: p.reference.clone(),
         payments,
     })
-}
-
-/// An `Allocation` request body.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct AllocationBody {
-    pub(crate) invoice: InvoiceRef,
-    pub(crate) amount: Amount,
-    pub(crate) date: String,
 }
 
 /// Serialises `body` and merges the `passthrough` object into it (passthrough keys win).
@@ -638,20 +419,7 @@ pub(crate) fn envelope(collection: &str, elements: Vec<Box<RawValue>>) -> Result
 // ---------------------------------------------------------------------------------------------------------
 // Responses
 
-/// A decimal from a JSON number or numeric string (exact for up to 15 significant digits, which covers
-/// Xero's amounts; `unitdp=4` unit prices included).
-pub(crate) fn dec(v: Option<&Value>) -> Option<Decimal> {
-    match v? {
-        Value::Number(n) => {
-            let s = n.to_string();
-            Decimal::from_str(&s)
-                .or_else(|_| Decimal::from_scientific(&s))
-                .ok()
-        }
-        Value::String(s) => Decimal::from_str(s.trim()).ok(),
-        _ => None,
-    }
-}
+pub(crate) use erp_hub_core::http::wire::decimal as dec;
 
 pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
@@ -834,14 +602,15 @@ pub(crate) fn price_mode_from(v: &Value) -> PriceMode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use erp_hub_core::tax::Tax;
+    use erp_hub_core::tax::TaxRate;
 
     #[test]
     fn amounts_are_exact_json_numbers() {
         let s = serde_json::to_string(&Amount(Decimal::new(7672, 2))).unwrap();
         assert_eq!(s, "76.72");
+        // The shared core `Amount` drops trailing zeros (the same JSON number).
         let s = serde_json::to_string(&Amount(Decimal::new(-125000, 2))).unwrap();
-        assert_eq!(s, "-1250.00");
+        assert_eq!(s, "-1250");
     }
 
     #[test]
@@ -866,7 +635,14 @@ mod tests {
             .with_tax(Tax::transferred("IVA", TaxRate::Percent(Decimal::from(16))))
             .with_tax(Tax::withheld("ISR", TaxRate::Percent(Decimal::from(10))));
         assert_eq!(line_tax_key(&l), "IEPS8+IVA16");
-        assert_eq!(tax_key("IVA", &TaxRate::Exempt), "IVA-EXEMPT");
+        assert_eq!(
+            tax_key(&Tax::transferred("IVA", TaxRate::Exempt)),
+            "IVA-EXEMPT"
+        );
+        assert_eq!(
+            tax_key(&Tax::withheld("ISR", TaxRate::Percent(Decimal::from(10)))),
+            "RET-ISR10"
+        );
         assert_eq!(
             line_tax_key(&InvoiceLine::new("x", Decimal::ONE, Decimal::ONE)),
             "NONE"
@@ -893,7 +669,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             raw.get(),
-            r#"{"Amount":100.10,"Status":"DRAFT","Url":"https://x"}"#
+            r#"{"Amount":100.1,"Status":"DRAFT","Url":"https://x"}"#
         );
         assert!(with_passthrough(&body, &serde_json::json!([1])).is_err());
     }

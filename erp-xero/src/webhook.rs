@@ -1,5 +1,5 @@
-//! Xero webhooks: signature check, intent-to-receive, payload parsing. Pure functions: plug them into any
-//! HTTP server.
+//! Xero webhooks: signature check, intent-to-receive, payload parsing, with [`WebhookVerifier`] (the same API
+//! in every erp-hub adapter): plug it into any HTTP server.
 //!
 //! Xero signs the **raw** request body: `x-xero-signature = base64(HMAC-SHA256(body, webhook key))`
 //! (`xero-webhooks.yaml`). Before it enables a subscription, Xero sends "intent to receive" requests, some with a
@@ -7,60 +7,101 @@
 //! it is not, within 5 seconds. Real deliveries follow the same rule, so one handler does both:
 //!
 //! ```
-//! use erp_xero::webhook::{self, SIGNATURE_HEADER};
-//! use secrecy::SecretString;
+//! use erp_hub_core::http::{HeaderMap, HeaderValue};
+//! use erp_xero::webhook::{SIGNATURE_HEADER, WebhookVerifier};
 //!
-//! let key = SecretString::from("webhook-key-from-developer-portal".to_owned());
+//! let verifier = WebhookVerifier::new("webhook-key-from-developer-portal".to_owned());
 //! let body = br#"{"events":[],"firstEventSequence":1,"lastEventSequence":1,"entropy":"ABC"}"#;
-//! let signature = webhook::sign(body, &key)?; // what Xero would send in x-xero-signature
+//! let mut headers = HeaderMap::new();
+//! // What Xero would send:
+//! headers.insert(SIGNATURE_HEADER, HeaderValue::from_str(&verifier.sign(body)).unwrap());
 //!
-//! let reply = webhook::handle(body, Some(&signature), &key);
-//! assert_eq!(reply.status, 200);
-//! assert!(reply.payload.unwrap().events.is_empty()); // an intent-to-receive ping
-//! assert_eq!(webhook::handle(body, Some("forged"), &key).status, 401);
-//! # let _ = SIGNATURE_HEADER;
+//! assert!(verifier.verify(&headers, body)?.is_empty()); // an intent-to-receive ping
+//! assert_eq!(verifier.respond(&headers, body).status, 200);
+//! assert_eq!(verifier.respond(&HeaderMap::new(), body).status, 401);
 //! # Ok::<(), erp_hub_core::Error>(())
 //! ```
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use std::fmt;
+
+use erp_hub_core::http::{HeaderMap, wire};
 use erp_hub_core::model::EntityKind;
 use erp_hub_core::{Error, Result};
-use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "x-xero-signature";
 
-type HmacSha256 = Hmac<Sha256>;
-
-fn mac(key: &SecretString) -> Option<HmacSha256> {
-    // HMAC accepts keys of any length; `None` is not expected in practice.
-    <HmacSha256 as KeyInit>::new_from_slice(key.expose_secret().as_bytes()).ok()
+/// Verifies deliveries with the webhook key (from the app's webhook settings). `Debug` redacts the key.
+#[derive(Clone)]
+pub struct WebhookVerifier {
+    key: SecretString,
 }
 
-/// `base64(HMAC-SHA256(body, key))`, as Xero computes it.
-///
-/// # Errors
-/// [`Error::Config`] if the HMAC implementation rejects the key (it accepts every length).
-pub fn sign(body: &[u8], key: &SecretString) -> Result<String> {
-    let mut m = mac(key).ok_or_else(|| Error::config("HMAC-SHA256 rejected the webhook key"))?;
-    m.update(body);
-    Ok(STANDARD.encode(m.finalize().into_bytes()))
+impl fmt::Debug for WebhookVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WebhookVerifier([REDACTED])")
+    }
 }
 
-/// Whether `signature` (the header value) is the signature of `body` under `key`. Constant-time.
-pub fn verify_signature(body: &[u8], signature: &str, key: &SecretString) -> bool {
-    let Ok(given) = STANDARD.decode(signature.trim()) else {
-        return false;
-    };
-    let Some(mut m) = mac(key) else {
-        return false;
-    };
-    m.update(body);
-    m.verify_slice(&given).is_ok()
+impl WebhookVerifier {
+    /// A verifier for `webhook_key`.
+    pub fn new(webhook_key: impl Into<SecretString>) -> Self {
+        Self {
+            key: webhook_key.into(),
+        }
+    }
+
+    /// Checks the [`SIGNATURE_HEADER`] of a delivery against its raw `body`, then parses the body: the one call a
+    /// webhook endpoint needs (the same in every erp-hub adapter). An intent-to-receive ping gives no events.
+    ///
+    /// # Errors
+    /// [`Error::Auth`] when the header is missing or the signature does not match (answer `401`);
+    /// [`Error::Validation`] when a correctly signed body is not a Xero payload.
+    pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Vec<WebhookEvent>> {
+        wire::check_webhook_signature(
+            headers,
+            SIGNATURE_HEADER,
+            self.key.expose_secret().as_bytes(),
+            body,
+        )?;
+        parse(body)
+    }
+
+    /// Checks `signature` (the `x-xero-signature` header value) against `body`, in constant time.
+    ///
+    /// # Errors
+    /// [`Error::Auth`] when the signature is not base64 or does not match.
+    pub fn verify_signature(&self, body: &[u8], signature: &str) -> Result<()> {
+        wire::check_hmac_sha256_base64(self.key.expose_secret().as_bytes(), body, signature)
+    }
+
+    /// The signature Xero would send for `body` (for tests and local replays).
+    pub fn sign(&self, body: &[u8]) -> String {
+        wire::hmac_sha256_base64(self.key.expose_secret().as_bytes(), body)
+    }
+
+    /// What to answer Xero (the intent-to-receive contract): `200` with the payload when the signature is
+    /// valid, `401` otherwise. A validly signed body that does not parse still gets `200` (Xero signed it;
+    /// retries would not help) with no payload.
+    pub fn respond(&self, headers: &HeaderMap, body: &[u8]) -> WebhookReply {
+        let signed = headers
+            .get(SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|sig| self.verify_signature(body, sig).is_ok());
+        if signed {
+            WebhookReply {
+                status: 200,
+                payload: parse_payload(body).ok(),
+            }
+        } else {
+            WebhookReply {
+                status: 401,
+                payload: None,
+            }
+        }
+    }
 }
 
 /// One event (`WebhookEvent.events[]`).
@@ -115,7 +156,15 @@ pub struct WebhookPayload {
     pub entropy: String,
 }
 
-/// Parses a payload (check the signature first).
+/// The events of a payload (check the signature first, or use [`WebhookVerifier::verify`]).
+///
+/// # Errors
+/// [`Error::Validation`] for a body that is not a Xero webhook payload.
+pub fn parse(body: &[u8]) -> Result<Vec<WebhookEvent>> {
+    parse_payload(body).map(|p| p.events)
+}
+
+/// Parses a whole payload, sequence numbers included (check the signature first).
 ///
 /// # Errors
 /// [`Error::Validation`] for a body that is not a Xero webhook payload.
@@ -134,39 +183,23 @@ pub struct WebhookReply {
     pub payload: Option<WebhookPayload>,
 }
 
-/// Checks the signature and parses the body: `200` with the payload when the signature is valid, `401`
-/// otherwise (the intent-to-receive contract). A validly signed body that does not parse still gets `200`
-/// (Xero signed it; retries would not help) with no payload.
-pub fn handle(body: &[u8], signature: Option<&str>, key: &SecretString) -> WebhookReply {
-    match signature {
-        Some(sig) if verify_signature(body, sig, key) => WebhookReply {
-            status: 200,
-            payload: parse_payload(body).ok(),
-        },
-        _ => WebhookReply {
-            status: 401,
-            payload: None,
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn signature_round_trip_and_tampering() {
-        let key = SecretString::from("k".to_owned());
+        let v = WebhookVerifier::new("k".to_owned());
         let body = br#"{"events":[],"firstEventSequence":1,"lastEventSequence":1,"entropy":"X"}"#;
-        let sig = sign(body, &key).unwrap();
-        assert!(verify_signature(body, &sig, &key));
-        assert!(!verify_signature(b"{}", &sig, &key));
-        assert!(!verify_signature(
-            body,
-            &sig,
-            &SecretString::from("other".to_owned())
-        ));
-        assert!(!verify_signature(body, "not base64!", &key));
-        assert_eq!(handle(body, None, &key).status, 401);
+        let sig = v.sign(body);
+        assert!(v.verify_signature(body, &sig).is_ok());
+        assert!(v.verify_signature(b"{}", &sig).is_err());
+        assert!(
+            WebhookVerifier::new("other".to_owned())
+                .verify_signature(body, &sig)
+                .is_err()
+        );
+        assert!(v.verify_signature(body, "not base64!").is_err());
+        assert_eq!(v.respond(&HeaderMap::new(), body).status, 401);
     }
 }

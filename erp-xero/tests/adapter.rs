@@ -13,7 +13,7 @@ use erp_hub_core::model::{
 use erp_hub_core::money::Currency;
 use erp_hub_core::tax::{Tax, TaxRate};
 use erp_hub_core::{Error, ErrorKind};
-use erp_xero::mock::MockXero;
+use erp_xero::testing::MockXero;
 use rust_decimal_macros::dec;
 
 fn key(k: &str) -> IdempotencyKey {
@@ -206,8 +206,14 @@ async fn errors_map_to_the_taxonomy() {
     let cid = customer(x, "c-err").await;
     let mut inv = invoice("inv-bad", ("c-err", &cid));
     inv.lines[0].account = Some("999".into());
-    let Error::Validation { errors } = x.create_invoice(&inv, &key("inv-bad")).await.unwrap_err()
-    else {
+    let err = x.create_invoice(&inv, &key("inv-bad")).await.unwrap_err();
+    // The typed ValidationException is the error's source.
+    let exception = err
+        .provider_error::<erp_xero::error::ValidationException>()
+        .expect("the ValidationException as source");
+    assert_eq!(exception.error_number, Some(10));
+    assert!(!exception.elements.is_empty());
+    let Error::Validation { errors, .. } = err else {
         panic!("expected Validation")
     };
     assert_eq!(errors[0].field, "Invoices[0]");
@@ -248,11 +254,10 @@ async fn errors_map_to_the_taxonomy() {
         ErrorKind::Validation
     );
     // 403: a tenant this connection does not have.
-    let other = env.client.adapter(
-        common::CONNECTION,
-        "00000000-0000-4000-8000-0000000000bb",
-        MockXero::mapping(),
-    );
+    let other = env
+        .client
+        .adapter(common::CONNECTION, "00000000-0000-4000-8000-0000000000bb")
+        .with_mapping(MockXero::mapping());
     assert_eq!(
         other.test_connection().await.unwrap_err().kind(),
         ErrorKind::Auth
@@ -514,11 +519,12 @@ async fn chart_of_accounts_and_tax_rates_for_the_mapping() {
     assert!(
         accounts
             .iter()
-            .any(|a| a["Code"] == "090" && a["Type"] == "BANK")
+            .any(|a| a.code.as_deref() == Some("090") && a.account_type == "BANK")
     );
     let rates = env.xero.tax_rates().await.unwrap();
+    assert!(rates.iter().any(|r| r.rate() == dec!(16)), "{rates:?}");
     for t in MockXero::mapping().tax_codes.values() {
-        assert!(rates.iter().any(|r| r["TaxType"] == t.as_str()), "{t}");
+        assert!(rates.iter().any(|r| r.tax_type == *t), "{t}");
     }
 }
 
@@ -589,7 +595,7 @@ async fn balance(xero: &erp_xero::XeroAdapter, id: &str) -> rust_decimal::Decima
         .unwrap()
 }
 
-fn batch_puts(mock: &MockXero) -> Vec<erp_xero::mock::RecordedRequest> {
+fn batch_puts(mock: &MockXero) -> Vec<erp_xero::testing::RecordedRequest> {
     mock.requests()
         .into_iter()
         .filter(|r| r.method == "PUT" && r.resource() == "/BatchPayments")
@@ -781,7 +787,7 @@ async fn bad_batch_payments_are_typed_errors_and_create_nothing() {
     let a = DocRef::resolved("c-bad-inv-a", &inv[0]);
     let b = DocRef::resolved("c-bad-inv-b", &inv[1]);
     let fields = |e: Error| match e {
-        Error::Validation { errors } => errors.into_iter().map(|f| f.field).collect::<Vec<_>>(),
+        Error::Validation { errors, .. } => errors.into_iter().map(|f| f.field).collect::<Vec<_>>(),
         other => panic!("expected Validation, got {other:?}"),
     };
 
@@ -887,7 +893,8 @@ async fn bad_batch_payments_are_typed_errors_and_create_nothing() {
     let over = pay(dec!(1210.01))
         .apply_to(a.clone(), dec!(50))
         .apply_to(b.clone(), dec!(1160.01));
-    let Error::Validation { errors } = x.record_payment(&over, &key("bad-11")).await.unwrap_err()
+    let Error::Validation { errors, .. } =
+        x.record_payment(&over, &key("bad-11")).await.unwrap_err()
     else {
         panic!("expected Validation")
     };
@@ -899,4 +906,40 @@ async fn bad_batch_payments_are_typed_errors_and_create_nothing() {
     assert!(env.mock.records("Payments").is_empty());
     assert_eq!(balance(x, &inv[0]).await, dec!(1160.00));
     assert_eq!(balance(x, &inv[1]).await, dec!(1160.00));
+}
+
+#[tokio::test]
+async fn a_credit_note_without_allocation_reads_back_without_an_invoice_id() {
+    use erp_hub_core::testing::conformance::FaultHook;
+    let env = common::env().await;
+    let x = &env.xero;
+    let cid = customer(x, "c-cn-noalloc").await;
+    let r = x
+        .create_invoice(
+            &invoice("inv-noalloc", ("c-cn-noalloc", &cid)),
+            &key("inv-noalloc"),
+        )
+        .await
+        .unwrap();
+    let cn = CreditNote::new(
+        "cn-noalloc",
+        PartyRef::resolved("c-cn-noalloc", cid.clone()),
+        DocRef::resolved("inv-noalloc", r.id.clone()),
+        NaiveDate::from_ymd_opt(2026, 1, 20).unwrap(),
+        Currency::MXN,
+    )
+    .with_line(InvoiceLine::new("Refund", dec!(1), dec!(10)));
+    // The allocation (second write) is refused: the note exists, unallocated, and the adapter says Uncertain.
+    assert!(env.mock.reject_write_after(1).await);
+    let err = x
+        .create_credit_note(&cn, &key("cn-noalloc"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Uncertain);
+    let note = env.mock.records("CreditNotes").pop().unwrap();
+    let id = note["CreditNoteID"].as_str().unwrap();
+    let Entity::CreditNote(read) = x.get(EntityKind::CreditNote, id).await.unwrap().entity else {
+        panic!("expected a credit note")
+    };
+    assert_eq!(read.invoice.remote_id, None);
 }

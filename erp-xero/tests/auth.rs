@@ -11,7 +11,7 @@ use chrono::Utc;
 use erp_hub_core::http::{InMemoryTokenStore, TokenSet, TokenStore};
 use erp_hub_core::{ErpAdapter, ErrorKind};
 use erp_xero::XeroClient;
-use erp_xero::mock::MockXero;
+use erp_xero::testing::MockXero;
 use secrecy::{ExposeSecret, SecretString};
 
 #[tokio::test]
@@ -68,7 +68,9 @@ async fn pkce_code_exchange_then_connections() {
         assert!(spec_fields.contains(k), "{k} is not a Connection property");
     }
 
-    let xero = client.adapter("user-1", &tenants[0].tenant_id, MockXero::mapping());
+    let xero = client
+        .adapter("user-1", &tenants[0].tenant_id)
+        .with_mapping(MockXero::mapping());
     let org = xero.test_connection().await.unwrap();
     assert_eq!(org.id, mock.tenant_id());
     assert_eq!(org.home_currency.as_deref(), Some("MXN"));
@@ -130,7 +132,9 @@ async fn fifty_concurrent_calls_with_a_server_expired_token_refresh_once() {
     let old_refresh = initial.refresh_token.clone().unwrap();
     store.inner.insert("c", initial);
     let client = XeroClient::new(mock.config(), store.clone()).unwrap();
-    let xero = client.adapter("c", mock.tenant_id(), MockXero::mapping());
+    let xero = client
+        .adapter("c", mock.tenant_id())
+        .with_mapping(MockXero::mapping());
 
     mock.expire_access_tokens(); // the store still believes the token is fresh: every call gets a 401
     let results = concurrent_reads(&xero, 50).await;
@@ -180,7 +184,9 @@ async fn fifty_concurrent_calls_with_a_known_expired_token_refresh_once_without_
     tokens.expires_at = Some(Utc::now() - chrono::Duration::minutes(1));
     store.insert("c", tokens);
     let client = XeroClient::new(mock.config(), store.clone()).unwrap();
-    let xero = client.adapter("c", mock.tenant_id(), MockXero::mapping());
+    let xero = client
+        .adapter("c", mock.tenant_id())
+        .with_mapping(MockXero::mapping());
     let results = concurrent_reads(&xero, 50).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(mock.refresh_count(), 1);
@@ -221,7 +227,9 @@ async fn rejected_refresh_is_auth_and_not_a_retry_loop() {
             .with_expires_at(Utc::now() + chrono::Duration::minutes(30)),
     );
     let client = XeroClient::new(mock.config(), store).unwrap();
-    let xero = client.adapter("c", mock.tenant_id(), MockXero::mapping());
+    let xero = client
+        .adapter("c", mock.tenant_id())
+        .with_mapping(MockXero::mapping());
     let results = concurrent_reads(&xero, 10).await;
     assert!(
         results
@@ -246,7 +254,7 @@ async fn public_client_uses_pkce_without_a_secret() {
     let store = Arc::new(InMemoryTokenStore::new());
     let base = mock.config();
     let config =
-        erp_xero::XeroConfig::public(erp_xero::mock::CLIENT_ID, "http://localhost/callback")
+        erp_xero::XeroConfig::public(erp_xero::testing::CLIENT_ID, "http://localhost/callback")
             .with_identity_urls(base.authorize_url.clone(), base.token_url.clone())
             .with_api_urls(base.connections_url.clone(), base.api_base_url.clone());
     assert!(config.client_secret.is_none());

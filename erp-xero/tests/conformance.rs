@@ -20,7 +20,7 @@ async fn conformance_suite_passes_against_mock_xero() {
         "conformance failures:\n{}",
         failures.join("\n")
     );
-    assert_eq!(results.len(), 9);
+    assert_eq!(results.len(), 10);
 
     // No write was duplicated: one contact per external reference.
     let contacts = env.mock.records("Contacts");

@@ -3,37 +3,16 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use erp_hub_core::adapter::{ErpAdapter, IdempotencyKey};
 use erp_hub_core::model::Customer;
+use erp_hub_core::testing::LogCapture;
 use secrecy::ExposeSecret;
 
 /// A `Write` target shared with the test.
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_credential_or_token_in_debug_output_or_logs() {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let capture = LogCapture::global().expect("no other global subscriber");
 
     let env = common::env().await;
     let before = env.store.get(common::CONNECTION).unwrap();
@@ -57,9 +36,9 @@ async fn no_credential_or_token_in_debug_output_or_logs() {
         before.refresh_token.unwrap().expose_secret().to_owned(),
         after.access_token.expose_secret().to_owned(),
         after.refresh_token.unwrap().expose_secret().to_owned(),
-        erp_xero::mock::CLIENT_SECRET.to_owned(),
+        erp_xero::testing::CLIENT_SECRET.to_owned(),
     ];
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("http.request"),
         "tracing captured nothing: {logs}"

@@ -1,9 +1,10 @@
 //! Webhook signature, intent-to-receive and payload parsing, with the credit-note example of
 //! `xero-webhooks.yaml`.
 
+use erp_hub_core::ErrorKind;
+use erp_hub_core::http::{HeaderMap, HeaderValue};
 use erp_hub_core::model::EntityKind;
-use erp_xero::webhook;
-use secrecy::SecretString;
+use erp_xero::webhook::{self, SIGNATURE_HEADER, WebhookVerifier};
 use yaml_rust2::{Yaml, YamlLoader};
 
 const WEBHOOKS: &str = include_str!("fixtures/xero-webhooks.yaml");
@@ -38,17 +39,29 @@ fn example_payload() -> Vec<u8> {
     serde_json::to_vec(&example).unwrap()
 }
 
+/// The headers of a delivery carrying `signature`.
+fn signed(signature: Option<&str>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Some(sig) = signature {
+        h.insert(SIGNATURE_HEADER, HeaderValue::from_str(sig).unwrap());
+    }
+    h
+}
+
 #[test]
 fn signed_spec_example_is_accepted_and_parsed() {
-    let key = SecretString::from("test-webhook-key".to_owned());
+    let v = WebhookVerifier::new("test-webhook-key".to_owned());
     let body = example_payload();
-    let sig = webhook::sign(&body, &key).unwrap();
-    let reply = webhook::handle(&body, Some(&sig), &key);
+    let sig = v.sign(&body);
+    let headers = signed(Some(&sig));
+    let reply = v.respond(&headers, &body);
     assert_eq!(reply.status, 200);
     let payload = reply.payload.expect("parsed");
     assert_eq!(payload.first_event_sequence, 76);
     assert_eq!(payload.entropy, "FXNGWLCCGVANWHKILRUB");
-    let e = &payload.events[0];
+    let events = v.verify(&headers, &body).unwrap();
+    assert_eq!(events, payload.events);
+    let e = &events[0];
     assert_eq!(e.resource_id, "55d84274-a3da-4829-a7c0-0cab601b95cc");
     assert_eq!(e.event_type, "CREATE");
     assert_eq!(e.entity_kind(), Some(EntityKind::CreditNote));
@@ -57,23 +70,31 @@ fn signed_spec_example_is_accepted_and_parsed() {
 
 #[test]
 fn intent_to_receive_answers_401_for_bad_signatures() {
-    let key = SecretString::from("test-webhook-key".to_owned());
+    let v = WebhookVerifier::new("test-webhook-key".to_owned());
     let body =
         br#"{"events":[],"firstEventSequence":1,"lastEventSequence":1,"entropy":"S0M3ENTR0PY"}"#;
-    let good = webhook::sign(body, &key).unwrap();
-    assert_eq!(webhook::handle(body, Some(&good), &key).status, 200);
-    assert_eq!(webhook::handle(body, None, &key).status, 401);
-    assert_eq!(webhook::handle(body, Some(""), &key).status, 401);
-    let other = webhook::sign(body, &SecretString::from("other".to_owned())).unwrap();
-    assert_eq!(webhook::handle(body, Some(&other), &key).status, 401);
+    let good = v.sign(body);
+    assert_eq!(v.respond(&signed(Some(&good)), body).status, 200);
+    assert_eq!(v.respond(&signed(None), body).status, 401);
+    assert_eq!(
+        v.verify(&signed(None), body).unwrap_err().kind(),
+        ErrorKind::Auth
+    );
+    assert_eq!(v.respond(&signed(Some("")), body).status, 401);
+    let other = WebhookVerifier::new("other".to_owned()).sign(body);
+    assert_eq!(v.respond(&signed(Some(&other)), body).status, 401);
     // One changed byte in the body.
     let mut tampered = body.to_vec();
     tampered[12] = b' ';
-    assert_eq!(webhook::handle(&tampered, Some(&good), &key).status, 401);
+    assert_eq!(v.respond(&signed(Some(&good)), &tampered).status, 401);
     // A signed body that is not a payload: 200 (it is Xero's) but nothing parsed.
     let junk = b"not json";
-    let sig = webhook::sign(junk, &key).unwrap();
-    let r = webhook::handle(junk, Some(&sig), &key);
+    let sig = v.sign(junk);
+    let r = v.respond(&signed(Some(&sig)), junk);
     assert_eq!((r.status, r.payload.is_none()), (200, true));
+    assert_eq!(
+        v.verify(&signed(Some(&sig)), junk).unwrap_err().kind(),
+        ErrorKind::Validation
+    );
     assert!(webhook::parse_payload(junk).is_err());
 }

@@ -21,7 +21,7 @@ use erp_hub_core::money::Currency;
 use erp_hub_core::tax::{Tax, TaxRate};
 use erp_hub_core::{ErpAdapter, IdempotencyKey};
 use erp_quickbooks::testing::{INITIAL_ACCESS_TOKEN, INITIAL_REFRESH_TOKEN, MockQuickBooks};
-use erp_quickbooks::{QuickBooks, QuickBooksConfig, TaxMode};
+use erp_quickbooks::{QuickBooksAdapter, QuickBooksConfig, TaxMode};
 use rust_decimal_macros::dec;
 
 const REALM: &str = "9130357992221046";
@@ -39,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_expires_at(Utc::now() + chrono::Duration::minutes(55)),
     );
 
-    // Our accounts and tax codes → the company's (ids from `QuickBooks::accounts()` / `tax_codes()`).
+    // Our accounts and tax codes → the company's (ids from `QuickBooksAdapter::accounts()` / `tax_codes()`).
     let mut mapping = AccountMapping::new("quickbooks");
     mapping.income_account = Some("79".into());
     mapping.payment_account = Some("35".into());
@@ -52,9 +52,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "my-client-id",
         "my-client-secret",
     )?
-    .with_tax_mode(TaxMode::Global)
-    .with_mapping(mapping);
-    let qbo = QuickBooks::new(config, store)?;
+    .with_tax_mode(TaxMode::Global);
+    let qbo = QuickBooksAdapter::new(config, store)?.with_mapping(mapping);
 
     let company = qbo.test_connection().await?;
     println!("connected to {} ({:?})", company.name, company.country);

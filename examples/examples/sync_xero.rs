@@ -21,7 +21,7 @@ use erp_hub_core::model::{
 use erp_hub_core::money::Currency;
 use erp_hub_core::tax::{Tax, TaxRate};
 use erp_xero::XeroClient;
-use erp_xero::mock::MockXero;
+use erp_xero::testing::MockXero;
 use rust_decimal_macros::dec;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -35,7 +35,9 @@ async fn main() -> BoxResult<()> {
     let tenants = client.connections("demo-connection").await?;
     let tenant = tenants.first().ok_or("no tenant")?;
     // The mock's chart of accounts: income 200, bank 090, IVA 16 % = OUTPUT, ISR withheld → account 825.
-    let xero = client.adapter("demo-connection", &tenant.tenant_id, MockXero::mapping());
+    let xero = client
+        .adapter("demo-connection", &tenant.tenant_id)
+        .with_mapping(MockXero::mapping());
     let org = xero.test_connection().await?;
     println!(
         "connected to {} (tenant {}, home currency {})",

@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| drop(erp_xero::webhook::parse_payload(data)));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| erp_xero::fuzzing::webhook(data));

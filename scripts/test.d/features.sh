@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo check --quiet -p sat-cfdi --no-default-features --features aws-lc-rs
 cargo check --quiet -p cr-einvoice --no-default-features
+cargo check --quiet -p cr-einvoice --no-default-features --features demo
 cargo check --quiet -p erp-hub-core --no-default-features
 for pkg in sat-cfdi cr-einvoice; do
   if cargo tree -p "$pkg" --no-default-features -e normal --prefix none 2>/dev/null \

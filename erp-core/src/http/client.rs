@@ -473,6 +473,7 @@ pub fn classify_status(
             }
         }
         400..=499 => Error::Validation {
+            source: None,
             errors: vec![FieldError::new("", detail).with_code(status.as_u16().to_string())],
         },
         _ => Error::unsupported(format!("unexpected {detail}")),

@@ -15,6 +15,9 @@
 //! response, `408` and `5xx` are retried only for replay-safe requests; for any other write a lost response is
 //! [`Error::Uncertain`] (reconcile before retrying) and a `5xx` maps to `Uncertain` too.
 //!
+//! [`wire`] holds the small helpers every adapter's JSON mapping shares (exact-decimal amounts, length checks,
+//! constant-time comparison).
+//!
 //! Secrets ([`TokenSet`], [`ClientCredentials`], [`PasswordCredentials`]) are `secrecy` types: `Debug` redacts them
 //! and they are never logged.
 //!
@@ -26,6 +29,7 @@ mod oauth2;
 mod rate_limit;
 mod retry;
 mod token;
+pub mod wire;
 
 pub use client::{
     HttpClient, HttpClientBuilder, HttpResponse, IDEMPOTENCY_KEY_HEADER, RateLimitHeaderParser,

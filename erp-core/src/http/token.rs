@@ -404,32 +404,5 @@ impl TokenManager {
 
 /// A copy of `e` for handing one outcome to several callers (sources are flattened into the message).
 pub(crate) fn share_error(e: &Error) -> Error {
-    let with_source = |message: &str, source: &Option<crate::error::BoxError>| match source {
-        Some(s) => format!("{message}: {s}"),
-        None => message.to_owned(),
-    };
-    match e {
-        Error::Auth { message } => Error::auth(message.clone()),
-        Error::RateLimited { retry_after } => Error::RateLimited {
-            retry_after: *retry_after,
-        },
-        Error::Conflict { message } => Error::conflict(message.clone()),
-        Error::Duplicate {
-            message,
-            existing_id,
-        } => Error::Duplicate {
-            message: message.clone(),
-            existing_id: existing_id.clone(),
-        },
-        Error::Validation { errors } => Error::Validation {
-            errors: errors.clone(),
-        },
-        Error::NotFound { entity, id } => Error::not_found(entity.clone(), id.clone()),
-        Error::Transient { message, source } => Error::transient(with_source(message, source)),
-        Error::Uncertain { message, source } => Error::uncertain(with_source(message, source)),
-        Error::Unsupported { operation } => Error::unsupported(operation.clone()),
-        Error::Config { message } => Error::config(message.clone()),
-        other if other.kind() == ErrorKind::Validation => Error::invalid("", other.to_string()),
-        other => Error::transient(other.to_string()),
-    }
+    e.replicate()
 }

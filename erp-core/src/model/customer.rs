@@ -102,7 +102,7 @@ pub enum TaxId {
         country: String,
         /// Scheme name (e.g. `NIT`, `CUIT`, `VAT`).
         scheme: String,
-        /// The value.
+        /// The identifier as issued, without the country prefix (e.g. `900123456-7`).
         value: String,
     },
 }

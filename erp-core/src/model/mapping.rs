@@ -2,9 +2,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::tax::{Tax, TaxKind, TaxRate};
+
 /// How our account and tax codes map to one provider's chart of accounts and tax codes.
 ///
-/// Tax codes in invoices are provider-neutral (e.g. `IVA16`, `ISR-RET-10`); each adapter looks them up here.
+/// Taxes in documents are provider-neutral ([`Tax`]); every adapter turns a line's taxes into one key with
+/// [`AccountMapping::tax_key`] and looks the provider's code up in [`tax_codes`](Self::tax_codes), so one mapping
+/// file has the same keys for every provider.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AccountMapping {
@@ -46,8 +50,73 @@ impl AccountMapping {
         })
     }
 
+    /// The key of a set of taxes in [`tax_codes`](Self::tax_codes) and [`tax_accounts`](Self::tax_accounts): the
+    /// one grammar every adapter uses.
+    ///
+    /// One token per tax, in the order given, joined with `+`; `NONE` for no taxes. A token is the tax code
+    /// followed by its rate:
+    ///
+    /// | tax | token |
+    /// |---|---|
+    /// | transferred, percent | `IVA16`, `IEPS8`, `IVA10.5` (trailing zeros dropped: 16.00 % is `IVA16`) |
+    /// | transferred, zero rate | `IVA0` |
+    /// | exempt | `IVA-EXEMPT` |
+    /// | per unit (amount per unit in the document currency) | `IEPS-PU1.5` |
+    /// | withheld | the same, prefixed with `RET-`: `RET-ISR10`, `RET-IVA10.6667` |
+    ///
+    /// A compound tax (IVA on a base that includes IEPS) is keyed like the plain combination, `IEPS8+IVA16`: the
+    /// provider code it maps to carries the compounding, and adapters send the amounts erp-hub computed.
+    ///
+    /// ```
+    /// use erp_hub_core::model::AccountMapping;
+    /// use erp_hub_core::money::{Currency, Money};
+    /// use erp_hub_core::tax::{Tax, TaxRate};
+    /// use rust_decimal::Decimal;
+    ///
+    /// let iva16 = Tax::transferred("IVA", TaxRate::Percent(Decimal::from(16)));
+    /// let isr10 = Tax::withheld("ISR", TaxRate::Percent(Decimal::from(10)));
+    /// let ieps8 = Tax::transferred("IEPS", TaxRate::Percent(Decimal::from(8)));
+    /// assert_eq!(AccountMapping::tax_key(&[iva16.clone()]), "IVA16");
+    /// assert_eq!(AccountMapping::tax_key(&[iva16.clone(), isr10]), "IVA16+RET-ISR10");
+    /// assert_eq!(AccountMapping::tax_key(&[Tax::transferred("IVA", TaxRate::Exempt)]), "IVA-EXEMPT");
+    /// assert_eq!(AccountMapping::tax_key(&[Tax::transferred("IVA", TaxRate::Zero)]), "IVA0");
+    /// let litre = Money::new(Decimal::new(15, 1), Currency::MXN);
+    /// assert_eq!(AccountMapping::tax_key(&[Tax::transferred("IEPS", TaxRate::PerUnit(litre))]), "IEPS-PU1.5");
+    /// assert_eq!(AccountMapping::tax_key(&[ieps8, iva16.with_base_including("IEPS")]), "IEPS8+IVA16");
+    /// assert_eq!(AccountMapping::tax_key(&[]), "NONE");
+    /// ```
+    pub fn tax_key(taxes: &[Tax]) -> String {
+        if taxes.is_empty() {
+            return "NONE".into();
+        }
+        let tokens: Vec<String> = taxes.iter().map(tax_token).collect();
+        tokens.join("+")
+    }
+
+    /// The provider tax code mapped for `taxes` ([`tax_key`](Self::tax_key) looked up in
+    /// [`tax_codes`](Self::tax_codes)).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) naming the key when it is not mapped.
+    pub fn tax_code_for(&self, taxes: &[Tax]) -> crate::Result<&str> {
+        self.tax_code(&Self::tax_key(taxes))
+    }
+
     /// The provider account for one of our account codes (identity when unmapped).
     pub fn account<'a>(&'a self, ours: &'a str) -> &'a str {
         self.accounts.get(ours).map_or(ours, String::as_str)
+    }
+}
+
+fn tax_token(t: &Tax) -> String {
+    let base = match &t.rate {
+        TaxRate::Percent(p) => format!("{}{}", t.code, p.normalize()),
+        TaxRate::Zero => format!("{}0", t.code),
+        TaxRate::Exempt => format!("{}-EXEMPT", t.code),
+        TaxRate::PerUnit(m) => format!("{}-PU{}", t.code, m.amount().normalize()),
+    };
+    match t.kind {
+        TaxKind::Withheld => format!("RET-{base}"),
+        TaxKind::Transferred => base,
     }
 }

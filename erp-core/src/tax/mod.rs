@@ -445,6 +445,7 @@ impl From<TaxError> for crate::Error {
             | TaxError::CircularCompound { line, .. } => format!("lines[{line}].taxes"),
         };
         crate::Error::Validation {
+            source: None,
             errors: vec![crate::FieldError::new(field, e.to_string())],
         }
     }

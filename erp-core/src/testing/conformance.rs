@@ -27,6 +27,17 @@ pub trait FaultHook: Send + Sync {
     async fn rate_limit_next(&self, n: usize);
     /// Expires the current access token so the next request must refresh it (no-op without tokens).
     async fn expire_token(&self);
+    /// Lets the next `skip` writes through and rejects the one after them with a business-rule error (HTTP 400,
+    /// not remembered under its idempotency key), as a provider does when the second step of a two-step write
+    /// is refused: the credit memo is created, applying it to the invoice fails.
+    ///
+    /// Returns whether the system under test can provoke this; the default cannot and returns `false`.
+    async fn reject_write_after(&self, skip: usize) -> bool {
+        let _ = skip;
+        false
+    }
+    /// Disarms every fault still pending (so a scenario leaves none behind for the next one).
+    async fn clear_faults(&self) {}
 }
 
 /// Why a scenario failed.
@@ -322,6 +333,99 @@ pub async fn credit_note(erp: &dyn ErpAdapter, ctx: &Context) -> Outcome {
     Ok(())
 }
 
+/// Once a provider applied a write, the adapter never answers with a verdict that invites a new key.
+///
+/// Two checks, both from the exactly-once contract ("any error after the provider applied a write is
+/// `Uncertain`, or the adapter finishes the operation"):
+/// - a payment that settled an invoice, sent again with the same key, returns the same record (an adapter that
+///   first compares the amount with the now-zero open balance answers `Validation` and the caller marks an
+///   applied payment as failed);
+/// - a credit note whose second step (its application to the invoice) is refused after the note was created
+///   answers `Uncertain`, or finishes the job, never `Validation`/`NotFound`/`Conflict` (a caller would then
+///   re-send with a new key and create a second note); a retry with the same key then completes it, and the
+///   invoice is credited exactly once.
+pub async fn verdict_after_apply(
+    erp: &dyn ErpAdapter,
+    ctx: &Context,
+    faults: &dyn FaultHook,
+) -> Outcome {
+    let cust = new_customer(erp, ctx, "va-cust").await?;
+    let party = PartyRef::resolved(ctx.r("va-cust"), cust.id.clone());
+    let line = || InvoiceLine::new("Service", Decimal::ONE, Decimal::from(500)).with_tax(iva16());
+
+    // 1. Re-sending a payment that settled the invoice.
+    let (inv, r) = new_invoice(erp, ctx, "va-inv", ("va-cust", &cust), vec![line()]).await?;
+    let total = inv.breakdown().step("local breakdown")?.total.amount();
+    let doc = DocRef::resolved(inv.external_ref.clone(), r.id.clone());
+    let pay = Payment::new(
+        ctx.r("va-pay"),
+        party.clone(),
+        ctx.date,
+        ctx.currency,
+        total,
+    )
+    .apply_to(doc, total);
+    let key = ctx.key("va-pay")?;
+    let first = retrying(ctx, || erp.record_payment(&pay, &key))
+        .await
+        .step("payment")?;
+    let again = retrying(ctx, || erp.record_payment(&pay, &key))
+        .await
+        .step("payment re-sent with the same key after it was applied")?;
+    ensure(again.id == first.id, "payment replay", || {
+        format!("the replay returned {again}, the first call {first}")
+    })?;
+    if let Some(b) = balance(erp, &r.id).await? {
+        ensure(b.is_zero(), "balance after payment replay", || {
+            format!("{b} != 0")
+        })?;
+    }
+
+    // 2. A credit note whose application is refused after the note was created.
+    let (inv, r) = new_invoice(erp, ctx, "va-cn-inv", ("va-cust", &cust), vec![line()]).await?;
+    let total = inv.breakdown().step("local breakdown")?.total.amount();
+    let cn = CreditNote::new(
+        ctx.r("va-cn"),
+        party,
+        DocRef::resolved(inv.external_ref.clone(), r.id.clone()),
+        ctx.date,
+        ctx.currency,
+    )
+    .with_line(InvoiceLine::new("Refund", Decimal::ONE, Decimal::from(100)).with_tax(iva16()));
+    let credit = cn.breakdown().step("local breakdown")?.total.amount();
+    let key = ctx.key("va-cn")?;
+    let armed = faults.reject_write_after(1).await;
+    let first = retrying(ctx, || erp.create_credit_note(&cn, &key)).await;
+    faults.clear_faults().await;
+    match &first {
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::Uncertain => {}
+        Err(e) => {
+            return Err(Failure::Violated {
+                step: "credit note refused after it was created",
+                message: format!(
+                    "expected success or Uncertain (fault armed: {armed}), got {:?}: {e}",
+                    e.kind()
+                ),
+            });
+        }
+    }
+    let done = retrying(ctx, || erp.create_credit_note(&cn, &key))
+        .await
+        .step("credit note retried with the same key")?;
+    if let Ok(f) = &first {
+        ensure(f.id == done.id, "credit note replay", || {
+            format!("the replay returned {done}, the first call {f}")
+        })?;
+    }
+    if let Some(b) = balance(erp, &r.id).await? {
+        ensure(b == total - credit, "balance after credit", || {
+            format!("{b} != {} (credited once)", total - credit)
+        })?;
+    }
+    Ok(())
+}
+
 /// An update based on a stale version is rejected with `Conflict`.
 pub async fn stale_update(erp: &dyn ErpAdapter, ctx: &Context) -> Outcome {
     let mut c = customer(ctx, "stale", "Stale");
@@ -474,6 +578,10 @@ pub async fn run_all(
         ("invoice_mixed_taxes", invoice_mixed_taxes(erp, ctx).await),
         ("partial_payment", partial_payment(erp, ctx).await),
         ("credit_note", credit_note(erp, ctx).await),
+        (
+            "verdict_after_apply",
+            verdict_after_apply(erp, ctx, faults).await,
+        ),
         ("stale_update", stale_update(erp, ctx).await),
         ("duplicate_name", duplicate_name(erp, ctx).await),
         ("rate_limit_storm", rate_limit_storm(erp, ctx, faults).await),

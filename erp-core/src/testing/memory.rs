@@ -99,6 +99,10 @@ pub struct MemoryErp {
     company: CompanyInfo,
     page_size: usize,
     calls: Mutex<BTreeMap<&'static str, usize>>,
+    /// Writes to let through before one is rejected ([`FaultHook::reject_write_after`]).
+    ///
+    /// [`FaultHook::reject_write_after`]: super::conformance::FaultHook::reject_write_after
+    reject_after: Mutex<Option<usize>>,
 }
 
 impl Default for MemoryErp {
@@ -130,6 +134,7 @@ impl MemoryErp {
             company,
             page_size: 100,
             calls: Mutex::new(BTreeMap::new()),
+            reject_after: Mutex::new(None),
         }
     }
 
@@ -186,6 +191,20 @@ impl MemoryErp {
         let fault = self.enter(op);
         if let Some(Fault::Error(make)) = &fault {
             return Err(make());
+        }
+        {
+            let mut armed = lock(&self.reject_after);
+            match *armed {
+                Some(0) => {
+                    *armed = None;
+                    return Err(Error::invalid(
+                        op,
+                        "rejected by an injected business-rule fault",
+                    ));
+                }
+                Some(n) => *armed = Some(n - 1),
+                None => {}
+            }
         }
         let fingerprint = format!(
             "{op}:{}",
@@ -744,5 +763,15 @@ impl super::conformance::FaultHook for MemoryErp {
 
     async fn expire_token(&self) {
         // No tokens in memory: nothing to expire.
+    }
+
+    async fn reject_write_after(&self, skip: usize) -> bool {
+        *lock(&self.reject_after) = Some(skip);
+        true
+    }
+
+    async fn clear_faults(&self) {
+        *lock(&self.reject_after) = None;
+        lock(&self.faults).clear();
     }
 }

@@ -10,7 +10,7 @@ use chrono::Utc;
 use erp_hub_core::http::{InMemoryTokenStore, Jitter, RetryPolicy, TokenSet, TokenStore};
 use erp_hub_core::model::AccountMapping;
 use erp_quickbooks::testing::{INITIAL_ACCESS_TOKEN, INITIAL_REFRESH_TOKEN, MockQuickBooks};
-use erp_quickbooks::{QuickBooks, QuickBooksConfig, TaxMode};
+use erp_quickbooks::{QuickBooksAdapter, QuickBooksConfig, TaxMode};
 use serde_json::Value;
 
 pub const REALM: &str = "9130357992221046";
@@ -75,15 +75,16 @@ pub fn mx_mapping() -> AccountMapping {
 }
 
 pub fn config(mock: &MockQuickBooks, mode: TaxMode) -> QuickBooksConfig {
+    // One call moves the API and the token endpoint to the mock.
     let mut c = QuickBooksConfig::new(
-        mock.environment(),
+        erp_quickbooks::Environment::Sandbox,
         REALM,
         "client-id-123",
         "client-secret-xyz",
     )
     .expect("config")
+    .with_base_url(&mock.uri())
     .with_tax_mode(mode)
-    .with_mapping(mx_mapping())
     .with_retry(fast_retry());
     c.timeout = Duration::from_secs(10);
     c
@@ -100,10 +101,13 @@ pub fn store_with_initial_tokens() -> Arc<InMemoryTokenStore> {
     store
 }
 
-pub async fn adapter(mode: TaxMode) -> (QuickBooks, MockQuickBooks, Arc<InMemoryTokenStore>) {
+pub async fn adapter(
+    mode: TaxMode,
+) -> (QuickBooksAdapter, MockQuickBooks, Arc<InMemoryTokenStore>) {
     let m = mock().await;
     let store = store_with_initial_tokens();
-    let qbo = QuickBooks::new(config(&m, mode), Arc::clone(&store) as Arc<dyn TokenStore>)
-        .expect("adapter");
+    let qbo = QuickBooksAdapter::new(config(&m, mode), Arc::clone(&store) as Arc<dyn TokenStore>)
+        .expect("adapter")
+        .with_mapping(mx_mapping());
     (qbo, m, store)
 }

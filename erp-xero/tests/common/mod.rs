@@ -6,7 +6,7 @@ pub mod spec;
 use std::sync::Arc;
 
 use erp_hub_core::http::InMemoryTokenStore;
-use erp_xero::mock::MockXero;
+use erp_xero::testing::MockXero;
 use erp_xero::{XeroAdapter, XeroClient, XeroConfig};
 
 pub const CONNECTION: &str = "conn-1";
@@ -27,7 +27,9 @@ pub async fn env_with(tweak: impl FnOnce(XeroConfig) -> XeroConfig) -> Env {
     let store = Arc::new(InMemoryTokenStore::new());
     mock.connect(&store, CONNECTION);
     let client = XeroClient::new(tweak(mock.config()), store.clone()).expect("client");
-    let xero = client.adapter(CONNECTION, mock.tenant_id(), MockXero::mapping());
+    let xero = client
+        .adapter(CONNECTION, mock.tenant_id())
+        .with_mapping(MockXero::mapping());
     Env {
         mock,
         store,

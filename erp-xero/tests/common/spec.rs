@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use boon::{Compiler, Draft, SchemaIndex, Schemas};
-use erp_xero::mock::RecordedRequest;
+use erp_xero::testing::RecordedRequest;
 use serde_json::{Map, Number, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 

@@ -17,14 +17,14 @@
 //! # async fn demo() -> erp_hub_core::Result<()> {
 //! use std::sync::Arc;
 //! use erp_hub_core::http::InMemoryTokenStore;
-//! use erp_xero::mock::MockXero;
+//! use erp_xero::testing::MockXero;
 //! use erp_xero::XeroClient;
 //!
 //! let mock = MockXero::start().await;
 //! let store = Arc::new(InMemoryTokenStore::new());
 //! mock.connect(&store, "demo");
 //! let client = XeroClient::new(mock.config(), store)?;
-//! let xero = client.adapter("demo", mock.tenant_id(), MockXero::mapping());
+//! let xero = client.adapter("demo", mock.tenant_id()).with_mapping(MockXero::mapping());
 //! # let _ = xero; Ok(()) }
 //! ```
 
@@ -45,8 +45,8 @@ use sha2::{Digest, Sha256};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::client::limits::XeroLimits;
 use crate::config::XeroConfig;
-use crate::limits::XeroLimits;
 
 /// The mock app's client id.
 pub const CLIENT_ID: &str = "mock-client-id";
@@ -126,6 +126,7 @@ struct State {
     requests: Vec<RecordedRequest>,
     invoice_no: u32,
     credit_no: u32,
+    reject_write_after: Option<usize>,
 }
 
 /// The mock server and its state. Dropping it stops the server.
@@ -177,6 +178,7 @@ impl MockXero {
             requests: Vec::new(),
             invoice_no: 0,
             credit_no: 0,
+            reject_write_after: None,
         }));
         Mock::given(any())
             .respond_with(Responder {
@@ -208,11 +210,7 @@ impl MockXero {
             app_per_minute: 1_000_000,
         };
         XeroConfig::new(CLIENT_ID, CLIENT_SECRET, "http://localhost/callback")
-            .with_identity_urls(
-                format!("{base}/identity/connect/authorize"),
-                format!("{base}/connect/token"),
-            )
-            .with_api_urls(format!("{base}/connections"), format!("{base}{API_PREFIX}"))
+            .with_base_url(&base)
             .with_timeout(Duration::from_secs(2))
             .with_limits(limits)
     }
@@ -332,6 +330,18 @@ impl FaultHook for MockXero {
 
     async fn expire_token(&self) {
         self.expire_access_tokens();
+    }
+
+    async fn reject_write_after(&self, skip: usize) -> bool {
+        lock(&self.state).reject_write_after = Some(skip);
+        true
+    }
+
+    async fn clear_faults(&self) {
+        let mut st = lock(&self.state);
+        st.reject_write_after = None;
+        st.rate_limit_next = 0;
+        st.rate_limit_writes = 0;
     }
 }
 
@@ -741,6 +751,19 @@ impl State {
         let Some(resource) = path.strip_prefix(API_PREFIX) else {
             return not_found();
         };
+        if method != "GET" {
+            match self.reject_write_after {
+                Some(0) => {
+                    self.reject_write_after = None;
+                    let mut r = validation(vec![json!({"ValidationErrors": [
+                        {"Message": "mock: injected rejection"}]})]);
+                    r.headers = headers;
+                    return r;
+                }
+                Some(n) => self.reject_write_after = Some(n - 1),
+                None => {}
+            }
+        }
         let key = header(req, "idempotency-key");
         let fingerprint = format!(
             "{method} {path}?{} {}",

@@ -47,7 +47,8 @@ use serde_json::Value;
 
 use crate::client::Call;
 use crate::entities::{XeroAdapter, currency, quote};
-use crate::mapping::{self, AccountRef, Amount, InvoiceRef, PaymentBody, dec, str_of};
+use crate::mapping::{self, dec, str_of};
+use crate::wire::{AccountRef, Amount, InvoiceRef, PaymentBody};
 
 fn party(contact: &Value) -> PartyRef {
     PartyRef::resolved(
@@ -112,7 +113,10 @@ fn check_batch(payment: &Payment) -> Result<()> {
         ));
     }
     if !errors.is_empty() {
-        return Err(Error::Validation { errors });
+        return Err(Error::Validation {
+            errors,
+            source: None,
+        });
     }
     // Field lengths, with placeholder invoice ids.
     mapping::batch_payment_body(payment, String::new(), Vec::new())?;
@@ -211,7 +215,10 @@ impl XeroAdapter {
             ids.push(id);
         }
         if !errors.is_empty() {
-            return Err(Error::Validation { errors });
+            return Err(Error::Validation {
+                errors,
+                source: None,
+            });
         }
         let body = mapping::batch_payment_body(payment, account, ids)?;
         let raw = mapping::with_passthrough(&body, &payment.passthrough)?;
