@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the offline reference programs and checks what they print:
-#  - quickstart: ERP sync through MemoryErp, a sealed CFDI whose total equals the ERP total, a signed CR factura;
+#  - quickstart: the hub (SQLite) syncs two tenants into MemoryErp and the QuickBooks mock, a sealed CFDI whose total equals the ERP total, a signed CR factura;
 #  - sync_quickbooks / sync_xero: the four remote refs against the in-process mocks;
 #  - cr_submit: one aceptado and one rechazado (with its DetalleMensaje), one POST each, against the mock Hacienda;
 #  - pac_failover: every scenario, last line double_stamps=0 lost=0 (counted by the mock PACs);
@@ -14,6 +14,8 @@ out=$(run quickstart)
 echo "$out" | grep -q '^cfdi .*validation errors 0$' || fail "quickstart: CFDI line missing or invalid"
 echo "$out" | grep -q '^cr .*signature verified$' || fail "quickstart: CR line missing"
 echo "$out" | grep -q '^balance ' || fail "quickstart: no balance line"
+echo "$out" | grep -q '^scope norte-mx/memory:1: done 3 dead 0 backlog 0$' || fail "quickstart: MemoryErp tenant not synced"
+echo "$out" | grep -q '^scope sol-mx/quickbooks:[0-9]*: done 4 dead 0 backlog 0$' || fail "quickstart: QuickBooks tenant not synced"
 
 for ex in sync_quickbooks sync_xero; do
   out=$(run "$ex")
