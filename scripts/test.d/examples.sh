@@ -4,6 +4,7 @@
 #  - sync_quickbooks / sync_xero: the four remote refs against the in-process mocks;
 #  - cr_submit: one aceptado and one rechazado (with its DetalleMensaje), one POST each, against the mock Hacienda;
 #  - pac_failover: every scenario, last line double_stamps=0 lost=0 (counted by the mock PACs);
+#  - hub_status: the operator table (one dead letter with its history) and the hub's metrics as Prometheus text;
 #  - sync_engine: faults and a crash between runs, last line created=8 duplicates=0 lost=0 (counted in MemoryErp).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,6 +31,11 @@ echo "$out" | grep -q 'DetalleMensaje: El comprobante' || fail "cr_submit: Detal
 
 last=$(run sync_engine | tail -n 1)
 [ "$last" = "created=8 duplicates=0 lost=0" ] || fail "sync_engine ended with '$last'"
+
+out=$(run hub_status)
+echo "$out" | grep -q '^dead letters: 1$' || fail "hub_status: expected one dead letter"
+echo "$out" | grep -q '^erp_hub_records_total{.*outcome="done"} ' || fail "hub_status: no Prometheus records_total"
+echo "$out" | tail -n 1 | grep -q '^metric_lines=[1-9]' || fail "hub_status: no metrics exported"
 
 last=$(run pac_failover | tail -n 1)
 [ "$last" = "double_stamps=0 lost=0" ] || fail "pac_failover ended with '$last'"
