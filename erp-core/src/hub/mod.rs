@@ -36,6 +36,8 @@
 //! - **Sync log.** [`HubStore::record`] / [`HubStore::find`] give a record's state and every attempt (time,
 //!   duration, outcome, error kind and message, remote id, worker); [`HubStore::status`] gives counts per
 //!   scope, backlog, blocked records, dead letters and the oldest pending record.
+//! - **Tokens.** `SqliteTokenStore` / `PgTokenStore` keep OAuth tokens in the same database, sealed with a
+//!   key you supply (`TokenCipher`, ChaCha20-Poly1305).
 //! - **Metrics** through the `metrics` facade: see [`metrics`](self::metrics).
 //!
 //! # Exactly once
@@ -72,6 +74,8 @@ mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod token;
 mod types;
 mod worker;
 
@@ -81,6 +85,12 @@ pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use store::HubStore;
+#[cfg(feature = "postgres")]
+pub use token::PgTokenStore;
+#[cfg(feature = "sqlite")]
+pub use token::SqliteTokenStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use token::TokenCipher;
 pub use types::{
     AttemptError, AttemptLog, ClaimRequest, Claimed, Completion, Enqueued, Lease, NewRecord,
     RecordFilter, RecordId, RecordLog, RecordState, Scope, ScopeStatus, Verdict,

@@ -459,7 +459,7 @@ async fn run_batch(
         chunks.spawn(async move { send_chunk(&conn, &cfg, writes, meta).await });
     }
     // Wait for the calls, renewing the lease meanwhile.
-    let mut beat = tokio::time::interval(cfg.heartbeat);
+    let mut beat = tokio::time::interval(cfg.heartbeat.max(Duration::from_millis(1)));
     beat.tick().await;
     loop {
         tokio::select! {
