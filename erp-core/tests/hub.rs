@@ -214,7 +214,7 @@ async fn lease_stolen_is_fenced(store: Arc<dyn HubStore>) {
             scope.clone(),
             a.clone(),
             10,
-            Duration::from_millis(30),
+            Duration::from_millis(600),
         ))
         .await
         .unwrap();
@@ -232,7 +232,7 @@ async fn lease_stolen_is_fenced(store: Arc<dyn HubStore>) {
         .await
         .unwrap();
     assert!(none.is_empty(), "a held lease is not claimable");
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
     let got_b = store
         .claim(&ClaimRequest::new(
             scope.clone(),

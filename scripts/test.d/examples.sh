@@ -5,6 +5,7 @@
 #  - cr_submit: one aceptado and one rechazado (with its DetalleMensaje), one POST each, against the mock Hacienda;
 #  - pac_failover: every scenario, last line double_stamps=0 lost=0 (counted by the mock PACs);
 #  - hub_status: the operator table (one dead letter with its history) and the hub's metrics as Prometheus text;
+#  - sync_faults --records 1500: last line records=1500 duplicates=0 lost=0 dead_letters=<n> log_complete=true;
 #  - sync_engine: faults and a crash between runs, last line created=8 duplicates=0 lost=0 (counted in MemoryErp).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,6 +37,12 @@ out=$(run hub_status)
 echo "$out" | grep -q '^dead letters: 1$' || fail "hub_status: expected one dead letter"
 echo "$out" | grep -q '^erp_hub_records_total{.*outcome="done"} ' || fail "hub_status: no Prometheus records_total"
 echo "$out" | tail -n 1 | grep -q '^metric_lines=[1-9]' || fail "hub_status: no metrics exported"
+
+# The hub under faults and SIGKILLs (SQLite child processes, then 4 PostgreSQL worker processes); a smaller
+# instance than the 10,000-record acceptance run, in release so it stays within CI time.
+last=$(scripts/with-postgres.sh cargo run --quiet --release -p examples --example sync_faults -- --records 1500 | tail -n 1)
+[[ "$last" =~ ^records=1500\ duplicates=0\ lost=0\ dead_letters=[0-9]+\ log_complete=true$ ]] \
+  || fail "sync_faults ended with '$last'"
 
 last=$(run pac_failover | tail -n 1)
 [ "$last" = "double_stamps=0 lost=0" ] || fail "pac_failover ended with '$last'"

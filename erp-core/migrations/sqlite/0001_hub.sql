@@ -24,7 +24,8 @@ CREATE TABLE hub_records (
     last_error      TEXT,
     UNIQUE (tenant, connection, kind, external_ref)
 );
-CREATE INDEX hub_records_ready ON hub_records (tenant, connection, state, next_attempt_at);
+-- Not prefixed by tenant: the dependency checks must look dependencies up by the unique key below.
+CREATE INDEX hub_records_ready ON hub_records (state, next_attempt_at);
 
 CREATE TABLE hub_deps (
     record_id    INTEGER NOT NULL REFERENCES hub_records (id) ON DELETE CASCADE,

@@ -56,13 +56,14 @@ pub(crate) fn migrate_error(e: sqlx::migrate::MigrateError, latest: i64) -> Erro
     }
 }
 
+/// The dependency check is written `d` first, then `p` by its unique key (a join let SQLite scan the scope
+/// for every dependency: quadratic).
 pub(crate) const CLAIM_PICK: &str = "SELECT r.id FROM hub_records r \
      WHERE r.tenant = $1 AND r.connection = $2 \
        AND ((r.state = 'queued' AND r.next_attempt_at <= $3) OR (r.state = 'claimed' AND r.locked_until < $3)) \
-       AND NOT EXISTS (SELECT 1 FROM hub_deps d JOIN hub_records p \
-             ON p.tenant = r.tenant AND p.connection = r.connection AND p.kind = d.kind \
-            AND p.external_ref = d.external_ref \
-           WHERE d.record_id = r.id AND p.state <> 'done') \
+       AND NOT EXISTS (SELECT 1 FROM hub_deps d WHERE d.record_id = r.id AND EXISTS ( \
+             SELECT 1 FROM hub_records p WHERE p.tenant = r.tenant AND p.connection = r.connection \
+                AND p.kind = d.kind AND p.external_ref = d.external_ref AND p.state <> 'done')) \
      ORDER BY r.next_attempt_at, r.id LIMIT $4";
 
 pub(crate) const LOG_EXPIRED: &str = "INSERT INTO hub_attempts \
@@ -142,9 +143,9 @@ pub(crate) const HISTORY: &str = "SELECT attempt, started_at, duration_ms, outco
 
 pub(crate) const STATUS: &str = "SELECT r.tenant, r.connection, \
        SUM(CASE WHEN r.state = 'queued' THEN 1 ELSE 0 END) AS queued, \
-       SUM(CASE WHEN r.state = 'queued' AND EXISTS (SELECT 1 FROM hub_deps d JOIN hub_records p \
-             ON p.tenant = r.tenant AND p.connection = r.connection AND p.kind = d.kind \
-            AND p.external_ref = d.external_ref WHERE d.record_id = r.id AND p.state <> 'done') \
+       SUM(CASE WHEN r.state = 'queued' AND EXISTS (SELECT 1 FROM hub_deps d WHERE d.record_id = r.id \
+             AND EXISTS (SELECT 1 FROM hub_records p WHERE p.tenant = r.tenant AND p.connection = r.connection \
+                AND p.kind = d.kind AND p.external_ref = d.external_ref AND p.state <> 'done')) \
            THEN 1 ELSE 0 END) AS blocked, \
        SUM(CASE WHEN r.state = 'claimed' THEN 1 ELSE 0 END) AS claimed, \
        SUM(CASE WHEN r.state = 'done' THEN 1 ELSE 0 END) AS done, \
