@@ -29,7 +29,10 @@ async fn round_trip<S: TokenStore + std::fmt::Debug>(store: Arc<S>, wrong: Arc<S
     assert_eq!(t.expires_at, tokens(REFRESH).expires_at);
     assert_eq!(t.scope.as_deref(), Some("com.intuit.quickbooks.accounting"));
     // Rotation replaces the row.
-    store.save("realm-1", &tokens("rotated-refresh")).await.unwrap();
+    store
+        .save("realm-1", &tokens("rotated-refresh"))
+        .await
+        .unwrap();
     let t = store.load("realm-1").await.unwrap().unwrap();
     assert_eq!(t.refresh_token.unwrap().expose_secret(), "rotated-refresh");
     // Another key cannot open it, and says so without leaking anything.
@@ -53,7 +56,10 @@ async fn sqlite_tokens_are_sealed_at_rest() {
     let wrong = Arc::new(SqliteTokenStore::new(hub.pool().clone(), cipher(2)));
     round_trip(store.clone(), wrong).await;
     // Neither token is anywhere in the database file (WAL included).
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(hub.pool()).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(hub.pool())
+        .await
+        .unwrap();
     for f in std::fs::read_dir(dir.path()).unwrap() {
         let bytes = std::fs::read(f.unwrap().path()).unwrap();
         for secret in [ACCESS, "rotated-refresh", REFRESH] {
@@ -68,18 +74,26 @@ async fn sqlite_tokens_are_sealed_at_rest() {
         .execute(hub.pool())
         .await
         .unwrap();
-    assert_eq!(store.load("realm-2").await.unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(
+        store.load("realm-2").await.unwrap_err().kind(),
+        ErrorKind::Config
+    );
     // A flipped bit is detected.
     sqlx::query("UPDATE hub_tokens SET sealed = substr(sealed, 1, 10) || x'00' || substr(sealed, 12) WHERE key = 'realm-1'")
         .execute(hub.pool())
         .await
         .unwrap();
-    assert_eq!(store.load("realm-1").await.unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(
+        store.load("realm-1").await.unwrap_err().kind(),
+        ErrorKind::Config
+    );
 }
 
 #[tokio::test]
 async fn pg_tokens_are_sealed_at_rest() {
-    let hub = PgStore::connect(&hub_common::fresh_pg_database().await).await.unwrap();
+    let hub = PgStore::connect(&hub_common::fresh_pg_database().await)
+        .await
+        .unwrap();
     let store = Arc::new(PgTokenStore::new(hub.pool().clone(), cipher(7)));
     let wrong = Arc::new(PgTokenStore::new(hub.pool().clone(), cipher(8)));
     round_trip(store, wrong).await;
