@@ -35,8 +35,8 @@ cargo fmt --all -- --check
 log "cargo clippy (deny warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-log "cargo test --workspace (unit, integration, oracle and doc tests)"
-cargo test --workspace
+log "cargo test --workspace (unit, integration, oracle and doc tests; PostgreSQL via with-postgres.sh)"
+scripts/with-postgres.sh cargo test --workspace
 
 for extra in scripts/test.d/*.sh; do
   [ -e "$extra" ] || continue

@@ -6,6 +6,8 @@ pub mod adapter;
 pub mod error;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "hub")]
+pub mod hub;
 pub mod model;
 pub mod money;
 pub mod sync;

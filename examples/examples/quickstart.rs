@@ -1,35 +1,115 @@
-//! Quick start: push a customer, an invoice with IVA 16 % and an ISR 10 % withholding, and a partial payment
-//! into an ERP — here the in-memory `MemoryErp`, so it runs offline — and print the totals and remote refs.
-//! Then issue the same invoice as a sealed CFDI 4.0 (SAT test CSD) and validate it, and sign a Costa Rica
-//! factura electrónica v4.4 with a throwaway test key. Nothing leaves the machine.
+//! Quick start: the sync hub. Two tenants hand their customers, invoices, payments and a credit note to the
+//! hub, which stores them durably in an SQLite file (in a temp dir) and drains them with concurrent workers into
+//! each tenant's ERP — `MemoryErp` for one, the in-process QuickBooks Online mock for the other — in dependency
+//! order, exactly once, and prints the sync log. Then it issues the first invoice as a sealed CFDI 4.0 (SAT test
+//! CSD) and signs a Costa Rica factura electrónica v4.4 with a throwaway test key. Nothing leaves the machine.
 //!
 //! ```sh
 //! cargo run -p examples --example quickstart
 //! ```
 
-use erp_hub_core::adapter::{ErpAdapter, IdempotencyKey};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use erp_hub_core::adapter::{ErpAdapter, WriteOp};
+use erp_hub_core::http::{InMemoryTokenStore, TokenSet};
+use erp_hub_core::hub::{Hub, HubConfig, HubStore, RecordFilter, Scope, SqliteStore};
 use erp_hub_core::model::{
-    Customer, DocRef, EntityKind, Invoice, InvoiceLine, PartyRef, Payment, TaxId,
+    AccountMapping, CreditNote, Customer, DocRef, EntityKind, Invoice, InvoiceLine, PartyRef,
+    Payment, TaxId,
 };
 use erp_hub_core::money::{Currency, Rounding};
 use erp_hub_core::tax::{Tax, TaxKind, TaxRate};
 use erp_hub_core::testing::MemoryErp;
+use erp_quickbooks::testing::{INITIAL_ACCESS_TOKEN, INITIAL_REFRESH_TOKEN, MockQuickBooks};
+use erp_quickbooks::{QuickBooksAdapter, QuickBooksConfig, TaxMode};
 use rust_decimal_macros::dec;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
-#[tokio::main(flavor = "current_thread")]
+const REALM: &str = "9130357992221046";
+
+#[tokio::main]
 async fn main() -> BoxResult<()> {
-    let erp: Box<dyn ErpAdapter> = Box::new(MemoryErp::new());
-    let company = erp.test_connection().await?;
+    // 1. The hub's store: one SQLite file (WAL, synchronous=FULL), migrated on open.
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn HubStore> = Arc::new(SqliteStore::open(dir.path().join("hub.db")).await?);
+    // Short backoff for the demo; the defaults are 5 attempts with a 5 s base.
+    let config = HubConfig::default()
+        .with_workers(4)
+        .with_poll(Duration::from_millis(20))
+        .with_backoff(Duration::from_millis(50), Duration::from_secs(1));
+    let hub = Hub::new(Arc::clone(&store), config);
+
+    // 2. Tenant one: a Monterrey company on MemoryErp (stands in for any adapter).
+    let norte = Scope::new("norte-mx", "memory:1");
+    let erp = Arc::new(MemoryErp::new());
+    hub.register(norte.clone(), erp.clone());
+
+    // 3. Tenant two: a tour operator on QuickBooks Online México (the in-process mock).
+    let sol = Scope::new("sol-mx", format!("quickbooks:{REALM}"));
+    let mock = MockQuickBooks::start(REALM).await;
+    hub.register(sol.clone(), Arc::new(quickbooks(&mock)?));
+
+    // 4. Enqueue (durable before anything is sent). Order does not matter: the hub sends a customer before
+    //    its invoice, and an invoice before its payment and credit note.
+    let (norte_ops, invoice, total) = norte_records()?;
+    hub.enqueue(&norte, norte_ops).await?;
+    hub.enqueue(&sol, sol_records()?).await?;
+    // One response lost after MemoryErp applied the write: the hub retries with the same key, no duplicate.
+    erp.inject(1, erp_hub_core::testing::Fault::ApplyThenTimeout);
+
+    // 5. Drain until every record is done (or dead-lettered).
+    let status = hub.run_until_settled().await?;
+
+    // 6. The sync log.
     println!(
-        "connected to {} ({}), home currency {}",
-        company.name,
-        erp.provider(),
-        company.home_currency.unwrap_or_default()
+        "{:<9} {:<12} {:<14} {:<6} {:>8}  remote",
+        "tenant", "kind", "reference", "state", "attempts"
+    );
+    for r in store.records(&RecordFilter::all()).await? {
+        println!(
+            "{:<9} {:<12} {:<14} {:<6} {:>8}  {}",
+            r.scope.tenant,
+            r.kind.as_str(),
+            r.external_ref,
+            r.state.as_str(),
+            r.attempts,
+            r.remote
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    for s in &status {
+        println!(
+            "scope {}: done {} dead {} backlog {}",
+            s.scope,
+            s.done,
+            s.dead,
+            s.backlog()
+        );
+    }
+    let inv = store
+        .find(&norte, EntityKind::Invoice, &invoice.external_ref)
+        .await?
+        .and_then(|r| r.remote)
+        .ok_or("the invoice was not synced")?;
+    let after = erp.get(EntityKind::Invoice, &inv.id).await?;
+    println!(
+        "balance   {} MXN still open on {} (MemoryErp holds {} invoice)",
+        after.balance.unwrap_or_default(),
+        after.remote,
+        erp.count(EntityKind::Invoice)
     );
 
-    // 1. The customer, matched by our own reference on every later upsert.
+    issue_cfdi(&invoice, total)?;
+    sign_costa_rica_factura()?;
+    Ok(())
+}
+
+/// A customer, an invoice with IVA 16 % transferred and ISR 10 % withheld, and a 60 % payment.
+fn norte_records() -> BoxResult<(Vec<WriteOp>, Invoice, rust_decimal::Decimal)> {
     let mut customer = Customer::new("cust-0001", "Comercializadora del Norte SA de CV");
     customer.tax_ids.push(TaxId::MxRfc {
         rfc: "CNO010101AB1".into(),
@@ -38,18 +118,13 @@ async fn main() -> BoxResult<()> {
     });
     customer.email = Some("cuentas@example.mx".into());
     customer.currency = Some(Currency::MXN);
-    let customer_ref = erp
-        .upsert_customer(&customer, &IdempotencyKey::new("cust-0001-upsert")?)
-        .await?;
-    println!("customer  {customer_ref}");
 
-    // 2. An invoice: professional services with IVA 16 % transferred and ISR 10 % withheld.
     let iva = Tax::transferred("IVA", TaxRate::Percent(dec!(16)));
     let isr = Tax::withheld("ISR", TaxRate::Percent(dec!(10)));
     let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).ok_or("bad date")?;
     let mut invoice = Invoice::new(
         "inv-2026-0042",
-        PartyRef::resolved("cust-0001", customer_ref.id.clone()),
+        PartyRef::external("cust-0001"),
         date,
         Currency::MXN,
     )
@@ -82,15 +157,6 @@ async fn main() -> BoxResult<()> {
     }
     println!("total     {} {}", totals.total.amount(), totals.currency);
 
-    let invoice_ref = erp
-        .create_invoice(&invoice, &IdempotencyKey::new("inv-2026-0042-create")?)
-        .await?;
-    println!(
-        "invoice   {invoice_ref} number {}",
-        invoice_ref.number.as_deref().unwrap_or("-")
-    );
-
-    // 3. A partial payment: 60 % of the total, by bank transfer.
     let paid = totals
         .total
         .checked_mul(dec!(0.60))?
@@ -98,31 +164,78 @@ async fn main() -> BoxResult<()> {
         .amount();
     let mut payment = Payment::new(
         "pay-7781",
-        PartyRef::resolved("cust-0001", customer_ref.id.clone()),
+        PartyRef::external("cust-0001"),
         date,
         Currency::MXN,
         paid,
     )
-    .apply_to(
-        DocRef::resolved("inv-2026-0042", invoice_ref.id.clone()),
-        paid,
-    );
+    .apply_to(DocRef::external("inv-2026-0042"), paid);
     payment.method = Some("03".into()); // SAT c_FormaPago 03: transferencia electrónica
-    let payment_ref = erp
-        .record_payment(&payment, &IdempotencyKey::new("pay-7781-record")?)
-        .await?;
-    println!("payment   {payment_ref} amount {paid}");
+    let ops = vec![
+        WriteOp::RecordPayment(payment),
+        WriteOp::CreateInvoice(invoice.clone()),
+        WriteOp::UpsertCustomer(customer),
+    ];
+    Ok((ops, invoice, totals.total.amount()))
+}
 
-    let after = erp.get(EntityKind::Invoice, &invoice_ref.id).await?;
-    println!(
-        "balance   {} MXN still open on {}",
-        after.balance.unwrap_or_default(),
-        after.remote
+/// A customer, an invoice, a partial payment and a credit note for the QuickBooks tenant.
+fn sol_records() -> BoxResult<Vec<WriteOp>> {
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).ok_or("date")?;
+    let mut customer = Customer::new("cust-42", "Viajes del Sol S.A. de C.V.");
+    customer.tax_ids.push(TaxId::MxRfc {
+        rfc: "VSO990101AB1".into(),
+        regimen_fiscal: Some("601".into()),
+        postal_code: Some("06600".into()),
+    });
+    let party = PartyRef::external("cust-42");
+    let invoice = Invoice::new("inv-1001", party.clone(), date, Currency::MXN)
+        .with_line(
+            InvoiceLine::new("Tour guiado (por persona)", dec!(4), dec!(850))
+                .with_tax(Tax::transferred("IVA", TaxRate::Percent(dec!(16)))),
+        )
+        .with_line(
+            InvoiceLine::new("Guía impresa", dec!(1), dec!(299))
+                .with_tax(Tax::transferred("IVA", TaxRate::Exempt)),
+        );
+    let doc = DocRef::external("inv-1001");
+    let payment = Payment::new("pay-7", party.clone(), date, Currency::MXN, dec!(2000))
+        .apply_to(doc.clone(), dec!(2000));
+    let credit = CreditNote::new("cn-3", party, doc, date, Currency::MXN).with_line(
+        InvoiceLine::new("Cancelación de un lugar", dec!(1), dec!(850))
+            .with_tax(Tax::transferred("IVA", TaxRate::Percent(dec!(16)))),
     );
+    Ok(vec![
+        WriteOp::CreateCreditNote(credit),
+        WriteOp::RecordPayment(payment),
+        WriteOp::CreateInvoice(invoice),
+        WriteOp::UpsertCustomer(customer),
+    ])
+}
 
-    issue_cfdi(&invoice, totals.total.amount())?;
-    sign_costa_rica_factura()?;
-    Ok(())
+/// The QuickBooks adapter pointed at the mock (for a real company: your app's credentials, the realm from the
+/// OAuth callback and a durable token store).
+fn quickbooks(mock: &MockQuickBooks) -> BoxResult<QuickBooksAdapter> {
+    let tokens = Arc::new(InMemoryTokenStore::new());
+    tokens.insert(
+        REALM,
+        TokenSet::new(INITIAL_ACCESS_TOKEN)
+            .with_refresh_token(INITIAL_REFRESH_TOKEN)
+            .with_expires_at(Utc::now() + chrono::Duration::minutes(55)),
+    );
+    let mut mapping = AccountMapping::new("quickbooks");
+    mapping.income_account = Some("79".into());
+    mapping.payment_account = Some("35".into());
+    mapping.tax_codes.insert("IVA16".into(), "5".into());
+    mapping.tax_codes.insert("IVA-EXEMPT".into(), "6".into());
+    let config = QuickBooksConfig::new(
+        mock.environment(),
+        REALM,
+        "my-client-id",
+        "my-client-secret",
+    )?
+    .with_tax_mode(TaxMode::Global);
+    Ok(QuickBooksAdapter::new(config, tokens)?.with_mapping(mapping))
 }
 
 /// The same invoice as a CFDI 4.0, sealed with SAT's public test CSD, then verified and validated offline.

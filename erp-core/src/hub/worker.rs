@@ -1,0 +1,625 @@
+//! [`Hub`]: workers that drain a [`HubStore`] into registered adapters.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use tokio::task::JoinSet;
+
+use super::metrics as m;
+use super::op::{dependencies, is_upsert, resolve};
+use super::store::HubStore;
+use super::types::{
+    AttemptError, ClaimRequest, Completion, Enqueued, Lease, NewRecord, Scope, ScopeStatus, Verdict,
+};
+use crate::adapter::{BatchWrite, Capability, ErpAdapter, WriteOp};
+use crate::http::{RateLimitConfig, RateLimiter};
+use crate::model::{EntityKind, RemoteRef};
+use crate::{Error, ErrorKind, Result};
+
+/// How a [`Hub`] runs. Defaults follow the seed product: batches of 10, 5 attempts, 5 s backoff base.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HubConfig {
+    /// Worker tasks (default 4).
+    pub workers: usize,
+    /// Records claimed per batch (default 10); provider requests carry at most `min(batch_size,
+    /// adapter.max_batch())` of them.
+    pub batch_size: usize,
+    /// Attempts before a record is dead-lettered (default 5).
+    pub max_attempts: u32,
+    /// Backoff base (default 5 s): the n-th retry waits a random time in `[0, base · 2ⁿ⁻¹]` (full jitter),
+    /// capped at [`backoff_max`](Self::backoff_max); a `Retry-After` from the provider wins.
+    pub backoff_base: Duration,
+    /// Longest backoff (default 1 h).
+    pub backoff_max: Duration,
+    /// Lease length of a claim (default 60 s), renewed every [`heartbeat`](Self::heartbeat) while calls run.
+    pub lease: Duration,
+    /// Heartbeat period (default 10 s).
+    pub heartbeat: Duration,
+    /// How long an idle worker waits before polling again (default 200 ms).
+    pub poll: Duration,
+    /// How long providers are trusted to remember idempotency keys (default 24 h). An invoice, payment or
+    /// credit note first sent longer ago is looked up by external reference before it is sent again.
+    pub idempotency_window: Duration,
+    /// Name prefix of this process's workers in leases and the log (default `hub-<pid>`).
+    pub name: String,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            batch_size: 10,
+            max_attempts: 5,
+            backoff_base: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(3600),
+            lease: Duration::from_secs(60),
+            heartbeat: Duration::from_secs(10),
+            poll: Duration::from_millis(200),
+            idempotency_window: Duration::from_secs(24 * 3600),
+            name: format!("hub-{}", std::process::id()),
+        }
+    }
+}
+
+impl HubConfig {
+    /// Sets the number of workers (at least 1).
+    #[must_use]
+    pub fn with_workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+    /// Sets the batch size (at least 1).
+    #[must_use]
+    pub fn with_batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n.max(1);
+        self
+    }
+    /// Sets the attempts before dead-lettering (at least 1).
+    #[must_use]
+    pub fn with_max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+    /// Sets the backoff base and cap.
+    #[must_use]
+    pub fn with_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.backoff_base = base;
+        self.backoff_max = max.max(base);
+        self
+    }
+    /// Sets the lease length and heartbeat period (the heartbeat is kept below the lease).
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration, heartbeat: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(10));
+        self.heartbeat = heartbeat.min(self.lease / 2);
+        self
+    }
+    /// Sets the idle poll period.
+    #[must_use]
+    pub fn with_poll(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
+    /// Sets the idempotency window.
+    #[must_use]
+    pub fn with_idempotency_window(mut self, window: Duration) -> Self {
+        self.idempotency_window = window;
+        self
+    }
+    /// Sets the worker name prefix.
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+}
+
+/// One registered connection: its adapter and the limiters built from `adapter.limits()`.
+struct Connection {
+    adapter: Arc<dyn ErpAdapter>,
+    limiter: Option<Arc<RateLimiter>>,
+    batch_limiter: Option<Arc<RateLimiter>>,
+    daily_cap: Option<u32>,
+    daily: Mutex<(NaiveDate, u32)>,
+    max_batch: usize,
+}
+
+impl Connection {
+    fn new(adapter: Arc<dyn ErpAdapter>) -> Self {
+        let limits = adapter.limits();
+        let limiter = match (limits.requests_per_minute, limits.max_concurrent) {
+            (None, None) => None,
+            (rpm, conc) => {
+                let (n, window) = match rpm {
+                    Some(n) => (n, Duration::from_secs(60)),
+                    None => (u32::MAX, Duration::from_secs(1)),
+                };
+                RateLimitConfig::new(n.max(1), window, conc.unwrap_or(u32::MAX >> 3).max(1))
+                    .ok()
+                    .map(|c| Arc::new(RateLimiter::new(c)))
+            }
+        };
+        let batch_limiter = limits.batch_requests_per_minute.and_then(|n| {
+            RateLimitConfig::new(n.max(1), Duration::from_secs(60), u32::MAX >> 3)
+                .ok()
+                .map(|c| Arc::new(RateLimiter::new(c)))
+        });
+        Self {
+            max_batch: adapter.max_batch().max(1),
+            adapter,
+            limiter,
+            batch_limiter,
+            daily_cap: limits.daily_cap,
+            daily: Mutex::new((Utc::now().date_naive(), 0)),
+        }
+    }
+
+    /// Takes `n` requests from today's cap; `false` when the cap is reached.
+    fn take_daily(&self, n: u32) -> bool {
+        let Some(cap) = self.daily_cap else {
+            return true;
+        };
+        let mut d = self.daily.lock().unwrap_or_else(PoisonError::into_inner);
+        let today = Utc::now().date_naive();
+        if d.0 != today {
+            *d = (today, 0);
+        }
+        if d.1.saturating_add(n) > cap {
+            return false;
+        }
+        d.1 += n;
+        true
+    }
+}
+
+struct Inner {
+    store: Arc<dyn HubStore>,
+    config: HubConfig,
+    connections: RwLock<BTreeMap<Scope, Arc<Connection>>>,
+    stop: AtomicBool,
+    wake: tokio::sync::Notify,
+    store_errors: AtomicUsize,
+}
+
+/// The sync hub: a durable queue ([`HubStore`]) drained by worker tasks into the adapters registered per
+/// [`Scope`]. See the [module docs](super) for the protocol.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Running workers; [`shutdown`](Self::shutdown) stops them gracefully.
+#[derive(Debug)]
+pub struct HubHandle {
+    hub: Hub,
+    workers: JoinSet<()>,
+}
+
+impl HubHandle {
+    /// Stops taking new work, lets every worker finish (and record) the batch it is sending, releases what it
+    /// claimed but did not send, and waits for all workers.
+    pub async fn shutdown(mut self) {
+        self.hub.inner.stop.store(true, Ordering::SeqCst);
+        self.hub.inner.wake.notify_waiters();
+        while self.workers.join_next().await.is_some() {}
+    }
+}
+
+impl Hub {
+    /// A hub over `store`.
+    pub fn new(store: Arc<dyn HubStore>, config: HubConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                connections: RwLock::new(BTreeMap::new()),
+                stop: AtomicBool::new(false),
+                wake: tokio::sync::Notify::new(),
+                store_errors: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Registers the adapter records of `scope` are written to (replacing an earlier one). Its
+    /// [`limits`](ErpAdapter::limits) and [`max_batch`](ErpAdapter::max_batch) are read now.
+    pub fn register(&self, scope: Scope, adapter: Arc<dyn ErpAdapter>) {
+        self.inner
+            .connections
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(scope, Arc::new(Connection::new(adapter)));
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn HubStore> {
+        &self.inner.store
+    }
+
+    /// Enqueues writes for `scope` (all or none) and wakes idle workers.
+    ///
+    /// # Errors
+    /// As [`HubStore::enqueue`].
+    pub async fn enqueue(&self, scope: &Scope, ops: Vec<WriteOp>) -> Result<Vec<Enqueued>> {
+        let records: Vec<NewRecord> = ops
+            .into_iter()
+            .map(|op| NewRecord::new(scope.clone(), op))
+            .collect();
+        let out = self.inner.store.enqueue(&records).await?;
+        self.inner.wake.notify_waiters();
+        Ok(out)
+    }
+
+    /// Store errors the workers met (and survived) since start.
+    pub fn store_errors(&self) -> usize {
+        self.inner.store_errors.load(Ordering::Relaxed)
+    }
+
+    /// Starts [`HubConfig::workers`] worker tasks on the current tokio runtime.
+    pub fn start(&self) -> HubHandle {
+        self.inner.stop.store(false, Ordering::SeqCst);
+        let mut workers = JoinSet::new();
+        for i in 0..self.inner.config.workers.max(1) {
+            let inner = Arc::clone(&self.inner);
+            workers.spawn(async move { worker(inner, i).await });
+        }
+        HubHandle {
+            hub: self.clone(),
+            workers,
+        }
+    }
+
+    /// Runs the workers until the queue is settled — every record done or dead, or waiting on a dead
+    /// dependency — then shuts them down. Records scheduled for a retry are waited for.
+    ///
+    /// # Errors
+    /// The store's errors while reading the status.
+    pub async fn run_until_settled(&self) -> Result<Vec<ScopeStatus>> {
+        let handle = self.start();
+        let result = loop {
+            tokio::time::sleep(self.inner.config.poll.max(Duration::from_millis(20))).await;
+            match self.inner.store.status().await {
+                Ok(status) => {
+                    publish_status(&status);
+                    if status
+                        .iter()
+                        .all(|s| s.claimed == 0 && s.queued == s.blocked)
+                    {
+                        break Ok(status);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Transient => continue,
+                Err(e) => break Err(e),
+            }
+        };
+        handle.shutdown().await;
+        result
+    }
+
+    /// Reads the status from the store and publishes it as gauges (queue depth, dead letters, oldest pending
+    /// age per scope).
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn publish_status(&self) -> Result<Vec<ScopeStatus>> {
+        let status = self.inner.store.status().await?;
+        publish_status(&status);
+        Ok(status)
+    }
+}
+
+fn publish_status(status: &[ScopeStatus]) {
+    let now = Utc::now();
+    for s in status {
+        m::queue(s, now);
+    }
+}
+
+async fn worker(inner: Arc<Inner>, index: usize) {
+    let name = format!("{}-w{index}", inner.config.name);
+    let mut turn = index;
+    while !inner.stop.load(Ordering::SeqCst) {
+        let scopes: Vec<(Scope, Arc<Connection>)> = inner
+            .connections
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(s, c)| (s.clone(), Arc::clone(c)))
+            .collect();
+        let mut worked = false;
+        if !scopes.is_empty() {
+            turn = turn.wrapping_add(1);
+            for i in 0..scopes.len() {
+                if inner.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let (scope, conn) = &scopes[(turn + i) % scopes.len()];
+                match run_batch(&inner, &name, scope, conn).await {
+                    Ok(n) => worked |= n > 0,
+                    Err(e) => {
+                        inner.store_errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(worker = %name, scope = %scope, error = %e, "hub store error");
+                        m::store_error(&e);
+                        tokio::time::sleep(inner.config.poll).await;
+                    }
+                }
+            }
+        }
+        if !worked && !inner.stop.load(Ordering::SeqCst) {
+            let _ = tokio::time::timeout(inner.config.poll, inner.wake.notified()).await;
+        }
+    }
+}
+
+/// Claims and sends one batch of `scope`; returns how many records it claimed.
+async fn run_batch(
+    inner: &Inner,
+    worker: &str,
+    scope: &Scope,
+    conn: &Arc<Connection>,
+) -> Result<usize> {
+    let cfg = &inner.config;
+    let lease = Lease::new(worker);
+    let claimed = inner
+        .store
+        .claim(&ClaimRequest::new(
+            scope.clone(),
+            lease.clone(),
+            cfg.batch_size,
+            cfg.lease,
+        ))
+        .await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let n = claimed.len();
+    let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+    if inner.stop.load(Ordering::SeqCst) {
+        inner.store.release(&lease, &ids, Duration::ZERO).await?;
+        return Ok(n);
+    }
+    let requests = claimed.len().div_ceil(conn.max_batch);
+    if !conn.take_daily(u32::try_from(requests).unwrap_or(u32::MAX)) {
+        let now = Utc::now();
+        let midnight = (now.date_naive() + chrono::Days::new(1))
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc());
+        let wait = midnight
+            .and_then(|m| (m - now).to_std().ok())
+            .unwrap_or(Duration::from_secs(3600));
+        tracing::info!(scope = %scope, "daily request cap reached; records wait for the next UTC day");
+        inner.store.release(&lease, &ids, wait).await?;
+        return Ok(n);
+    }
+
+    let mut completions = Vec::with_capacity(n);
+    let mut to_send = Vec::with_capacity(n);
+    // Reconcile documents whose key the provider may have forgotten.
+    for c in claimed {
+        let old = (Utc::now() - c.first_sent_at)
+            .to_std()
+            .is_ok_and(|age| age > cfg.idempotency_window);
+        if c.attempts > 0 && old && !is_upsert(&c.op) {
+            let started = Utc::now();
+            let t = Instant::now();
+            let verdict = match reconcile(conn.adapter.as_ref(), c.kind, &c.external_ref).await {
+                Ok(Some(remote)) => Verdict::Reconciled(remote),
+                Ok(None) => {
+                    to_send.push(c);
+                    continue;
+                }
+                Err(e) => decide(cfg, c.attempts, &e),
+            };
+            completions.push(Completion::new(c.id, started, t.elapsed(), verdict));
+        } else {
+            to_send.push(c);
+        }
+    }
+
+    // Fill in remote ids of done dependencies.
+    let deps: Vec<(EntityKind, String)> = {
+        let mut d: Vec<_> = to_send.iter().flat_map(|c| dependencies(&c.op)).collect();
+        d.sort();
+        d.dedup();
+        d
+    };
+    let remotes = if deps.is_empty() {
+        Vec::new()
+    } else {
+        inner.store.remote_refs(scope, &deps).await?
+    };
+    let known: BTreeMap<(EntityKind, String), RemoteRef> = deps
+        .into_iter()
+        .zip(remotes)
+        .filter_map(|(k, r)| r.map(|r| (k, r)))
+        .collect();
+    let mut chunks: JoinSet<Vec<Completion>> = JoinSet::new();
+    for chunk in to_send.chunks(conn.max_batch) {
+        let mut writes = Vec::with_capacity(chunk.len());
+        for c in chunk {
+            let mut op = c.op.clone();
+            resolve(&mut op, &|k, r| known.get(&(k, r.to_owned())).cloned());
+            writes.push(BatchWrite::new(op, c.key.clone()));
+        }
+        let meta: Vec<(i64, u32)> = chunk.iter().map(|c| (c.id, c.attempts)).collect();
+        let conn = Arc::clone(conn);
+        let cfg = cfg.clone();
+        chunks.spawn(async move { send_chunk(&conn, &cfg, writes, meta).await });
+    }
+    // Wait for the calls, renewing the lease meanwhile.
+    let mut beat = tokio::time::interval(cfg.heartbeat.max(Duration::from_millis(1)));
+    beat.tick().await;
+    loop {
+        tokio::select! {
+            done = chunks.join_next() => match done {
+                Some(Ok(c)) => completions.extend(c),
+                Some(Err(e)) => tracing::error!(error = %e, "hub: a send task failed; its records retry after the lease"),
+                None => break,
+            },
+            _ = beat.tick() => {
+                if let Err(e) = inner.store.heartbeat(&lease, &ids, cfg.lease).await {
+                    tracing::warn!(error = %e, "hub: heartbeat failed");
+                }
+            }
+        }
+    }
+    for c in &completions {
+        m::completion(conn.adapter.provider(), scope, &c.verdict);
+    }
+    match inner.store.complete(&lease, &completions).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::Conflict => {
+            m::lease_lost();
+            tracing::warn!(error = %e, "hub: lease lost; another worker's result stands");
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(n)
+}
+
+async fn send_chunk(
+    conn: &Connection,
+    cfg: &HubConfig,
+    writes: Vec<BatchWrite>,
+    meta: Vec<(i64, u32)>,
+) -> Vec<Completion> {
+    let provider = conn.adapter.provider();
+    let operation = if writes.len() > 1 {
+        "write_batch"
+    } else {
+        operation_name(&writes[0].op)
+    };
+    let _permit = match &conn.limiter {
+        Some(l) => l.acquire().await.ok(),
+        None => None,
+    };
+    if writes.len() > 1
+        && let Some(b) = &conn.batch_limiter
+    {
+        let _ = b.acquire().await;
+    }
+    let started = Utc::now();
+    let t = Instant::now();
+    let results = conn.adapter.write_batch(&writes).await;
+    let took = t.elapsed();
+    m::latency(provider, operation, took);
+    let mut out = Vec::with_capacity(meta.len());
+    for (i, (id, attempts)) in meta.into_iter().enumerate() {
+        let verdict = match results.get(i) {
+            Some(Ok(remote)) => Verdict::Done(remote.clone()),
+            Some(Err(e)) => {
+                m::error(provider, operation, e.kind());
+                if let (Some(l), Some(d)) = (&conn.limiter, e.retry_after()) {
+                    l.pause_for(d);
+                }
+                decide(cfg, attempts, e)
+            }
+            None => retry_or_dead(
+                cfg,
+                attempts,
+                &Error::uncertain("adapter returned fewer batch results than writes"),
+            ),
+        };
+        out.push(Completion::new(id, started, took, verdict));
+    }
+    out
+}
+
+fn operation_name(op: &WriteOp) -> &'static str {
+    match op {
+        WriteOp::UpsertCustomer(_) => "upsert_customer",
+        WriteOp::UpsertItem(_) => "upsert_item",
+        WriteOp::CreateInvoice(_) => "create_invoice",
+        WriteOp::VoidInvoice(_) => "void_invoice",
+        WriteOp::RecordPayment(_) => "record_payment",
+        WriteOp::CreateCreditNote(_) => "create_credit_note",
+    }
+}
+
+/// The verdict for an adapter error on attempt `attempts + 1` of a key.
+fn decide(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
+    match e.kind() {
+        // The provider's verdict: per the adapter contract, nothing of this key was applied.
+        ErrorKind::Validation
+        | ErrorKind::Duplicate
+        | ErrorKind::Conflict
+        | ErrorKind::NotFound
+        | ErrorKind::Unsupported => Verdict::Dead {
+            error: AttemptError::of(e),
+        },
+        // Raised before the provider's idempotency check: on the first send nothing was applied; after
+        // earlier sends of the key one of them may have been, so keep the key and retry.
+        ErrorKind::Auth | ErrorKind::Config if attempts == 0 => Verdict::Dead {
+            error: AttemptError::of(e),
+        },
+        _ => retry_or_dead(cfg, attempts, e),
+    }
+}
+
+/// Retry with backoff (Retry-After wins), or dead letter when the attempts are used up.
+fn retry_or_dead(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
+    let error = AttemptError::of(e);
+    if attempts + 1 >= cfg.max_attempts {
+        return Verdict::Dead { error };
+    }
+    let after = e
+        .retry_after()
+        .unwrap_or_else(|| backoff(cfg.backoff_base, cfg.backoff_max, attempts + 1));
+    Verdict::Retry { after, error }
+}
+
+/// Full jitter: a random delay in `[0, min(max, base · 2^(n-1))]`.
+pub(crate) fn backoff(base: Duration, max: Duration, n: u32) -> Duration {
+    let cap = base
+        .saturating_mul(1_u32.checked_shl(n.saturating_sub(1)).unwrap_or(u32::MAX))
+        .min(max);
+    let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rand::random_range(0..=cap_ms))
+}
+
+/// Looks up the record of `kind` with our `external_ref` at the provider by scanning its change feed.
+///
+/// Needs [`Capability::ChangedSince`] and a feed that carries external references; the whole feed is read, so
+/// this is only for the rare record pending longer than the idempotency window.
+///
+/// # Errors
+/// [`Error::Unsupported`] when the adapter has no change feed (an operator must check the record); the
+/// adapter's errors.
+pub async fn reconcile(
+    adapter: &dyn ErpAdapter,
+    kind: EntityKind,
+    external_ref: &str,
+) -> Result<Option<RemoteRef>> {
+    if !adapter.capabilities().contains(Capability::ChangedSince) {
+        return Err(Error::unsupported(format!(
+            "reconciling {kind} `{external_ref}`: the adapter has no change feed; check the provider and \
+             requeue or resolve the record by hand"
+        )));
+    }
+    let mut cursor = None;
+    let mut found = None;
+    loop {
+        let page = adapter.list_changed_since(&[kind], cursor.as_ref()).await?;
+        for c in &page.changes {
+            if c.external_ref.as_deref() == Some(external_ref) && !c.deleted {
+                found = Some(c.remote.clone());
+            }
+        }
+        if !page.has_more || page.changes.is_empty() {
+            return Ok(found);
+        }
+        cursor = Some(page.next);
+    }
+}

@@ -1,0 +1,523 @@
+//! The sync hub on every store (memory, SQLite, PostgreSQL): exactly-once delivery through faults, per-record
+//! dependencies, retries as a schedule, dead letters and requeue, leases and fencing, the sync log.
+//!
+//! PostgreSQL tests need `DATABASE_URL`: run them through `scripts/with-postgres.sh`.
+
+mod hub_common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use erp_hub_core::adapter::{
+    Capabilities, ChangeCursor, ChangePage, CompanyInfo, ErpAdapter, IdempotencyKey, RemoteRecord,
+    WriteOp,
+};
+use erp_hub_core::hub::{
+    ClaimRequest, Completion, Enqueued, Hub, HubConfig, HubStore, Lease, NewRecord, RecordFilter,
+    RecordState, Scope, Verdict,
+};
+use erp_hub_core::model::{CreditNote, Customer, EntityKind, Invoice, Item, Payment, RemoteRef};
+use erp_hub_core::testing::{Fault, MemoryErp};
+use erp_hub_core::{Error, ErrorKind, Result};
+use hub_common::*;
+
+fn fast() -> HubConfig {
+    HubConfig::default()
+        .with_workers(4)
+        .with_backoff(Duration::from_millis(5), Duration::from_millis(40))
+        .with_poll(Duration::from_millis(10))
+        .with_max_attempts(30)
+}
+
+/// Every record in every scope is done, MemoryErp holds exactly one record per external reference, and the
+/// log has one history entry per attempt.
+async fn check_exactly_once(
+    store: &Arc<dyn HubStore>,
+    erps: &[(Scope, Arc<MemoryErp>)],
+    families: usize,
+) {
+    for (scope, erp) in erps {
+        for kind in [
+            EntityKind::Customer,
+            EntityKind::Invoice,
+            EntityKind::Payment,
+            EntityKind::CreditNote,
+        ] {
+            assert_eq!(
+                erp.count(kind),
+                families,
+                "{scope}: {kind} count in MemoryErp"
+            );
+        }
+        let records = store
+            .records(&RecordFilter::all().with_scope(scope.clone()))
+            .await
+            .expect("records");
+        assert_eq!(records.len(), families * 4);
+        for r in records {
+            assert_eq!(
+                r.state,
+                RecordState::Done,
+                "{} {} {:?}",
+                r.kind,
+                r.external_ref,
+                r.last_error
+            );
+            let full = store.record(r.id).await.expect("record").expect("exists");
+            assert_eq!(
+                full.history.len() as u32,
+                full.attempts,
+                "one log entry per attempt"
+            );
+            assert_eq!(
+                full.history.last().map(|h| h.outcome.as_str()),
+                Some("done")
+            );
+            assert!(full.remote.is_some());
+        }
+    }
+}
+
+async fn faults_exactly_once(store: Arc<dyn HubStore>) {
+    let hub = Hub::new(Arc::clone(&store), fast());
+    let mut erps = Vec::new();
+    for t in ["acme", "beta"] {
+        let scope = Scope::new(t, "memory:1");
+        let erp = Arc::new(MemoryErp::new());
+        hub.register(scope.clone(), erp.clone());
+        let mut ops = Vec::new();
+        for n in 0..6 {
+            ops.extend(family(n));
+        }
+        hub.enqueue(&scope, ops).await.expect("enqueue");
+        // Faults interleaved: applied-then-lost responses, 5xx, rate limits with Retry-After.
+        for i in 0..12 {
+            match i % 3 {
+                0 => erp.inject(1, Fault::ApplyThenTimeout),
+                1 => erp.fail_next(1, || Error::transient("503 Service Unavailable")),
+                _ => erp.fail_next(1, || Error::RateLimited {
+                    retry_after: Some(Duration::from_millis(20)),
+                }),
+            }
+        }
+        erps.push((scope, erp));
+    }
+    let status = hub.run_until_settled().await.expect("run");
+    assert!(
+        status.iter().all(|s| s.done == 24 && s.dead == 0),
+        "{status:?}"
+    );
+    check_exactly_once(&store, &erps, 6).await;
+}
+
+async fn dead_letter_blocks_dependents_and_requeue(store: Arc<dyn HubStore>) {
+    let hub = Hub::new(Arc::clone(&store), fast().with_max_attempts(3));
+    let scope = Scope::new("acme", "memory:1");
+    let erp = Arc::new(MemoryErp::new());
+    hub.register(scope.clone(), erp.clone());
+    // A verdict on the customer: dead at once, invoice/payment/credit note wait for it.
+    erp.fail_next(1, || {
+        Error::invalid("legal_name", "rejected by the provider")
+    });
+    hub.enqueue(&scope, family(1)).await.expect("enqueue");
+    let status = hub.run_until_settled().await.expect("run");
+    assert_eq!(
+        (status[0].dead, status[0].blocked, status[0].done),
+        (1, 3, 0),
+        "{status:?}"
+    );
+    let cust = store
+        .find(&scope, EntityKind::Customer, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cust.state, RecordState::Dead);
+    assert_eq!(
+        cust.last_error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::Validation)
+    );
+    assert_eq!(cust.history.len(), 1);
+    assert_eq!(
+        erp.count(EntityKind::Invoice),
+        0,
+        "dependents were not sent"
+    );
+    // After a verdict the requeue gets a new key (nothing was applied).
+    let old_key = cust.key.clone();
+    assert!(store.requeue(cust.id).await.unwrap());
+    assert!(
+        !store.requeue(cust.id).await.unwrap(),
+        "only dead letters requeue"
+    );
+    let after = store.record(cust.id).await.unwrap().unwrap();
+    assert_ne!(after.key, old_key);
+    let status = hub.run_until_settled().await.expect("run");
+    assert_eq!((status[0].done, status[0].dead), (4, 0), "{status:?}");
+    assert_eq!(erp.count(EntityKind::CreditNote), 1);
+
+    // Out of attempts: dead with its history, and a requeue keeps the key (the last send may have applied).
+    let s2 = Scope::new("beta", "memory:1");
+    let erp2 = Arc::new(MemoryErp::new());
+    hub.register(s2.clone(), erp2.clone());
+    erp2.fail_next(3, || Error::uncertain("read timed out"));
+    hub.enqueue(
+        &s2,
+        vec![WriteOp::UpsertCustomer(Customer::new("c-9", "Nueve SA"))],
+    )
+    .await
+    .unwrap();
+    hub.run_until_settled().await.expect("run");
+    let c9 = store
+        .find(&s2, EntityKind::Customer, "c-9")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c9.state, RecordState::Dead);
+    assert_eq!(c9.attempts, 3);
+    assert!(
+        c9.history
+            .iter()
+            .all(|h| h.outcome == "retry" || h.outcome == "dead")
+    );
+    assert_eq!(c9.history.len(), 3);
+    assert!(store.requeue(c9.id).await.unwrap());
+    assert_eq!(store.record(c9.id).await.unwrap().unwrap().key, c9.key);
+    hub.run_until_settled().await.expect("run");
+    let c9 = store
+        .find(&s2, EntityKind::Customer, "c-9")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c9.state, RecordState::Done);
+    assert_eq!(c9.history.len(), 4);
+    assert_eq!(
+        erp2.count(EntityKind::Customer),
+        1,
+        "the replay created nothing new"
+    );
+}
+
+async fn lease_stolen_is_fenced(store: Arc<dyn HubStore>) {
+    let scope = Scope::new("acme", "memory:1");
+    store
+        .enqueue(&[NewRecord::new(
+            scope.clone(),
+            WriteOp::UpsertCustomer(Customer::new("c-1", "Uno SA")),
+        )])
+        .await
+        .unwrap();
+    let a = Lease::new("worker-a");
+    let got = store
+        .claim(&ClaimRequest::new(
+            scope.clone(),
+            a.clone(),
+            10,
+            Duration::from_millis(600),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    let key_a = got[0].key.clone();
+    // Held: nobody else can claim it.
+    let b = Lease::new("worker-b");
+    let none = store
+        .claim(&ClaimRequest::new(
+            scope.clone(),
+            b.clone(),
+            10,
+            Duration::from_secs(60),
+        ))
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "a held lease is not claimable");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let got_b = store
+        .claim(&ClaimRequest::new(
+            scope.clone(),
+            b.clone(),
+            10,
+            Duration::from_secs(60),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(got_b.len(), 1, "an expired lease is claimable again");
+    assert_eq!(got_b[0].key, key_a, "the key survives the takeover");
+    assert_eq!(got_b[0].attempts, 1, "the lost attempt counts");
+    let id = got_b[0].id;
+    let remote_b = RemoteRef::new("memory", "C-b");
+    store
+        .complete(
+            &b,
+            &[Completion::new(
+                id,
+                chrono::Utc::now(),
+                Duration::from_millis(1),
+                Verdict::Done(remote_b.clone()),
+            )],
+        )
+        .await
+        .unwrap();
+    // Worker A wakes up late: its completion is refused and does not overwrite B's result.
+    let late = store
+        .complete(
+            &a,
+            &[Completion::new(
+                id,
+                chrono::Utc::now(),
+                Duration::from_millis(1),
+                Verdict::Done(RemoteRef::new("memory", "C-a")),
+            )],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(late.kind(), ErrorKind::Conflict, "{late}");
+    assert!(late.to_string().contains("lease lost"), "{late}");
+    let err = store
+        .heartbeat(&a, &[id], Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    let rec = store.record(id).await.unwrap().unwrap();
+    assert_eq!(rec.state, RecordState::Done);
+    assert_eq!(rec.remote.as_ref().map(|r| r.id.as_str()), Some("C-b"));
+    let outcomes: Vec<_> = rec
+        .history
+        .iter()
+        .map(|h| (h.outcome.as_str(), h.worker.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("lease_expired", "worker-a"), ("done", "worker-b")]
+    );
+}
+
+async fn enqueue_rules(store: Arc<dyn HubStore>) {
+    let scope = Scope::new("acme", "memory:1");
+    let ops = family(1);
+    let first = store
+        .enqueue(
+            &ops.iter()
+                .cloned()
+                .map(|o| NewRecord::new(scope.clone(), o))
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    assert!(first.iter().all(|e| matches!(e, Enqueued::Queued(_))));
+    let again = store
+        .enqueue(
+            &ops.iter()
+                .cloned()
+                .map(|o| NewRecord::new(scope.clone(), o))
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        again.iter().all(|e| matches!(e, Enqueued::Unchanged(_))),
+        "{again:?}"
+    );
+    // A changed invoice is refused, and nothing of the batch is stored.
+    let mut ops2 = family(1);
+    if let WriteOp::CreateInvoice(i) = &mut ops2[2] {
+        i.memo = Some("changed".into());
+    }
+    let extra = NewRecord::new(
+        scope.clone(),
+        WriteOp::UpsertCustomer(Customer::new("c-new", "Nuevo SA")),
+    );
+    let err = store
+        .enqueue(&[extra, NewRecord::new(scope.clone(), ops2[2].clone())])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(
+        store
+            .find(&scope, EntityKind::Customer, "c-new")
+            .await
+            .unwrap()
+            .is_none(),
+        "all or none"
+    );
+    // A changed customer not yet sent is replaced under a new key.
+    let before = store
+        .find(&scope, EntityKind::Customer, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    let changed = store
+        .enqueue(&[NewRecord::new(
+            scope.clone(),
+            WriteOp::UpsertCustomer(Customer::new("c-1", "Uno Renombrado SA")),
+        )])
+        .await
+        .unwrap();
+    assert!(matches!(changed[0], Enqueued::Requeued(_)));
+    let after = store
+        .find(&scope, EntityKind::Customer, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(before.key, after.key);
+    // Empty references are rejected.
+    let err = store
+        .enqueue(&[NewRecord::new(
+            scope.clone(),
+            WriteOp::UpsertCustomer(Customer::new("", "X")),
+        )])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation);
+    let status = store.status().await.unwrap();
+    assert_eq!(status.len(), 1);
+    assert_eq!((status[0].queued, status[0].blocked), (4, 3));
+    assert!(status[0].oldest_pending.is_some());
+}
+
+/// An adapter that records every key in flight and flags a key sent twice at the same time.
+struct Watch {
+    inner: MemoryErp,
+    in_flight: Mutex<HashSet<String>>,
+    overlaps: AtomicUsize,
+    sends: Mutex<HashMap<String, usize>>,
+}
+
+impl Watch {
+    async fn guard<T>(
+        &self,
+        key: &IdempotencyKey,
+        f: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        if !self.in_flight.lock().unwrap().insert(key.to_string()) {
+            self.overlaps.fetch_add(1, Ordering::SeqCst);
+        }
+        *self
+            .sends
+            .lock()
+            .unwrap()
+            .entry(key.to_string())
+            .or_default() += 1;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let r = f.await;
+        self.in_flight.lock().unwrap().remove(key.as_str());
+        r
+    }
+}
+
+#[async_trait::async_trait]
+impl ErpAdapter for Watch {
+    fn provider(&self) -> &'static str {
+        "memory"
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn test_connection(&self) -> Result<CompanyInfo> {
+        self.inner.test_connection().await
+    }
+    async fn upsert_customer(&self, c: &Customer, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.guard(k, self.inner.upsert_customer(c, k)).await
+    }
+    async fn upsert_item(&self, i: &Item, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.guard(k, self.inner.upsert_item(i, k)).await
+    }
+    async fn create_invoice(&self, i: &Invoice, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.guard(k, self.inner.create_invoice(i, k)).await
+    }
+    async fn void_invoice(&self, r: &RemoteRef, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.guard(k, self.inner.void_invoice(r, k)).await
+    }
+    async fn record_payment(&self, p: &Payment, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.guard(k, self.inner.record_payment(p, k)).await
+    }
+    async fn create_credit_note(&self, c: &CreditNote, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.guard(k, self.inner.create_credit_note(c, k)).await
+    }
+    async fn get(&self, kind: EntityKind, id: &str) -> Result<RemoteRecord> {
+        self.inner.get(kind, id).await
+    }
+    async fn list_changed_since(
+        &self,
+        kinds: &[EntityKind],
+        c: Option<&ChangeCursor>,
+    ) -> Result<ChangePage> {
+        self.inner.list_changed_since(kinds, c).await
+    }
+}
+
+/// Two hubs (as two processes would) with 4 workers each over one store: no key is ever in flight twice, and
+/// without faults every record is sent exactly once.
+async fn concurrent_workers_never_overlap(store: Arc<dyn HubStore>) {
+    let watch = Arc::new(Watch {
+        inner: MemoryErp::new(),
+        in_flight: Mutex::new(HashSet::new()),
+        overlaps: AtomicUsize::new(0),
+        sends: Mutex::new(HashMap::new()),
+    });
+    let scope = Scope::new("acme", "memory:1");
+    let mut ops = Vec::new();
+    for n in 0..25 {
+        ops.extend(family(n));
+    }
+    let hubs: Vec<Hub> = (0..2)
+        .map(|i| {
+            let h = Hub::new(
+                Arc::clone(&store),
+                fast().with_name(format!("p{i}")).with_batch_size(3),
+            );
+            h.register(scope.clone(), watch.clone());
+            h
+        })
+        .collect();
+    hubs[0].enqueue(&scope, ops).await.unwrap();
+    let handles: Vec<_> = hubs.iter().map(Hub::start).collect();
+    for _ in 0..1000 {
+        let s = store.status().await.unwrap();
+        if s[0].done == 100 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for h in handles {
+        h.shutdown().await;
+    }
+    assert_eq!(
+        watch.overlaps.load(Ordering::SeqCst),
+        0,
+        "a key was in flight twice"
+    );
+    let sends = watch.sends.lock().unwrap();
+    assert_eq!(sends.len(), 100);
+    assert!(sends.values().all(|n| *n == 1), "a record was sent twice");
+    assert_eq!(watch.inner.count(EntityKind::Payment), 25);
+}
+
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod memory_store {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::memory()).await })*
+        }
+        mod sqlite_store {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                super::$name(super::sqlite(&dir).await).await
+            })*
+        }
+        mod pg_store {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::pg().await).await })*
+        }
+    };
+}
+
+on_every_store!(
+    faults_exactly_once,
+    dead_letter_blocks_dependents_and_requeue,
+    lease_stolen_is_fenced,
+    enqueue_rules,
+    concurrent_workers_never_overlap,
+);
