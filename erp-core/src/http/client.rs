@@ -526,7 +526,11 @@ pub struct HttpClientBuilder {
     rate_limit_headers: Option<RateLimitHeaderParser>,
     reqwest: Option<reqwest::Client>,
     sleeper: Sleeper,
+    max_response_bytes: usize,
 }
+
+/// Default cap on a response body: 16 MiB, far above any ERP API page.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 impl fmt::Debug for HttpClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -537,11 +541,20 @@ impl fmt::Debug for HttpClientBuilder {
             .field("retry", &self.retry)
             .field("rate_limits", &self.rate_limits)
             .field("tokens", &self.tokens)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
 
 impl HttpClientBuilder {
+    /// Largest response body read into memory (default [`DEFAULT_MAX_RESPONSE_BYTES`]). A longer body (by its
+    /// `Content-Length` or while streaming) is abandoned: `Uncertain` for a write the provider accepted,
+    /// `Transient` otherwise, like a body lost in transit.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
     /// Total timeout per attempt, from sending to the end of the body (default 30 s).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -637,6 +650,7 @@ impl HttpClientBuilder {
             tokens: self.tokens,
             rate_limit_headers: self.rate_limit_headers,
             sleeper: self.sleeper,
+            max_response_bytes: self.max_response_bytes,
         })
     }
 }
@@ -674,6 +688,7 @@ pub struct HttpClient {
     tokens: Option<Arc<TokenManager>>,
     rate_limit_headers: Option<RateLimitHeaderParser>,
     sleeper: Sleeper,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for HttpClient {
@@ -705,6 +720,7 @@ impl HttpClient {
             rate_limit_headers: None,
             reqwest: None,
             sleeper: tokio_sleeper(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -877,14 +893,40 @@ impl HttpClient {
         };
         let status = resp.status();
         let headers = std::mem::take(resp.headers_mut());
-        let body = match resp.bytes().await {
-            Ok(b) => b.to_vec(),
-            Err(e) => {
-                // The server answered (so a write was processed) but the body was lost.
-                let processed = !replay_safe && status.is_success();
-                return Attempt::Failed(transport_error(&e, replay_safe, processed));
-            }
+        // The server answered, so a write it accepted was processed even if its body is then lost.
+        let processed = !replay_safe && status.is_success();
+        let limit = self.max_response_bytes;
+        let too_large = |size: String| {
+            let message = format!(
+                "response body from {} {} (HTTP {}) is {size}, over the limit of {limit} bytes",
+                spec.method,
+                redact_url(&spec.url),
+                status.as_u16()
+            );
+            Attempt::Failed(if processed {
+                Error::uncertain(message)
+            } else {
+                Error::transient(message)
+            })
         };
+        if let Some(len) = resp.content_length()
+            && usize::try_from(len).map_or(true, |len| len > limit)
+        {
+            return too_large(format!("{len} bytes"));
+        }
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len().saturating_add(chunk.len()) > limit {
+                        return too_large("longer".to_owned());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Attempt::Failed(transport_error(&e, replay_safe, processed)),
+            }
+        }
         tracing::debug!(
             status = status.as_u16(),
             elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

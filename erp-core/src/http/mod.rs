@@ -32,8 +32,9 @@ mod token;
 pub mod wire;
 
 pub use client::{
-    HttpClient, HttpClientBuilder, HttpResponse, IDEMPOTENCY_KEY_HEADER, RateLimitHeaderParser,
-    Replay, RequestSpec, Sleeper, TokenUse, classify_status, redact_url,
+    DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpClientBuilder, HttpResponse,
+    IDEMPOTENCY_KEY_HEADER, RateLimitHeaderParser, Replay, RequestSpec, Sleeper, TokenUse,
+    classify_status, redact_url,
 };
 pub use oauth2::{
     ClientAuthMethod, ClientCredentials, OAuth2Client, PasswordCredentials, PasswordGrantRefresher,

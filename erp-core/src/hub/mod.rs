@@ -38,7 +38,7 @@
 //!   scope, backlog, blocked records, dead letters and the oldest pending record.
 //! - **Tokens.** `SqliteTokenStore` / `PgTokenStore` keep OAuth tokens in the same database, sealed with a
 //!   key you supply (`TokenCipher`, ChaCha20-Poly1305).
-//! - **Metrics** through the `metrics` facade: see [`metrics`](self::metrics).
+//! - **Metrics** through the `metrics` facade: see [`metrics`].
 //!
 //! # Exactly once
 //! A record is sent only under a lease; a lease that expires (a dead or stalled worker) makes the record
