@@ -172,6 +172,15 @@ pub enum Error {
     /// Signing, verification or key loading failed.
     #[error("signature: {0}")]
     Signature(#[from] crate::xades::SignatureError),
+    /// The document is not one a receiver answers (only FE, ND and NC are; see [`crate::receive`]).
+    #[error("a {} is not answered with a MensajeReceptor (only FE, ND and NC are)", tipo.code())]
+    NotReceivable {
+        /// The document's type.
+        tipo: crate::TipoDocumento,
+    },
+    /// A [`crate::receive`] answer cannot be built as asked (consecutivo tipo, proportion, amounts, length).
+    #[error("cannot answer the received document: {0}")]
+    Receive(String),
 }
 
 impl Error {
@@ -181,7 +190,10 @@ impl Error {
             Error::Clave(_) => ErrorKind::Clave,
             Error::Parse { .. } => ErrorKind::Parse,
             Error::Invalid(_) => ErrorKind::Validation,
-            Error::UnknownRevision(_) | Error::Overflow(_) => ErrorKind::InvalidInput,
+            Error::UnknownRevision(_)
+            | Error::Overflow(_)
+            | Error::NotReceivable { .. }
+            | Error::Receive(_) => ErrorKind::InvalidInput,
             Error::Signature(_) => ErrorKind::Signature,
         }
     }

@@ -14,6 +14,7 @@ pub mod keystore;
 pub mod limits;
 pub mod model;
 pub mod parse;
+pub mod receive;
 mod revision;
 mod shape;
 pub mod tipo;
@@ -25,7 +26,7 @@ pub mod xades;
 #[doc(hidden)]
 pub mod fuzzing;
 
-/// Dates of the model (`FechaEmision`) and of [`demo`] / [`Clave`] constructors, re-exported so callers need
+/// Dates of the model (`FechaEmision`) and of `demo` / [`Clave`] constructors, re-exported so callers need
 /// no direct `chrono` dependency.
 pub use chrono::{DateTime, FixedOffset};
 pub use clave::{Clave, ClaveError, CodigoSeguridad, Consecutivo, Situacion};

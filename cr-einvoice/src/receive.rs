@@ -1,0 +1,506 @@
+//! The receiving side: check a supplier's signed comprobante and answer it with a `MensajeReceptor`.
+//!
+//! A company that receives a factura (FE), nota de débito (ND) or nota de crédito (NC) must accept or reject it
+//! before it can credit the IVA. [`Receiver::check`] reads the supplier's signed v4.4 XML (the v4.3 comprobante
+//! shape is not parsed yet), verifies its XAdES signature, validates it (totals, clave against emisor and date, codes) and
+//! checks that it is addressed to this receiver and signed with a valid Hacienda certificate of the emisor.
+//! [`Received::respond`] then builds the [`MensajeReceptor`] (aceptado, aceptado parcial or rechazado, with the
+//! `CondicionImpuesto` and the IVA to credit); sign it with [`crate::xades::sign`] and submit it like any
+//! document (`api` feature).
+//!
+//! ```no_run
+//! # fn demo(xml: &[u8], key: &cr_einvoice::keystore::SigningKey) -> Result<(), cr_einvoice::Error> {
+//! use cr_einvoice::receive::{CondicionImpuesto, Receiver, Respuesta};
+//! use cr_einvoice::{Consecutivo, TipoDocumento};
+//!
+//! let now = chrono::Utc::now().fixed_offset();
+//! let received = Receiver::new("3101123456").check(xml, now)?;
+//! let respuesta = if received.is_acceptable() {
+//!     Respuesta::aceptado(CondicionImpuesto::CreditoGeneral)
+//! } else {
+//!     Respuesta::rechazado(received.summary())
+//! };
+//! let consecutivo = Consecutivo::new(1, 1, respuesta.tipo_documento(), 42)?;
+//! let mensaje = received.respond(&respuesta, consecutivo, now)?;
+//! let signed = cr_einvoice::xades::sign(&mensaje.to_xml()?, key, &Default::default())?;
+//! # let _ = signed; Ok(()) }
+//! ```
+//!
+//! How the amounts are derived (the XSD names the fields but gives no formula; override with
+//! [`Respuesta::with_amounts`] when your accountant books it differently):
+//! - `MontoTotalImpuesto` is the comprobante's `TotalImpuesto`; `TotalFactura` its `TotalComprobante`.
+//! - `MontoTotalImpuestoAcreditar` is the IVA of the document (lines' tax code `01`, net of exonerations)
+//!   that the condition lets the receiver credit: all of it for `01` and `03`, the given proportion for `02`
+//!   and `05`, none for `04`.
+//! - `MontoTotalDeGastoAplicable` is the rest of the tax, booked as expense (`MontoTotalImpuesto` minus the
+//!   amount credited).
+
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset};
+use rust_decimal::Decimal;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::Error;
+use crate::clave::Consecutivo;
+use crate::limits::Limits;
+use crate::model::{Comprobante, Documento, MensajeReceptor, RespuestaReceptor};
+use crate::tipo::TipoDocumento;
+use crate::validate::Report;
+use crate::xades::VerifiedSignature;
+
+/// The organisation in the issuer of every certificate Hacienda hands to taxpayers
+/// (`CN=CA PERSONA JURIDICA, OU=DGT, O=MINISTERIO DE HACIENDA, C=CR` and its física / sandbox siblings).
+pub const HACIENDA_ISSUER_ORGANIZATION: &str = "MINISTERIO DE HACIENDA";
+
+/// Who receives: the receiver's cédula and what it accepts.
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    cedula: String,
+    codigo_actividad: Option<String>,
+    any_issuer: bool,
+    limits: Limits,
+}
+
+impl Receiver {
+    /// A receiver with this identification number (digits only, as in `Receptor/Identificacion/Numero`).
+    pub fn new(cedula: impl Into<String>) -> Self {
+        Self {
+            cedula: cedula.into(),
+            codigo_actividad: None,
+            any_issuer: false,
+            limits: Limits::default(),
+        }
+    }
+
+    /// The receiver's economic activity, written as `CodigoActividad` in every answer.
+    pub fn with_codigo_actividad(mut self, codigo: impl Into<String>) -> Self {
+        self.codigo_actividad = Some(codigo.into());
+        self
+    }
+
+    /// Accepts signing certificates from any issuer (tests with self-made keys); by default a certificate not
+    /// issued by Hacienda ([`HACIENDA_ISSUER_ORGANIZATION`]) is a [`Finding::CertificateNotHacienda`].
+    pub fn accept_any_issuer(mut self) -> Self {
+        self.any_issuer = true;
+        self
+    }
+
+    /// Input bounds for parsing and verification (default [`Limits::default`]).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The receiver's identification number.
+    pub fn cedula(&self) -> &str {
+        &self.cedula
+    }
+
+    /// Verifies, parses and checks a supplier's signed comprobante at time `at` (certificate validity).
+    ///
+    /// Problems with the document's content are returned as [`Received::findings`] and in
+    /// [`Received::report`], so the receiver can still answer with a rejection.
+    ///
+    /// # Errors
+    /// [`Error::Signature`] when the signature does not verify (edited after signing, malformed, wrong key),
+    /// [`Error::Parse`] when the XML is not a comprobante of a known shape, [`Error::NotReceivable`] for a
+    /// document that is not a supplier comprobante (a `MensajeReceptor`, a TE or FEC, which get no answer).
+    pub fn check(&self, signed_xml: &[u8], at: DateTime<FixedOffset>) -> Result<Received, Error> {
+        let signature = crate::xades::verify_with_limits(signed_xml, None, &self.limits)?;
+        let comprobante = match crate::parse::documento_with_limits(signed_xml, None, &self.limits)?
+        {
+            Documento::Comprobante(c) => *c,
+            other => {
+                return Err(Error::NotReceivable { tipo: other.tipo() });
+            }
+        };
+        let tipo = comprobante.tipo();
+        if !matches!(
+            tipo,
+            TipoDocumento::FacturaElectronica
+                | TipoDocumento::NotaDebitoElectronica
+                | TipoDocumento::NotaCreditoElectronica
+        ) {
+            return Err(Error::NotReceivable { tipo });
+        }
+        let report = comprobante.validate();
+        let mut findings = Vec::new();
+        let receptor = comprobante
+            .receptor
+            .as_ref()
+            .and_then(|r| r.identificacion.as_ref())
+            .map(|i| i.numero.clone());
+        if receptor.as_deref() != Some(self.cedula.as_str()) {
+            findings.push(Finding::NotForReceiver {
+                receptor,
+                receiver: self.cedula.clone(),
+            });
+        }
+        check_certificate(&signature, &comprobante, at, self.any_issuer, &mut findings);
+        Ok(Received {
+            comprobante,
+            signature,
+            report,
+            findings,
+            codigo_actividad: self.codigo_actividad.clone(),
+            receiver: self.cedula.clone(),
+        })
+    }
+}
+
+fn check_certificate(
+    signature: &VerifiedSignature,
+    doc: &Comprobante,
+    at: DateTime<FixedOffset>,
+    any_issuer: bool,
+    findings: &mut Vec<Finding>,
+) {
+    let Ok((_, cert)) = X509Certificate::from_der(signature.certificate().der()) else {
+        // The verifier parsed this certificate already; a second parse cannot fail.
+        return;
+    };
+    let validity = cert.validity();
+    let not_before = validity.not_before.timestamp();
+    let not_after = validity.not_after.timestamp();
+    let instant = at.timestamp();
+    if instant < not_before || instant > not_after {
+        findings.push(Finding::CertificateNotValid {
+            not_before: DateTime::from_timestamp(not_before, 0).unwrap_or_default(),
+            not_after: DateTime::from_timestamp(not_after, 0).unwrap_or_default(),
+        });
+    }
+    let hacienda = cert
+        .issuer()
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok())
+        .any(|o| o.trim().eq_ignore_ascii_case(HACIENDA_ISSUER_ORGANIZATION));
+    if !hacienda && !any_issuer {
+        findings.push(Finding::CertificateNotHacienda {
+            issuer: signature.certificate().issuer().to_owned(),
+        });
+    }
+    // Hacienda's certificates carry the holder's id in the subject serialNumber (`CPJ-3-101-123456`,
+    // `CPF-01-0234-0567`); compare its digits with the emisor's (leading zeros aside).
+    let holder = cert
+        .subject()
+        .iter_by_oid(&x509_parser::oid_registry::OID_X509_SERIALNUMBER)
+        .filter_map(|a| a.as_str().ok())
+        .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
+        .find(|d| !d.is_empty());
+    if let (Some(holder), Some(emisor)) = (holder, doc.emisor.identificacion.as_ref())
+        && holder.trim_start_matches('0') != emisor.numero.trim_start_matches('0')
+    {
+        findings.push(Finding::CertificateHolder {
+            holder,
+            emisor: emisor.numero.clone(),
+        });
+    }
+}
+
+/// What [`Receiver::check`] found wrong with a received document (besides validation issues).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// The comprobante is not addressed to this receiver.
+    NotForReceiver {
+        /// `Receptor/Identificacion/Numero` in the document (`None` if absent).
+        receptor: Option<String>,
+        /// The receiver's cédula.
+        receiver: String,
+    },
+    /// The signing certificate was not valid at the time of the check.
+    CertificateNotValid {
+        /// Start of validity.
+        not_before: DateTime<chrono::Utc>,
+        /// End of validity.
+        not_after: DateTime<chrono::Utc>,
+    },
+    /// The signing certificate was not issued by Hacienda.
+    CertificateNotHacienda {
+        /// Its issuer (RFC 4514).
+        issuer: String,
+    },
+    /// The certificate belongs to someone else than the emisor.
+    CertificateHolder {
+        /// Digits of the certificate subject's serialNumber.
+        holder: String,
+        /// The emisor's identification number.
+        emisor: String,
+    },
+}
+
+impl Finding {
+    /// A stable code for logs and the sync log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Finding::NotForReceiver { .. } => "CR-RECV-RECEPTOR",
+            Finding::CertificateNotValid { .. } => "CR-RECV-CERT-VALIDITY",
+            Finding::CertificateNotHacienda { .. } => "CR-RECV-CERT-ISSUER",
+            Finding::CertificateHolder { .. } => "CR-RECV-CERT-HOLDER",
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Finding::NotForReceiver { receptor, receiver } => write!(
+                f,
+                "addressed to {} instead of {receiver}",
+                receptor.as_deref().unwrap_or("no identified receptor")
+            ),
+            Finding::CertificateNotValid {
+                not_before,
+                not_after,
+            } => write!(
+                f,
+                "signing certificate valid only from {} to {}",
+                not_before.format("%Y-%m-%d"),
+                not_after.format("%Y-%m-%d")
+            ),
+            Finding::CertificateNotHacienda { issuer } => {
+                write!(f, "signing certificate not issued by Hacienda ({issuer})")
+            }
+            Finding::CertificateHolder { holder, emisor } => {
+                write!(
+                    f,
+                    "signing certificate belongs to {holder}, not the emisor {emisor}"
+                )
+            }
+        }
+    }
+}
+
+/// A checked supplier comprobante, ready to be answered.
+#[derive(Debug, Clone)]
+pub struct Received {
+    comprobante: Comprobante,
+    signature: VerifiedSignature,
+    report: Report,
+    findings: Vec<Finding>,
+    codigo_actividad: Option<String>,
+    receiver: String,
+}
+
+impl Received {
+    /// The parsed comprobante.
+    pub fn comprobante(&self) -> &Comprobante {
+        &self.comprobante
+    }
+
+    /// The verified signature (certificate, signing time, policy).
+    pub fn signature(&self) -> &VerifiedSignature {
+        &self.signature
+    }
+
+    /// Validation of the document (totals, clave against emisor and date, codes, facets).
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Receiver-side findings (addressee, certificate).
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// No finding and no validation error: the document can be accepted as is.
+    pub fn is_acceptable(&self) -> bool {
+        self.findings.is_empty() && !self.report.has_errors()
+    }
+
+    /// The findings and validation errors in one line of at most 160 characters (`DetalleMensaje`), empty
+    /// when there is none.
+    pub fn summary(&self) -> String {
+        let all: Vec<String> = self
+            .findings
+            .iter()
+            .map(|f| format!("{}: {f}", f.code()))
+            .chain(self.report.errors().map(ToString::to_string))
+            .collect();
+        truncate_chars(&all.join("; "), DETALLE_MAX)
+    }
+
+    /// The document's IVA (tax code `01` on every line, net of exonerations).
+    pub fn iva(&self) -> Decimal {
+        self.comprobante
+            .lineas
+            .iter()
+            .flat_map(|l| l.impuestos.iter())
+            .filter(|i| i.codigo == "01")
+            .map(|i| i.monto - i.exoneracion.as_ref().map_or(Decimal::ZERO, |e| e.monto))
+            .sum()
+    }
+
+    /// Builds the `MensajeReceptor` answering this comprobante, numbered with the receiver's own
+    /// `consecutivo` (its tipo must be 05, 06 or 07 matching the answer) and dated `fecha`.
+    ///
+    /// # Errors
+    /// [`Error::Receive`] when the consecutivo's tipo does not match the answer, a proportion lies outside
+    /// 0..=1, the detail is longer than 160 characters, or given amounts are negative or exceed the tax.
+    pub fn respond(
+        &self,
+        respuesta: &Respuesta,
+        consecutivo: Consecutivo,
+        fecha: DateTime<FixedOffset>,
+    ) -> Result<MensajeReceptor, Error> {
+        if consecutivo.tipo() != respuesta.tipo_documento() {
+            return Err(Error::Receive(format!(
+                "consecutivo tipo {} does not match the answer (tipo {})",
+                consecutivo.tipo().code(),
+                respuesta.tipo_documento().code()
+            )));
+        }
+        if let Some(d) = &respuesta.detalle
+            && d.chars().count() > DETALLE_MAX
+        {
+            return Err(Error::Receive(format!(
+                "DetalleMensaje has {} characters, at most {DETALLE_MAX} allowed",
+                d.chars().count()
+            )));
+        }
+        let emisor = self
+            .comprobante
+            .emisor
+            .identificacion
+            .as_ref()
+            .map(|i| i.numero.clone())
+            .ok_or_else(|| Error::Receive("the comprobante has no emisor identification".into()))?;
+        let mut msg = MensajeReceptor::new(
+            self.comprobante.clave.clone(),
+            emisor,
+            fecha,
+            respuesta.mensaje,
+            self.comprobante.resumen.total_comprobante,
+            self.receiver.clone(),
+            consecutivo,
+        );
+        msg.detalle_mensaje.clone_from(&respuesta.detalle);
+        msg.codigo_actividad.clone_from(&self.codigo_actividad);
+        let total_impuesto = self.comprobante.resumen.total_impuesto;
+        msg.monto_total_impuesto = total_impuesto;
+        if let Some(condicion) = respuesta.condicion {
+            let tax = total_impuesto.unwrap_or(Decimal::ZERO);
+            let (acreditar, gasto) = match respuesta.amounts {
+                Some(given) => given,
+                None => {
+                    let credit = condicion.creditable(self.iva())?;
+                    (credit, tax - credit)
+                }
+            };
+            if acreditar < Decimal::ZERO || gasto < Decimal::ZERO || acreditar > tax {
+                return Err(Error::Receive(format!(
+                    "amounts to credit ({acreditar}) and to expense ({gasto}) must be between 0 and the tax ({tax})"
+                )));
+            }
+            msg.condicion_impuesto = Some(condicion.code().to_owned());
+            msg.monto_total_impuesto_acreditar = Some(crate::totals::round5(acreditar));
+            msg.monto_total_de_gasto_aplicable = Some(crate::totals::round5(gasto));
+        }
+        Ok(msg)
+    }
+}
+
+const DETALLE_MAX: usize = 160;
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// `CondicionImpuesto`: how the receiver may credit the document's IVA.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CondicionImpuesto {
+    /// `01` general: the whole IVA is credited.
+    CreditoGeneral,
+    /// `02` partial credit: this proportion (0..=1) of the IVA.
+    CreditoParcial(Decimal),
+    /// `03` capital goods: the whole IVA is credited.
+    BienesCapital,
+    /// `04` current expense that generates no credit.
+    GastoCorriente,
+    /// `05` proportionality: the receiver's proportion (0..=1) of the IVA.
+    Proporcionalidad(Decimal),
+}
+
+impl CondicionImpuesto {
+    /// The XSD code (`01`–`05`).
+    pub fn code(self) -> &'static str {
+        match self {
+            CondicionImpuesto::CreditoGeneral => "01",
+            CondicionImpuesto::CreditoParcial(_) => "02",
+            CondicionImpuesto::BienesCapital => "03",
+            CondicionImpuesto::GastoCorriente => "04",
+            CondicionImpuesto::Proporcionalidad(_) => "05",
+        }
+    }
+
+    fn creditable(self, iva: Decimal) -> Result<Decimal, Error> {
+        match self {
+            CondicionImpuesto::CreditoGeneral | CondicionImpuesto::BienesCapital => Ok(iva),
+            CondicionImpuesto::GastoCorriente => Ok(Decimal::ZERO),
+            CondicionImpuesto::CreditoParcial(p) | CondicionImpuesto::Proporcionalidad(p) => {
+                if p < Decimal::ZERO || p > Decimal::ONE {
+                    return Err(Error::Receive(format!(
+                        "proportion {p} for CondicionImpuesto {} is outside 0..=1",
+                        self.code()
+                    )));
+                }
+                iva.checked_mul(p)
+                    .ok_or(Error::Overflow("MontoTotalImpuestoAcreditar"))
+            }
+        }
+    }
+}
+
+/// The answer to a received comprobante.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Respuesta {
+    mensaje: RespuestaReceptor,
+    condicion: Option<CondicionImpuesto>,
+    detalle: Option<String>,
+    amounts: Option<(Decimal, Decimal)>,
+}
+
+impl Respuesta {
+    /// Accepted in full, crediting the IVA as `condicion` allows.
+    pub fn aceptado(condicion: CondicionImpuesto) -> Self {
+        Self {
+            mensaje: RespuestaReceptor::Aceptado,
+            condicion: Some(condicion),
+            detalle: None,
+            amounts: None,
+        }
+    }
+
+    /// Partially accepted (`detalle` says why).
+    pub fn aceptado_parcial(condicion: CondicionImpuesto, detalle: impl Into<String>) -> Self {
+        Self {
+            mensaje: RespuestaReceptor::AceptadoParcial,
+            condicion: Some(condicion),
+            detalle: Some(detalle.into()),
+            amounts: None,
+        }
+    }
+
+    /// Rejected (`detalle` says why; e.g. [`Received::summary`]). No tax is credited.
+    pub fn rechazado(detalle: impl Into<String>) -> Self {
+        Self {
+            mensaje: RespuestaReceptor::Rechazado,
+            condicion: None,
+            detalle: Some(detalle.into()),
+            amounts: None,
+        }
+    }
+
+    /// Sets `MontoTotalImpuestoAcreditar` and `MontoTotalDeGastoAplicable` instead of deriving them.
+    pub fn with_amounts(mut self, acreditar: Decimal, gasto_aplicable: Decimal) -> Self {
+        self.amounts = Some((acreditar, gasto_aplicable));
+        self
+    }
+
+    /// The consecutivo type the receiver's numbering must use for this answer (05, 06 or 07).
+    pub fn tipo_documento(&self) -> TipoDocumento {
+        self.mensaje.tipo_documento()
+    }
+}
