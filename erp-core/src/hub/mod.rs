@@ -66,6 +66,7 @@
 
 mod memory;
 pub mod metrics;
+pub mod numbering;
 mod op;
 #[cfg(feature = "postgres")]
 mod postgres;

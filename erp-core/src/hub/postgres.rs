@@ -10,16 +10,25 @@ use super::sql::{db_error, migrate_error, sql_store};
 use crate::Result;
 
 /// Latest schema version this build knows.
-const LATEST: i64 = 1;
+const LATEST: i64 = 2;
 
 fn migrator() -> Migrator {
-    let mut m = Migrator::with_migrations(vec![Migration::new(
-        1,
-        "hub".into(),
-        MigrationType::Simple,
-        sqlx::SqlStr::from_static(include_str!("../../migrations/postgres/0001_hub.sql")),
-        false,
-    )]);
+    let mut m = Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "hub".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!("../../migrations/postgres/0001_hub.sql")),
+            false,
+        ),
+        Migration::new(
+            2,
+            "numbers".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!("../../migrations/postgres/0002_numbers.sql")),
+            false,
+        ),
+    ]);
     m.dangerous_set_table_name("_erp_hub_migrations");
     m
 }
@@ -78,7 +87,7 @@ impl PgStore {
         &self.pool
     }
 
-    async fn write_tx(&self) -> Result<Transaction<'static, Postgres>> {
+    pub(super) async fn write_tx(&self) -> Result<Transaction<'static, Postgres>> {
         self.pool.begin().await.map_err(|e| db_error("begin", e))
     }
 

@@ -11,16 +11,25 @@ use super::sql::{db_error, migrate_error, sql_store};
 use crate::Result;
 
 /// Latest schema version this build knows.
-const LATEST: i64 = 1;
+const LATEST: i64 = 2;
 
 fn migrator() -> Migrator {
-    let mut m = Migrator::with_migrations(vec![Migration::new(
-        1,
-        "hub".into(),
-        MigrationType::Simple,
-        sqlx::SqlStr::from_static(include_str!("../../migrations/sqlite/0001_hub.sql")),
-        false,
-    )]);
+    let mut m = Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "hub".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!("../../migrations/sqlite/0001_hub.sql")),
+            false,
+        ),
+        Migration::new(
+            2,
+            "numbers".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!("../../migrations/sqlite/0002_numbers.sql")),
+            false,
+        ),
+    ]);
     m.dangerous_set_table_name("_erp_hub_migrations");
     m
 }
@@ -83,7 +92,7 @@ impl SqliteStore {
         &self.pool
     }
 
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
+    pub(super) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
         self.pool
             .begin_with("BEGIN IMMEDIATE")
             .await

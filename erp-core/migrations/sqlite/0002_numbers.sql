@@ -1,0 +1,19 @@
+-- Gap-free document numbers (erp_hub_core::hub::numbering): one counter per series, one row per numbered
+-- document, written in the same transaction.
+CREATE TABLE hub_number_series (
+    issuer      TEXT    NOT NULL,
+    series      TEXT    NOT NULL,
+    last_number INTEGER NOT NULL CHECK (last_number >= 0),
+    PRIMARY KEY (issuer, series)
+);
+
+CREATE TABLE hub_numbered_documents (
+    issuer       TEXT    NOT NULL,
+    series       TEXT    NOT NULL,
+    number       INTEGER NOT NULL CHECK (number > 0),
+    document_key TEXT    NOT NULL,
+    document     BLOB    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (issuer, series, number),
+    UNIQUE (issuer, series, document_key)
+);
