@@ -6,8 +6,15 @@
 #      under target/ (pip install signxml on first use).
 # Prints one summary line per contender and the ratios the issue asks for. Not a test: numbers
 # depend on the machine and its load.
+#
+# `scripts/bench-cr.sh validate` runs only the validation bench (cr-einvoice/benches/validate.rs),
+# the figure refactors of `validate` are checked against (no slowdown over 3 %).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = validate ]; then
+  cargo bench -q -p cr-einvoice --bench validate -- --sample-count "${BENCH_SAMPLES:-3000}"
+  exit 0
+fi
 TARGET="${CARGO_TARGET_DIR:-target}"
 DOC=cr-einvoice/tests/fixtures/unsigned/FE_v4.4_10_lines_unsigned.xml
 P12=cr-einvoice/tests/fixtures/keys/test-aes.p12
