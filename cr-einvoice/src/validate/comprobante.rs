@@ -84,7 +84,7 @@ pub fn comprobante(doc: &Comprobante) -> Report {
             );
         }
     }
-    v.text("ProveedorSistemas", &doc.proveedor_sistemas, 1, 20);
+    v.chars("ProveedorSistemas", &doc.proveedor_sistemas);
     v.occ(
         "CodigoActividadEmisor",
         s.codigo_actividad_emisor,
@@ -100,7 +100,7 @@ pub fn comprobante(doc: &Comprobante) -> Report {
         ("CodigoActividadReceptor", &doc.codigo_actividad_receptor),
     ] {
         if let Some(c) = c {
-            v.text(name, c, 6, 6);
+            v.chars(name, c);
         }
     }
     v.parte("Emisor", &doc.emisor, true);
@@ -125,12 +125,7 @@ pub fn comprobante(doc: &Comprobante) -> Report {
         "CondicionVentaOtros",
         !s.condicion_extra && doc.condicion_venta_otros.is_some(),
     );
-    v.opt_text(
-        "CondicionVentaOtros",
-        doc.condicion_venta_otros.as_deref(),
-        5,
-        100,
-    );
+    v.opt_chars("CondicionVentaOtros", doc.condicion_venta_otros.as_deref());
     v.otro(
         "CondicionVentaOtros",
         Some(&doc.condicion_venta),
@@ -170,11 +165,9 @@ pub fn comprobante(doc: &Comprobante) -> Report {
             &c.tipo_documento,
             &codes::TIPOS_OTROS_CARGOS,
         );
-        v.opt_text(
+        v.opt_chars(
             "OtrosCargos/TipoDocumentoOTROS",
             c.tipo_documento_otros.as_deref(),
-            5,
-            100,
         );
         v.otro(
             "OtrosCargos/TipoDocumentoOTROS",
@@ -184,13 +177,8 @@ pub fn comprobante(doc: &Comprobante) -> Report {
         if let Some(id) = &c.identificacion_tercero {
             v.identificacion("OtrosCargos/IdentificacionTercero/Numero", id);
         }
-        v.opt_text(
-            "OtrosCargos/NombreTercero",
-            c.nombre_tercero.as_deref(),
-            5,
-            100,
-        );
-        v.text("OtrosCargos/Detalle", &c.detalle, 0, 160);
+        v.opt_chars("OtrosCargos/NombreTercero", c.nombre_tercero.as_deref());
+        v.chars("OtrosCargos/Detalle", &c.detalle);
         if let Some(p) = c.porcentaje {
             v.dec("OtrosCargos/PorcentajeOC", p, 9, 5);
         }
@@ -203,7 +191,8 @@ pub fn comprobante(doc: &Comprobante) -> Report {
         !(s.otros || doc.otros_texto.is_empty() && doc.otros_contenido.is_empty()),
     );
     for t in doc.otros_texto.iter().chain(&doc.otros_contenido) {
-        v.text("Otros", &t.texto, 0, 500);
+        v.chars("Otros", &t.texto);
     }
+    super::facets::check(doc, &mut v.r);
     v.r
 }

@@ -29,22 +29,15 @@ impl V<'_> {
                 &k.tipo,
                 &codes::TIPOS_CODIGO_COMERCIAL,
             );
-            self.text(
-                At(p, "CodigoComercialSurtido/CodigoSurtido"),
-                &k.codigo,
-                1,
-                20,
-            );
+            self.chars(At(p, "CodigoComercialSurtido/CodigoSurtido"), &k.codigo);
         }
         self.dec(At(p, "CantidadSurtido"), c.cantidad, 16, 3);
-        self.text(At(p, "UnidadMedidaSurtido"), &c.unidad_medida, 1, 15);
-        self.opt_text(
+        self.chars(At(p, "UnidadMedidaSurtido"), &c.unidad_medida);
+        self.opt_chars(
             At(p, "UnidadMedidaComercialSurtido"),
             c.unidad_medida_comercial.as_deref(),
-            0,
-            20,
         );
-        self.text(At(p, "DetalleSurtido"), &c.detalle, 3, 200);
+        self.chars(At(p, "DetalleSurtido"), &c.detalle);
         self.money(At(p, "PrecioUnitarioSurtido"), c.precio_unitario);
         self.money(At(p, "MontoTotalSurtido"), c.monto_total);
         self.count(At(p, "DescuentoSurtido"), c.descuentos.len(), 0, 5);
@@ -56,11 +49,9 @@ impl V<'_> {
                 &d.codigo,
                 &codes::CODIGOS_DESCUENTO,
             );
-            self.opt_text(
+            self.opt_chars(
                 At(p, "DescuentoSurtido/DescuentoSurtidoOtros"),
                 d.codigo_otro.as_deref(),
-                3,
-                80,
             );
             self.not_allowed(
                 At(p, "DescuentoSurtido/NaturalezaDescuento"),
@@ -133,12 +124,7 @@ impl V<'_> {
                 format!("expected {}, found {}", i + 1, l.numero_linea),
             );
         }
-        self.text(
-            At(&p, "Detalle"),
-            &l.detalle,
-            if s.rep_line { 0 } else { 3 },
-            200,
-        );
+        self.chars(At(&p, "Detalle"), &l.detalle);
         self.not_allowed(
             At(&p, "PartidaArancelaria"),
             !s.partida_arancelaria && l.partida_arancelaria.is_some(),
@@ -165,11 +151,11 @@ impl V<'_> {
                 &c.tipo,
                 &codes::TIPOS_CODIGO_COMERCIAL,
             );
-            self.text(At(&p, "CodigoComercial/Codigo"), &c.codigo, 1, 20);
+            self.chars(At(&p, "CodigoComercial/Codigo"), &c.codigo);
         }
         if !rep {
             self.dec(At(&p, "Cantidad"), l.cantidad, 16, 3);
-            self.text(At(&p, "UnidadMedida"), &l.unidad_medida, 1, 15);
+            self.chars(At(&p, "UnidadMedida"), &l.unidad_medida);
             self.money(At(&p, "PrecioUnitario"), l.precio_unitario);
         }
         self.not_allowed(
@@ -183,18 +169,16 @@ impl V<'_> {
             At(&p, "UnidadMedidaComercial"),
             rep && l.unidad_medida_comercial.is_some(),
         );
-        self.opt_text(
+        self.opt_chars(
             At(&p, "UnidadMedidaComercial"),
             l.unidad_medida_comercial.as_deref(),
-            0,
-            20,
         );
         self.not_allowed(
             At(&p, "NumeroVINoSerie"),
             rep && !l.numeros_vin_serie.is_empty(),
         );
         for n in &l.numeros_vin_serie {
-            self.text(At(&p, "NumeroVINoSerie"), n, 0, 17);
+            self.chars(At(&p, "NumeroVINoSerie"), n);
         }
         self.not_allowed(
             At(&p, "RegistroMedicamento"),
@@ -204,18 +188,11 @@ impl V<'_> {
             At(&p, "FormaFarmaceutica"),
             rep && l.forma_farmaceutica.is_some(),
         );
-        self.opt_text(
+        self.opt_chars(
             At(&p, "RegistroMedicamento"),
             l.registro_medicamento.as_deref(),
-            0,
-            100,
         );
-        self.opt_text(
-            At(&p, "FormaFarmaceutica"),
-            l.forma_farmaceutica.as_deref(),
-            0,
-            3,
-        );
+        self.opt_chars(At(&p, "FormaFarmaceutica"), l.forma_farmaceutica.as_deref());
         self.not_allowed(
             At(&p, "DetalleSurtido"),
             !s.surtido && !l.surtido.is_empty(),
@@ -243,22 +220,18 @@ impl V<'_> {
                 &d.codigo,
                 &codes::CODIGOS_DESCUENTO,
             );
-            self.opt_text(
+            self.opt_chars(
                 At(&p, "Descuento/CodigoDescuentoOTRO"),
                 d.codigo_otro.as_deref(),
-                5,
-                100,
             );
             self.otro(
                 At(&p, "Descuento/CodigoDescuentoOTRO"),
                 Some(&d.codigo),
                 d.codigo_otro.as_deref(),
             );
-            self.opt_text(
+            self.opt_chars(
                 At(&p, "Descuento/NaturalezaDescuento"),
                 d.naturaleza.as_deref(),
-                3,
-                80,
             );
             desc = desc.checked_add(d.monto).unwrap_or(Decimal::MAX);
         }
@@ -279,11 +252,9 @@ impl V<'_> {
         for (j, imp) in l.impuestos.iter().enumerate() {
             let ip = format!("{p}/Impuesto[{}]", j + 1);
             self.code(At(&ip, "Codigo"), &imp.codigo, &codes::IMPUESTO_CODIGOS);
-            self.opt_text(
+            self.opt_chars(
                 At(&ip, "CodigoImpuestoOTRO"),
                 imp.codigo_impuesto_otro.as_deref(),
-                5,
-                100,
             );
             self.otro(
                 At(&ip, "CodigoImpuestoOTRO"),
@@ -358,28 +329,24 @@ impl V<'_> {
                     &e.tipo_documento,
                     &codes::TIPOS_EXONERACION,
                 );
-                self.opt_text(
+                self.opt_chars(
                     At(&ep, "TipoDocumentoOTRO"),
                     e.tipo_documento_otro.as_deref(),
-                    5,
-                    100,
                 );
                 self.otro(
                     At(&ep, "TipoDocumentoOTRO"),
                     Some(&e.tipo_documento),
                     e.tipo_documento_otro.as_deref(),
                 );
-                self.text(At(&ep, "NumeroDocumento"), &e.numero_documento, 3, 40);
+                self.chars(At(&ep, "NumeroDocumento"), &e.numero_documento);
                 self.code(
                     At(&ep, "NombreInstitucion"),
                     &e.nombre_institucion,
                     &codes::INSTITUCIONES_EXONERACION,
                 );
-                self.opt_text(
+                self.opt_chars(
                     At(&ep, "NombreInstitucionOtros"),
                     e.nombre_institucion_otros.as_deref(),
-                    5,
-                    160,
                 );
                 self.otro(
                     At(&ep, "NombreInstitucionOtros"),

@@ -68,9 +68,9 @@ pub fn mensaje_receptor(msg: &MensajeReceptor) -> Report {
             "9–12 digits required (both revisions)",
         );
     }
-    v.opt_text("DetalleMensaje", msg.detalle_mensaje.as_deref(), 0, 160);
+    v.opt_chars("DetalleMensaje", msg.detalle_mensaje.as_deref());
     if let Some(c) = &msg.codigo_actividad {
-        v.text("CodigoActividad", c, 0, 6);
+        v.chars("CodigoActividad", c);
     }
     if let Some(c) = &msg.condicion_impuesto {
         v.code("CondicionImpuesto", c, &codes::CONDICIONES_IMPUESTO);
@@ -85,5 +85,6 @@ pub fn mensaje_receptor(msg: &MensajeReceptor) -> Report {
         msg.monto_total_de_gasto_aplicable,
     );
     v.money("TotalFactura", msg.total_factura);
+    super::facets::check_mensaje(msg, &mut v.r);
     v.r
 }

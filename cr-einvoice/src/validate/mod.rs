@@ -13,9 +13,13 @@
 //! field checks they share.
 
 mod comprobante;
+pub(crate) mod facets;
+#[rustfmt::skip]
+mod facets_generated;
 mod lineas;
 mod mensaje;
 mod partes;
+mod pattern;
 mod referencias;
 mod resumen;
 
@@ -57,6 +61,8 @@ pub enum Rule {
     Characters,
     /// Code not in the XSD list for this document type and revision.
     Code,
+    /// A value does not match the `xs:pattern` of its schema type (generated from the XSDs).
+    Pattern,
     /// `CodigoCABYS` is not 13 digits.
     Cabys,
     /// Too many decimals, negative or too large amount.
@@ -88,6 +94,7 @@ impl Rule {
             Rule::Length => "CR-TEXT-LENGTH",
             Rule::Characters => "CR-TEXT-CHARS",
             Rule::Code => "CR-CODE",
+            Rule::Pattern => "CR-XSD-PATTERN",
             Rule::Cabys => "CR-CABYS",
             Rule::Decimals => "CR-DECIMALS",
             Rule::LineFormula => "CR-LINE-FORMULA",
@@ -282,15 +289,9 @@ impl V<'_> {
             self.r.err(Rule::Decimals, path, format!("{d} is negative"));
         }
     }
-    fn text(&mut self, path: impl PathArg + Copy, t: &str, min: usize, max: usize) {
-        let n = t.chars().count();
-        if n < min || n > max {
-            self.r.err(
-                Rule::Length,
-                path,
-                format!("length {n} outside {min}..={max}"),
-            );
-        }
+    /// Characters XML 1.0 cannot carry. (Lengths, patterns and enumerations come from the
+    /// generated XSD facets, see `facets.rs`.)
+    fn chars(&mut self, path: impl PathArg + Copy, t: &str) {
         if let Some(c) = t.chars().find(|c| !char_ok(*c)) {
             self.r.err(
                 Rule::Characters,
@@ -299,9 +300,9 @@ impl V<'_> {
             );
         }
     }
-    fn opt_text(&mut self, path: impl PathArg + Copy, t: Option<&str>, min: usize, max: usize) {
+    fn opt_chars(&mut self, path: impl PathArg + Copy, t: Option<&str>) {
         if let Some(t) = t {
-            self.text(path, t, min, max);
+            self.chars(path, t);
         }
     }
     fn code(&mut self, path: impl PathArg + Copy, value: &str, allowed: &[&str]) {

@@ -47,12 +47,7 @@ impl V<'_> {
 
     pub(super) fn parte(&mut self, name: &str, p: &Parte, emisor: bool) {
         let s = self.s;
-        self.text(
-            At(name, "Nombre"),
-            &p.nombre,
-            if emisor { 5 } else { 3 },
-            100,
-        );
+        self.chars(At(name, "Nombre"), &p.nombre);
         match &p.identificacion {
             Some(id) => self.identificacion(At(name, "Identificacion/Numero"), id),
             None => {
@@ -70,11 +65,9 @@ impl V<'_> {
                 At(name, "Registrofiscal8707"),
                 !full && p.registro_fiscal_8707.is_some(),
             );
-            self.opt_text(
+            self.opt_chars(
                 At(name, "Registrofiscal8707"),
                 p.registro_fiscal_8707.as_deref(),
-                0,
-                12,
             );
         } else {
             self.not_allowed(
@@ -86,12 +79,7 @@ impl V<'_> {
             At(name, "NombreComercial"),
             !full && p.nombre_comercial.is_some(),
         );
-        self.opt_text(
-            At(name, "NombreComercial"),
-            p.nombre_comercial.as_deref(),
-            3,
-            80,
-        );
+        self.opt_chars(At(name, "NombreComercial"), p.nombre_comercial.as_deref());
         let ubic = if emisor {
             s.emisor_ubicacion
         } else if s.receptor_ubicacion {
@@ -111,8 +99,8 @@ impl V<'_> {
                     "provincia 1–9, cantón and distrito 01–99",
                 );
             }
-            self.opt_text(At(name, "Ubicacion/Barrio"), u.barrio.as_deref(), 5, 50);
-            self.text(At(name, "Ubicacion/OtrasSenas"), &u.otras_senas, 5, 250);
+            self.opt_chars(At(name, "Ubicacion/Barrio"), u.barrio.as_deref());
+            self.chars(At(name, "Ubicacion/OtrasSenas"), &u.otras_senas);
         }
         let ose = if emisor {
             s.emisor_otras_senas_extranjero
@@ -123,11 +111,9 @@ impl V<'_> {
             At(name, "OtrasSenasExtranjero"),
             !ose && p.otras_senas_extranjero.is_some(),
         );
-        self.opt_text(
+        self.opt_chars(
             At(name, "OtrasSenasExtranjero"),
             p.otras_senas_extranjero.as_deref(),
-            5,
-            300,
         );
         self.not_allowed(At(name, "Telefono"), !full && p.telefono.is_some());
         if let Some(t) = &p.telefono
@@ -146,7 +132,7 @@ impl V<'_> {
         };
         self.count(At(name, "CorreoElectronico"), p.correos.len(), min, max);
         for c in &p.correos {
-            self.text(At(name, "CorreoElectronico"), c, 1, 160);
+            self.chars(At(name, "CorreoElectronico"), c);
         }
     }
 }

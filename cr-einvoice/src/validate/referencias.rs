@@ -32,7 +32,7 @@ pub(super) fn referencias(v: &mut V<'_>, doc: &Comprobante) {
                 format!("{:?}: {why}", r.tipo_doc),
             );
         }
-        v.opt_text(At(&p, "TipoDocRefOTRO"), r.tipo_doc_otro.as_deref(), 5, 100);
+        v.opt_chars(At(&p, "TipoDocRefOTRO"), r.tipo_doc_otro.as_deref());
         v.otro(
             At(&p, "TipoDocRefOTRO"),
             Some(&r.tipo_doc),
@@ -41,7 +41,7 @@ pub(super) fn referencias(v: &mut V<'_>, doc: &Comprobante) {
         if s.referencia_numero_required && r.numero.is_none() {
             v.r.err(Rule::Required, format!("{p}/Numero"), "required in REP");
         }
-        v.opt_text(At(&p, "Numero"), r.numero.as_deref(), 0, 50);
+        v.opt_chars(At(&p, "Numero"), r.numero.as_deref());
         if let Some(c) = &r.codigo {
             let c = c.as_str();
             let ok = codes::CODIGOS_REFERENCIA_2024.contains(&c)
@@ -62,17 +62,12 @@ pub(super) fn referencias(v: &mut V<'_>, doc: &Comprobante) {
                 );
             }
         }
-        v.opt_text(
-            At(&p, "CodigoReferenciaOTRO"),
-            r.codigo_otro.as_deref(),
-            5,
-            100,
-        );
+        v.opt_chars(At(&p, "CodigoReferenciaOTRO"), r.codigo_otro.as_deref());
         v.otro(
             At(&p, "CodigoReferenciaOTRO"),
             r.codigo.as_deref(),
             r.codigo_otro.as_deref(),
         );
-        v.opt_text(At(&p, "Razon"), r.razon.as_deref(), 0, 180);
+        v.opt_chars(At(&p, "Razon"), r.razon.as_deref());
     }
 }

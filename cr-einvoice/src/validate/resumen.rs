@@ -14,12 +14,7 @@ pub(super) fn resumen(v: &mut V<'_>, doc: &Comprobante) {
     let s = v.s;
     let r = &doc.resumen;
     let p = "ResumenFactura";
-    v.text(
-        At(p, "CodigoTipoMoneda/CodigoMoneda"),
-        &r.codigo_moneda,
-        3,
-        3,
-    );
+    v.chars(At(p, "CodigoTipoMoneda/CodigoMoneda"), &r.codigo_moneda);
     if !r.codigo_moneda.bytes().all(|b| b.is_ascii_uppercase()) {
         v.r.err(
             Rule::Code,
@@ -97,12 +92,7 @@ pub(super) fn resumen(v: &mut V<'_>, doc: &Comprobante) {
             ),
             None => {}
         }
-        v.opt_text(
-            At(p, "MedioPago/MedioPagoOtros"),
-            m.otros.as_deref(),
-            3,
-            100,
-        );
+        v.opt_chars(At(p, "MedioPago/MedioPagoOtros"), m.otros.as_deref());
         v.otro(
             At(p, "MedioPago/MedioPagoOtros"),
             m.tipo.as_deref(),
