@@ -86,6 +86,77 @@ fn digest_alg(uri: &str) -> Result<&'static digest::Algorithm, SignatureError> {
     }
 }
 
+/// Digest algorithms accepted in `xades:CertDigest`. SHA-1 is accepted there (and only there):
+/// it identifies the certificate, it does not protect signed data, and xades4j-based signers
+/// used in Costa Rica write it by default.
+fn cert_digest_alg(uri: &str) -> Option<&'static digest::Algorithm> {
+    match uri {
+        "http://www.w3.org/2000/09/xmldsig#sha1" => Some(&digest::SHA1_FOR_LEGACY_USE_ONLY),
+        other => digest_alg(other).ok(),
+    }
+}
+
+/// `SigningCertificate` must name the signing certificate: the `Cert` whose `CertDigest` is the
+/// digest of its DER is the binding; that `Cert`'s `IssuerSerial`, when present, must name the
+/// same issuer (compared as decoded RDN sequences, see [`super::dn`]) and serial number.
+fn check_signing_certificate(
+    signing_cert: Element<'_>,
+    certificate: &Certificate,
+) -> Result<(), SignatureError> {
+    let mut bound = None;
+    for cert in signing_cert.children_named(XADES_NS, "Cert") {
+        let Ok(cd) = cert.one(XADES_NS, "CertDigest") else {
+            continue;
+        };
+        let alg = cd
+            .one(DSIG_NS, "DigestMethod")
+            .ok()
+            .and_then(|m| m.attr("Algorithm"))
+            .and_then(cert_digest_alg);
+        let value = cd
+            .one(DSIG_NS, "DigestValue")
+            .ok()
+            .and_then(|v| b64(v.text()).ok());
+        if let (Some(alg), Some(v)) = (alg, value)
+            && digest::digest(alg, certificate.der()).as_ref() == v.as_slice()
+        {
+            bound = Some(cert);
+            break;
+        }
+    }
+    let Some(cert) = bound else {
+        return Err(SignatureError::CertificateMismatch(
+            "no SigningCertificate/Cert has the CertDigest of the signing certificate".into(),
+        ));
+    };
+    let Some(is) = cert.opt(XADES_NS, "IssuerSerial")? else {
+        return Ok(());
+    };
+    let name_text = is.one(DSIG_NS, "X509IssuerName")?.text();
+    let written = super::dn::parse(name_text).map_err(|e| {
+        SignatureError::CertificateMismatch(format!(
+            "IssuerSerial/X509IssuerName {:?} cannot be read: {e}",
+            name_text.trim()
+        ))
+    })?;
+    if !super::dn::same_name(&written, certificate.issuer_name()) {
+        return Err(SignatureError::CertificateMismatch(format!(
+            "IssuerSerial/X509IssuerName {:?} is not the signing certificate's issuer {:?}",
+            name_text.trim(),
+            certificate.issuer()
+        )));
+    }
+    let serial_text = is.one(DSIG_NS, "X509SerialNumber")?.text();
+    if !super::dn::same_serial(serial_text, certificate.serial_number()) {
+        return Err(SignatureError::CertificateMismatch(format!(
+            "IssuerSerial/X509SerialNumber {:?} is not the signing certificate's serial {}",
+            serial_text.trim(),
+            certificate.serial_number()
+        )));
+    }
+    Ok(())
+}
+
 fn algorithm_attr(el: Element<'_>) -> Result<&str, SignatureError> {
     el.attr("Algorithm")
         .ok_or_else(|| invalid(format!("{} without Algorithm", el.local())))
@@ -130,8 +201,11 @@ struct Reference<'e> {
 /// an enveloped-signature, XPath `not(ancestor-or-self::ds:Signature)` or XPath Filter 2.0
 /// `subtract /descendant::ds:Signature` transform). Every reference digest and the
 /// signature value are checked; at least one reference must cover the whole document and
-/// one the `xades:SignedProperties`, whose `SigningCertificate` digest must match the
-/// signing certificate.
+/// one the `xades:SignedProperties`, whose `SigningCertificate` must name the signing
+/// certificate: a `Cert` whose `CertDigest` (SHA-256/384/512, or SHA-1 as xades4j writes it) is
+/// the certificate's digest, and whose `IssuerSerial`, if present, names the same issuer — compared
+/// as decoded RDN sequences, so every RFC 4514 spelling (`, ` or `,` separators, dotted OIDs,
+/// `#hex` DER values such as `2.5.4.5=#1310…`) matches — and serial number.
 ///
 /// The signing key is `trusted`'s if given, otherwise the certificate in `ds:KeyInfo`.
 /// No certificate chain or revocation check is made: pass the expected certificate as
@@ -362,29 +436,7 @@ pub fn verify_with_limits(
             .opt(XADES_NS, "SigningCertificateV2")?
             .ok_or_else(|| invalid("no SigningCertificate"))?,
     };
-    let cert_matches = signing_cert.children_named(XADES_NS, "Cert").any(|cert| {
-        let Ok(cd) = cert.one(XADES_NS, "CertDigest") else {
-            return false;
-        };
-        let alg = cd
-            .one(DSIG_NS, "DigestMethod")
-            .ok()
-            .and_then(|m| m.attr("Algorithm"))
-            .and_then(|a| digest_alg(a).ok());
-        let value = cd
-            .one(DSIG_NS, "DigestValue")
-            .ok()
-            .and_then(|v| b64(v.text()).ok());
-        match (alg, value) {
-            (Some(alg), Some(v)) => digest::digest(alg, certificate.der()).as_ref() == v.as_slice(),
-            _ => false,
-        }
-    });
-    if !cert_matches {
-        return Err(SignatureError::CertificateMismatch(
-            "SigningCertificate does not name the signing certificate".into(),
-        ));
-    }
+    check_signing_certificate(signing_cert, &certificate)?;
     let signing_time = ssp
         .opt(XADES_NS, "SigningTime")?
         .and_then(|t| DateTime::parse_from_rfc3339(t.text().trim()).ok());
