@@ -3,11 +3,20 @@
 #   1. `openssl speed rsa2048` (the reference RSA-2048 sign rate),
 #   2. our divan benches (cr-einvoice/benches/xades.rs: c14n, sign, verify of a 10-line factura),
 #   3. Python signxml (XAdESSigner, same key, same 10-line factura, same policy), in a venv
-#      under target/ (pip install signxml on first use).
+#      under ~/.cache/cr-bench-venv (pip install signxml on first use; BENCH_VENV overrides),
+#   4. verification of the signed 10-line factura: our divan verify_10_lines against signxml's
+#      XAdESVerifier on the same document signed by our signer (`cr sign`), same key pinned.
 # Prints one summary line per contender and the ratios the issue asks for. Not a test: numbers
 # depend on the machine and its load.
+#
+# `scripts/bench-cr.sh validate` runs only the validation bench (cr-einvoice/benches/validate.rs),
+# the figure refactors of `validate` are checked against (no slowdown over 3 %).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = validate ]; then
+  cargo bench -q -p cr-einvoice --bench validate -- --sample-count "${BENCH_SAMPLES:-3000}"
+  exit 0
+fi
 TARGET="${CARGO_TARGET_DIR:-target}"
 DOC=cr-einvoice/tests/fixtures/unsigned/FE_v4.4_10_lines_unsigned.xml
 P12=cr-einvoice/tests/fixtures/keys/test-aes.p12
@@ -28,12 +37,13 @@ median_us() {
     v=$1; u=$2; if (u=="ns") v=v/1000; else if (u=="ms") v=v*1000; else if (u=="s") v=v*1000000; print v }'
 }
 sign_us=$(median_us "─ sign_10_lines")
+verify_us=$(median_us "─ verify_10_lines")
 build_sign_us=$(median_us build_and_sign_10_lines)
 write_sign_us=$(median_us write_and_sign_10_lines)
 rsa_us=$(median_us rsa2048_sign_only)
 
 echo "== python signxml (XAdESSigner, ${N_PY} signatures of the same document)"
-VENV="$TARGET/bench-venv"
+VENV="${BENCH_VENV:-$HOME/.cache/cr-bench-venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q signxml
@@ -72,6 +82,35 @@ dt = time.perf_counter() - t
 print(f"{n / dt:.1f}")
 PY
 )
+
+echo "== python signxml (XAdESVerifier, ${N_PY} verifications of our signed 10-line factura)"
+SIGNED=$(mktemp --suffix .xml)
+trap 'rm -f "$SIGNED"' EXIT
+cargo run -q -p examples --example cr -- sign "$DOC" --p12 "$P12" --pin 1234 > "$SIGNED"
+py_verify_rate=$("$VENV/bin/python" - "$SIGNED" cr-einvoice/tests/fixtures/keys/cert.pem "$N_PY" <<'PY'
+import sys, time
+from signxml.xades import XAdESVerifier
+
+signed_path, cert_path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+data = open(signed_path, "rb").read()
+cert = open(cert_path).read()
+def one():
+    # the certificate pinned, all three references (document, KeyInfo, SignedProperties) checked
+    return XAdESVerifier().verify(data, x509_cert=cert, expect_references=3)
+one()
+t = time.perf_counter()
+for _ in range(n):
+    one()
+dt = time.perf_counter() - t
+print(f"{n / dt:.1f}")
+PY
+)
+
+awk -v v="$verify_us" -v p="$py_verify_rate" 'BEGIN {
+  ours = 1000000 / v;
+  printf "cr_einvoice_verify_10_lines_per_sec=%.1f\n", ours;
+  printf "signxml_verify_10_lines_per_sec=%.1f  (cr-einvoice is %.1fx faster; goal >= 25)\n", p, ours / p;
+}'
 
 awk -v o="$openssl_rate" -v s="$sign_us"  -v bs="$build_sign_us" -v ws="$write_sign_us" -v r="$rsa_us" -v p="$py_rate" 'BEGIN {
   ours = 1000000 / s; built = 1000000 / bs; written = 1000000 / ws; rsa = 1000000 / r;

@@ -35,6 +35,8 @@ pub struct Certificate {
     der: Vec<u8>,
     subject: String,
     issuer: String,
+    /// The issuer as RDNs of normalized values, for comparing `X509IssuerName` by meaning.
+    issuer_name: crate::xades::dn::Name,
     serial: String,
     rsa_public_key: Vec<u8>,
     modulus: Vec<u8>,
@@ -52,6 +54,11 @@ impl fmt::Debug for Certificate {
 }
 
 impl Certificate {
+    /// The issuer as normalized RDNs (see `xades::dn`).
+    pub(crate) fn issuer_name(&self) -> &crate::xades::dn::Name {
+        &self.issuer_name
+    }
+
     /// Parses a DER certificate. Only RSA certificates are accepted.
     ///
     /// # Errors
@@ -80,6 +87,7 @@ impl Certificate {
             der: der[..der.len() - rest.len()].to_vec(),
             subject: rfc4514(cert.subject()),
             issuer: rfc4514(cert.issuer()),
+            issuer_name: crate::xades::dn::from_x509(cert.issuer()),
             serial: cert.tbs_certificate.serial.to_string(),
             rsa_public_key: spki.subject_public_key.data.to_vec(),
             modulus,

@@ -20,6 +20,7 @@ use crate::model::{
 };
 use crate::shape::{Shape, shape};
 use crate::tipo::{NS_DSIG, TipoDocumento};
+use crate::validate::facets::Walk;
 use crate::{Error, validate};
 
 /// XML declaration written at the start of every document.
@@ -42,6 +43,11 @@ pub fn mensaje_receptor(msg: &MensajeReceptor) -> Result<Vec<u8>, Error> {
         return Err(Error::Invalid(report));
     }
     let mut w = W::root(msg.mensaje.tipo_documento());
+    mensaje_receptor_body(&mut w, msg);
+    Ok(w.finish("MensajeReceptor").into_bytes())
+}
+
+fn mensaje_receptor_body(w: &mut W<'_>, msg: &MensajeReceptor) {
     w.leaf("Clave", msg.clave.as_str());
     w.leaf("NumeroCedulaEmisor", &msg.numero_cedula_emisor);
     w.date("FechaEmisionDoc", &msg.fecha_emision_doc);
@@ -64,11 +70,19 @@ pub fn mensaje_receptor(msg: &MensajeReceptor) -> Result<Vec<u8>, Error> {
         "NumeroConsecutivoReceptor",
         &msg.numero_consecutivo_receptor.to_string(),
     );
-    Ok(w.finish("MensajeReceptor").into_bytes())
 }
 
-struct W {
+/// Runs the writer over `msg` with `walk` attached (the facet check of `validate`).
+pub(crate) fn mensaje_receptor_walk(msg: &MensajeReceptor, walk: &mut Walk) {
+    let mut w = W::root(msg.mensaje.tipo_documento());
+    w.walk = Some(walk);
+    mensaje_receptor_body(&mut w, msg);
+}
+
+struct W<'a> {
     out: String,
+    /// Set while `validate` checks the facets of what is written.
+    walk: Option<&'a mut Walk>,
 }
 
 fn escape_into(out: &mut String, text: &str) {
@@ -83,7 +97,7 @@ fn escape_into(out: &mut String, text: &str) {
     }
 }
 
-impl W {
+impl W<'_> {
     fn root(tipo: TipoDocumento) -> Self {
         let mut out = String::with_capacity(8 * 1024);
         out.push_str(XML_DECLARATION);
@@ -94,7 +108,7 @@ impl W {
         out.push_str("\" xmlns:ds=\"");
         out.push_str(NS_DSIG);
         out.push_str("\">");
-        Self { out }
+        Self { out, walk: None }
     }
     fn finish(mut self, root: &str) -> String {
         self.close(root);
@@ -104,8 +118,14 @@ impl W {
         self.out.push('<');
         self.out.push_str(name);
         self.out.push('>');
+        if let Some(w) = &mut self.walk {
+            w.open(name, self.out.len());
+        }
     }
     fn close(&mut self, name: &str) {
+        if let Some(w) = &mut self.walk {
+            w.close(&self.out);
+        }
         self.out.push_str("</");
         self.out.push_str(name);
         self.out.push('>');
@@ -131,6 +151,10 @@ impl W {
             }
         }
         self.out.push_str("\">");
+        if let Some(w) = &mut self.walk {
+            w.open(name, self.out.len());
+            w.attribute("codigo", codigo);
+        }
         escape_into(&mut self.out, &o.texto);
         self.close(name);
     }
@@ -142,8 +166,18 @@ impl W {
     fn dec(&mut self, name: &str, d: Decimal, dp: u32) {
         let d = if d.is_zero() { Decimal::ZERO } else { d };
         self.open(name);
-        // writing into a String cannot fail
-        let _ = write!(self.out, "{:.*}", dp as usize, d);
+        if self.walk.as_ref().is_some_and(|w| !w.has_facet()) {
+            // the facet check only needs the text of elements that have facets
+            return self.close(name);
+        }
+        // writing into a String cannot fail. rust_decimal's fixed-precision formatting panics when
+        // integer digits + precision exceed its buffer; only an invalid document (which `validate`
+        // walks for its facet check) can hold such a value, so it is written as is.
+        if d.abs() < Decimal::from(1_000_000_000_000_000_000_u64) {
+            let _ = write!(self.out, "{:.*}", dp as usize, d);
+        } else {
+            let _ = write!(self.out, "{d}");
+        }
         self.close(name);
     }
     fn int(&mut self, name: &str, n: impl std::fmt::Display) {
@@ -489,9 +523,21 @@ impl W {
 /// Serializes without validating. Only for documents already checked (the output may not be
 /// schema-valid otherwise); elements the document type does not have are skipped.
 pub(crate) fn comprobante_unchecked(doc: &Comprobante) -> String {
+    let mut w = W::root(doc.tipo());
+    comprobante_body(&mut w, doc);
+    w.finish(doc.tipo().root_element())
+}
+
+/// Runs the writer over `doc` with `walk` attached (the facet check of `validate`).
+pub(crate) fn comprobante_walk(doc: &Comprobante, walk: &mut Walk) {
+    let mut w = W::root(doc.tipo());
+    w.walk = Some(walk);
+    comprobante_body(&mut w, doc);
+}
+
+fn comprobante_body(w: &mut W<'_>, doc: &Comprobante) {
     let tipo = doc.tipo();
     let s = shape(tipo);
-    let mut w = W::root(tipo);
     w.leaf("Clave", doc.clave.as_str());
     w.leaf("ProveedorSistemas", &doc.proveedor_sistemas);
     if s.codigo_actividad_emisor.allowed() {
@@ -565,5 +611,4 @@ pub(crate) fn comprobante_unchecked(doc: &Comprobante) -> String {
         }
         w.close("Otros");
     }
-    w.finish(tipo.root_element())
 }

@@ -30,6 +30,24 @@ pub(crate) struct RootInfo {
     pub(crate) root_end: Option<usize>,
     /// Number of `ds:Signature` children of the root.
     pub(crate) signature_children: usize,
+    /// Input: collect [`RootInfo::ids`], [`RootInfo::signatures`] and
+    /// [`RootInfo::all_signatures`] (verification) and refuse nesting deeper than `max_depth`.
+    pub(crate) collect: Option<Collect>,
+    /// `(value, element offset)` of every `Id`, `ID` or `id` attribute (with `collect`).
+    pub(crate) ids: Vec<(String, usize)>,
+    /// `ds:Signature` children of the root: start offset and offset just past the end tag
+    /// (equal for an empty element) (with `collect`).
+    pub(crate) signatures: Vec<(usize, usize)>,
+    /// Every `ds:Signature` element at any depth, when the run resolves element namespaces
+    /// everywhere (exclusive C14N or `Exclude::AllSignatures`) (with `collect`).
+    pub(crate) all_signatures: usize,
+}
+
+/// What a verification run collects besides the canonical bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Collect {
+    /// Elements nested deeper than this are a [`C14nError::TooDeep`].
+    pub(crate) max_depth: usize,
 }
 
 /// The text to canonicalize and where it sits.
@@ -56,6 +74,8 @@ struct Open<'a> {
     apex: bool,
     /// Lengths of `scope`, `xml_attrs` and `rendered` before this element's start tag.
     marks: (usize, usize, usize),
+    /// A `ds:Signature` child of the root: index in `RootInfo::signatures`.
+    root_signature: Option<usize>,
 }
 
 /// An attribute of the current start tag; `uri` holds the prefix until it is resolved.
@@ -246,7 +266,25 @@ impl<'a, 'o> Engine<'a, 'o> {
         if self.stack.is_empty() && self.seen_root && self.whole {
             return Err(malformed(at, "more than one root element"));
         }
+        let collect = self.root_info.as_ref().and_then(|i| i.collect);
+        if let Some(c) = collect
+            && self.stack.len() >= c.max_depth
+        {
+            return Err(C14nError::TooDeep {
+                offset: at,
+                limit: c.max_depth,
+            });
+        }
         self.read_attributes(raw_tag, at)?;
+        if collect.is_some()
+            && let Some(info) = self.root_info.as_deref_mut()
+        {
+            for a in &self.attrs {
+                if matches!(a.qname, "Id" | "ID" | "id") {
+                    info.ids.push((a.value.to_string(), at));
+                }
+            }
+        }
 
         let (prefix, local) = split_qname(name);
         let elem_ns = self.element_namespace(prefix, at)?;
@@ -263,6 +301,17 @@ impl<'a, 'o> Engine<'a, 'o> {
         let output = !excluded && (inside || is_apex);
 
         self.note_root_facts(is_signature);
+        let mut root_signature = None;
+        if collect.is_some()
+            && is_signature
+            && let Some(info) = self.root_info.as_deref_mut()
+        {
+            info.all_signatures += 1;
+            if self.stack.len() == 1 {
+                info.signatures.push((at, at));
+                root_signature = Some(info.signatures.len() - 1);
+            }
+        }
         if output {
             self.render_start_tag(name, prefix, marks, at)?;
         }
@@ -283,6 +332,7 @@ impl<'a, 'o> Engine<'a, 'o> {
                 excluded,
                 apex: is_apex,
                 marks,
+                root_signature,
             });
         }
         Ok(Step::Continue)
@@ -536,10 +586,13 @@ impl<'a, 'o> Engine<'a, 'o> {
             self.write_end_tag(open.name);
         }
         self.truncate_scopes(open.marks);
-        if self.stack.is_empty()
-            && let Some(info) = self.root_info.as_deref_mut()
-        {
-            info.root_end = Some(at);
+        if let Some(info) = self.root_info.as_deref_mut() {
+            if self.stack.is_empty() {
+                info.root_end = Some(at);
+            }
+            if let Some(sig) = open.root_signature.and_then(|i| info.signatures.get_mut(i)) {
+                sig.1 = self.lexer.pos() + self.base;
+            }
         }
         Ok(if open.apex {
             Step::Done

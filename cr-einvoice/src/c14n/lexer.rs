@@ -71,6 +71,11 @@ impl<'a> Lexer<'a> {
         Self { src, pos: 0 }
     }
 
+    /// Offset just past the last token returned.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
     fn rest(&self) -> &'a str {
         self.src.get(self.pos..).unwrap_or_default()
     }

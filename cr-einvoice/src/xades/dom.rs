@@ -1,7 +1,7 @@
 //! A tiny element tree for the `ds:Signature` subtree (verification only).
 
 use crate::c14n::lexer::{Lexer, Tok, attributes};
-use crate::c14n::{C14nError, DSIG_NS, decode_attr, decode_text};
+use crate::c14n::{C14nError, decode_attr, decode_text};
 
 use super::SignatureError;
 
@@ -116,6 +116,23 @@ impl<'t> Element<'t> {
     }
 
     /// Absolute byte offset of the start tag.
+    /// The namespace bindings in scope at this element (its own declarations included), each
+    /// prefix once.
+    pub(crate) fn in_scope(self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut scope = self.node().scope;
+        while scope != NONE {
+            let Some(b) = self.tree.bindings.get(scope as usize) else {
+                break;
+            };
+            if !out.iter().any(|(p, _)| *p == b.prefix) {
+                out.push((b.prefix.clone(), b.uri.clone()));
+            }
+            scope = b.parent;
+        }
+        out
+    }
+
     pub(crate) fn start(self) -> usize {
         self.node().start
     }
@@ -214,12 +231,6 @@ fn malformed(offset: usize, message: impl Into<String>) -> SignatureError {
     })
 }
 
-/// What the document scan found: `ds:Signature` children of the root and the root scope.
-pub(crate) struct Scan {
-    pub(crate) signatures: Vec<usize>,
-    pub(crate) root_scope: Vec<(String, String)>,
-}
-
 struct TagParts {
     decls: Vec<(String, String)>,
     attrs: Vec<(String, String)>,
@@ -242,83 +253,6 @@ fn parse_tag(raw: &str, at: usize) -> Result<TagParts, SignatureError> {
         }
     }
     Ok(TagParts { decls, attrs })
-}
-
-fn resolve(
-    scope: &[(String, String)],
-    qname: &str,
-    at: usize,
-) -> Result<(String, String), SignatureError> {
-    let (prefix, local) = qname.split_once(':').unwrap_or(("", qname));
-    let ns = scope
-        .iter()
-        .rev()
-        .find(|(p, _)| p == prefix)
-        .map(|(_, u)| u.clone());
-    match ns {
-        Some(u) => Ok((u, local.to_owned())),
-        None if prefix.is_empty() => Ok((String::new(), local.to_owned())),
-        None => Err(SignatureError::Xml(C14nError::UndeclaredPrefix {
-            prefix: prefix.to_owned(),
-            offset: at,
-        })),
-    }
-}
-
-/// Finds the `ds:Signature` children of the root element (same tokenizer as the
-/// canonicalizer, so both see the same structure), rejecting nesting deeper than
-/// `max_depth` levels.
-pub(crate) fn scan(src: &str, base: usize, max_depth: usize) -> Result<Scan, SignatureError> {
-    let mut lexer = Lexer::new(src);
-    let mut scope: Vec<(String, String)> = Vec::new();
-    let mut names: Vec<(&str, usize)> = Vec::new();
-    let mut out = Scan {
-        signatures: Vec::new(),
-        root_scope: Vec::new(),
-    };
-    loop {
-        let (start, tok) = lexer.next_token().map_err(|e| rebase(e, base))?;
-        let at = base + start;
-        match tok {
-            Tok::Start { name, attrs, empty } => {
-                if names.len() >= max_depth {
-                    return Err(SignatureError::Xml(C14nError::TooDeep {
-                        offset: at,
-                        limit: max_depth,
-                    }));
-                }
-                let mark = scope.len();
-                // only the root's and its children's tags matter for namespaces
-                if names.len() <= 1 {
-                    let parts = parse_tag(attrs, at)?;
-                    scope.extend(parts.decls);
-                    let (ns, local) = resolve(&scope, name, at)?;
-                    if names.is_empty() {
-                        out.root_scope.clone_from(&scope);
-                    } else if ns == DSIG_NS && local == "Signature" {
-                        out.signatures.push(at);
-                    }
-                }
-                if empty {
-                    scope.truncate(mark);
-                } else {
-                    names.push((name, mark));
-                }
-            }
-            Tok::End { name } => {
-                let Some((open, mark)) = names.pop() else {
-                    return Err(malformed(at, "unmatched end tag"));
-                };
-                if open != name {
-                    return Err(malformed(at, "mismatched end tag"));
-                }
-                scope.truncate(mark);
-            }
-            Tok::DocType => return Err(SignatureError::Xml(C14nError::Doctype)),
-            Tok::Eof => return Ok(out),
-            _ => {}
-        }
-    }
 }
 
 fn rebase(e: C14nError, base: usize) -> SignatureError {

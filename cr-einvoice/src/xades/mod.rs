@@ -32,6 +32,7 @@
 //! # Ok::<(), cr_einvoice::xades::SignatureError>(())
 //! ```
 
+pub(crate) mod dn;
 mod dom;
 mod error;
 mod sign;

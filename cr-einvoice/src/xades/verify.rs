@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset};
 use super::dom::{self, Element};
 use super::{DSIG_NS, SignatureError, XADES_NS};
 use crate::Limits;
-use crate::c14n::{self, Algorithm, C14nError, Canonicalizer, Exclude};
+use crate::c14n::{self, Algorithm, C14nError, Canonicalizer, Collect, Context, Exclude, RootInfo};
 use crate::keystore::Certificate;
 
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
@@ -67,6 +67,24 @@ impl VerifiedSignature {
     }
 }
 
+/// The start offset of the one element whose id is `id`; an error if several carry it (a
+/// signature wrapping attempt, or a broken document).
+fn find_id(ids: &[(String, usize)], id: &str) -> Result<Option<usize>, SignatureError> {
+    let mut found = None;
+    for (v, at) in ids {
+        if v == id {
+            if found.is_some() {
+                return Err(SignatureError::Xml(C14nError::Malformed {
+                    offset: *at,
+                    message: format!("duplicate id {id:?}"),
+                }));
+            }
+            found = Some(*at);
+        }
+    }
+    Ok(found)
+}
+
 fn invalid(msg: impl Into<String>) -> SignatureError {
     SignatureError::InvalidStructure(msg.into())
 }
@@ -84,6 +102,77 @@ fn digest_alg(uri: &str) -> Result<&'static digest::Algorithm, SignatureError> {
         "http://www.w3.org/2001/04/xmlenc#sha512" => Ok(&digest::SHA512),
         other => Err(SignatureError::UnsupportedAlgorithm(other.to_owned())),
     }
+}
+
+/// Digest algorithms accepted in `xades:CertDigest`. SHA-1 is accepted there (and only there):
+/// it identifies the certificate, it does not protect signed data, and xades4j-based signers
+/// used in Costa Rica write it by default.
+fn cert_digest_alg(uri: &str) -> Option<&'static digest::Algorithm> {
+    match uri {
+        "http://www.w3.org/2000/09/xmldsig#sha1" => Some(&digest::SHA1_FOR_LEGACY_USE_ONLY),
+        other => digest_alg(other).ok(),
+    }
+}
+
+/// `SigningCertificate` must name the signing certificate: the `Cert` whose `CertDigest` is the
+/// digest of its DER is the binding; that `Cert`'s `IssuerSerial`, when present, must name the
+/// same issuer (compared as decoded RDN sequences, see [`super::dn`]) and serial number.
+fn check_signing_certificate(
+    signing_cert: Element<'_>,
+    certificate: &Certificate,
+) -> Result<(), SignatureError> {
+    let mut bound = None;
+    for cert in signing_cert.children_named(XADES_NS, "Cert") {
+        let Ok(cd) = cert.one(XADES_NS, "CertDigest") else {
+            continue;
+        };
+        let alg = cd
+            .one(DSIG_NS, "DigestMethod")
+            .ok()
+            .and_then(|m| m.attr("Algorithm"))
+            .and_then(cert_digest_alg);
+        let value = cd
+            .one(DSIG_NS, "DigestValue")
+            .ok()
+            .and_then(|v| b64(v.text()).ok());
+        if let (Some(alg), Some(v)) = (alg, value)
+            && digest::digest(alg, certificate.der()).as_ref() == v.as_slice()
+        {
+            bound = Some(cert);
+            break;
+        }
+    }
+    let Some(cert) = bound else {
+        return Err(SignatureError::CertificateMismatch(
+            "no SigningCertificate/Cert has the CertDigest of the signing certificate".into(),
+        ));
+    };
+    let Some(is) = cert.opt(XADES_NS, "IssuerSerial")? else {
+        return Ok(());
+    };
+    let name_text = is.one(DSIG_NS, "X509IssuerName")?.text();
+    let written = super::dn::parse(name_text).map_err(|e| {
+        SignatureError::CertificateMismatch(format!(
+            "IssuerSerial/X509IssuerName {:?} cannot be read: {e}",
+            name_text.trim()
+        ))
+    })?;
+    if !super::dn::same_name(&written, certificate.issuer_name()) {
+        return Err(SignatureError::CertificateMismatch(format!(
+            "IssuerSerial/X509IssuerName {:?} is not the signing certificate's issuer {:?}",
+            name_text.trim(),
+            certificate.issuer()
+        )));
+    }
+    let serial_text = is.one(DSIG_NS, "X509SerialNumber")?.text();
+    if !super::dn::same_serial(serial_text, certificate.serial_number()) {
+        return Err(SignatureError::CertificateMismatch(format!(
+            "IssuerSerial/X509SerialNumber {:?} is not the signing certificate's serial {}",
+            serial_text.trim(),
+            certificate.serial_number()
+        )));
+    }
+    Ok(())
 }
 
 fn algorithm_attr(el: Element<'_>) -> Result<&str, SignatureError> {
@@ -130,8 +219,11 @@ struct Reference<'e> {
 /// an enveloped-signature, XPath `not(ancestor-or-self::ds:Signature)` or XPath Filter 2.0
 /// `subtract /descendant::ds:Signature` transform). Every reference digest and the
 /// signature value are checked; at least one reference must cover the whole document and
-/// one the `xades:SignedProperties`, whose `SigningCertificate` digest must match the
-/// signing certificate.
+/// one the `xades:SignedProperties`, whose `SigningCertificate` must name the signing
+/// certificate: a `Cert` whose `CertDigest` (SHA-256/384/512, or SHA-1 as xades4j writes it) is
+/// the certificate's digest, and whose `IssuerSerial`, if present, names the same issuer — compared
+/// as decoded RDN sequences, so every RFC 4514 spelling (`, ` or `,` separators, dotted OIDs,
+/// `#hex` DER values such as `2.5.4.5=#1310…`) matches — and serial number.
 ///
 /// The signing key is `trusted`'s if given, otherwise the certificate in `ds:KeyInfo`.
 /// No certificate chain or revocation check is made: pass the expected certificate as
@@ -164,13 +256,85 @@ pub fn verify_with_limits(
         }));
     }
     let (src, base) = c14n::as_utf8(signed_xml)?;
-    let scan = dom::scan(src, base, limits.max_depth())?;
-    let sig_at = match scan.signatures.as_slice() {
+    // One pass over the whole document: well-formedness, the depth bound, the root's scope,
+    // the ds:Signature children of the root and every Id — and, speculatively, the canonical
+    // bytes of the usual document reference (inclusive C14N without signatures), reused below
+    // when the reference asks for exactly that.
+    let mut scan = RootInfo {
+        collect: Some(Collect {
+            max_depth: limits.max_depth(),
+        }),
+        ..RootInfo::default()
+    };
+    let no_context = Context::default();
+    let doc_c14n = Canonicalizer::new(Algorithm::Inclusive).exclude(Exclude::AllSignatures);
+    let mut doc_canon = Vec::with_capacity(src.len());
+    c14n::run(
+        c14n::Source {
+            text: src,
+            base,
+            context: &no_context,
+        },
+        &doc_c14n,
+        &mut doc_canon,
+        Some(&mut scan),
+    )?;
+    let (sig_at, sig_end) = match scan.signatures.as_slice() {
         [] => return Err(SignatureError::MissingSignature),
         [one] => *one,
         _ => return Err(SignatureError::MultipleSignatures),
     };
-    let tree = dom::parse_element(src, base, sig_at, &scan.root_scope, limits.max_depth())?;
+    // Subtrees inside ds:Signature (KeyInfo, SignedProperties, SignedInfo) are canonicalized
+    // from the signature's own text with the root's scope as context (the signature is a child
+    // of the root): the same bytes as a whole-document run, without lexing the document again.
+    let context = &scan.context;
+    let fragment = src
+        .get(sig_at - base..sig_end.saturating_sub(base))
+        .filter(|f| !f.is_empty());
+    // An apex inside the signature starts the run at the apex itself, with the bindings in
+    // scope there as context (unless an element of the signature before it carries an xml:*
+    // attribute, which inclusive C14N would inherit: then the run starts at the signature).
+    let canonicalize = |c: &Canonicalizer,
+                        apex: Option<(usize, Option<Element<'_>>)>,
+                        out: &mut Vec<u8>| match (fragment, apex) {
+        (Some(text), Some((a, el))) if (sig_at..sig_end).contains(&a) => {
+            let rel = a - sig_at;
+            let before = text.get(..rel).unwrap_or_default();
+            let xml_attr_before = before
+                .match_indices("xml:")
+                .any(|(i, _)| i > 0 && before.as_bytes()[i - 1].is_ascii_whitespace());
+            match (el, text.get(rel..)) {
+                (Some(el), Some(from_apex)) if !xml_attr_before => {
+                    let ctx = Context {
+                        bindings: el.in_scope(),
+                        xml_attrs: context.xml_attrs.clone(),
+                    };
+                    let source = c14n::Source {
+                        text: from_apex,
+                        base: a,
+                        context: &ctx,
+                    };
+                    c14n::run(source, c, out, None)
+                }
+                _ => {
+                    let source = c14n::Source {
+                        text,
+                        base: sig_at,
+                        context,
+                    };
+                    c14n::run(source, c, out, None)
+                }
+            }
+        }
+        _ => c.canonicalize_into(signed_xml, out),
+    };
+    let tree = dom::parse_element(
+        src,
+        base,
+        sig_at,
+        &scan.context.bindings,
+        limits.max_depth(),
+    )?;
     let sig = tree.root();
     let signed_info = sig.one(DSIG_NS, "SignedInfo")?;
     if sig.first_child() != Some(signed_info) {
@@ -196,8 +360,13 @@ pub fn verify_with_limits(
     };
     let signature_value = b64(sig.one(DSIG_NS, "SignatureValue")?.text())?;
 
-    // The signing certificate.
-    let key_info_cert = match sig.opt(DSIG_NS, "KeyInfo")? {
+    // The signing certificate (the one in KeyInfo is only parsed when none is trusted).
+    let key_info = if trusted.is_some() {
+        None
+    } else {
+        sig.opt(DSIG_NS, "KeyInfo")?
+    };
+    let key_info_cert = match key_info {
         Some(ki) => ki
             .children_named(DSIG_NS, "X509Data")
             .flat_map(|d| d.children_named(DSIG_NS, "X509Certificate"))
@@ -229,7 +398,7 @@ pub fn verify_with_limits(
             if id.is_empty() || id.contains('(') {
                 return Err(SignatureError::UnsupportedReference(uri.to_owned()));
             }
-            let at = c14n::find_element_by_id(signed_xml, id)?
+            let at = find_id(&scan.ids, id)?
                 .ok_or_else(|| invalid(format!("no element with id {id:?}")))?;
             (Some(at), sig.find_id(id).filter(|e| e.start() == at))
         } else {
@@ -307,9 +476,23 @@ pub fn verify_with_limits(
         if let Some(a) = apex {
             c = c.subtree_at(a);
         }
-        canon.clear();
-        c.canonicalize_into(signed_xml, &mut canon)?;
-        let got = digest::digest(digest_alg(digest_method)?, &canon);
+        // the speculative document bytes fit when the reference is inclusive C14N of the whole
+        // document without signatures (enveloped = all signatures when there is only one)
+        let same_as_scan = uri.is_empty()
+            && alg == Algorithm::Inclusive
+            && (exclude == Exclude::AllSignatures
+                || (exclude == Exclude::ElementAt(sig_at) && scan.all_signatures == 1));
+        let bytes = if same_as_scan {
+            &doc_canon
+        } else {
+            canon.clear();
+            // with an exclusion the whole-document run decides (an apex inside an excluded
+            // signature canonicalizes to nothing)
+            let apex = apex.filter(|_| exclude == Exclude::Nothing);
+            canonicalize(&c, apex.map(|a| (a, target)), &mut canon)?;
+            &canon
+        };
+        let got = digest::digest(digest_alg(digest_method)?, bytes);
         if got.as_ref() != expected.as_slice() {
             return Err(SignatureError::DigestMismatch {
                 uri: uri.to_owned(),
@@ -345,10 +528,14 @@ pub fn verify_with_limits(
 
     // SignedInfo, in document context.
     canon.clear();
-    Canonicalizer::new(si_alg)
+    let si_c14n = Canonicalizer::new(si_alg)
         .subtree_at(signed_info.start())
-        .inclusive_prefixes(si_prefixes)
-        .canonicalize_into(signed_xml, &mut canon)?;
+        .inclusive_prefixes(si_prefixes);
+    canonicalize(
+        &si_c14n,
+        Some((signed_info.start(), Some(signed_info))),
+        &mut canon,
+    )?;
     UnparsedPublicKey::new(verify_alg, certificate.rsa_public_key())
         .verify(&canon, &signature_value)
         .map_err(|_| SignatureError::BadSignature)?;
@@ -362,29 +549,7 @@ pub fn verify_with_limits(
             .opt(XADES_NS, "SigningCertificateV2")?
             .ok_or_else(|| invalid("no SigningCertificate"))?,
     };
-    let cert_matches = signing_cert.children_named(XADES_NS, "Cert").any(|cert| {
-        let Ok(cd) = cert.one(XADES_NS, "CertDigest") else {
-            return false;
-        };
-        let alg = cd
-            .one(DSIG_NS, "DigestMethod")
-            .ok()
-            .and_then(|m| m.attr("Algorithm"))
-            .and_then(|a| digest_alg(a).ok());
-        let value = cd
-            .one(DSIG_NS, "DigestValue")
-            .ok()
-            .and_then(|v| b64(v.text()).ok());
-        match (alg, value) {
-            (Some(alg), Some(v)) => digest::digest(alg, certificate.der()).as_ref() == v.as_slice(),
-            _ => false,
-        }
-    });
-    if !cert_matches {
-        return Err(SignatureError::CertificateMismatch(
-            "SigningCertificate does not name the signing certificate".into(),
-        ));
-    }
+    check_signing_certificate(signing_cert, &certificate)?;
     let signing_time = ssp
         .opt(XADES_NS, "SigningTime")?
         .and_then(|t| DateTime::parse_from_rfc3339(t.text().trim()).ok());
