@@ -134,6 +134,28 @@ fn referencia(value: &str) -> Result<String> {
     Ok(value.to_owned())
 }
 
+/// `value` when it has at most `max` characters, else a `Validation` error naming `field` (CONTPAQi's
+/// fixed-width fields would cut it).
+fn limited(value: &str, max: usize, field: &str) -> Result<String> {
+    if value.chars().count() > max {
+        return Err(Error::invalid(
+            field,
+            format!("CONTPAQi keeps at most {max} characters here, got {value:?}"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// A phone number as CONTPAQi stores it (`CTELEFONO1`, 15 characters): spaces, dashes, dots and parentheses
+/// dropped.
+fn telefono(value: &str) -> Result<String> {
+    let compact: String = value
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    limited(&compact, 15, "phone")
+}
+
 fn passthrough_str(v: &serde_json::Value, key: &str) -> Option<String> {
     v.get(key)
         .and_then(serde_json::Value::as_str)
@@ -148,10 +170,14 @@ pub fn cliente(c: &Customer) -> Result<UpsertCliente> {
     Ok(UpsertCliente {
         codigo: codigo(&c.external_ref, "external_ref")?,
         tipo: TipoCliente::Cliente,
-        razon_social: c.legal_name.chars().take(60).collect(),
-        rfc: c.rfc().map(str::to_owned),
-        email: c.email.clone(),
-        telefono: c.phone.clone(),
+        razon_social: limited(&c.legal_name, 60, "legal_name")?,
+        rfc: c.rfc().map(|r| limited(r, 20, "tax_ids")).transpose()?,
+        email: c
+            .email
+            .as_deref()
+            .map(|e| limited(e, 60, "email"))
+            .transpose()?,
+        telefono: c.phone.as_deref().map(telefono).transpose()?,
         codigo_postal: c.addresses.iter().find_map(|a| a.postal_code.clone()),
         regimen_fiscal: passthrough_str(&c.passthrough, "regimen_fiscal"),
         uso_cfdi: passthrough_str(&c.passthrough, "uso_cfdi"),
@@ -167,7 +193,7 @@ pub fn cliente(c: &Customer) -> Result<UpsertCliente> {
 pub fn producto(i: &Item) -> Result<UpsertProducto> {
     Ok(UpsertProducto {
         codigo: codigo(&i.external_ref, "external_ref")?,
-        nombre: i.name.chars().take(60).collect(),
+        nombre: limited(&i.name, 60, "name")?,
         tipo: match i.kind {
             ItemKind::Service => TipoProducto::Servicio,
             _ => TipoProducto::Producto,

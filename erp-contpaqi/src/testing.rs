@@ -88,6 +88,8 @@ pub struct RecordedResponse {
     pub status: u16,
     /// JSON body.
     pub body: Value,
+    /// The request's JSON body, when it had one.
+    pub request: Option<Value>,
 }
 
 struct JobEntry {
@@ -375,6 +377,7 @@ impl Respond for Responder {
                 path: r.0.template.clone(),
                 status: r.0.status,
                 body: r.0.body.clone(),
+                request: serde_json::from_slice(&req.body).ok(),
             });
             r
         };
