@@ -114,6 +114,7 @@ struct State {
     next_job: u64,
     sdk: Sdk,
     throttle: usize,
+    lose_answers: usize,
     reject_after: Option<usize>,
     paused: bool,
     exec_delay: Duration,
@@ -183,6 +184,7 @@ impl MockContpaqi {
             next_job: 1,
             sdk,
             throttle: 0,
+            lose_answers: 0,
             reject_after: None,
             paused: false,
             exec_delay: Duration::ZERO,
@@ -289,6 +291,11 @@ impl MockContpaqi {
         lock(&self.state).contract_major = major;
     }
 
+    /// Makes the next `n` accepted job submissions answer `503` after queuing the job (a lost answer).
+    pub fn lose_answers(&self, n: usize) {
+        lock(&self.state).lose_answers = n;
+    }
+
     /// Every response so far.
     pub fn responses(&self) -> Vec<RecordedResponse> {
         lock(&self.state).responses.clone()
@@ -332,6 +339,7 @@ impl FaultHook for MockContpaqi {
     async fn clear_faults(&self) {
         let mut st = lock(&self.state);
         st.throttle = 0;
+        st.lose_answers = 0;
         st.reject_after = None;
     }
 }
@@ -461,7 +469,21 @@ impl State {
         let method = req.method.as_str();
         match (method, rest) {
             ("GET", "health") => (ok(200, "/v1/health", self.health()), None),
-            ("POST", "jobs") => self.submit(&req.body),
+            ("POST", "jobs") => {
+                let (reply, queued) = self.submit(&req.body);
+                if self.lose_answers > 0 && reply.status < 300 {
+                    // The job is queued (or found), but the answer is lost.
+                    self.lose_answers -= 1;
+                    let lost = problem(
+                        503,
+                        "/v1/jobs",
+                        "unavailable",
+                        "the agent failed while answering",
+                    );
+                    return (lost, queued);
+                }
+                (reply, queued)
+            }
             ("GET", "changes") => (self.changes(req), None),
             ("GET", r) if r.starts_with("jobs/") => {
                 let id = &r["jobs/".len()..];

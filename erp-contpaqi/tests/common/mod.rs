@@ -130,12 +130,13 @@ pub fn check_traffic(recorded: &[RecordedResponse]) -> (usize, Vec<String>) {
                 r.method, r.path, r.status, r.body
             )),
         }
-        if r.method == "POST" && r.path == "/v1/jobs" {
-            if let Some(req) = &r.request {
-                if let Err(e) = validate("/components/schemas/JobRequest", req) {
-                    failures.push(format!("#{i} request body: {e}\n{req}"));
-                }
-            }
+        if let Some(req) = r
+            .request
+            .as_ref()
+            .filter(|_| r.method == "POST" && r.path == "/v1/jobs")
+            && let Err(e) = validate("/components/schemas/JobRequest", req)
+        {
+            failures.push(format!("#{i} request body: {e}\n{req}"));
         }
     }
     (recorded.len(), failures)
