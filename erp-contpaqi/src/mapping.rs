@@ -17,7 +17,7 @@ use erp_hub_core::adapter::Entity;
 use erp_hub_core::http::wire::Amount;
 use erp_hub_core::model::{
     AccountMapping, CreditNote, Customer, DocRef, Invoice, InvoiceLine, Item, ItemKind, PartyRef,
-    Payment,
+    Payment, TaxId,
 };
 use erp_hub_core::money::Currency;
 use erp_hub_core::tax::{Tax, TaxBreakdown, TaxKind, TaxRate};
@@ -162,11 +162,24 @@ fn passthrough_str(v: &serde_json::Value, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The `upsert_cliente` payload of a customer (`regimen_fiscal` / `uso_cfdi` from `passthrough`).
+/// The `upsert_cliente` payload of a customer: RFC, régimen fiscal and fiscal zip code from its
+/// [`TaxId::MxRfc`] (zip code falling back to the first address), `uso_cfdi` from `passthrough.uso_cfdi`.
 ///
 /// # Errors
 /// [`Error::Validation`] for an external reference that is not a valid código.
 pub fn cliente(c: &Customer) -> Result<UpsertCliente> {
+    let (regimen, cp) = c
+        .tax_ids
+        .iter()
+        .find_map(|t| match t {
+            TaxId::MxRfc {
+                regimen_fiscal,
+                postal_code,
+                ..
+            } => Some((regimen_fiscal.clone(), postal_code.clone())),
+            _ => None,
+        })
+        .unwrap_or_default();
     Ok(UpsertCliente {
         codigo: codigo(&c.external_ref, "external_ref")?,
         tipo: TipoCliente::Cliente,
@@ -178,8 +191,8 @@ pub fn cliente(c: &Customer) -> Result<UpsertCliente> {
             .map(|e| limited(e, 60, "email"))
             .transpose()?,
         telefono: c.phone.as_deref().map(telefono).transpose()?,
-        codigo_postal: c.addresses.iter().find_map(|a| a.postal_code.clone()),
-        regimen_fiscal: passthrough_str(&c.passthrough, "regimen_fiscal"),
+        codigo_postal: cp.or_else(|| c.addresses.iter().find_map(|a| a.postal_code.clone())),
+        regimen_fiscal: regimen.or_else(|| passthrough_str(&c.passthrough, "regimen_fiscal")),
         uso_cfdi: passthrough_str(&c.passthrough, "uso_cfdi"),
         moneda: c.currency.map(|m| m.code().to_owned()),
         expected_timestamp: c.remote.as_ref().and_then(|r| r.version.clone()),
