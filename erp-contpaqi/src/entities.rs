@@ -23,8 +23,8 @@ use crate::client::ContpaqiClient;
 use crate::config::ContpaqiConfig;
 use crate::mapping;
 use crate::wire::{
-    Aplicacion, Cancelar, Cliente, Consulta, DocKey, Documento, Entidad, Health, JobResult,
-    JobType, LicenseState, Producto, Saldar, Timbrar,
+    AltaDocumento, Aplicacion, Cancelar, Cliente, Consulta, DocKey, Documento, Entidad, Health,
+    JobResult, JobType, LicenseState, Producto, Saldar, Timbrar,
 };
 
 /// The provider id in [`RemoteRef::provider`].
@@ -113,7 +113,7 @@ impl ContpaqiAdapter {
         }
     }
 
-    /// Sets the account and tax mapping (see [`mapping`](crate::mapping) for the tax slot grammar).
+    /// Sets the account and tax mapping (see [`mapping`](mod@crate::mapping) for the tax slot grammar).
     #[must_use]
     pub fn with_mapping(mut self, mapping: AccountMapping) -> Self {
         self.mapping = mapping;
@@ -221,6 +221,29 @@ impl ContpaqiAdapter {
         }
     }
 
+    /// `alta_documento`, with the uncertain cases resolved by serie/folio: when the caller chose the folio and
+    /// the answer is `Duplicate` (a bridge that lost the key re-ran the job) or `Uncertain` (the job vanished),
+    /// the document at that concepto/serie/folio is consulted; if it carries our reference, it is ours.
+    async fn alta(&self, key: &str, alta: &AltaDocumento) -> Result<Documento> {
+        match self
+            .write_doc(JobType::AltaDocumento, key, to_value(alta)?)
+            .await
+        {
+            Err(e) if matches!(e.kind(), ErrorKind::Duplicate | ErrorKind::Uncertain) => {
+                if let Some(folio) = alta.folio {
+                    let dk = DocKey::new(alta.concepto.clone(), alta.serie.clone(), folio);
+                    if let Ok(d) = self.consulta_documento(&dk).await
+                        && d.referencia == alta.referencia
+                    {
+                        return Ok(d);
+                    }
+                }
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
     async fn write_doc(
         &self,
         t: JobType,
@@ -307,10 +330,7 @@ impl ErpAdapter for ContpaqiAdapter {
 
     async fn create_invoice(&self, invoice: &Invoice, key: &IdempotencyKey) -> Result<RemoteRef> {
         let alta = mapping::factura(invoice, &self.mapping, &self.client.config().conceptos)?;
-        let d = self
-            .write_doc(JobType::AltaDocumento, key.as_str(), to_value(&alta)?)
-            .await?;
-        Ok(doc_ref(&d))
+        Ok(doc_ref(&self.alta(key.as_str(), &alta).await?))
     }
 
     async fn void_invoice(&self, invoice: &RemoteRef, key: &IdempotencyKey) -> Result<RemoteRef> {
@@ -342,13 +362,7 @@ impl ErpAdapter for ContpaqiAdapter {
         let alta =
             mapping::nota_credito(credit_note, &self.mapping, &self.client.config().conceptos)?;
         let invoice = alta.relacionado.clone();
-        let nota = self
-            .write_doc(
-                JobType::AltaDocumento,
-                &format!("{key}#alta"),
-                to_value(&alta)?,
-            )
-            .await?;
+        let nota = self.alta(&format!("{key}#alta"), &alta).await?;
         let Some(invoice) = invoice else {
             return Ok(doc_ref(&nota));
         };

@@ -1072,7 +1072,13 @@ impl Sdk {
                 k
             }
             (None, Some(k)) => k.remote_id(),
-            _ => unreachable!("checked above"),
+            _ => {
+                return Err(sdk_err(
+                    1,
+                    SdkErrorKind::Invalid,
+                    "give either pago or abono",
+                ));
+            }
         };
         for a in &s.aplicaciones {
             if let Some(d) = self.documentos.get_mut(&a.documento.remote_id()) {

@@ -116,6 +116,28 @@ async fn folios_are_allocated_per_serie_and_a_taken_folio_is_a_duplicate() {
 }
 
 #[tokio::test]
+async fn a_chosen_folio_already_holding_our_document_resolves_to_it() {
+    let env = common::env().await;
+    with_customer(&env, "CLI-R").await;
+    let mut inv = invoice("r-1", "CLI-R");
+    inv.number = Some("7".into());
+    let first = env
+        .contpaqi
+        .create_invoice(&inv, &key("r-1"))
+        .await
+        .expect("first");
+    // The bridge lost key `r-1` (a new key stands for that here): the re-run fails as a duplicate folio, the
+    // adapter consults F-7, finds our reference on it, and answers with the existing document.
+    let again = env
+        .contpaqi
+        .create_invoice(&inv, &key("r-1-lost"))
+        .await
+        .expect("resolved");
+    assert_eq!(again.id, first.id);
+    assert_eq!(env.mock.documentos().len(), 1);
+}
+
+#[tokio::test]
 async fn missing_catalogue_entries_are_validation_errors_with_the_sdk_code() {
     let env = common::env().await;
     let err = env
