@@ -87,7 +87,8 @@ impl ContpaqiClient {
     /// # Errors
     /// The bridge's refusals ([`BridgeProblem`](crate::error::BridgeProblem) as source): `Unsupported` for an
     /// unknown job type or contract version, `Validation` for an invalid payload or a key reused with another
-    /// payload, `RateLimited` when the queue stays full; `Transient` when the bridge is unreachable.
+    /// payload, `RateLimited` when the queue stays full; `Transient` when the bridge is unreachable;
+    /// `Uncertain` when it kept answering `5xx` (the job may be queued: the same key finds it).
     pub async fn submit(
         &self,
         job_type: JobType,
@@ -99,7 +100,15 @@ impl ContpaqiClient {
             .json(&body)?
             .idempotency_key(key)
             .replay(Replay::Safe);
-        Self::parse(self.send(spec).await?)
+        let resp = self.send(spec).await?;
+        if resp.status().is_server_error() {
+            // Re-sent (same key) until the retries ran out: the bridge may have queued the job meanwhile.
+            return Err(Error::uncertain(format!(
+                "CONTPAQi bridge answered HTTP {} to job {key}; it may have been queued: send the same key again",
+                resp.status().as_u16()
+            )));
+        }
+        Self::parse(resp)
     }
 
     /// `GET /v1/jobs/{id}`.
