@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the offline reference programs and checks what they print:
 #  - quickstart: the hub (SQLite) syncs two tenants into MemoryErp and the QuickBooks mock, a sealed CFDI whose total equals the ERP total, a signed CR factura;
-#  - sync_quickbooks / sync_xero: the four remote refs against the in-process mocks;
+#  - sync_quickbooks / sync_xero / sync_contpaqi: the four remote refs against the in-process mocks;
 #  - cr_submit: one aceptado and one rechazado (with its DetalleMensaje), one POST each, against the mock Hacienda;
 #  - pac_failover: every scenario, last line double_stamps=0 lost=0 (counted by the mock PACs);
 #  - hub_status: the operator table (one dead letter with its history) and the hub's metrics as Prometheus text;
@@ -19,7 +19,7 @@ echo "$out" | grep -q '^balance ' || fail "quickstart: no balance line"
 echo "$out" | grep -q '^scope norte-mx/memory:1: done 3 dead 0 backlog 0$' || fail "quickstart: MemoryErp tenant not synced"
 echo "$out" | grep -q '^scope sol-mx/quickbooks:[0-9]*: done 4 dead 0 backlog 0$' || fail "quickstart: QuickBooks tenant not synced"
 
-for ex in sync_quickbooks sync_xero; do
+for ex in sync_quickbooks sync_xero sync_contpaqi; do
   out=$(run "$ex")
   n=$(echo "$out" | grep -ciE 'customer|invoice|payment|credit' || true)
   [ "$n" -ge 4 ] || fail "$ex printed $n of the 4 remote refs:\n$out"
