@@ -8,7 +8,10 @@ use erp_hub_core::model::RemoteRef;
 
 /// One result per write, in input order. An element that fails does not stop the ones after it (each is
 /// independent; the hub orders dependent writes itself).
-pub(crate) async fn write_batch<A: ErpAdapter>(adapter: &A, writes: &[BatchWrite]) -> Vec<Result<RemoteRef>> {
+pub(crate) async fn write_batch<A: ErpAdapter>(
+    adapter: &A,
+    writes: &[BatchWrite],
+) -> Vec<Result<RemoteRef>> {
     let mut out = Vec::with_capacity(writes.len());
     for w in writes {
         out.push(write_one(adapter, w).await);

@@ -35,7 +35,11 @@ pub(crate) fn path_of(kind: EntityKind) -> Result<&'static str> {
         EntityKind::Invoice => "/invoices",
         EntityKind::Payment => "/payments",
         EntityKind::CreditNote => "/credit-notes",
-        other => return Err(Error::unsupported(format!("Alegra has no {other} endpoint"))),
+        other => {
+            return Err(Error::unsupported(format!(
+                "Alegra has no {other} endpoint"
+            )));
+        }
     })
 }
 
@@ -118,7 +122,9 @@ pub(crate) async fn scan_page(
     Ok((fresh, next, full))
 }
 
-pub(crate) fn parse_cursor(cursor: Option<&ChangeCursor>) -> Result<BTreeMap<EntityKind, Position>> {
+pub(crate) fn parse_cursor(
+    cursor: Option<&ChangeCursor>,
+) -> Result<BTreeMap<EntityKind, Position>> {
     let mut out = BTreeMap::new();
     let Some(c) = cursor else {
         return Ok(out);
@@ -175,7 +181,11 @@ pub(crate) async fn list_changed_since(
             changes.push(c);
         }
     }
-    Ok(ChangePage::new(changes, format_cursor(&positions), has_more))
+    Ok(ChangePage::new(
+        changes,
+        format_cursor(&positions),
+        has_more,
+    ))
 }
 
 #[cfg(test)]
@@ -185,13 +195,33 @@ mod tests {
     #[test]
     fn cursor_round_trip_and_rejects_foreign_cursors() {
         let mut m = BTreeMap::new();
-        m.insert(EntityKind::Customer, Position { last_id: 42, offset: 40 });
-        m.insert(EntityKind::Invoice, Position { last_id: 17, offset: 17 });
+        m.insert(
+            EntityKind::Customer,
+            Position {
+                last_id: 42,
+                offset: 40,
+            },
+        );
+        m.insert(
+            EntityKind::Invoice,
+            Position {
+                last_id: 17,
+                offset: 17,
+            },
+        );
         let c = format_cursor(&m);
         assert_eq!(c.0, "alegra:v1;customer=42@40;invoice=17@17");
         assert_eq!(parse_cursor(Some(&c)).unwrap(), m);
-        for bad in ["xero:1", "alegra:v1;customer=x@1", "alegra:v1;planet=1@1", "alegra:v1;customer"] {
-            assert!(parse_cursor(Some(&ChangeCursor(bad.into()))).is_err(), "{bad}");
+        for bad in [
+            "xero:1",
+            "alegra:v1;customer=x@1",
+            "alegra:v1;planet=1@1",
+            "alegra:v1;customer",
+        ] {
+            assert!(
+                parse_cursor(Some(&ChangeCursor(bad.into()))).is_err(),
+                "{bad}"
+            );
         }
     }
 }

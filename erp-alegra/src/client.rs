@@ -46,7 +46,8 @@ pub struct AlegraRateHeaders {
 impl AlegraRateHeaders {
     /// Reads the headers (absent or malformed values are `None`).
     pub fn parse(headers: &HeaderMap) -> Self {
-        let int = |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        let int =
+            |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
         let small = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
         Self {
             limit: int("x-rate-limit-limit").map(small),
@@ -104,7 +105,11 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    pub(crate) fn get(path: impl Into<String>, entity: &'static str, id: impl Into<String>) -> Self {
+    pub(crate) fn get(
+        path: impl Into<String>,
+        entity: &'static str,
+        id: impl Into<String>,
+    ) -> Self {
         Self {
             method: Method::GET,
             path: path.into(),

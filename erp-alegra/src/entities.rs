@@ -53,8 +53,8 @@ use crate::changes::{self, Position, path_of, scan_page};
 use crate::client::{AlegraClient, Call};
 use crate::mapping::{self, PROVIDER, merge_passthrough};
 use crate::wire::{
-    AlegraCreditNote, AlegraInvoice, AlegraItem, AlegraPayment, Contact, Id, NumberTemplate,
-    Stamp, StampRequest,
+    AlegraCreditNote, AlegraInvoice, AlegraItem, AlegraPayment, Contact, Id, NumberTemplate, Stamp,
+    StampRequest,
 };
 
 /// What [`AlegraAdapter::stamp_invoice`] (and the credit note and payment variants) return.
@@ -264,7 +264,11 @@ impl AlegraAdapter {
     }
 
     /// The record carrying `external_ref` (read back), or `None`.
-    async fn existing(&self, kind: EntityKind, external_ref: &str) -> Result<Option<(String, Value)>> {
+    async fn existing(
+        &self,
+        kind: EntityKind,
+        external_ref: &str,
+    ) -> Result<Option<(String, Value)>> {
         let Some(id) = self.find_by_external_ref(kind, external_ref).await? else {
             return Ok(None);
         };
@@ -557,12 +561,11 @@ impl ErpAdapter for AlegraAdapter {
 
     async fn test_connection(&self) -> Result<CompanyInfo> {
         let c = self.client.company().await?;
-        let id = c
-            .id
-            .as_ref()
-            .map(|i| i.0.clone())
-            .or_else(|| c.identification.clone())
-            .unwrap_or_else(|| self.client.config().email.clone());
+        let id =
+            c.id.as_ref()
+                .map(|i| i.0.clone())
+                .or_else(|| c.identification.clone())
+                .unwrap_or_else(|| self.client.config().email.clone());
         let mut info = CompanyInfo::new(id, c.name.clone());
         info.country = c.country().map(str::to_owned);
         info.home_currency = c.currency.as_ref().map(|x| x.code.clone());
@@ -570,7 +573,11 @@ impl ErpAdapter for AlegraAdapter {
         Ok(info)
     }
 
-    async fn upsert_customer(&self, customer: &Customer, _key: &IdempotencyKey) -> Result<RemoteRef> {
+    async fn upsert_customer(
+        &self,
+        customer: &Customer,
+        _key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
         let kind = EntityKind::Customer;
         let body = Self::body(&mapping::contact_of(customer)?, &customer.passthrough)?;
         let expected = customer.remote.as_ref().and_then(|r| r.version.as_deref());
@@ -592,7 +599,10 @@ impl ErpAdapter for AlegraAdapter {
                         .is_some_and(|n| n.eq_ignore_ascii_case(customer.name())) =>
                 {
                     return Err(Error::Duplicate {
-                        message: format!("an Alegra contact is already named {:?}", customer.name()),
+                        message: format!(
+                            "an Alegra contact is already named {:?}",
+                            customer.name()
+                        ),
                         existing_id: Some(other),
                     });
                 }
@@ -642,12 +652,21 @@ impl ErpAdapter for AlegraAdapter {
         let path = format!("/invoices/{}/void", invoice.id);
         let sent = self
             .client
-            .call(Call::write(Method::POST, path, &serde_json::json!({}), "invoice", &invoice.id)?)
+            .call(Call::write(
+                Method::POST,
+                path,
+                &serde_json::json!({}),
+                "invoice",
+                &invoice.id,
+            )?)
             .await;
         match sent {
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::Uncertain => {
-                let now = self.read_raw(kind, &invoice.id).await.map_err(|_| e.replicate())?;
+                let now = self
+                    .read_raw(kind, &invoice.id)
+                    .await
+                    .map_err(|_| e.replicate())?;
                 if now.get("status").and_then(Value::as_str) != Some("void") {
                     return Err(e);
                 }
@@ -700,8 +719,12 @@ impl ErpAdapter for AlegraAdapter {
         let invoice = self.invoice_id(&credit_note.invoice).await?;
         let amount = credit_note.breakdown()?.total.amount();
         let items = self.item_ids(&credit_note.lines).await?;
-        let lines =
-            mapping::doc_items(&self.mapping, &credit_note.lines, credit_note.price_mode, &items)?;
+        let lines = mapping::doc_items(
+            &self.mapping,
+            &credit_note.lines,
+            credit_note.price_mode,
+            &items,
+        )?;
         let body = Self::body(
             &mapping::credit_note_of(credit_note, &client, &invoice, amount, lines)?,
             &credit_note.passthrough,

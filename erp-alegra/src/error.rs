@@ -37,7 +37,11 @@ pub struct AlegraError {
 impl fmt::Display for AlegraError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.code {
-            Some(c) => write!(f, "Alegra HTTP {} (code {c}): {}", self.status, self.message),
+            Some(c) => write!(
+                f,
+                "Alegra HTTP {} (code {c}): {}",
+                self.status, self.message
+            ),
             None => write!(f, "Alegra HTTP {}: {}", self.status, self.message),
         }
     }
@@ -149,7 +153,10 @@ mod tests {
 
     #[test]
     fn parses_code_and_spanish_message() {
-        let e = AlegraError::parse(400, br#"{"code": 2006, "message": "El cliente es obligatorio"}"#);
+        let e = AlegraError::parse(
+            400,
+            br#"{"code": 2006, "message": "El cliente es obligatorio"}"#,
+        );
         assert_eq!(e.code, Some(2006));
         assert_eq!(e.message, "El cliente es obligatorio");
         let err = validation(e.clone());

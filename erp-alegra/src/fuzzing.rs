@@ -6,7 +6,11 @@ pub fn responses(data: &[u8]) {
     let _ = crate::error::validation(e);
     let _ = serde_json::from_slice::<crate::wire::Page<crate::wire::AlegraInvoice>>(data);
     if let Ok(inv) = serde_json::from_slice::<crate::wire::AlegraInvoice>(data) {
-        let _ = crate::mapping::invoice_record(&inv, serde_json::Value::Null, erp_hub_core::money::Currency::MXN);
+        let _ = crate::mapping::invoice_record(
+            &inv,
+            serde_json::Value::Null,
+            erp_hub_core::money::Currency::MXN,
+        );
     }
     let text = String::from_utf8_lossy(data);
     let _ = crate::mapping::ref_from_observations(Some(&text));

@@ -345,7 +345,9 @@ pub fn tax_refs(mapping: &AccountMapping, line: &InvoiceLine) -> Result<Vec<TaxR
                     "alegra tax mapping for `{key}` has an empty tax id: {ids:?}"
                 )))
             } else {
-                Ok(TaxRef { id: Id(id.to_owned()) })
+                Ok(TaxRef {
+                    id: Id(id.to_owned()),
+                })
             }
         })
         .collect()
@@ -368,7 +370,10 @@ pub fn doc_items(
         ));
     }
     if lines.is_empty() {
-        return Err(Error::invalid("lines", "an Alegra document needs at least one line"));
+        return Err(Error::invalid(
+            "lines",
+            "an Alegra document needs at least one line",
+        ));
     }
     lines
         .iter()
@@ -401,11 +406,7 @@ pub fn doc_items(
 ///
 /// # Errors
 /// Line and tax mapping errors; too long notes.
-pub fn invoice_of(
-    inv: &Invoice,
-    client_id: &str,
-    items: Vec<DocItem>,
-) -> Result<AlegraInvoice> {
+pub fn invoice_of(inv: &Invoice, client_id: &str, items: Vec<DocItem>) -> Result<AlegraInvoice> {
     Ok(AlegraInvoice {
         date: date(inv.issue_date),
         due_date: date(inv.due_date.unwrap_or(inv.issue_date)),
@@ -429,7 +430,10 @@ fn lines_from(items: &[DocItem]) -> Vec<InvoiceLine> {
         .iter()
         .map(|i| {
             let mut l = InvoiceLine::new(
-                i.description.clone().or_else(|| i.name.clone()).unwrap_or_default(),
+                i.description
+                    .clone()
+                    .or_else(|| i.name.clone())
+                    .unwrap_or_default(),
                 i.quantity.0,
                 i.price.0,
             );
@@ -458,7 +462,11 @@ pub fn invoice_record(a: &AlegraInvoice, raw: Value, home: Currency) -> Result<R
     let id = a.id.as_ref().map(Id::as_str).unwrap_or_default();
     let ext = ref_from_observations(a.observations.as_deref())
         .unwrap_or_else(|| format!("{PROVIDER}:{id}"));
-    let client = a.client.as_ref().map(|c| c.id.0.clone()).unwrap_or_default();
+    let client = a
+        .client
+        .as_ref()
+        .map(|c| c.id.0.clone())
+        .unwrap_or_default();
     let mut inv = Invoice::new(
         ext,
         PartyRef::resolved(format!("{PROVIDER}:{client}"), client),
@@ -466,7 +474,11 @@ pub fn invoice_record(a: &AlegraInvoice, raw: Value, home: Currency) -> Result<R
         currency_of(a.currency.as_ref(), home)?,
     );
     inv.due_date = Some(parse_date(&a.due_date, "dueDate")?);
-    inv.exchange_rate = a.currency.as_ref().and_then(|c| c.exchange_rate).map(|r| r.0);
+    inv.exchange_rate = a
+        .currency
+        .as_ref()
+        .and_then(|c| c.exchange_rate)
+        .map(|r| r.0);
     inv.lines = lines_from(&a.items);
     inv.memo = note_of(a.observations.as_deref());
     let number = number_of(a.number_template.as_ref());
@@ -538,7 +550,11 @@ pub fn payment_record(a: &AlegraPayment, raw: Value, home: Currency) -> Result<R
     let id = a.id.as_ref().map(Id::as_str).unwrap_or_default();
     let ext = ref_from_observations(a.observations.as_deref())
         .unwrap_or_else(|| format!("{PROVIDER}:{id}"));
-    let client = a.client.as_ref().map(|c| c.id.0.clone()).unwrap_or_default();
+    let client = a
+        .client
+        .as_ref()
+        .map(|c| c.id.0.clone())
+        .unwrap_or_default();
     let applied: Decimal = a.invoices.iter().map(|i| i.amount.0).sum();
     let mut p = Payment::new(
         ext,
@@ -599,12 +615,24 @@ pub fn credit_note_of(
 ///
 /// # Errors
 /// [`Error::Validation`] for dates or currencies Alegra should not send.
-pub fn credit_note_record(a: &AlegraCreditNote, raw: Value, home: Currency) -> Result<RemoteRecord> {
+pub fn credit_note_record(
+    a: &AlegraCreditNote,
+    raw: Value,
+    home: Currency,
+) -> Result<RemoteRecord> {
     let id = a.id.as_ref().map(Id::as_str).unwrap_or_default();
     let ext = ref_from_observations(a.observations.as_deref())
         .unwrap_or_else(|| format!("{PROVIDER}:{id}"));
-    let client = a.client.as_ref().map(|c| c.id.0.clone()).unwrap_or_default();
-    let invoice = a.invoices.first().map(|i| i.id.0.clone()).unwrap_or_default();
+    let client = a
+        .client
+        .as_ref()
+        .map(|c| c.id.0.clone())
+        .unwrap_or_default();
+    let invoice = a
+        .invoices
+        .first()
+        .map(|i| i.id.0.clone())
+        .unwrap_or_default();
     let mut cn = CreditNote::new(
         ext,
         PartyRef::resolved(format!("{PROVIDER}:{client}"), client),
@@ -649,12 +677,20 @@ mod tests {
         let line = InvoiceLine::new("x", Decimal::ONE, Decimal::TEN)
             .with_tax(Tax::transferred("IVA", TaxRate::Percent(Decimal::from(16))))
             .with_tax(Tax::withheld("ISR", TaxRate::Percent(Decimal::from(10))));
-        let ids: Vec<String> = tax_refs(&m, &line).unwrap().into_iter().map(|t| t.id.0).collect();
+        let ids: Vec<String> = tax_refs(&m, &line)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id.0)
+            .collect();
         assert_eq!(ids, ["1", "5"]);
         let other = InvoiceLine::new("y", Decimal::ONE, Decimal::TEN)
             .with_tax(Tax::transferred("IVA", TaxRate::Zero));
         let err = tax_refs(&m, &other).unwrap_err();
         assert!(err.to_string().contains("IVA0"), "{err}");
-        assert!(tax_refs(&m, &InvoiceLine::new("z", Decimal::ONE, Decimal::ONE)).unwrap().is_empty());
+        assert!(
+            tax_refs(&m, &InvoiceLine::new("z", Decimal::ONE, Decimal::ONE))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

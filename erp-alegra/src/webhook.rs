@@ -173,11 +173,8 @@ pub fn parse(body: &[u8]) -> Result<Vec<WebhookEvent>> {
                 .ok_or_else(|| Error::invalid("webhook", "no `subscription` or `event` name"))?
                 .to_owned();
             let message = item.get("message").cloned().unwrap_or(Value::Null);
-            let resource_id = id_in(&message).or_else(|| {
-                message
-                    .as_object()
-                    .and_then(|o| o.values().find_map(id_in))
-            });
+            let resource_id = id_in(&message)
+                .or_else(|| message.as_object().and_then(|o| o.values().find_map(id_in)));
             Ok(WebhookEvent {
                 event,
                 resource_id,
@@ -211,7 +208,13 @@ pub async fn subscribe(client: &AlegraClient, event: &str, url: &str) -> Result<
         url: url.to_owned(),
     };
     client
-        .call(Call::write(Method::POST, "/webhooks/subscriptions", &body, "subscription", "")?)
+        .call(Call::write(
+            Method::POST,
+            "/webhooks/subscriptions",
+            &body,
+            "subscription",
+            "",
+        )?)
         .await?
         .json()
 }
@@ -235,7 +238,8 @@ mod tests {
         let one = parse(br#"{"event":"edit-client","message":{"id":5,"name":"X"}}"#).unwrap();
         assert_eq!(one[0].entity_kind(), Some(EntityKind::Customer));
         assert_eq!(one[0].resource_id.as_deref(), Some("5"));
-        let many = parse(br#"[{"subscription":"new-payment","message":{"payment":{"id":"9"}}}]"#).unwrap();
+        let many =
+            parse(br#"[{"subscription":"new-payment","message":{"payment":{"id":"9"}}}]"#).unwrap();
         assert_eq!(many[0].entity_kind(), Some(EntityKind::Payment));
         assert_eq!(many[0].resource_id.as_deref(), Some("9"));
         assert!(parse(b"{}").is_err());
@@ -246,7 +250,13 @@ mod tests {
     fn token_is_checked_and_never_shown() {
         let v = WebhookVerifier::new("s3cret".to_owned());
         assert!(!format!("{v:?}").contains("s3cret"));
-        assert!(v.verify_url("/hooks?token=s3cret", br#"{"event":"new-item","message":{}}"#).is_ok());
+        assert!(
+            v.verify_url(
+                "/hooks?token=s3cret",
+                br#"{"event":"new-item","message":{}}"#
+            )
+            .is_ok()
+        );
         assert!(v.verify_url("/hooks?token=s3cre", b"{}").is_err());
         assert!(v.verify_url("/hooks", b"{}").is_err());
     }
