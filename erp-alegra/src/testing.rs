@@ -87,6 +87,10 @@ struct State {
     apply_then_fail: usize,
     garbage_next: usize,
     lose_stamp: usize,
+    fail_writes_every: usize,
+    garbage_every: usize,
+    writes: usize,
+    served: usize,
     clock: i64,
     next_id: HashMap<&'static str, u64>,
     folio: HashMap<&'static str, u64>,
@@ -116,10 +120,7 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 fn money(d: Decimal) -> Value {
-    Value::String(
-        d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
-            .to_string(),
-    )
+    Value::String(format!("{:.2}", r2(d)))
 }
 
 fn r2(d: Decimal) -> Decimal {
@@ -249,6 +250,14 @@ impl MockAlegra {
         lock(&self.state).apply_then_fail = n;
     }
 
+    /// From now on, applies every `n`th write and answers it `500`, and answers every `m`th successful request
+    /// `200` with an unreadable body (writes applied first); `0` turns a fault off.
+    pub fn periodic_faults(&self, n: usize, m: usize) {
+        let mut s = lock(&self.state);
+        s.fail_writes_every = n;
+        s.garbage_every = m;
+    }
+
     /// Answers the next `n` requests `200` with a body that is not JSON (writes are applied first).
     pub fn garbage_next(&self, n: usize) {
         lock(&self.state).garbage_next = n;
@@ -303,6 +312,8 @@ impl FaultHook for MockAlegra {
         s.apply_then_fail = 0;
         s.garbage_next = 0;
         s.lose_stamp = 0;
+        s.fail_writes_every = 0;
+        s.garbage_every = 0;
     }
 }
 
@@ -446,15 +457,26 @@ impl State {
             .collect();
         let mut reply = self.route(&method, &path, &query, body.as_ref());
         if reply.status < 300 {
-            if self.garbage_next > 0 {
-                self.garbage_next -= 1;
+            self.served += 1;
+            if write {
+                self.writes += 1;
+            }
+            let periodic_garbage = self.garbage_every > 0 && self.served % self.garbage_every == 0;
+            let periodic_fail =
+                write && self.fail_writes_every > 0 && self.writes % self.fail_writes_every == 0;
+            if self.garbage_next > 0 || periodic_garbage {
+                self.garbage_next = self
+                    .garbage_next
+                    .saturating_sub(usize::from(!periodic_garbage));
                 reply = Reply {
                     status: 200,
                     body: None,
                     raw: Some("{\"id\": 1, \"unterminated"),
                 };
-            } else if write && self.apply_then_fail > 0 {
-                self.apply_then_fail -= 1;
+            } else if (write && self.apply_then_fail > 0) || periodic_fail {
+                self.apply_then_fail = self
+                    .apply_then_fail
+                    .saturating_sub(usize::from(!periodic_fail));
                 reply = err(500, 500, "Error interno");
             }
         }
