@@ -79,7 +79,9 @@ struct TaxDef {
 #[derive(Default)]
 struct State {
     per_minute: u32,
+    window: Duration,
     reset_secs: u64,
+    garbage_writes: usize,
     calls: Vec<Instant>,
     rate_limit_next: usize,
     reject_after: Option<usize>,
@@ -161,6 +163,7 @@ impl MockAlegra {
         let server = MockServer::start().await;
         let mut st = State {
             per_minute: 150,
+            window: Duration::from_secs(60),
             reset_secs: 1,
             ..State::default()
         };
@@ -245,6 +248,16 @@ impl MockAlegra {
         s.reset_secs = reset_secs;
     }
 
+    /// Shortens the mock's rate-limit window (Alegra: one minute), so tests can watch a window reset.
+    pub fn set_window(&self, window: Duration) {
+        lock(&self.state).window = window;
+    }
+
+    /// Applies the next `n` writes and answers them `201` with a body that is not JSON.
+    pub fn garbage_next_writes(&self, n: usize) {
+        lock(&self.state).garbage_writes = n;
+    }
+
     /// Applies the next `n` writes, then answers them `500` (the answer is lost; the record exists).
     pub fn apply_then_fail_next_writes(&self, n: usize) {
         lock(&self.state).apply_then_fail = n;
@@ -314,6 +327,7 @@ impl FaultHook for MockAlegra {
         s.lose_stamp = 0;
         s.fail_writes_every = 0;
         s.garbage_every = 0;
+        s.garbage_writes = 0;
     }
 }
 
@@ -389,8 +403,8 @@ impl State {
 
     fn handle(&mut self, req: &Request) -> (Reply, Vec<(&'static str, String)>) {
         let now = Instant::now();
-        self.calls
-            .retain(|t| now.duration_since(*t) < Duration::from_secs(60));
+        let window = self.window;
+        self.calls.retain(|t| now.duration_since(*t) < window);
         let auth_ok = req
             .headers
             .get("authorization")
@@ -422,25 +436,23 @@ impl State {
         self.calls.push(now);
         let left = self.per_minute.saturating_sub(used + 1);
         headers.push(("x-rate-limit-remaining", left.to_string()));
-        let reset = self
-            .calls
-            .first()
-            .map_or(60, |t| 60 - now.duration_since(*t).as_secs().min(60));
+        let reset = self.calls.first().map_or(window.as_secs(), |t| {
+            let ms = window.saturating_sub(now.duration_since(*t)).as_millis();
+            u64::try_from(ms.div_ceil(1000)).unwrap_or(u64::MAX)
+        });
         headers.push(("x-rate-limit-reset", reset.to_string()));
 
         let method = req.method.as_str().to_owned();
         let write = method != "GET";
-        if write {
-            if let Some(skip) = self.reject_after {
-                if self.writes_seen >= skip {
-                    self.reject_after = None;
-                    return (
-                        err(400, 3061, "Operación rechazada por una regla de negocio"),
-                        headers,
-                    );
-                }
-                self.writes_seen += 1;
+        if write && let Some(skip) = self.reject_after {
+            if self.writes_seen >= skip {
+                self.reject_after = None;
+                return (
+                    err(400, 3061, "Operación rechazada por una regla de negocio"),
+                    headers,
+                );
             }
+            self.writes_seen += 1;
         }
         let body: Option<Value> = serde_json::from_slice(&req.body).ok();
         if write && !req.body.is_empty() && body.is_none() {
@@ -461,9 +473,15 @@ impl State {
             if write {
                 self.writes += 1;
             }
-            let periodic_garbage = self.garbage_every > 0 && self.served % self.garbage_every == 0;
-            let periodic_fail =
-                write && self.fail_writes_every > 0 && self.writes % self.fail_writes_every == 0;
+            let periodic_garbage = (self.garbage_every > 0
+                && self.served.is_multiple_of(self.garbage_every))
+                || (write && self.garbage_writes > 0);
+            if write {
+                self.garbage_writes = self.garbage_writes.saturating_sub(1);
+            }
+            let periodic_fail = write
+                && self.fail_writes_every > 0
+                && self.writes.is_multiple_of(self.fail_writes_every);
             if self.garbage_next > 0 || periodic_garbage {
                 self.garbage_next = self
                     .garbage_next

@@ -87,7 +87,7 @@ async fn exactly_once_through_faults(store: Arc<dyn HubStore>) {
     println!("requests by status: {by_status:?}");
     let failed_after_apply = requests.iter().filter(|r| r.status == 500).count();
     assert!(
-        failed_after_apply >= 10,
+        failed_after_apply >= 5,
         "only {failed_after_apply} writes answered 500 after they were applied"
     );
     assert!(
