@@ -238,8 +238,12 @@ pub struct Contact {
     /// `active` / `inactive` (responses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Last change (responses); used as the record version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Last change (responses, `updated_at`); used as the record version.
+    #[serde(
+        rename = "updated_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub updated_at: Option<String>,
 }
 
