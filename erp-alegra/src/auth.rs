@@ -7,7 +7,7 @@
 //!
 //! The token is a [`SecretString`]: it is encoded once into a secret header value and never appears in `Debug`
 //! output, logs or recorded requests. To start from credentials you already have, build an
-//! [`AlegraConfig`](crate::AlegraConfig) with them; [`Credentials`] is the form to keep them in.
+//! [`AlegraConfig`] with them; [`Credentials`] is the form to keep them in.
 
 use std::fmt;
 

@@ -3,7 +3,7 @@
 //! ## Exactly once without an idempotency header
 //!
 //! Alegra has no idempotency key, so every write is keyed by the record's **external reference** (stored as
-//! described in [`mapping`](crate::mapping)):
+//! described in [`mapping`]):
 //!
 //! 1. before a create, the adapter looks the reference up (an id-ordered scan of the list endpoint, kept
 //!    incrementally in memory, so a lookup normally costs one request) and returns the existing record;

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 dirty=()
 [ "${PACKAGE_ALLOW_DIRTY:-0}" = 1 ] && dirty=(--allow-dirty)
-for crate in erp-hub-core erp-quickbooks erp-xero sat-cfdi cr-einvoice; do
+for crate in erp-hub-core erp-quickbooks erp-xero erp-alegra sat-cfdi cr-einvoice; do
   list=$(cargo package -p "$crate" --list "${dirty[@]}")
   for f in LICENSE-MIT LICENSE-APACHE README.md; do
     grep -qx "$f" <<<"$list" || { echo "FAIL: $crate package lacks $f" >&2; exit 1; }
