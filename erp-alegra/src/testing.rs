@@ -281,6 +281,14 @@ impl MockAlegra {
         lock(&self.state).lose_stamp = n;
     }
 
+    /// Deletes a record, as a user deleting it in Alegra would (for change-feed tests).
+    pub fn delete_record(&self, collection: &str, id: &str) {
+        let mut s = lock(&self.state);
+        if let Some((_, rows)) = s.colls.iter_mut().find(|(k, _)| **k == collection) {
+            rows.retain(|v| v.get("id").and_then(id_of).as_deref() != Some(id));
+        }
+    }
+
     /// How many stamp calls reached the mock (including refused ones).
     pub fn stamp_calls(&self) -> usize {
         lock(&self.state).stamp_calls

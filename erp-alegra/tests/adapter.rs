@@ -453,3 +453,74 @@ async fn webhook_subscription_round_trip() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
 }
+
+/// Drains the customer feed from `cursor`, returning the ids reported and the final cursor.
+async fn drain(
+    alegra: &AlegraAdapter,
+    mut cursor: Option<erp_hub_core::adapter::ChangeCursor>,
+) -> (Vec<String>, erp_hub_core::adapter::ChangeCursor) {
+    let mut ids = Vec::new();
+    loop {
+        let page = alegra
+            .list_changed_since(&[EntityKind::Customer], cursor.as_ref())
+            .await
+            .unwrap();
+        ids.extend(page.changes.iter().map(|c| c.remote.id.clone()));
+        assert!(
+            page.next.0.starts_with("alegra:v1;customer="),
+            "{}",
+            page.next.0
+        );
+        cursor = Some(page.next);
+        if !page.has_more {
+            return (ids, cursor.unwrap());
+        }
+    }
+}
+
+#[tokio::test]
+async fn change_feed_survives_deletions_and_carries_external_refs() {
+    let mock = MockAlegra::start().await;
+    let alegra = AlegraAdapter::new(AlegraClient::new(mock.config().with_page_size(2)).unwrap());
+    let mut made = Vec::new();
+    for i in 1..=3 {
+        let c = Customer::new(format!("feed-{i}"), format!("Feed {i}"));
+        made.push(
+            alegra
+                .upsert_customer(&c, &key(&format!("feed-{i}")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let (first, cursor) = drain(&alegra, None).await;
+    assert_eq!(
+        first, made,
+        "every record once, in id order, across pages of 2"
+    );
+    // Someone deletes records before the cursor's position, including its anchor, then adds one.
+    mock.delete_record("contacts", &made[0]);
+    mock.delete_record("contacts", &made[2]);
+    let c4 = alegra
+        .upsert_customer(&Customer::new("feed-4", "Feed 4"), &key("feed-4"))
+        .await
+        .unwrap();
+    let (next, cursor) = drain(&alegra, Some(cursor)).await;
+    assert_eq!(next, vec![c4.id.clone()], "only the new record, once");
+    let (none, _) = drain(&alegra, Some(cursor)).await;
+    assert!(none.is_empty());
+    // The hub's reconciliation finds a record by its external reference through this feed.
+    let found = erp_hub_core::hub::reconcile(&alegra, EntityKind::Customer, "feed-4")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|r| r.id), Some(c4.id));
+    // A foreign cursor is refused.
+    let err = alegra
+        .list_changed_since(
+            &[EntityKind::Customer],
+            Some(&erp_hub_core::adapter::ChangeCursor("xero:2026".into())),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation);
+}
