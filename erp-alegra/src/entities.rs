@@ -611,8 +611,7 @@ impl ErpAdapter for AlegraAdapter {
                 Err(e) => return Err(e),
             }
         }
-        let (id, raw) = self.create(kind, &customer.external_ref, &body).await?;
-        let _ = id;
+        let (_, raw) = self.create(kind, &customer.external_ref, &body).await?;
         Ok(self.record(kind, raw)?.remote)
     }
 

@@ -63,6 +63,17 @@ async fn invoice(
         .unwrap()
 }
 
+/// The mock, its adapter, and customer `c1` (with RFC, regime and zip code) created.
+async fn setup() -> (MockAlegra, AlegraAdapter, RemoteRef) {
+    let mock = MockAlegra::start().await;
+    let alegra = mock.adapter().unwrap();
+    let c = alegra
+        .upsert_customer(&mx_customer("c1"), &key("c1"))
+        .await
+        .unwrap();
+    (mock, alegra, c)
+}
+
 #[tokio::test]
 async fn test_connection_reads_the_company() {
     let mock = MockAlegra::start().await;
@@ -93,12 +104,7 @@ async fn wrong_token_is_an_auth_error_and_the_token_is_never_recorded() {
 
 #[tokio::test]
 async fn mexican_fields_reach_alegra() {
-    let mock = MockAlegra::start().await;
-    let alegra = mock.adapter().unwrap();
-    let c = alegra
-        .upsert_customer(&mx_customer("c1"), &key("c1"))
-        .await
-        .unwrap();
+    let (mock, alegra, c) = setup().await;
     let stored = &mock.records("contacts")[0];
     assert_eq!(stored["identification"], "AAA010101AAA");
     assert_eq!(stored["regime"], "601");
@@ -127,12 +133,7 @@ async fn mexican_fields_reach_alegra() {
 
 #[tokio::test]
 async fn unmapped_tax_key_is_a_config_error_naming_it() {
-    let mock = MockAlegra::start().await;
-    let alegra = mock.adapter().unwrap();
-    let c = alegra
-        .upsert_customer(&mx_customer("c1"), &key("c1"))
-        .await
-        .unwrap();
+    let (mock, alegra, c) = setup().await;
     let inv = Invoice::new(
         "inv-x",
         PartyRef::resolved("c1", &c.id),
@@ -154,12 +155,7 @@ async fn unmapped_tax_key_is_a_config_error_naming_it() {
 
 #[tokio::test]
 async fn stamping_is_exactly_once() {
-    let mock = MockAlegra::start().await;
-    let alegra = mock.adapter().unwrap();
-    let c = alegra
-        .upsert_customer(&mx_customer("c1"), &key("c1"))
-        .await
-        .unwrap();
+    let (mock, alegra, c) = setup().await;
     let inv = invoice(&alegra, &c, "inv-1", "c1").await;
     assert_eq!(
         alegra.stamp_of(EntityKind::Invoice, &inv.id).await.unwrap(),
@@ -181,12 +177,7 @@ async fn stamping_is_exactly_once() {
 
 #[tokio::test]
 async fn a_lost_stamp_answer_is_requeried_not_repeated() {
-    let mock = MockAlegra::start().await;
-    let alegra = mock.adapter().unwrap();
-    let c = alegra
-        .upsert_customer(&mx_customer("c1"), &key("c1"))
-        .await
-        .unwrap();
+    let (mock, alegra, c) = setup().await;
     let inv = invoice(&alegra, &c, "inv-1", "c1").await;
     mock.lose_next_stamp_answers(1);
     let stamp = alegra.stamp_invoice(&inv.id).await.unwrap();
@@ -216,12 +207,7 @@ async fn stamping_refused_by_alegra_keeps_the_typed_error() {
 
 #[tokio::test]
 async fn credit_notes_and_payments_stamp_too() {
-    let mock = MockAlegra::start().await;
-    let alegra = mock.adapter().unwrap();
-    let c = alegra
-        .upsert_customer(&mx_customer("c1"), &key("c1"))
-        .await
-        .unwrap();
+    let (_mock, alegra, c) = setup().await;
     let inv = invoice(&alegra, &c, "inv-1", "c1").await;
     let iva = || Tax::transferred("IVA", TaxRate::Percent(dec!(16)));
     let cn = CreditNote::new(
@@ -257,12 +243,7 @@ async fn credit_notes_and_payments_stamp_too() {
 
 #[tokio::test]
 async fn one_payment_over_several_invoices() {
-    let mock = MockAlegra::start().await;
-    let alegra = mock.adapter().unwrap();
-    let c = alegra
-        .upsert_customer(&mx_customer("c1"), &key("c1"))
-        .await
-        .unwrap();
+    let (mock, alegra, c) = setup().await;
     let a = invoice(&alegra, &c, "inv-a", "c1").await;
     let b = invoice(&alegra, &c, "inv-b", "c1").await;
     let pay = Payment::new(
@@ -304,12 +285,7 @@ async fn one_payment_over_several_invoices() {
 
 #[tokio::test]
 async fn void_is_idempotent_and_refused_on_paid_invoices() {
-    let mock = MockAlegra::start().await;
-    let alegra = mock.adapter().unwrap();
-    let c = alegra
-        .upsert_customer(&mx_customer("c1"), &key("c1"))
-        .await
-        .unwrap();
+    let (_mock, alegra, c) = setup().await;
     let inv = invoice(&alegra, &c, "inv-1", "c1").await;
     alegra.void_invoice(&inv, &key("void-1")).await.unwrap();
     alegra.void_invoice(&inv, &key("void-1")).await.unwrap();
@@ -336,12 +312,7 @@ async fn void_is_idempotent_and_refused_on_paid_invoices() {
 
 #[tokio::test]
 async fn unreadable_answers_are_typed_errors_and_writes_land_once() {
-    let mock = MockAlegra::start().await;
-    let alegra = mock.adapter().unwrap();
-    let c = alegra
-        .upsert_customer(&mx_customer("c1"), &key("c1"))
-        .await
-        .unwrap();
+    let (mock, alegra, c) = setup().await;
     // A read answered with broken JSON: a typed error, no panic.
     let mut config = mock.config();
     config.retry = RetryPolicy::never();
