@@ -25,7 +25,7 @@
 //! invoice paid later; contacts need `regime`, `cfdiUse` and the address `zipCode`. Set any Alegra field through
 //! the entity's `passthrough` JSON object (its keys are merged into the request body and win), e.g.
 //! `{"regime": "GENERAL_LAW_MORAL_PERSON", "cfdiUse": "G03"}` on a customer, `{"paymentMethod": "PUE",
-//! "paymentForm": "03"}` on an invoice, `{"productKey": "90121500"}` on an item.
+//! "paymentForm": "03"}` on an invoice, `{"productKey": "90121500", "tax": [{"id": 1}]}` on an item (its default taxes, by Alegra id).
 
 use erp_hub_core::adapter::{Entity, RemoteRecord};
 use erp_hub_core::http::wire::check_len;
