@@ -23,9 +23,10 @@ import sys
 import xml.etree.ElementTree as ET
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-XSD = os.path.join(ROOT, "cr-einvoice", "tests", "fixtures", "xsd", "xsd")
-OUT = os.path.join(ROOT, "cr-einvoice", "src", "validate", "facets_generated.rs")
+# paths relative to the crate, so that the published package can run its own check
+CRATE = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+XSD = os.path.join(CRATE, "tests", "fixtures", "xsd", "xsd")
+OUT = os.path.join(CRATE, "src", "validate", "facets_generated.rs")
 
 # (Rust constant prefix, file name)
 DOCS = [
