@@ -30,7 +30,7 @@ use x509_parser::x509::X509Name;
 use crate::xades::SignatureError;
 
 /// An X.509 certificate with the fields XAdES needs, parsed once.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Certificate {
     der: Vec<u8>,
     subject: String,
@@ -39,9 +39,22 @@ pub struct Certificate {
     issuer_name: crate::xades::dn::Name,
     serial: String,
     rsa_public_key: Vec<u8>,
+    /// The key parsed once for RSA PKCS#1 v1.5 SHA-256 (the Hacienda signature method), so
+    /// that verifying many documents does not parse it every time; `None` if aws-lc rejects it
+    /// for that use (verify then reports the failure).
+    rsa_sha256: Option<aws_lc_rs::signature::ParsedPublicKey>,
     modulus: Vec<u8>,
     exponent: Vec<u8>,
 }
+
+/// Certificates are equal when their DER encodings are.
+impl PartialEq for Certificate {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for Certificate {}
 
 impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -90,6 +103,11 @@ impl Certificate {
             issuer_name: crate::xades::dn::from_x509(cert.issuer()),
             serial: cert.tbs_certificate.serial.to_string(),
             rsa_public_key: spki.subject_public_key.data.to_vec(),
+            rsa_sha256: aws_lc_rs::signature::ParsedPublicKey::new(
+                &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+                spki.subject_public_key.data.as_ref(),
+            )
+            .ok(),
             modulus,
             exponent,
         })
@@ -147,6 +165,11 @@ impl Certificate {
     /// The PKCS#1 `RSAPublicKey` DER of the subject key.
     pub(crate) fn rsa_public_key(&self) -> &[u8] {
         &self.rsa_public_key
+    }
+
+    /// The key parsed for RSA PKCS#1 v1.5 SHA-256, if aws-lc accepts it.
+    pub(crate) fn rsa_sha256(&self) -> Option<&aws_lc_rs::signature::ParsedPublicKey> {
+        self.rsa_sha256.as_ref()
     }
 
     /// Big-endian modulus without leading zeros.

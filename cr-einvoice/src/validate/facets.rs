@@ -65,51 +65,86 @@ impl WhiteSpace {
     }
 }
 
-/// The generated tables of one schema: (path, facet index) sorted by path, and the repeatable
-/// element paths.
+/// "No facet" in [`Node::facet`].
+pub(crate) const NO_FACET: u16 = u16::MAX;
+
+/// One element (or `@attribute`) of a schema's generated trie of paths.
+#[derive(Debug)]
+pub(crate) struct Node {
+    /// Local name (`@name` for an attribute); empty for the root.
+    pub(crate) name: &'static str,
+    /// Index of the first child; the children are contiguous.
+    pub(crate) first: u16,
+    /// Number of children.
+    pub(crate) count: u16,
+    /// Index into [`g::FACETS`], or [`NO_FACET`].
+    pub(crate) facet: u16,
+    /// maxOccurs > 1: shown with its position (`LineaDetalle[2]`).
+    pub(crate) repeat: bool,
+}
+
+/// A node that is not in the trie (no facet below it).
+const UNKNOWN: u16 = u16::MAX;
+
+/// The generated trie of the schema of one document type and revision.
 #[derive(Clone, Copy)]
 pub(crate) struct Table {
-    rows: &'static [(&'static str, u16)],
-    repeat: &'static [&'static str],
+    nodes: &'static [Node],
 }
 
 /// The table of the schema of `tipo` under `rev`.
 pub(crate) fn table(tipo: TipoDocumento, rev: SchemaRevision) -> Table {
     use SchemaRevision::{V2024, V2026};
     use TipoDocumento as T;
-    let (rows, repeat) = match (tipo, rev) {
-        (T::FacturaElectronica, V2024) => (g::FE_2024, g::FE_2024_REPEAT),
-        (T::NotaDebitoElectronica, V2024) => (g::ND_2024, g::ND_2024_REPEAT),
-        (T::NotaCreditoElectronica, V2024) => (g::NC_2024, g::NC_2024_REPEAT),
-        (T::TiqueteElectronico, V2024) => (g::TE_2024, g::TE_2024_REPEAT),
-        (T::FacturaElectronicaCompra, V2024) => (g::FEC_2024, g::FEC_2024_REPEAT),
-        (T::FacturaElectronicaExportacion, V2024) => (g::FEE_2024, g::FEE_2024_REPEAT),
-        (T::ReciboElectronicoPago, V2024) => (g::REP_2024, g::REP_2024_REPEAT),
+    let nodes = match (tipo, rev) {
+        (T::FacturaElectronica, V2024) => g::FE_2024,
+        (T::NotaDebitoElectronica, V2024) => g::ND_2024,
+        (T::NotaCreditoElectronica, V2024) => g::NC_2024,
+        (T::TiqueteElectronico, V2024) => g::TE_2024,
+        (T::FacturaElectronicaCompra, V2024) => g::FEC_2024,
+        (T::FacturaElectronicaExportacion, V2024) => g::FEE_2024,
+        (T::ReciboElectronicoPago, V2024) => g::REP_2024,
         (T::AceptacionReceptor | T::AceptacionParcialReceptor | T::RechazoReceptor, V2024) => {
-            (g::MR_2024, g::MR_2024_REPEAT)
+            g::MR_2024
         }
-        (T::FacturaElectronica, V2026) => (g::FE_2026, g::FE_2026_REPEAT),
-        (T::NotaDebitoElectronica, V2026) => (g::ND_2026, g::ND_2026_REPEAT),
-        (T::NotaCreditoElectronica, V2026) => (g::NC_2026, g::NC_2026_REPEAT),
-        (T::TiqueteElectronico, V2026) => (g::TE_2026, g::TE_2026_REPEAT),
-        (T::FacturaElectronicaCompra, V2026) => (g::FEC_2026, g::FEC_2026_REPEAT),
-        (T::FacturaElectronicaExportacion, V2026) => (g::FEE_2026, g::FEE_2026_REPEAT),
-        (T::ReciboElectronicoPago, V2026) => (g::REP_2026, g::REP_2026_REPEAT),
+        (T::FacturaElectronica, V2026) => g::FE_2026,
+        (T::NotaDebitoElectronica, V2026) => g::ND_2026,
+        (T::NotaCreditoElectronica, V2026) => g::NC_2026,
+        (T::TiqueteElectronico, V2026) => g::TE_2026,
+        (T::FacturaElectronicaCompra, V2026) => g::FEC_2026,
+        (T::FacturaElectronicaExportacion, V2026) => g::FEE_2026,
+        (T::ReciboElectronicoPago, V2026) => g::REP_2026,
         (T::AceptacionReceptor | T::AceptacionParcialReceptor | T::RechazoReceptor, V2026) => {
-            (g::MR_2026, g::MR_2026_REPEAT)
+            g::MR_2026
         }
     };
-    Table { rows, repeat }
+    Table { nodes }
 }
 
 impl Table {
-    fn facet(&self, path: &str) -> Option<(usize, &'static Facet)> {
-        let i = self.rows.binary_search_by(|(p, _)| (*p).cmp(path)).ok()?;
-        let k = usize::from(self.rows.get(i)?.1);
+    fn node(&self, i: u16) -> Option<&'static Node> {
+        self.nodes.get(usize::from(i))
+    }
+    /// The child `name` of node `parent` ([`UNKNOWN`] if none).
+    fn child(&self, parent: u16, name: &str) -> u16 {
+        let Some(p) = self.node(parent) else {
+            return UNKNOWN;
+        };
+        (p.first..p.first.saturating_add(p.count))
+            .find(|&c| self.node(c).is_some_and(|n| n.name == name))
+            .unwrap_or(UNKNOWN)
+    }
+    /// The facet of node `i`.
+    fn facet(&self, i: u16) -> Option<(usize, &'static Facet)> {
+        let k = self.node(i)?.facet;
+        let k = usize::from(k);
         Some((k, g::FACETS.get(k)?))
     }
-    fn repeats(&self, path: &str) -> bool {
-        self.repeat.binary_search(&path).is_ok()
+    /// The facet of the element at `path` (`A/B/C`, no indices).
+    #[cfg(test)]
+    fn facet_at(&self, path: &str) -> Option<(usize, &'static Facet)> {
+        let node = path.split('/').fold(0, |n, part| self.child(n, part));
+        self.facet(node)
     }
 }
 
@@ -164,27 +199,24 @@ pub(crate) fn violation(k: usize, f: &Facet, value: &str) -> Option<(Rule, Strin
 }
 
 struct Frame {
-    /// The element's facets (index, facet), looked up once when it opens.
-    facet: Option<(usize, &'static Facet)>,
-    /// End of this element's name in `Walk::path`.
-    path_end: usize,
+    /// The element's trie node ([`UNKNOWN`]: no facet at or below it).
+    node: u16,
     /// Start of this element's content in the writer's output.
     text_start: usize,
     /// 1-based position among consecutive siblings of the same name.
     index: u32,
     has_child: bool,
-    /// Name and count of the last closed child.
-    last_child: String,
+    /// Node and position of the last closed child.
+    last_child: u16,
     last_count: u32,
 }
 
-/// The writer's companion while checking facets: tracks the element path and checks every leaf.
+/// The writer's companion while checking facets: follows the element path in the generated trie
+/// and checks every leaf.
 pub(crate) struct Walk {
     table: Table,
-    /// Schema path of the open elements, `A/B/C` (no indices).
-    path: String,
     stack: Vec<Frame>,
-    root_last_child: String,
+    root_last_child: u16,
     root_last_count: u32,
     found: Vec<(Rule, String, String)>,
 }
@@ -193,9 +225,8 @@ impl Walk {
     pub(crate) fn new(table: Table) -> Self {
         Self {
             table,
-            path: String::with_capacity(128),
             stack: Vec::with_capacity(8),
-            root_last_child: String::new(),
+            root_last_child: UNKNOWN,
             root_last_count: 0,
             found: Vec::new(),
         }
@@ -203,28 +234,39 @@ impl Walk {
 
     /// An element `name` opens; its content starts at `text_start` of the output.
     pub(crate) fn open(&mut self, name: &str, text_start: usize) {
+        let parent = self.stack.last().map_or(0, |f| f.node);
+        let node = if parent == UNKNOWN {
+            UNKNOWN
+        } else {
+            self.table.child(parent, name)
+        };
         let (last, count) = match self.stack.last_mut() {
             Some(f) => {
                 f.has_child = true;
-                (&mut f.last_child, &mut f.last_count)
+                (f.last_child, f.last_count)
             }
-            None => (&mut self.root_last_child, &mut self.root_last_count),
+            None => (self.root_last_child, self.root_last_count),
         };
-        let index = if last == name { *count + 1 } else { 1 };
-        if !self.path.is_empty() {
-            self.path.push('/');
-        }
-        self.path.push_str(name);
-        let facet = self.table.facet(&self.path);
+        let index = if node != UNKNOWN && last == node {
+            count + 1
+        } else {
+            1
+        };
         self.stack.push(Frame {
-            facet,
-            path_end: self.path.len(),
+            node,
             text_start,
             index,
             has_child: false,
-            last_child: String::new(),
+            last_child: UNKNOWN,
             last_count: 0,
         });
+    }
+
+    /// Whether the element opened last has facets (the writer skips formatting the others).
+    pub(crate) fn has_facet(&self) -> bool {
+        self.stack
+            .last()
+            .is_some_and(|f| self.table.facet(f.node).is_some())
     }
 
     /// The element opened last closes; `out` is the writer's output so far (its content is
@@ -233,45 +275,43 @@ impl Walk {
         let Some(frame) = self.stack.pop() else {
             return; // the root
         };
-        let start = self.path[..frame.path_end].rfind('/').map_or(0, |i| i + 1);
         if !frame.has_child
-            && let Some((k, f)) = frame.facet
+            && let Some((k, f)) = self.table.facet(frame.node)
             && let Some(text) = out.get(frame.text_start..)
         {
             let text = unescape(text);
             if let Some((rule, msg)) = violation(k, f, &text) {
-                let shown = self.shown_path(&frame);
+                let shown = self.shown_path(Some(&frame));
                 self.found.push((rule, shown, msg));
             }
         }
-        let (last, count) = match self.stack.last_mut() {
+        let slot = match self.stack.last_mut() {
             Some(f) => (&mut f.last_child, &mut f.last_count),
             None => (&mut self.root_last_child, &mut self.root_last_count),
         };
-        last.clear();
-        last.push_str(&self.path[start..]);
-        *count = frame.index;
-        self.path.truncate(start.saturating_sub(1));
-    }
-
-    /// Whether the element opened last has facets (the writer skips formatting the others).
-    pub(crate) fn has_facet(&self) -> bool {
-        self.stack.last().is_some_and(|f| f.facet.is_some())
+        *slot.0 = frame.node;
+        *slot.1 = frame.index;
     }
 
     /// An attribute of the element opened last.
     pub(crate) fn attribute(&mut self, name: &str, value: &str) {
-        let mut p = String::with_capacity(self.path.len() + name.len() + 2);
-        p.push_str(&self.path);
-        p.push_str("/@");
-        p.push_str(name);
-        if let Some((k, f)) = self.table.facet(&p)
+        let Some(parent) = self.stack.last().map(|f| f.node).filter(|n| *n != UNKNOWN) else {
+            return;
+        };
+        let Some(p) = self.table.node(parent) else {
+            return;
+        };
+        let node = (p.first..p.first.saturating_add(p.count))
+            .find(|&c| {
+                self.table
+                    .node(c)
+                    .is_some_and(|n| n.name.strip_prefix('@') == Some(name))
+            })
+            .unwrap_or(UNKNOWN);
+        if let Some((k, f)) = self.table.facet(node)
             && let Some((rule, msg)) = violation(k, f, value)
         {
-            let mut shown = self
-                .stack
-                .last()
-                .map_or_else(String::new, |f| self.shown_path(f));
+            let mut shown = self.shown_path(None);
             shown.push_str("/@");
             shown.push_str(name);
             self.found.push((rule, shown, msg));
@@ -279,18 +319,19 @@ impl Walk {
     }
 
     /// `DetalleServicio/LineaDetalle[2]/Impuesto[1]/Codigo`: indices on repeatable elements.
-    fn shown_path(&self, last: &Frame) -> String {
+    fn shown_path(&self, last: Option<&Frame>) -> String {
         let mut s = String::new();
-        let mut start = 0;
-        for f in self.stack.iter().chain(std::iter::once(last)) {
-            if start > 0 {
+        for f in self.stack.iter().chain(last) {
+            let Some(n) = self.table.node(f.node) else {
+                continue;
+            };
+            if !s.is_empty() {
                 s.push('/');
             }
-            s.push_str(&self.path[start..f.path_end]);
-            if self.table.repeats(&self.path[..f.path_end]) {
+            s.push_str(n.name);
+            if n.repeat {
                 s.push_str(&format!("[{}]", f.index));
             }
-            start = f.path_end + 1;
         }
         s
     }
@@ -363,7 +404,7 @@ mod tests {
 
     fn check(tipo: TipoDocumento, rev: SchemaRevision, path: &str, v: &str) -> Option<Rule> {
         let (k, f) = table(tipo, rev)
-            .facet(path)
+            .facet_at(path)
             .unwrap_or_else(|| panic!("no facet for {path}"));
         violation(k, f, v).map(|(r, _)| r)
     }

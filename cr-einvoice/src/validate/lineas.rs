@@ -153,6 +153,30 @@ impl V<'_> {
             );
             self.chars(At(&p, "CodigoComercial/Codigo"), &c.codigo);
         }
+        if let Some(c) = l.codigo_cabys.as_deref().and_then(|c| c.chars().next())
+            && c.is_ascii_digit()
+            && !rep
+        {
+            // see the module documentation: the source is silent on which one prevails
+            let by_cabys = c >= '5';
+            let by_unit = codes::UNIDADES_SERVICIO.contains(&l.unidad_medida.as_str());
+            if by_cabys != by_unit {
+                let (a, b) = if by_cabys {
+                    ("servicio", "goods")
+                } else {
+                    ("mercancía", "services")
+                };
+                self.r.warn(
+                    Rule::ServicioMercancia,
+                    format!("{p}/UnidadMedida"),
+                    format!(
+                        "CodigoCABYS makes the line a {a} but UnidadMedida {:?} is a unit of {b}; \
+                         the totals follow CABYS",
+                        l.unidad_medida
+                    ),
+                );
+            }
+        }
         if !rep {
             self.dec(At(&p, "Cantidad"), l.cantidad, 16, 3);
             self.chars(At(&p, "UnidadMedida"), &l.unidad_medida);

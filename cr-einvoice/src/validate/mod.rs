@@ -6,6 +6,28 @@
 //! error-severity issues. These rules complement, not replace, the XSDs (the crate's tests check
 //! its output with `xmllint` against the vendored schemas of both revisions).
 //!
+//! # Rules whose source is silent
+//!
+//! The Hacienda texts at hand for v4.4 are the published XSDs with their annotations (the
+//! structures of *Anexos y Estructuras v4.4*, vendored in `tests/fixtures/xsd/`, and the 2026
+//! revision). Where they settle a question the rule is an error; where they are silent the
+//! rule is a [`Severity::Warning`] and the behaviour chosen is stated:
+//!
+//! - **Servicio or mercancía** (`TotalServ*` vs `TotalMerc*`): the XSDs only say "Total de los
+//!   servicios gravados con IVA" / "Total mercancías gravadas con IVA" and describe
+//!   `CodigoCABYS` as "Código de Producto/servicio" and `UnidadMedida` as "Unidad de medida";
+//!   nothing says which decides when they disagree. The totals follow CABYS (catalog sections
+//!   5–9 are services, 0–4 goods; without a CABYS code, the service units `Sp`, `Spe`, `St`,
+//!   `Os`, `Al`, `Alc`, `Cm`, `I`), and a line whose CABYS section and unit disagree gets
+//!   [`Rule::ServicioMercancia`].
+//! - **`TotalDesgloseImpuesto` for a tax whose total is 0**: the element is optional
+//!   (`minOccurs="0"`), "contiene los montos desglosados por impuesto cobrado", and
+//!   `TotalMontoImpuesto` "se obtiene de la sumatoria del monto por código de impuesto cobrado";
+//!   nothing says whether a (Codigo, CodigoTarifaIVA) whose sum is 0 — e.g. exenta — is listed.
+//!   The totals engine lists it; a document that omits it (or lists a 0 the lines do not have)
+//!   gets [`Rule::DesgloseCero`]. Any difference in a non-zero total stays an error
+//!   ([`Rule::TotalsFormula`]).
+//!
 //! The rules are split by section: [`comprobante()`] drives the document-level checks
 //! (`comprobante.rs`), with the parties (`partes.rs`), the lines (`lineas.rs`), the
 //! `ResumenFactura` (`resumen.rs`) and `InformacionReferencia` (`referencias.rs`) in their own
@@ -77,6 +99,12 @@ pub enum Rule {
     Referencia,
     /// The document uses an older revision than the one in force at its date.
     RevisionDate,
+    /// `CodigoCABYS` and `UnidadMedida` disagree on servicio vs mercancía (warning: Hacienda's
+    /// documents do not say which prevails; the totals follow CABYS).
+    ServicioMercancia,
+    /// `TotalDesgloseImpuesto` differs from the lines only in taxes whose total is 0 (warning:
+    /// Hacienda's documents do not say whether a zero total is listed).
+    DesgloseCero,
 }
 
 impl Rule {
@@ -102,6 +130,8 @@ impl Rule {
             Rule::MedioPago => "CR-MEDIO-PAGO",
             Rule::Referencia => "CR-REFERENCIA",
             Rule::RevisionDate => "CR-REVISION-DATE",
+            Rule::ServicioMercancia => "CR-SERVICIO-MERCANCIA",
+            Rule::DesgloseCero => "CR-DESGLOSE-CERO",
         }
     }
 }

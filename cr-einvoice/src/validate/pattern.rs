@@ -52,6 +52,20 @@ impl Pattern {
 
     /// Whether the whole of `value` matches.
     pub(crate) fn matches(&self, value: &str) -> bool {
+        // one repeated single-character atom (`\d{20}`, `[a-zA-Z0-9]{50,50}`): no backtracking
+        if let [seq] = self.alt.as_slice()
+            && let [piece] = seq.as_slice()
+            && !matches!(piece.atom, Atom::Group(_))
+        {
+            let mut n = 0u32;
+            for c in value.chars() {
+                n = n.saturating_add(1);
+                if !match_atom(&piece.atom, &[c], 0, &mut |_| true) {
+                    return false;
+                }
+            }
+            return n >= piece.min && piece.max.is_none_or(|m| n <= m);
+        }
         let v: Vec<char> = value.chars().collect();
         match_alt(&self.alt, &v, 0, &mut |end| end == v.len())
     }
@@ -272,6 +286,8 @@ mod tests {
         );
         assert!(p("\\d\\d").matches("07") && !p("\\d\\d").matches("7"));
         assert!(!p("\\d").matches("\u{0663}"), "ASCII digits only");
+        assert!(!p("\\d").matches("") && !p("\\d").matches("12") && p("\\d").matches("7"));
+        assert!(p("[ab]*").matches("") && p("[ab]*").matches("abba") && !p("[ab]*").matches("abc"));
     }
 
     #[test]

@@ -256,11 +256,25 @@ pub(super) fn resumen(v: &mut V<'_>, doc: &Comprobante) {
         );
     }
     if found != desglose {
-        v.r.err(
-            Rule::TotalsFormula,
-            format!("{p}/TotalDesgloseImpuesto"),
-            "does not equal the per-tax sums of Monto − MontoExoneracion of the lines",
-        );
+        let same_non_zero = found
+            .iter()
+            .filter(|(_, v)| !v.is_zero())
+            .eq(desglose.iter().filter(|(_, v)| !v.is_zero()));
+        if same_non_zero {
+            // see the module documentation: the source is silent on zero totals
+            v.r.warn(
+                Rule::DesgloseCero,
+                format!("{p}/TotalDesgloseImpuesto"),
+                "differs from the lines only in taxes whose total is 0 (listed by the lines' \
+                 sums, or listed here without lines)",
+            );
+        } else {
+            v.r.err(
+                Rule::TotalsFormula,
+                format!("{p}/TotalDesgloseImpuesto"),
+                "does not equal the per-tax sums of Monto − MontoExoneracion of the lines",
+            );
+        }
     }
     let otros = sum(doc.otros_cargos.iter().map(|c| &c.monto));
     if s.total_otros_cargos {

@@ -12,6 +12,7 @@ use crate::Limits;
 use crate::c14n::{self, Algorithm, C14nError, Canonicalizer, Collect, Context, Exclude, RootInfo};
 use crate::keystore::Certificate;
 
+const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 const XPATH: &str = "http://www.w3.org/TR/1999/REC-xpath-19991116";
 const XPATH_FILTER2: &str = "http://www.w3.org/2002/06/xmldsig-filter2";
@@ -347,9 +348,7 @@ pub fn verify_with_limits(
     let si_prefixes = prefix_list(c14n_el);
     let sig_method = algorithm_attr(signed_info.one(DSIG_NS, "SignatureMethod")?)?;
     let verify_alg: &'static dyn signature::VerificationAlgorithm = match sig_method {
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => {
-            &signature::RSA_PKCS1_2048_8192_SHA256
-        }
+        RSA_SHA256 => &signature::RSA_PKCS1_2048_8192_SHA256,
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384" => {
             &signature::RSA_PKCS1_2048_8192_SHA384
         }
@@ -536,9 +535,12 @@ pub fn verify_with_limits(
         Some((signed_info.start(), Some(signed_info))),
         &mut canon,
     )?;
-    UnparsedPublicKey::new(verify_alg, certificate.rsa_public_key())
-        .verify(&canon, &signature_value)
-        .map_err(|_| SignatureError::BadSignature)?;
+    let checked = match certificate.rsa_sha256() {
+        Some(parsed) if sig_method == RSA_SHA256 => parsed.verify_sig(&canon, &signature_value),
+        _ => UnparsedPublicKey::new(verify_alg, certificate.rsa_public_key())
+            .verify(&canon, &signature_value),
+    };
+    checked.map_err(|_| SignatureError::BadSignature)?;
 
     // XAdES signed properties.
     let (props, _) = signed_props;

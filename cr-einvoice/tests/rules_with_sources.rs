@@ -1,0 +1,90 @@
+//! Rules where Hacienda's texts are silent are warnings, not errors (see the `validate` module
+//! documentation for the sources): servicio vs mercancía when CABYS and UnidadMedida disagree, and
+//! `TotalDesgloseImpuesto` for a tax whose total is 0.
+
+use chrono::{DateTime, FixedOffset};
+use cr_einvoice::validate::{Report, Rule, Severity};
+use cr_einvoice::{Comprobante, Decimal, SchemaRevision, TipoDocumento, demo};
+
+fn fe(lineas: usize) -> Comprobante {
+    let fecha: DateTime<FixedOffset> =
+        DateTime::parse_from_rfc3339("2026-03-15T10:30:00-06:00").unwrap_or_else(|e| panic!("{e}"));
+    demo::comprobante(
+        TipoDocumento::FacturaElectronica,
+        SchemaRevision::V2024,
+        fecha,
+        lineas,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[track_caller]
+fn only_warning(r: &Report, rule: Rule, path: &str) {
+    assert!(!r.has_errors(), "{r}");
+    assert_eq!(r.issues.len(), 1, "{r}");
+    assert_eq!(r.issues[0].rule, rule, "{r}");
+    assert_eq!(r.issues[0].severity, Severity::Warning, "{r}");
+    assert_eq!(r.issues[0].path, path, "{r}");
+}
+
+#[test]
+fn cabys_and_unit_disagreeing_is_a_warning_and_cabys_decides() {
+    for (cabys, unit, servicio) in [
+        ("8399000000000", "Unid", true),
+        ("2399000000000", "Sp", false),
+    ] {
+        let mut d = fe(3);
+        d.lineas[0].codigo_cabys = Some(cabys.into());
+        d.lineas[0].unidad_medida = unit.into();
+        d.compute_totals().unwrap_or_else(|e| panic!("{e}"));
+        let r = d.validate();
+        only_warning(
+            &r,
+            Rule::ServicioMercancia,
+            "DetalleServicio/LineaDetalle[1]/UnidadMedida",
+        );
+        assert_eq!(r.issues[0].rule.code(), "CR-SERVICIO-MERCANCIA");
+        assert!(d.to_xml().is_ok(), "a warning does not stop the writer");
+        // the totals follow CABYS: the line is counted where its CABYS section puts it
+        assert_eq!(cr_einvoice::totals::es_servicio(&d.lineas[0]), servicio);
+    }
+    // agreeing: no issue
+    let mut d = fe(3);
+    d.lineas[0].codigo_cabys = Some("8399000000000".into());
+    d.lineas[0].unidad_medida = "Sp".into();
+    d.compute_totals().unwrap_or_else(|e| panic!("{e}"));
+    assert!(d.validate().issues.is_empty());
+}
+
+#[test]
+fn a_zero_total_missing_from_the_desglose_is_a_warning() {
+    let mut d = fe(5); // line 5 is exenta (CodigoTarifaIVA 10, Monto 0)
+    let zero = d
+        .resumen
+        .desglose_impuestos
+        .iter()
+        .position(|t| t.total.is_zero())
+        .unwrap_or_else(|| panic!("the demo has a zero desglose: {:?}", d.resumen));
+    d.resumen.desglose_impuestos.remove(zero);
+    let r = d.validate();
+    only_warning(
+        &r,
+        Rule::DesgloseCero,
+        "ResumenFactura/TotalDesgloseImpuesto",
+    );
+    assert!(d.to_xml().is_ok());
+    // a non-zero difference stays an error
+    let mut d = fe(5);
+    let t = d
+        .resumen
+        .desglose_impuestos
+        .iter_mut()
+        .find(|t| !t.total.is_zero())
+        .unwrap_or_else(|| panic!("non-zero desglose"));
+    t.total += Decimal::ONE;
+    let r = d.validate();
+    assert!(
+        r.has(Rule::TotalsFormula) && !r.has(Rule::DesgloseCero),
+        "{r}"
+    );
+}
