@@ -88,7 +88,7 @@ pub enum FiscalError {
         record: String,
         /// What the builder said (field and place).
         #[source]
-        source: crate::Error,
+        source: Box<crate::Error>,
     },
     /// The profile is invalid or incomplete.
     #[error("fiscal profile: {field}: {problem}")]
@@ -111,7 +111,7 @@ pub enum FiscalError {
         record: String,
         /// The PAC's error.
         #[source]
-        source: PacError,
+        source: Box<PacError>,
     },
     /// The journal (or the directory) failed.
     #[error(transparent)]
@@ -182,7 +182,7 @@ impl FiscalError {
             Self::Field { field, .. } | Self::TotalMismatch { field, .. } => (*field).to_owned(),
             Self::NotStamped { field, .. } => field.clone(),
             Self::CsdExpired { .. } => "csd".into(),
-            Self::Cfdi { source, .. } => match source {
+            Self::Cfdi { source, .. } => match &**source {
                 crate::Error::Build { field, place, .. } => match place {
                     Some(p) => format!("{p}.{field}"),
                     None => (*field).to_owned(),

@@ -17,7 +17,7 @@ use crate::model::{CfdiRelacionados, InformacionGlobal};
 fn cfdi_err(record: &str) -> impl Fn(crate::Error) -> FiscalError + '_ {
     move |source| FiscalError::Cfdi {
         record: record.to_owned(),
-        source,
+        source: Box::new(source),
     }
 }
 

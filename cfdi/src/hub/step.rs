@@ -410,7 +410,7 @@ impl CfdiStep {
                 },
                 source => FiscalError::Cfdi {
                     record: key.external_ref.clone(),
-                    source,
+                    source: Box::new(source),
                 },
             })?;
             self.journal.begin(key, &crate::to_xml(&doc)).await?;
@@ -436,7 +436,7 @@ impl CfdiStep {
         let record = &key.external_ref;
         let pac_err = |source: PacError| FiscalError::Pac {
             record: record.clone(),
-            source,
+            source: Box::new(source),
         };
         let mut refusals = Vec::new();
         for pac in &t.pacs {
@@ -495,7 +495,7 @@ impl CfdiStep {
     ) -> Result<FiscalStamp, FiscalError> {
         let doc = crate::parse_str(sealed).map_err(|source| FiscalError::Cfdi {
             record: key.external_ref.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let stamp = FiscalStamp::new(
             super::SCHEME,
@@ -547,7 +547,7 @@ fn still_uncertain(pac: &str, e: &PacError) -> PacError {
 fn parse_stamped(s: &FiscalStamp) -> Result<Comprobante, FiscalError> {
     crate::parse_str(&s.xml).map_err(|source| FiscalError::Cfdi {
         record: s.uuid.clone(),
-        source,
+        source: Box::new(source),
     })
 }
 
