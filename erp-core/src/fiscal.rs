@@ -1,6 +1,6 @@
 //! Fiscal documents for ERP records: the stamp a tax authority (through a certifier) puts on an invoice,
 //! payment or credit note, the [`FiscalStep`] that obtains it, the [`StampJournal`] that keeps it durably, and
-//! [`ErpAdapter::attach_fiscal_stamp`](crate::ErpAdapter::attach_fiscal_stamp), which writes it back to the
+//! [`ErpAdapter::attach_fiscal_stamp`], which writes it back to the
 //! ERP record.
 //!
 //! This module knows no country: Mexico's CFDI implementation lives in `sat-cfdi` (feature `hub`,
@@ -10,6 +10,10 @@
 //! 2. **journal**: keep the stamped XML and its UUID durably ([`StampJournal`]) *before* anything else is done
 //!    with it, so a crash after certification never loses the UUID and never leads to a second one;
 //! 3. **write back**: attach the stamp to the ERP record ([`ErpAdapter::attach_fiscal_stamp`]).
+//!
+//! In the hub, wrap the tenant's adapter in a [`FiscalAdapter`] when registering it: every invoice, credit note
+//! and payment it sends then goes through the step, and the hub's retries, leases and dead letters apply to the
+//! whole (stamp, write, attach) unit.
 //!
 //! # Order: stamp first or post first
 //! [`FiscalOrder`] says where the step runs relative to the ERP write:
@@ -38,8 +42,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
-use crate::adapter::WriteOp;
-use crate::model::EntityKind;
+use crate::adapter::{
+    BatchWrite, Capabilities, ChangeCursor, ChangePage, CompanyInfo, ConnectionLimits, ErpAdapter,
+    IdempotencyKey, RemoteRecord, WriteOp, write_one,
+};
+use crate::model::{CreditNote, Customer, EntityKind, Invoice, Item, Payment, RemoteRef};
 
 /// Which kind of fiscal document a stamp certifies (CFDI `TipoDeComprobante`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -413,6 +420,155 @@ impl StampJournal for MemoryStampJournal {
                 _ => None,
             })
             .collect())
+    }
+}
+
+/// An [`ErpAdapter`] that runs a [`FiscalStep`] around every write of one tenant: the hook that puts the fiscal
+/// step into the hub without touching it. Register it instead of the plain adapter:
+/// `hub.register(scope, Arc::new(FiscalAdapter::new(adapter, step, "tenant")))`.
+///
+/// For a write that produces a fiscal document (invoice, credit note, payment receipt) it certifies the
+/// document, writes the ERP record and attaches the stamp ([`ErpAdapter::attach_fiscal_stamp`], key
+/// `stamp-<UUID>`), in the step's [`FiscalOrder`]. Every part is idempotent (the step's journal, the write's
+/// key, the stamp's key), so the hub's retries after a crash or a timeout repeat nothing: the hub's
+/// exactly-once guarantee extends to the UUID. A step error is the write's error: an input problem is a
+/// [`Validation`](crate::ErrorKind::Validation) naming the record and field (dead-lettered, visible in the sync
+/// log), an uncertain certification an [`Uncertain`](crate::ErrorKind::Uncertain) (retried; the retry
+/// recovers the stamp). Batching is off (one write per request) so every element goes through the step.
+pub struct FiscalAdapter {
+    inner: std::sync::Arc<dyn ErpAdapter>,
+    step: std::sync::Arc<dyn FiscalStep>,
+    tenant: String,
+}
+
+impl std::fmt::Debug for FiscalAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FiscalAdapter")
+            .field("provider", &self.inner.provider())
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FiscalAdapter {
+    /// Wraps `inner` for `tenant`, certifying through `step`.
+    pub fn new(
+        inner: std::sync::Arc<dyn ErpAdapter>,
+        step: std::sync::Arc<dyn FiscalStep>,
+        tenant: impl Into<String>,
+    ) -> Self {
+        Self {
+            inner,
+            step,
+            tenant: tenant.into(),
+        }
+    }
+
+    async fn fiscal_write(&self, op: WriteOp, key: &IdempotencyKey) -> Result<RemoteRef> {
+        let kind = op.kind();
+        let write = BatchWrite::new(op, key.clone());
+        let (remote, stamp) = match self.step.order() {
+            FiscalOrder::PostThenStamp => {
+                let remote = write_one(self.inner.as_ref(), &write).await?;
+                (remote, self.step.stamp(&self.tenant, &write.op).await?)
+            }
+            _ => {
+                let stamp = self.step.stamp(&self.tenant, &write.op).await?;
+                (write_one(self.inner.as_ref(), &write).await?, stamp)
+            }
+        };
+        let Some(stamp) = stamp else {
+            return Ok(remote);
+        };
+        let stamp_key = IdempotencyKey::new(format!("stamp-{}", stamp.uuid))?;
+        self.inner
+            .attach_fiscal_stamp(kind, &remote, &stamp, &stamp_key)
+            .await?;
+        Ok(remote)
+    }
+}
+
+#[async_trait]
+impl ErpAdapter for FiscalAdapter {
+    fn provider(&self) -> &'static str {
+        self.inner.provider()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn test_connection(&self) -> Result<CompanyInfo> {
+        self.inner.test_connection().await
+    }
+
+    async fn upsert_customer(
+        &self,
+        customer: &Customer,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        self.step
+            .stamp(&self.tenant, &WriteOp::UpsertCustomer(customer.clone()))
+            .await?;
+        self.inner.upsert_customer(customer, key).await
+    }
+
+    async fn upsert_item(&self, item: &Item, key: &IdempotencyKey) -> Result<RemoteRef> {
+        self.step
+            .stamp(&self.tenant, &WriteOp::UpsertItem(item.clone()))
+            .await?;
+        self.inner.upsert_item(item, key).await
+    }
+
+    async fn create_invoice(&self, invoice: &Invoice, key: &IdempotencyKey) -> Result<RemoteRef> {
+        self.fiscal_write(WriteOp::CreateInvoice(invoice.clone()), key)
+            .await
+    }
+
+    async fn void_invoice(&self, invoice: &RemoteRef, key: &IdempotencyKey) -> Result<RemoteRef> {
+        self.inner.void_invoice(invoice, key).await
+    }
+
+    async fn record_payment(&self, payment: &Payment, key: &IdempotencyKey) -> Result<RemoteRef> {
+        self.fiscal_write(WriteOp::RecordPayment(payment.clone()), key)
+            .await
+    }
+
+    async fn create_credit_note(
+        &self,
+        credit_note: &CreditNote,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        self.fiscal_write(WriteOp::CreateCreditNote(credit_note.clone()), key)
+            .await
+    }
+
+    async fn get(&self, kind: EntityKind, remote_id: &str) -> Result<RemoteRecord> {
+        self.inner.get(kind, remote_id).await
+    }
+
+    async fn list_changed_since(
+        &self,
+        kinds: &[EntityKind],
+        cursor: Option<&ChangeCursor>,
+    ) -> Result<ChangePage> {
+        self.inner.list_changed_since(kinds, cursor).await
+    }
+
+    fn limits(&self) -> ConnectionLimits {
+        self.inner.limits()
+    }
+
+    async fn attach_fiscal_stamp(
+        &self,
+        kind: EntityKind,
+        record: &RemoteRef,
+        stamp: &FiscalStamp,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        self.inner
+            .attach_fiscal_stamp(kind, record, stamp, key)
+            .await
     }
 }
 
