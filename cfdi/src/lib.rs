@@ -8,6 +8,8 @@ pub mod csd;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "hub")]
+pub mod hub;
 mod limits;
 pub mod model;
 #[cfg(feature = "pac")]

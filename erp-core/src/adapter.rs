@@ -485,6 +485,26 @@ pub trait ErpAdapter: Send + Sync {
         1
     }
 
+    /// Attaches a certified fiscal document (a CFDI UUID and its stamped XML) to the ERP record `record` of
+    /// kind `kind`, so the UUID is on the record (QuickBooks: a `PrivateNote` marker plus the XML as an
+    /// Attachable; Xero: the `Reference` plus the XML as an attachment).
+    ///
+    /// Idempotent like every write: attaching the same stamp again (same key, or a record that already carries
+    /// the stamp's marker) changes nothing and returns the record's reference. Attaching a *different* UUID to
+    /// a record that already carries one is a [`Conflict`](crate::ErrorKind::Conflict).
+    ///
+    /// The default answers [`Unsupported`](crate::ErrorKind::Unsupported).
+    async fn attach_fiscal_stamp(
+        &self,
+        kind: EntityKind,
+        record: &RemoteRef,
+        stamp: &crate::fiscal::FiscalStamp,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        let _ = (kind, record, stamp, key);
+        Err(crate::Error::unsupported("attach_fiscal_stamp"))
+    }
+
     /// Sends several writes, returning one result per input in input order.
     ///
     /// Each element keeps the single-write contract: its own key, replay-safe, and an error that may have been

@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod error;
+pub mod fiscal;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "hub")]

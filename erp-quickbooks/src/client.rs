@@ -367,6 +367,36 @@ impl QuickBooksClient {
         self.send(spec, false).await
     }
 
+    /// `POST /upload?requestid=...`: one file as a multipart body (`file_metadata_0`: the Attachable JSON,
+    /// `file_content_0`: the bytes), creating an Attachable.
+    ///
+    /// # Errors
+    /// Mapped faults; [`Error::Uncertain`] when the response was lost (the same `requestid` makes a retry safe).
+    pub async fn upload(
+        &self,
+        metadata: &serde_json::Value,
+        file_name: &str,
+        content_type: &str,
+        content: &[u8],
+        request_id: &str,
+    ) -> Result<QboResponse> {
+        let boundary = format!("erp-hub-{}", &hashed(request_id)[..16]);
+        let mut body = Vec::with_capacity(content.len() + 512);
+        let meta =
+            serde_json::to_vec(metadata).map_err(|e| Error::invalid("metadata", e.to_string()))?;
+        let name = file_name.replace(['"', '\r', '\n'], "_");
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file_metadata_0\"; filename=\"attachment.json\"\r\nContent-Type: application/json\r\n\r\n").as_bytes());
+        body.extend_from_slice(&meta);
+        body.extend_from_slice(format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file_content_0\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n").as_bytes());
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let spec = self
+            .spec(Method::POST, "upload", &[])?
+            .body(&format!("multipart/form-data; boundary={boundary}"), body)?
+            .idempotency_query("requestid", request_id);
+        self.send(spec, false).await
+    }
+
     /// `GET /cdc?entities=...&changedSince=...`.
     ///
     /// # Errors

@@ -782,6 +782,114 @@ impl ErpAdapter for QuickBooksAdapter {
         ))
     }
 
+    /// Puts the stamp's marker (`UUID:<uuid>`) into the record's `PrivateNote` (sparse update, keeping the
+    /// note's text) and uploads the stamped XML as an Attachable linked to the record (`<UUID>.xml`).
+    /// Idempotent: a note that already carries the marker is left alone, an existing Attachable of that name on
+    /// the record is not uploaded again; a note carrying another UUID is a `Conflict`.
+    async fn attach_fiscal_stamp(
+        &self,
+        kind: EntityKind,
+        record: &RemoteRef,
+        stamp: &erp_hub_core::fiscal::FiscalStamp,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        use erp_hub_core::fiscal::FiscalStamp;
+        use serde_json::{Value, json};
+        let entity = match kind {
+            EntityKind::Invoice => "Invoice",
+            EntityKind::CreditNote => "CreditMemo",
+            EntityKind::Payment => "Payment",
+            other => {
+                return Err(Error::unsupported(format!(
+                    "attach_fiscal_stamp to a {other}"
+                )));
+            }
+        };
+        let path = entity.to_ascii_lowercase();
+        let current = self.client.read(&path, &record.id).await?.value();
+        let obj = current.get(entity).cloned().unwrap_or(Value::Null);
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let note = text(&obj, "PrivateNote").unwrap_or_default();
+        let mut saved = obj.clone();
+        match FiscalStamp::find_marker(&note) {
+            Some(u) if u.eq_ignore_ascii_case(&stamp.uuid) => {}
+            Some(other) => {
+                return Err(Error::conflict(format!(
+                    "{entity} {} already carries UUID {other}; not attaching {}",
+                    record.id, stamp.uuid
+                )));
+            }
+            None => {
+                let marker = stamp.marker();
+                let mut next = if note.is_empty() {
+                    marker.clone()
+                } else {
+                    format!("{note} {marker}")
+                };
+                if next.chars().count() > 4000 {
+                    // PrivateNote holds 4,000 characters: keep the marker, drop the oldest text.
+                    let keep: String = note.chars().take(4000 - marker.len() - 1).collect();
+                    next = format!("{keep} {marker}");
+                }
+                let body = json!({
+                    "Id": record.id,
+                    "SyncToken": text(&obj, "SyncToken").unwrap_or_default(),
+                    "sparse": true,
+                    "PrivateNote": next,
+                });
+                let r = self
+                    .client
+                    .write(&path, &body, &derived_request_id(key, "stamp-note"), None)
+                    .await?;
+                saved = r.value().get(entity).cloned().unwrap_or(Value::Null);
+            }
+        }
+        let file_name = stamp.file_name();
+        let existing: Vec<Value> = self
+            .client
+            .query(&format!(
+                "SELECT * FROM Attachable WHERE FileName = {}",
+                quote(&file_name)
+            ))
+            .await?
+            .query_rows("Attachable")?;
+        let linked = existing.iter().any(|a| {
+            a.get("AttachableRef")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| {
+                    refs.iter().any(|r| {
+                        r.pointer("/EntityRef/value").and_then(Value::as_str)
+                            == Some(record.id.as_str())
+                    })
+                })
+        });
+        if !linked {
+            let meta = json!({
+                "FileName": file_name,
+                "ContentType": "application/xml",
+                "Note": stamp.marker(),
+                "AttachableRef": [{"EntityRef": {"type": entity, "value": record.id}}],
+            });
+            self.client
+                .upload(
+                    &meta,
+                    &file_name,
+                    "application/xml",
+                    stamp.xml.as_bytes(),
+                    &derived_request_id(key, "stamp-xml"),
+                )
+                .await?;
+        }
+        let token = text(&saved, "SyncToken");
+        let number = text(&saved, "DocNumber");
+        Ok(remote_ref(
+            &record.id,
+            token.as_ref(),
+            number.as_ref(),
+            None,
+        ))
+    }
+
     async fn get(&self, kind: EntityKind, remote_id: &str) -> Result<RemoteRecord> {
         let name = kind_entity(kind)?;
         if remote_id.is_empty() {

@@ -559,6 +559,95 @@ impl State {
         ok("Payment", &v)
     }
 
+    /// Sparse update of a transaction: only `PrivateNote` (what `attach_fiscal_stamp` changes).
+    fn sparse_update(&mut self, entity: &str, body: &Value) -> (u16, String) {
+        let Some(id) = s(body, "Id") else {
+            return fault(400, "2020", "Required param missing", "Id");
+        };
+        let Some(mut current) = self.get(entity, id).cloned() else {
+            return fault(400, "610", "Object Not Found", "Id");
+        };
+        if s(body, "SyncToken") != s(&current, "SyncToken") {
+            return fault(400, "5010", "Stale Object Error", "SyncToken");
+        }
+        let extra: Vec<&String> = body
+            .as_object()
+            .map(|o| {
+                o.keys()
+                    .filter(|k| {
+                        !matches!(k.as_str(), "Id" | "SyncToken" | "sparse" | "PrivateNote")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !extra.is_empty() {
+            return fault(400, "2010", "Unsupported sparse update in the mock", entity);
+        }
+        let token = s(&current, "SyncToken")
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(0)
+            + 1;
+        if let Some(o) = current.as_object_mut() {
+            if let Some(n) = body.get("PrivateNote") {
+                o.insert("PrivateNote".into(), n.clone());
+            }
+            o.insert("SyncToken".into(), json!(token.to_string()));
+        }
+        Self::stamp(&mut current, false);
+        self.entities
+            .insert((entity.to_owned(), id.to_owned()), current.clone());
+        self.writes_applied += 1;
+        ok(entity, &current)
+    }
+
+    /// `POST /upload`: a multipart body with `file_metadata_0` (Attachable JSON) and `file_content_0`.
+    fn upload(&mut self, content_type: &str, raw: &[u8]) -> (u16, String) {
+        let Some(boundary) = content_type.split("boundary=").nth(1) else {
+            return fault(
+                400,
+                "2010",
+                "upload without multipart boundary",
+                "Content-Type",
+            );
+        };
+        let text = String::from_utf8_lossy(raw);
+        let mut meta: Option<Value> = None;
+        let mut content: Option<String> = None;
+        for part in text.split(&format!("--{boundary}")) {
+            let Some((head, data)) = part.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let data = data.strip_suffix("\r\n").unwrap_or(data);
+            if head.contains("name=\"file_metadata_0\"") {
+                meta = serde_json::from_str(data).ok();
+            } else if head.contains("name=\"file_content_0\"") {
+                content = Some(data.to_owned());
+            }
+        }
+        let (Some(mut meta), Some(content)) = (meta, content) else {
+            return fault(
+                400,
+                "2010",
+                "upload needs file_metadata_0 and file_content_0",
+                "upload",
+            );
+        };
+        self.next_id += 1;
+        let id = self.next_id.to_string();
+        if let Some(o) = meta.as_object_mut() {
+            o.insert("Id".into(), json!(id));
+            o.insert("SyncToken".into(), json!("0"));
+            o.insert("Size".into(), json!(content.len()));
+            o.insert("MockContent".into(), json!(content));
+        }
+        Self::stamp(&mut meta, true);
+        self.entities
+            .insert(("Attachable".into(), id), meta.clone());
+        self.writes_applied += 1;
+        let answer = json!({"AttachableResponse": [{"Attachable": meta}], "time": now_str()});
+        (200, answer.to_string())
+    }
+
     fn write(&mut self, entity: &str, operation: Option<&str>, body: &Value) -> (u16, String) {
         if let Some(f) = self.validate(entity, body) {
             return f;
@@ -571,6 +660,11 @@ impl State {
                 self.sales_txn(entity, body)
             }
             ("Payment", None) if s(body, "Id").is_none() => self.payment(body),
+            ("Invoice" | "CreditMemo" | "Payment", None)
+                if body.get("sparse").and_then(Value::as_bool) == Some(true) =>
+            {
+                self.sparse_update(entity, body)
+            }
             _ => fault(400, "2010", "Unsupported operation in the mock", entity),
         }
     }
@@ -773,6 +867,7 @@ fn entity_of(segment: &str) -> Option<&'static str> {
         "creditmemo" => "CreditMemo",
         "account" => "Account",
         "taxcode" => "TaxCode",
+        "attachable" => "Attachable",
         _ => return None,
     })
 }
@@ -970,6 +1065,14 @@ fn handle(
             }
             let answer = if *segment == "batch" {
                 st.batch(body)
+            } else if *segment == "upload" {
+                let ct = req
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                st.upload(&ct, &req.body)
             } else {
                 match entity_of(segment) {
                     Some(e) => st.write(e, param("operation").as_deref(), body),

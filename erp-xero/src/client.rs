@@ -102,6 +102,8 @@ pub(crate) struct Call {
     pub(crate) path: String,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Option<Vec<u8>>,
+    /// Content type of `body` (default `application/json`).
+    pub(crate) content_type: Option<&'static str>,
     pub(crate) key: Option<String>,
     pub(crate) if_modified_since: Option<DateTime<Utc>>,
     /// For `NotFound`.
@@ -120,6 +122,7 @@ impl Call {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            content_type: None,
             key: None,
             if_modified_since: None,
             entity,
@@ -139,6 +142,7 @@ impl Call {
             path: path.into(),
             query: Vec::new(),
             body: Some(body),
+            content_type: None,
             key: Some(key),
             if_modified_since: None,
             entity,
@@ -331,7 +335,10 @@ impl XeroClient {
             )?;
         }
         if let Some(body) = &call.body {
-            spec = spec.body("application/json", body.clone())?;
+            spec = spec.body(
+                call.content_type.unwrap_or("application/json"),
+                body.clone(),
+            )?;
         }
         if let Some(key) = &call.key {
             spec = spec.idempotency_key(key);

@@ -639,6 +639,71 @@ impl ErpAdapter for XeroAdapter {
         }
     }
 
+    /// Uploads the stamped XML as an attachment `<UUID>.xml` of the invoice or credit note: the file name
+    /// carries the UUID. `Reference` is left alone: it holds our external reference, which
+    /// `create_invoice` / `create_credit_note` and the change feed look records up by (appending the UUID
+    /// there would break that reconciliation). Idempotent: an attachment of that name is not uploaded again;
+    /// a `<other UUID>.xml` attachment is a `Conflict`. Xero payments take no attachments: `Unsupported`.
+    async fn attach_fiscal_stamp(
+        &self,
+        kind: EntityKind,
+        record: &RemoteRef,
+        stamp: &erp_hub_core::fiscal::FiscalStamp,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        use erp_hub_core::fiscal::FiscalStamp;
+        let (coll, id_field, number_field, entity) = match kind {
+            EntityKind::Invoice => ("Invoices", "InvoiceID", "InvoiceNumber", "invoice"),
+            EntityKind::CreditNote => (
+                "CreditNotes",
+                "CreditNoteID",
+                "CreditNoteNumber",
+                "credit_note",
+            ),
+            other => {
+                return Err(Error::unsupported(format!(
+                    "attach_fiscal_stamp to a Xero {other}"
+                )));
+            }
+        };
+        let path = format!("/{coll}/{}", record.id);
+        let current = self.one(path.clone(), coll, entity, &record.id).await?;
+        let file_name = stamp.file_name();
+        let attachments = self
+            .list(
+                Call::get(format!("{path}/Attachments"), entity, &record.id),
+                "Attachments",
+            )
+            .await?;
+        let mut present = false;
+        for a in &attachments {
+            let name = str_of(a, "FileName").unwrap_or_default();
+            if name.eq_ignore_ascii_case(&file_name) {
+                present = true;
+            } else if let Some(other) = FiscalStamp::find_marker(&format!("UUID:{name}"))
+                && name.len() == 40
+                && name.to_ascii_lowercase().ends_with(".xml")
+            {
+                return Err(Error::conflict(format!(
+                    "{coll} {} already carries UUID {other}; not attaching {}",
+                    record.id, stamp.uuid
+                )));
+            }
+        }
+        if !present {
+            let mut call = Call::write(
+                Method::PUT,
+                format!("{path}/Attachments/{file_name}"),
+                stamp.xml.as_bytes().to_vec(),
+                derive_key(key.as_str(), "stamp-xml"),
+                entity,
+            );
+            call.content_type = Some("application/xml");
+            self.call(call).await?;
+        }
+        mapping::remote_ref(&current, id_field, Some(number_field))
+    }
+
     async fn list_changed_since(
         &self,
         kinds: &[EntityKind],

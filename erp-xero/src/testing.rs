@@ -885,6 +885,50 @@ impl State {
                 self.write_many(body, "CreditNotes", summarize, false, Self::put_credit_note)
             }
             ("PUT", ["CreditNotes", id, "Allocations"]) => self.allocate(body, id),
+            ("GET", [coll @ ("Invoices" | "CreditNotes"), id, "Attachments"]) => {
+                let c = coll.to_string();
+                match self.find(&c, id) {
+                    Some(v) => {
+                        let list: Vec<Value> = v
+                            .get("MockAttachments")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|a| {
+                                json!({"AttachmentID": a["AttachmentID"], "FileName": a["FileName"],
+                                       "MimeType": a["MimeType"], "ContentLength": a["ContentLength"]})
+                            })
+                            .collect();
+                        ok("Attachments", list)
+                    }
+                    None => not_found(),
+                }
+            }
+            ("PUT" | "POST", [coll @ ("Invoices" | "CreditNotes"), id, "Attachments", name]) => {
+                let c = coll.to_string();
+                let aid = self.uuid();
+                let mime = header(req, "content-type").unwrap_or_default();
+                let content = String::from_utf8_lossy(&req.body).into_owned();
+                let Some(v) = self.find(&c, id) else {
+                    return not_found();
+                };
+                let a = json!({"AttachmentID": aid, "FileName": name, "MimeType": mime,
+                               "ContentLength": content.len(), "Content": content});
+                if let Some(o) = v.as_object_mut() {
+                    let list = o.entry("MockAttachments").or_insert_with(|| json!([]));
+                    if let Some(l) = list.as_array_mut() {
+                        l.retain(|x| x["FileName"] != json!(name));
+                        l.push(a.clone());
+                    }
+                    o.insert("HasAttachments".into(), json!(true));
+                }
+                let mut shown = a;
+                if let Some(o) = shown.as_object_mut() {
+                    o.remove("Content");
+                }
+                ok("Attachments", vec![shown])
+            }
             _ => not_found(),
         }
     }

@@ -7,6 +7,7 @@ use crate::adapter::{
     Capabilities, Capability, Change, ChangeCursor, ChangePage, CompanyInfo, Entity, ErpAdapter,
     IdempotencyKey, RemoteRecord,
 };
+use crate::fiscal::FiscalStamp;
 use crate::model::{
     CreditNote, Customer, DocRef, EntityKind, Invoice, Item, PartyRef, Payment, RemoteRef,
 };
@@ -62,6 +63,8 @@ struct State {
     by_external: HashMap<(EntityKind, String), String>,
     idempotency: HashMap<String, (String, RemoteRef)>,
     changes: Vec<(u64, Change)>,
+    /// Fiscal stamps attached with `attach_fiscal_stamp`, by (kind, remote id).
+    stamps: BTreeMap<(EntityKind, String), FiscalStamp>,
 }
 
 /// An in-memory accounting provider with the semantics real adapters must have.
@@ -173,6 +176,24 @@ impl MemoryErp {
             EntityKind::Payment => s.payments.len(),
             EntityKind::CreditNote => s.credit_notes.len(),
         }
+    }
+
+    /// The fiscal stamp attached to the record `remote_id` of `kind`
+    /// ([`attach_fiscal_stamp`](ErpAdapter::attach_fiscal_stamp)), if any.
+    pub fn fiscal_stamp(&self, kind: EntityKind, remote_id: &str) -> Option<FiscalStamp> {
+        lock(&self.state)
+            .stamps
+            .get(&(kind, remote_id.to_owned()))
+            .cloned()
+    }
+
+    /// Every attached fiscal stamp: `(kind, remote id, stamp)`, ordered by kind and id.
+    pub fn fiscal_stamps(&self) -> Vec<(EntityKind, String, FiscalStamp)> {
+        lock(&self.state)
+            .stamps
+            .iter()
+            .map(|((k, id), s)| (*k, id.clone(), s.clone()))
+            .collect()
     }
 
     fn enter(&self, op: &'static str) -> Option<Fault> {
@@ -687,6 +708,43 @@ impl ErpAdapter for MemoryErp {
             let r = remote(&id, 0);
             s.record(EntityKind::CreditNote, &r, &credit_note.external_ref, false);
             Ok(r)
+        })
+    }
+
+    async fn attach_fiscal_stamp(
+        &self,
+        kind: EntityKind,
+        record: &RemoteRef,
+        stamp: &FiscalStamp,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        let input = (kind, &record.id, stamp);
+        self.write("attach_fiscal_stamp", &input, key, |s| {
+            let exists = match kind {
+                EntityKind::Invoice => s.invoices.contains_key(&record.id),
+                EntityKind::Payment => s.payments.contains_key(&record.id),
+                EntityKind::CreditNote => s.credit_notes.contains_key(&record.id),
+                _ => {
+                    return Err(Error::unsupported(format!(
+                        "attach_fiscal_stamp to a {kind}"
+                    )));
+                }
+            };
+            if !exists {
+                return Err(Error::not_found(kind.as_str(), record.id.clone()));
+            }
+            let slot = (kind, record.id.clone());
+            if let Some(existing) = s.stamps.get(&slot) {
+                if existing.uuid != stamp.uuid {
+                    return Err(Error::conflict(format!(
+                        "{kind} {} already carries UUID {}; not attaching {}",
+                        record.id, existing.uuid, stamp.uuid
+                    )));
+                }
+            } else {
+                s.stamps.insert(slot, stamp.clone());
+            }
+            Ok(record.clone())
         })
     }
 

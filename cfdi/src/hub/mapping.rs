@@ -1,0 +1,461 @@
+//! ERP records (`erp_hub_core::model`) → unsealed CFDI 4.0 comprobantes.
+
+use std::collections::BTreeMap;
+
+use erp_hub_core::model::{CreditNote, Customer, Invoice, InvoiceLine, Item, Payment};
+use erp_hub_core::tax::{PriceMode, TaxBreakdown, TaxKind};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use super::error::FiscalError;
+use super::profile::{FiscalProfile, sat_rate};
+use crate::Comprobante;
+use crate::build::{
+    ComprobanteBuilder, ConceptoInput, DoctoInput, PagoBuilder, PagosBuilder, TipoFactor,
+};
+use crate::model::{CfdiRelacionados, InformacionGlobal};
+
+fn cfdi_err(record: &str) -> impl Fn(crate::Error) -> FiscalError + '_ {
+    move |source| FiscalError::Cfdi {
+        record: record.to_owned(),
+        source: Box::new(source),
+    }
+}
+
+fn field(record: &str, field: &'static str, problem: impl Into<String>) -> FiscalError {
+    FiscalError::Field {
+        record: record.to_owned(),
+        field,
+        problem: problem.into(),
+    }
+}
+
+fn passthrough<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    v.pointer(&format!("/cfdi/{key}")).and_then(|v| v.as_str())
+}
+
+/// `(Moneda, TipoCambio)` of a document; `TipoCambio` is required unless MXN.
+fn moneda(
+    record: &str,
+    currency: erp_hub_core::money::Currency,
+    rate: Option<Decimal>,
+) -> Result<(String, Option<Decimal>), FiscalError> {
+    let code = currency.code().to_owned();
+    if crate::catalog::moneda_decimals(&code).is_none() {
+        return Err(field(
+            record,
+            "currency",
+            format!("{code} is not in c_Moneda"),
+        ));
+    }
+    if code == "MXN" {
+        return Ok((code, None));
+    }
+    match rate {
+        Some(r) if r > Decimal::ZERO => Ok((code, Some(r))),
+        Some(r) => Err(field(
+            record,
+            "exchange_rate",
+            format!("{r} must be positive"),
+        )),
+        None => Err(field(
+            record,
+            "exchange_rate",
+            format!("is required for a document in {code} (CFDI TipoCambio: MXN per {code})"),
+        )),
+    }
+}
+
+fn breakdown_err(record: &str) -> impl Fn(erp_hub_core::Error) -> FiscalError + '_ {
+    move |e| field(record, "lines", e.to_string())
+}
+
+/// The conceptos of document lines.
+fn conceptos(
+    profile: &FiscalProfile,
+    record: &str,
+    lines: &[InvoiceLine],
+    mode: PriceMode,
+    breakdown: &TaxBreakdown,
+    items: &BTreeMap<String, Item>,
+) -> Result<Vec<ConceptoInput>, FiscalError> {
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, (line, bl)) in lines.iter().zip(&breakdown.lines).enumerate() {
+        let item = line.item.as_deref().and_then(|r| items.get(r));
+        let (clave_prod_serv, clave_unidad, item_objeto) = profile.line_keys(
+            record,
+            i,
+            line.item.as_deref(),
+            item.and_then(|it| it.unit.as_deref()),
+        )?;
+        if line.description.trim().is_empty() {
+            return Err(FiscalError::Field {
+                record: record.to_owned(),
+                field: "lines.description",
+                problem: format!("line {i} has no description (CFDI Descripcion is required)"),
+            });
+        }
+        let valor_unitario = match mode {
+            PriceMode::Exclusive => line.unit_price,
+            // Net unit value of a tax-inclusive line, to the 6 decimals CFDI allows; the total check below
+            // catches the cases where that cannot reproduce the ERP's amounts.
+            _ => ((bl.net.amount() + bl.discount.amount()) / line.quantity)
+                .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero),
+        };
+        let mut k = ConceptoInput::new(
+            clave_prod_serv,
+            clave_unidad,
+            line.description.trim(),
+            line.quantity,
+            valor_unitario,
+        );
+        if let Some(it) = item {
+            k = k.no_identificacion(&it.code);
+        }
+        if !bl.discount.is_zero() {
+            k = k.descuento(bl.discount.amount());
+        }
+        let mut objeto = item_objeto;
+        let mut reported = 0;
+        for tax in &line.taxes {
+            let (impuesto, forced) = profile.tax_keys(record, i, &tax.code)?;
+            if objeto.is_none() {
+                objeto = forced;
+            }
+            let Some(impuesto) = impuesto else { continue };
+            let (factor, rate) = sat_rate(&tax.rate).ok_or_else(|| FiscalError::Unmapped {
+                record: record.to_owned(),
+                line: i,
+                field: "taxes",
+                value: format!("{} {:?}", tax.code, tax.rate),
+                catalog: "c_TipoFactor",
+            })?;
+            if !tax.base_includes.is_empty() {
+                // CFDI 4.0 has no compound base: every tax's Base is the concepto's Importe − Descuento.
+                return Err(FiscalError::Unmapped {
+                    record: record.to_owned(),
+                    line: i,
+                    field: "taxes",
+                    value: format!("{} over {:?}", tax.code, tax.base_includes),
+                    catalog: "c_TipoFactor (CFDI has no compound tax base)",
+                });
+            }
+            k = match (tax.kind, factor) {
+                (TaxKind::Withheld, TipoFactor::Tasa) => k.retencion(&impuesto, rate),
+                (TaxKind::Withheld, _) => {
+                    return Err(FiscalError::Unmapped {
+                        record: record.to_owned(),
+                        line: i,
+                        field: "taxes",
+                        value: format!("withheld {} {:?}", tax.code, tax.rate),
+                        catalog: "c_TipoFactor (withholdings are Tasa only)",
+                    });
+                }
+                (_, f) => k.traslado(&impuesto, f, rate),
+            };
+            reported += 1;
+        }
+        match objeto {
+            Some(o) => k = k.objeto_imp(o),
+            None if reported == 0 => k = k.objeto_imp("01"),
+            None => {}
+        }
+        out.push(k);
+    }
+    Ok(out)
+}
+
+fn folio(number: Option<&str>, external_ref: &str) -> String {
+    let f = number.unwrap_or(external_ref);
+    f.chars().take(40).collect()
+}
+
+/// Checks the CFDI total against the ERP total, to the cent.
+fn same_total(record: &str, c: &Comprobante, breakdown: &TaxBreakdown) -> Result<(), FiscalError> {
+    let erp = breakdown.total.amount();
+    if c.total != erp {
+        return Err(FiscalError::TotalMismatch {
+            record: record.to_owned(),
+            field: "Total",
+            erp,
+            cfdi: c.total,
+        });
+    }
+    Ok(())
+}
+
+/// An ERP invoice → an unsealed CFDI tipo `I` issued at `fecha` (`AAAA-MM-DDThh:mm:ss`, local time at the
+/// place of issue).
+///
+/// * `MetodoPago`: `passthrough.cfdi.metodo_pago` when set; otherwise `PPD` (paid later, `FormaPago` 99)
+///   when the invoice has a due date after its issue date, else `PUE` with `passthrough.cfdi.forma_pago` or
+///   the profile's default c_FormaPago.
+/// * `Serie` from the profile, `Folio` = the invoice number (or our external reference), ≤ 40 characters.
+/// * Customer `XAXX010101000`: público en general with `InformacionGlobal` (daily, the issue month).
+/// * `items` gives each line's item (its `code` becomes `NoIdentificacion`, its `unit` is mapped through the
+///   profile's `units`).
+///
+/// # Errors
+/// A [`FiscalError`] naming the invoice and the field: customer fiscal data, unmapped item / unit / tax, a
+/// foreign currency without exchange rate, builder refusals, and [`FiscalError::TotalMismatch`] when the
+/// CFDI `Total` would not equal the ERP total to the cent.
+pub fn map_invoice(
+    profile: &FiscalProfile,
+    invoice: &Invoice,
+    customer: &Customer,
+    items: &BTreeMap<String, Item>,
+    fecha: &str,
+) -> Result<Comprobante, FiscalError> {
+    let record = invoice.external_ref.as_str();
+    let fiscal = profile.receptor(record, customer)?;
+    let (moneda, tipo_cambio) = moneda(record, invoice.currency, invoice.exchange_rate)?;
+    let breakdown = invoice.breakdown().map_err(breakdown_err(record))?;
+    let conceptos = conceptos(
+        profile,
+        record,
+        &invoice.lines,
+        invoice.price_mode,
+        &breakdown,
+        items,
+    )?;
+    let metodo = match passthrough(&invoice.passthrough, "metodo_pago") {
+        Some(m) => m.to_owned(),
+        None if invoice.due_date.is_some_and(|d| d > invoice.issue_date) => "PPD".into(),
+        None => "PUE".into(),
+    };
+    let forma = if metodo == "PPD" {
+        "99".to_owned()
+    } else {
+        passthrough(&invoice.passthrough, "forma_pago")
+            .unwrap_or(&profile.default_forma_pago)
+            .to_owned()
+    };
+    let mut b = ComprobanteBuilder::ingreso(fecha, &profile.emisor.lugar_expedicion)
+        .emisor(profile.emisor_node())
+        .receptor(fiscal.receptor)
+        .moneda(moneda, tipo_cambio)
+        .metodo_pago(metodo)
+        .forma_pago(forma)
+        .folio(folio(invoice.number.as_deref(), record))
+        .conceptos(conceptos);
+    if let Some(s) = &profile.series.invoice {
+        b = b.serie(s);
+    }
+    if fiscal.publico_en_general {
+        b = b.informacion_global(InformacionGlobal::new(
+            "01",
+            invoice.issue_date.format("%m").to_string(),
+            invoice.issue_date.format("%Y").to_string(),
+        ));
+    }
+    let c = b.build().map_err(cfdi_err(record))?;
+    same_total(record, &c, &breakdown)?;
+    Ok(c)
+}
+
+/// An ERP credit note → an unsealed CFDI tipo `E` related (`CfdiRelacionados` TipoRelacion `01`, nota de
+/// crédito) to the stamped invoice `invoice_uuid`. `UsoCFDI` is `G02` (devoluciones, descuentos o
+/// bonificaciones) unless the customer is público en general; `MetodoPago` `PUE` with
+/// `passthrough.cfdi.forma_pago` or the profile's default.
+///
+/// # Errors
+/// As [`map_invoice`].
+pub fn map_credit_note(
+    profile: &FiscalProfile,
+    credit_note: &CreditNote,
+    customer: &Customer,
+    items: &BTreeMap<String, Item>,
+    invoice_uuid: &str,
+    fecha: &str,
+) -> Result<Comprobante, FiscalError> {
+    let record = credit_note.external_ref.as_str();
+    let mut fiscal = profile.receptor(record, customer)?;
+    if !fiscal.publico_en_general {
+        fiscal.receptor.uso_cfdi = "G02".into();
+    }
+    let (moneda, tipo_cambio) = moneda(record, credit_note.currency, credit_note.exchange_rate)?;
+    let breakdown = credit_note.breakdown().map_err(breakdown_err(record))?;
+    let conceptos = conceptos(
+        profile,
+        record,
+        &credit_note.lines,
+        credit_note.price_mode,
+        &breakdown,
+        items,
+    )?;
+    let forma = passthrough(&credit_note.passthrough, "forma_pago")
+        .unwrap_or(&profile.default_forma_pago)
+        .to_owned();
+    let mut b = ComprobanteBuilder::egreso(fecha, &profile.emisor.lugar_expedicion)
+        .emisor(profile.emisor_node())
+        .receptor(fiscal.receptor)
+        .moneda(moneda, tipo_cambio)
+        .metodo_pago("PUE")
+        .forma_pago(forma)
+        .folio(folio(credit_note.number.as_deref(), record))
+        .relacionados(CfdiRelacionados::new("01", [invoice_uuid]))
+        .conceptos(conceptos);
+    if let Some(s) = &profile.series.credit_note {
+        b = b.serie(s);
+    }
+    let c = b.build().map_err(cfdi_err(record))?;
+    same_total(record, &c, &breakdown)?;
+    Ok(c)
+}
+
+/// A paid invoice for [`map_payment`]: its stamped CFDI and the payment receipts (REPs) stamped for it so far.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct PaidInvoice<'a> {
+    /// Our external reference of the invoice (matched against `Payment::applications`).
+    pub external_ref: &'a str,
+    /// The stamped invoice (it must carry a TimbreFiscalDigital).
+    pub invoice: &'a Comprobante,
+    /// Earlier stamped payment receipts; those that pay this invoice give `NumParcialidad` and `ImpSaldoAnt`.
+    pub earlier_receipts: &'a [Comprobante],
+}
+
+impl<'a> PaidInvoice<'a> {
+    /// A paid invoice.
+    pub fn new(
+        external_ref: &'a str,
+        invoice: &'a Comprobante,
+        earlier_receipts: &'a [Comprobante],
+    ) -> Self {
+        Self {
+            external_ref,
+            invoice,
+            earlier_receipts,
+        }
+    }
+
+    /// `(NumParcialidad, ImpSaldoAnt)` of the next payment: one more than the highest earlier installment for
+    /// this invoice's UUID and that installment's `ImpSaldoInsoluto`; `(1, Total)` for the first payment.
+    pub fn next_installment(&self) -> Option<(u32, Decimal)> {
+        let uuid = &self.invoice.timbre()?.uuid;
+        let mut last: Option<(u32, Decimal)> = None;
+        for rep in self.earlier_receipts {
+            let Some(pagos) = rep.pagos() else { continue };
+            for d in pagos.pagos.iter().flat_map(|p| &p.doctos_relacionados) {
+                if !d.id_documento.eq_ignore_ascii_case(uuid) {
+                    continue;
+                }
+                let n: u32 = d.num_parcialidad.parse().unwrap_or(0);
+                if last.is_none_or(|(m, _)| n > m) {
+                    last = Some((n, d.imp_saldo_insoluto));
+                }
+            }
+        }
+        Some(match last {
+            Some((n, saldo)) => (n + 1, saldo),
+            None => (1, self.invoice.total),
+        })
+    }
+}
+
+/// An ERP payment → an unsealed CFDI tipo `P` with Pagos 2.0, or `Ok(None)` when none of the paid invoices
+/// is `PPD` (invoices paid at issue, `PUE`, need no payment receipt).
+///
+/// One `Pago` in the payment's currency (`FormaDePagoP` from the profile's `payment_methods`, `NumOperacion`
+/// = the bank reference), one `DoctoRelacionado` per application to a `PPD` invoice, with `NumParcialidad`
+/// and `ImpSaldoAnt` from the earlier receipts ([`PaidInvoice::next_installment`]) and, when the invoice's
+/// currency differs, `EquivalenciaDR` = TipoCambioP / TipoCambio of the invoice (6 decimals) and
+/// `ImpPagado` = the applied amount × EquivalenciaDR.
+///
+/// # Errors
+/// [`FiscalError::NotStamped`] for an application to an invoice not in `paid`; [`FiscalError::Field`] for a
+/// missing payment method or exchange rate, or an amount above the invoice's balance;
+/// [`FiscalError::TotalMismatch`] when `Monto` would differ from the sum applied to those invoices.
+pub fn map_payment(
+    profile: &FiscalProfile,
+    payment: &Payment,
+    customer: &Customer,
+    paid: &[PaidInvoice<'_>],
+    fecha: &str,
+) -> Result<Option<Comprobante>, FiscalError> {
+    let record = payment.external_ref.as_str();
+    let fiscal = profile.receptor(record, customer)?;
+    let (moneda_p, tc_p) = moneda(record, payment.currency, payment.exchange_rate)?;
+    let forma = profile.forma_pago(record, payment.method.as_deref())?;
+    let dec_p = crate::catalog::moneda_decimals(&moneda_p).unwrap_or(2);
+    let fecha_pago = format!("{}T12:00:00", payment.date.format("%Y-%m-%d"));
+    let mut pago = PagoBuilder::new(fecha_pago, forma, &moneda_p, tc_p);
+    if let Some(r) = payment
+        .reference
+        .as_deref()
+        .filter(|r| !r.trim().is_empty())
+    {
+        pago = pago.num_operacion(r.trim());
+    }
+    let mut applied = Decimal::ZERO;
+    let mut any = false;
+    for (i, app) in payment.applications.iter().enumerate() {
+        let not_stamped = || FiscalError::NotStamped {
+            record: record.to_owned(),
+            field: format!("applications[{i}].invoice"),
+            reference: app.invoice.external_ref.clone(),
+        };
+        let p = paid
+            .iter()
+            .find(|p| p.external_ref == app.invoice.external_ref)
+            .ok_or_else(not_stamped)?;
+        if p.invoice.metodo_pago.as_deref() != Some("PPD") {
+            continue;
+        }
+        let (n, saldo_ant) = p.next_installment().ok_or_else(not_stamped)?;
+        let equivalencia = if p.invoice.moneda == moneda_p {
+            Decimal::ONE
+        } else {
+            let tc_dr = p.invoice.tipo_cambio.unwrap_or(Decimal::ONE);
+            (tc_p.unwrap_or(Decimal::ONE) / tc_dr)
+                .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
+        };
+        let dec_dr = crate::catalog::moneda_decimals(&p.invoice.moneda).unwrap_or(2);
+        let pagado = (app.amount * equivalencia)
+            .round_dp_with_strategy(dec_dr, RoundingStrategy::MidpointAwayFromZero);
+        if pagado > saldo_ant {
+            return Err(FiscalError::Field {
+                record: record.to_owned(),
+                field: "applications.amount",
+                problem: format!(
+                    "application {i} pays {pagado} {} but invoice {} has {saldo_ant} left",
+                    p.invoice.moneda, app.invoice.external_ref
+                ),
+            });
+        }
+        let mut docto =
+            DoctoInput::from_invoice(p.invoice, n, saldo_ant, pagado).map_err(cfdi_err(record))?;
+        if p.invoice.moneda != moneda_p {
+            docto = docto.equivalencia(equivalencia);
+        }
+        pago = pago.docto(docto);
+        applied += app.amount;
+        any = true;
+    }
+    if !any {
+        return Ok(None);
+    }
+    let mut b = PagosBuilder::new(fecha, &profile.emisor.lugar_expedicion)
+        .emisor(profile.emisor_node())
+        .receptor(fiscal.receptor)
+        .folio(folio(None, record))
+        .pago(pago);
+    if let Some(s) = &profile.series.payment {
+        b = b.serie(s);
+    }
+    let c = b.build().map_err(cfdi_err(record))?;
+    let monto = c
+        .pagos()
+        .and_then(|p| p.pagos.first())
+        .map(|p| p.monto)
+        .unwrap_or_default();
+    let erp = applied.round_dp_with_strategy(dec_p, RoundingStrategy::MidpointAwayFromZero);
+    if monto != erp {
+        return Err(FiscalError::TotalMismatch {
+            record: record.to_owned(),
+            field: "Monto",
+            erp,
+            cfdi: monto,
+        });
+    }
+    Ok(Some(c))
+}

@@ -1,0 +1,563 @@
+//! [`CfdiStep`]: the Mexican [`FiscalStep`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use erp_hub_core::adapter::WriteOp;
+use erp_hub_core::fiscal::{
+    FiscalDocumentKind, FiscalKey, FiscalOrder, FiscalStamp, FiscalStep, JournalEntry, StampJournal,
+};
+use erp_hub_core::model::{Customer, EntityKind, Item};
+
+use super::error::FiscalError;
+use super::mapping::{PaidInvoice, map_credit_note, map_invoice, map_payment};
+use super::profile::FiscalProfile;
+use crate::pac::{Failover, Pac, PacError, Stamped};
+use crate::{Comprobante, Csd};
+
+/// Customers and items the step has seen, per tenant: an invoice names its customer by reference only, so the
+/// step keeps the fiscal data of `UpsertCustomer` writes (and the units of `UpsertItem` writes) it is given.
+///
+/// The hub's stores can implement it over the records they already hold; [`MemoryDirectory`] keeps them in
+/// memory.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// Stores (replaces) a customer of `tenant`.
+    async fn put_customer(&self, tenant: &str, customer: &Customer) -> erp_hub_core::Result<()>;
+    /// A customer of `tenant` by our external reference.
+    async fn customer(
+        &self,
+        tenant: &str,
+        external_ref: &str,
+    ) -> erp_hub_core::Result<Option<Customer>>;
+    /// Stores (replaces) an item of `tenant`.
+    async fn put_item(&self, tenant: &str, item: &Item) -> erp_hub_core::Result<()>;
+    /// Every item of `tenant`, by our external reference.
+    async fn items(&self, tenant: &str) -> erp_hub_core::Result<BTreeMap<String, Item>>;
+}
+
+/// An in-memory [`Directory`].
+#[derive(Debug, Default)]
+pub struct MemoryDirectory {
+    customers: Mutex<HashMap<(String, String), Customer>>,
+    items: Mutex<HashMap<String, BTreeMap<String, Item>>>,
+}
+
+impl MemoryDirectory {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[async_trait]
+impl Directory for MemoryDirectory {
+    async fn put_customer(&self, tenant: &str, customer: &Customer) -> erp_hub_core::Result<()> {
+        lock(&self.customers).insert(
+            (tenant.to_owned(), customer.external_ref.clone()),
+            customer.clone(),
+        );
+        Ok(())
+    }
+
+    async fn customer(
+        &self,
+        tenant: &str,
+        external_ref: &str,
+    ) -> erp_hub_core::Result<Option<Customer>> {
+        Ok(lock(&self.customers)
+            .get(&(tenant.to_owned(), external_ref.to_owned()))
+            .cloned())
+    }
+
+    async fn put_item(&self, tenant: &str, item: &Item) -> erp_hub_core::Result<()> {
+        lock(&self.items)
+            .entry(tenant.to_owned())
+            .or_default()
+            .insert(item.external_ref.clone(), item.clone());
+        Ok(())
+    }
+
+    async fn items(&self, tenant: &str) -> erp_hub_core::Result<BTreeMap<String, Item>> {
+        Ok(lock(&self.items).get(tenant).cloned().unwrap_or_default())
+    }
+}
+
+struct Tenant {
+    profile: FiscalProfile,
+    csd: Arc<Csd>,
+    pacs: Vec<Arc<dyn Pac>>,
+}
+
+type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The Mexican [`FiscalStep`]: ERP invoices, credit notes and payments of each configured tenant become CFDI
+/// 4.0 documents (see [`map_invoice`], [`map_credit_note`], [`map_payment`]), sealed with the tenant's CSD and
+/// stamped through its PACs, exactly once.
+///
+/// # Exactly once
+/// The step follows the journal protocol of [`erp_hub_core::fiscal`]:
+///
+/// 1. a stamped entry in the [`StampJournal`] is returned as is;
+/// 2. otherwise the document is built and sealed **once** and stored as pending
+///    ([`StampJournal::begin`]) before any PAC sees it; later attempts re-send those exact bytes, so a PAC
+///    recognises a repeat by its `Sello` and answers with the existing stamp;
+/// 3. before each first send to a PAC the journal records it ([`StampJournal::sending`]). A PAC whose earlier
+///    outcome is unknown (a timeout, a crash mid-call) is asked for an existing stamp
+///    ([`Pac::recover`]) and re-sent the same bytes; whatever it answers short of a stamp or a rejection of
+///    the document leaves the document pending and the step returns an
+///    [`Uncertain`](erp_hub_core::ErrorKind::Uncertain) error: it never moves on to the next PAC.
+/// 4. a PAC may be followed by the next one only when it **definitely** did not stamp
+///    ([`PacError::allows_failover`], the [`Failover`] decision table); that is journalled
+///    ([`StampJournal::not_stamped`]);
+/// 5. a document the PAC rejects as wrong, or that no PAC accepted, is abandoned: the next attempt rebuilds
+///    it (with a new `Fecha`).
+///
+/// Payment receipts of one tenant are built one at a time, so two payments of the same invoice never get
+/// the same `NumParcialidad` from one process. (Several processes stamping payments of one tenant need the
+/// hub's per-record dependencies to order them.)
+pub struct CfdiStep {
+    tenants: HashMap<String, Tenant>,
+    journal: Arc<dyn StampJournal>,
+    directory: Arc<dyn Directory>,
+    order: FiscalOrder,
+    clock: Clock,
+    uncertain_attempts: u32,
+    backoff: Duration,
+    payments: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for CfdiStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CfdiStep")
+            .field("tenants", &self.tenants.keys().collect::<Vec<_>>())
+            .field("order", &self.order)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CfdiStep {
+    /// A step with no tenant yet, keeping documents in `journal` and customers/items in `directory`.
+    pub fn new(journal: Arc<dyn StampJournal>, directory: Arc<dyn Directory>) -> Self {
+        Self {
+            tenants: HashMap::new(),
+            journal,
+            directory,
+            order: FiscalOrder::StampThenPost,
+            clock: Arc::new(Utc::now),
+            uncertain_attempts: 4,
+            backoff: Duration::from_millis(500),
+            payments: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Adds a tenant: its profile, its loaded CSD ([`FiscalProfile::load_csd`]) and its PACs
+    /// ([`FiscalProfile::failover`]; only the order of its PACs is used, the step applies the decision table
+    /// itself, per PAC, with the journal).
+    #[must_use]
+    pub fn with_tenant(
+        mut self,
+        tenant: impl Into<String>,
+        profile: FiscalProfile,
+        csd: Csd,
+        pacs: &Failover,
+    ) -> Self {
+        self.tenants.insert(
+            tenant.into(),
+            Tenant {
+                profile,
+                csd: Arc::new(csd),
+                pacs: pacs.pacs().to_vec(),
+            },
+        );
+        self
+    }
+
+    /// Where the step runs relative to the ERP write (default [`FiscalOrder::StampThenPost`]).
+    #[must_use]
+    pub fn with_order(mut self, order: FiscalOrder) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Recovery at one PAC after an uncertain outcome within one call: attempts and base backoff (defaults 4
+    /// and 500 ms, as [`Failover`]).
+    #[must_use]
+    pub fn with_recovery(mut self, attempts: u32, backoff: Duration) -> Self {
+        self.uncertain_attempts = attempts.max(1);
+        self.backoff = backoff;
+        self
+    }
+
+    /// The clock for `Fecha` (default: now). `Fecha` is this instant at the profile's UTC offset.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The journal the step keeps documents in.
+    pub fn journal(&self) -> &Arc<dyn StampJournal> {
+        &self.journal
+    }
+
+    fn tenant(&self, tenant: &str) -> Result<&Tenant, FiscalError> {
+        self.tenants
+            .get(tenant)
+            .ok_or_else(|| FiscalError::Profile {
+                field: format!("tenant {tenant}"),
+                problem: "no fiscal profile for this tenant".into(),
+            })
+    }
+
+    fn fecha(&self, profile: &FiscalProfile) -> String {
+        let now = (self.clock)();
+        let local = now + chrono::Duration::hours(i64::from(profile.utc_offset_hours));
+        local.format("%Y-%m-%dT%H:%M:%S").to_string()
+    }
+
+    /// As [`FiscalStep::stamp`], with this module's error type.
+    ///
+    /// # Errors
+    /// See [`FiscalError`].
+    pub async fn stamp_document(
+        &self,
+        tenant: &str,
+        op: &WriteOp,
+    ) -> Result<Option<FiscalStamp>, FiscalError> {
+        match op {
+            WriteOp::UpsertCustomer(c) => {
+                self.directory.put_customer(tenant, c).await?;
+                Ok(None)
+            }
+            WriteOp::UpsertItem(i) => {
+                self.directory.put_item(tenant, i).await?;
+                Ok(None)
+            }
+            WriteOp::CreateInvoice(inv) => {
+                let key = FiscalKey::new(tenant, EntityKind::Invoice, &inv.external_ref);
+                if let Some(s) = self
+                    .resume(tenant, &key, FiscalDocumentKind::Invoice)
+                    .await?
+                {
+                    return Ok(Some(s));
+                }
+                let t = self.tenant(tenant)?;
+                let customer = self
+                    .customer(tenant, &inv.external_ref, &inv.customer.external_ref)
+                    .await?;
+                let items = self.directory.items(tenant).await?;
+                let fecha = self.fecha(&t.profile);
+                let doc = map_invoice(&t.profile, inv, &customer, &items, &fecha)?;
+                self.seal_and_stamp(t, &key, FiscalDocumentKind::Invoice, doc)
+                    .await
+                    .map(Some)
+            }
+            WriteOp::CreateCreditNote(cn) => {
+                let key = FiscalKey::new(tenant, EntityKind::CreditNote, &cn.external_ref);
+                if let Some(s) = self
+                    .resume(tenant, &key, FiscalDocumentKind::CreditNote)
+                    .await?
+                {
+                    return Ok(Some(s));
+                }
+                let t = self.tenant(tenant)?;
+                let customer = self
+                    .customer(tenant, &cn.external_ref, &cn.customer.external_ref)
+                    .await?;
+                let inv_key = FiscalKey::new(tenant, EntityKind::Invoice, &cn.invoice.external_ref);
+                let invoice =
+                    self.already(&inv_key)
+                        .await?
+                        .ok_or_else(|| FiscalError::NotStamped {
+                            record: cn.external_ref.clone(),
+                            field: "invoice".into(),
+                            reference: cn.invoice.external_ref.clone(),
+                        })?;
+                let items = self.directory.items(tenant).await?;
+                let fecha = self.fecha(&t.profile);
+                let doc =
+                    map_credit_note(&t.profile, cn, &customer, &items, &invoice.uuid, &fecha)?;
+                self.seal_and_stamp(t, &key, FiscalDocumentKind::CreditNote, doc)
+                    .await
+                    .map(Some)
+            }
+            WriteOp::RecordPayment(p) => {
+                let key = FiscalKey::new(tenant, EntityKind::Payment, &p.external_ref);
+                if let Some(s) = self.already(&key).await? {
+                    return Ok(Some(s));
+                }
+                let t = self.tenant(tenant)?;
+                let _one_at_a_time = self.payments.lock().await;
+                // A pending receipt is re-sent as sealed; only a new one is built from the saldos.
+                if let Some(JournalEntry::Pending { .. }) = self.journal.get(&key).await? {
+                    return self
+                        .send_pending(t, &key, FiscalDocumentKind::Payment)
+                        .await
+                        .map(Some);
+                }
+                let customer = self
+                    .customer(tenant, &p.external_ref, &p.customer.external_ref)
+                    .await?;
+                let mut invoices = Vec::new();
+                for (i, app) in p.applications.iter().enumerate() {
+                    let inv_key =
+                        FiscalKey::new(tenant, EntityKind::Invoice, &app.invoice.external_ref);
+                    let stamp =
+                        self.already(&inv_key)
+                            .await?
+                            .ok_or_else(|| FiscalError::NotStamped {
+                                record: p.external_ref.clone(),
+                                field: format!("applications[{i}].invoice"),
+                                reference: app.invoice.external_ref.clone(),
+                            })?;
+                    invoices.push((app.invoice.external_ref.clone(), parse_stamped(&stamp)?));
+                }
+                let mut receipts = Vec::new();
+                for s in self
+                    .journal
+                    .stamped(tenant, FiscalDocumentKind::Payment)
+                    .await?
+                {
+                    receipts.push(parse_stamped(&s)?);
+                }
+                let paid: Vec<PaidInvoice<'_>> = invoices
+                    .iter()
+                    .map(|(r, c)| PaidInvoice::new(r, c, &receipts))
+                    .collect();
+                let fecha = self.fecha(&t.profile);
+                match map_payment(&t.profile, p, &customer, &paid, &fecha)? {
+                    Some(doc) => self
+                        .seal_and_stamp(t, &key, FiscalDocumentKind::Payment, doc)
+                        .await
+                        .map(Some),
+                    None => Ok(None),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The stamp of `key` if it is stamped, or the outcome of re-sending its pending document; `None` when the
+    /// journal has nothing for it.
+    async fn resume(
+        &self,
+        tenant: &str,
+        key: &FiscalKey,
+        kind: FiscalDocumentKind,
+    ) -> Result<Option<FiscalStamp>, FiscalError> {
+        match self.journal.get(key).await? {
+            Some(JournalEntry::Stamped(s)) => Ok(Some(s)),
+            Some(JournalEntry::Pending { .. }) => {
+                let t = self.tenant(tenant)?;
+                self.send_pending(t, key, kind).await.map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn already(&self, key: &FiscalKey) -> Result<Option<FiscalStamp>, FiscalError> {
+        Ok(match self.journal.get(key).await? {
+            Some(JournalEntry::Stamped(s)) => Some(s),
+            _ => None,
+        })
+    }
+
+    async fn customer(
+        &self,
+        tenant: &str,
+        record: &str,
+        customer: &str,
+    ) -> Result<Customer, FiscalError> {
+        self.directory
+            .customer(tenant, customer)
+            .await?
+            .ok_or_else(|| FiscalError::Customer {
+                record: record.to_owned(),
+                customer: customer.to_owned(),
+                field: "external_ref",
+                problem: "is unknown to the fiscal step (no UpsertCustomer for it)".into(),
+            })
+    }
+
+    async fn seal_and_stamp(
+        &self,
+        t: &Tenant,
+        key: &FiscalKey,
+        kind: FiscalDocumentKind,
+        mut doc: Comprobante,
+    ) -> Result<FiscalStamp, FiscalError> {
+        // A pending document (an earlier attempt) wins over the one just built: its bytes are re-sent.
+        if self.journal.get(key).await?.is_none() {
+            t.csd.seal(&mut doc).map_err(|e| match e {
+                crate::Error::CertificateNotValid {
+                    no_certificado,
+                    at,
+                    not_after,
+                    ..
+                } => FiscalError::CsdExpired {
+                    record: key.external_ref.clone(),
+                    no_certificado,
+                    not_after,
+                    at,
+                },
+                source => FiscalError::Cfdi {
+                    record: key.external_ref.clone(),
+                    source: Box::new(source),
+                },
+            })?;
+            self.journal.begin(key, &crate::to_xml(&doc)).await?;
+        }
+        self.send_pending(t, key, kind).await
+    }
+
+    async fn send_pending(
+        &self,
+        t: &Tenant,
+        key: &FiscalKey,
+        kind: FiscalDocumentKind,
+    ) -> Result<FiscalStamp, FiscalError> {
+        let (sealed, attempts) = match self.journal.get(key).await? {
+            Some(JournalEntry::Stamped(s)) => return Ok(s),
+            Some(JournalEntry::Pending { sealed, attempts }) => (sealed, attempts),
+            _ => {
+                return Err(FiscalError::Store(erp_hub_core::Error::conflict(format!(
+                    "{key}: the pending document disappeared from the journal"
+                ))));
+            }
+        };
+        let record = &key.external_ref;
+        let pac_err = |source: PacError| FiscalError::Pac {
+            record: record.clone(),
+            source: Box::new(source),
+        };
+        let mut refusals = Vec::new();
+        for pac in &t.pacs {
+            let name = pac.name().to_owned();
+            let once = Failover::new(pac.clone())
+                .uncertain_attempts(self.uncertain_attempts)
+                .backoff(self.backoff);
+            match attempts.iter().find(|a| a.certifier == name) {
+                Some(a) if a.definitely_not_stamped => continue,
+                Some(_) => {
+                    // An earlier send to this PAC has no known outcome: recover, then re-send the same bytes.
+                    match pac.recover(&sealed).await {
+                        Ok(Some(s)) => return self.complete(key, kind, &sealed, s).await,
+                        Ok(None) => {}
+                        Err(e) => return Err(pac_err(still_uncertain(&name, &e))),
+                    }
+                    return match once.stamp(&sealed).await {
+                        Ok(s) => self.complete(key, kind, &sealed, s).await,
+                        Err(e @ PacError::Rejected { .. }) => {
+                            // No stamp to recover and the document itself is refused (a stamped one would
+                            // be answered with the existing stamp): nothing carries a UUID.
+                            self.journal.abandon(key).await?;
+                            Err(pac_err(e))
+                        }
+                        Err(e) => Err(pac_err(still_uncertain(&name, &e))),
+                    };
+                }
+                None => {
+                    self.journal.sending(key, &name).await?;
+                    match once.stamp(&sealed).await {
+                        Ok(s) => return self.complete(key, kind, &sealed, s).await,
+                        Err(e) if failover_allowed(&e) => {
+                            self.journal.not_stamped(key, &name).await?;
+                            refusals.push(e);
+                        }
+                        Err(e) if e.is_definitely_not_stamped() => {
+                            self.journal.abandon(key).await?;
+                            return Err(pac_err(e));
+                        }
+                        Err(e) => return Err(pac_err(e)),
+                    }
+                }
+            }
+        }
+        // Every PAC definitely did not stamp: start afresh next time.
+        self.journal.abandon(key).await?;
+        Err(pac_err(PacError::AllFailed { errors: refusals }))
+    }
+
+    async fn complete(
+        &self,
+        key: &FiscalKey,
+        kind: FiscalDocumentKind,
+        sealed: &str,
+        s: Stamped,
+    ) -> Result<FiscalStamp, FiscalError> {
+        let doc = crate::parse_str(sealed).map_err(|source| FiscalError::Cfdi {
+            record: key.external_ref.clone(),
+            source: Box::new(source),
+        })?;
+        let stamp = FiscalStamp::new(
+            super::SCHEME,
+            kind,
+            &s.uuid,
+            &s.tfd.fecha_timbrado,
+            &s.pac,
+            doc.total,
+            s.xml,
+        )
+        .with_number(doc.serie, doc.folio);
+        self.journal.complete(key, &stamp).await?;
+        Ok(stamp)
+    }
+}
+
+/// Whether a single-PAC failover's error proves the PAC did not process the document (so the next PAC may
+/// get it): unreachable, credentials, configuration.
+fn failover_allowed(e: &PacError) -> bool {
+    match e {
+        PacError::AllFailed { errors } => {
+            !errors.is_empty() && errors.iter().all(PacError::allows_failover)
+        }
+        other => other.allows_failover(),
+    }
+}
+
+fn still_uncertain(pac: &str, e: &PacError) -> PacError {
+    if e.is_uncertain() {
+        return match e {
+            PacError::Uncertain { pac, message } => PacError::Uncertain {
+                pac: pac.clone(),
+                message: message.clone(),
+            },
+            other => PacError::Uncertain {
+                pac: pac.to_owned(),
+                message: other.to_string(),
+            },
+        };
+    }
+    PacError::Uncertain {
+        pac: pac.to_owned(),
+        message: format!(
+            "an earlier send may have stamped it and the PAC cannot confirm now ({e}); retry later"
+        ),
+    }
+}
+
+fn parse_stamped(s: &FiscalStamp) -> Result<Comprobante, FiscalError> {
+    crate::parse_str(&s.xml).map_err(|source| FiscalError::Cfdi {
+        record: s.uuid.clone(),
+        source: Box::new(source),
+    })
+}
+
+#[async_trait]
+impl FiscalStep for CfdiStep {
+    async fn stamp(&self, tenant: &str, op: &WriteOp) -> erp_hub_core::Result<Option<FiscalStamp>> {
+        self.stamp_document(tenant, op).await.map_err(Into::into)
+    }
+
+    fn order(&self) -> FiscalOrder {
+        self.order
+    }
+}

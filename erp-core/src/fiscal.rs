@@ -1,0 +1,642 @@
+//! Fiscal documents for ERP records: the stamp a tax authority (through a certifier) puts on an invoice,
+//! payment or credit note, the [`FiscalStep`] that obtains it, the [`StampJournal`] that keeps it durably, and
+//! [`ErpAdapter::attach_fiscal_stamp`], which writes it back to the
+//! ERP record.
+//!
+//! This module knows no country: Mexico's CFDI implementation lives in `sat-cfdi` (feature `hub`,
+//! `cfdi::hub::CfdiStep`). The flow for one document is
+//!
+//! 1. **stamp**: build the fiscal document from the unified model record, seal it, have it certified;
+//! 2. **journal**: keep the stamped XML and its UUID durably ([`StampJournal`]) *before* anything else is done
+//!    with it, so a crash after certification never loses the UUID and never leads to a second one;
+//! 3. **write back**: attach the stamp to the ERP record ([`ErpAdapter::attach_fiscal_stamp`]).
+//!
+//! In the hub, wrap the tenant's adapter in a [`FiscalAdapter`] when registering it: every invoice, credit note
+//! and payment it sends then goes through the step, and the hub's retries, leases and dead letters apply to the
+//! whole (stamp, write, attach) unit.
+//!
+//! # Order: stamp first or post first
+//! [`FiscalOrder`] says where the step runs relative to the ERP write:
+//!
+//! * [`FiscalOrder::StampThenPost`]: the document is certified first, then created in the ERP with the stamp
+//!   attached right after. A document the certifier rejects (a wrong RFC, a missing catalog key) never reaches
+//!   the books, and the UUID is on the ERP record from its first day. But a document the ERP then rejects is
+//!   already a valid fiscal document: it must be fixed in the ERP (or cancelled with the tax authority).
+//! * [`FiscalOrder::PostThenStamp`]: the ERP record is created first, then certified and the stamp written back.
+//!   The books never contain a record that was refused by the ERP, but a certification failure leaves an ERP
+//!   invoice without UUID until an operator fixes the input; [`FiscalStep::stamp`] is retried on its own.
+//!
+//! # Exactly once
+//! A fiscal document must never be certified twice (two UUIDs are two valid invoices for one sale). The
+//! journal protocol that guarantees it is:
+//!
+//! * before the first send to a certifier, [`StampJournal::begin`] stores the sealed document (its content,
+//!   and therefore its signature, are fixed from then on) and [`StampJournal::sending`] names the certifier
+//!   about to receive it;
+//! * a retry (after a crash, a timeout, a lease takeover) finds that entry and first asks *that* certifier for
+//!   an existing stamp of the same sealed document; only a certifier that definitely did not stamp it may be
+//!   followed by another one;
+//! * [`StampJournal::complete`] stores the stamped document; from then on the step returns it without any call.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+use crate::adapter::{
+    BatchWrite, Capabilities, ChangeCursor, ChangePage, CompanyInfo, ConnectionLimits, ErpAdapter,
+    IdempotencyKey, RemoteRecord, WriteOp, write_one,
+};
+use crate::model::{CreditNote, Customer, EntityKind, Invoice, Item, Payment, RemoteRef};
+
+/// Which kind of fiscal document a stamp certifies (CFDI `TipoDeComprobante`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FiscalDocumentKind {
+    /// An invoice (CFDI tipo `I`, ingreso).
+    Invoice,
+    /// A credit note (CFDI tipo `E`, egreso).
+    CreditNote,
+    /// A payment receipt (CFDI tipo `P`, Pagos 2.0).
+    Payment,
+}
+
+impl FiscalDocumentKind {
+    /// The entity kind of the ERP record the document belongs to.
+    pub fn entity_kind(self) -> EntityKind {
+        match self {
+            Self::Invoice => EntityKind::Invoice,
+            Self::CreditNote => EntityKind::CreditNote,
+            Self::Payment => EntityKind::Payment,
+        }
+    }
+
+    /// The fiscal document kind of an ERP entity kind, when it has one.
+    pub fn of(kind: EntityKind) -> Option<Self> {
+        match kind {
+            EntityKind::Invoice => Some(Self::Invoice),
+            EntityKind::CreditNote => Some(Self::CreditNote),
+            EntityKind::Payment => Some(Self::Payment),
+            _ => None,
+        }
+    }
+}
+
+/// A certified fiscal document: its UUID (folio fiscal) and the stamped XML exactly as the certifier returned
+/// it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FiscalStamp {
+    /// The scheme, e.g. `mx-cfdi-4.0`.
+    pub scheme: String,
+    /// What the document is.
+    pub kind: FiscalDocumentKind,
+    /// The UUID (upper case).
+    pub uuid: String,
+    /// When the certifier stamped it (CFDI `FechaTimbrado`, local time as written in the XML).
+    pub stamped_at: String,
+    /// Which certifier stamped it (e.g. `finkok`).
+    pub certifier: String,
+    /// Series of the fiscal document, when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
+    /// Number of the fiscal document within its series, when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folio: Option<String>,
+    /// The document total as written (`Total`; `0` for payment receipts).
+    pub total: rust_decimal::Decimal,
+    /// The stamped XML.
+    pub xml: String,
+}
+
+impl std::fmt::Debug for FiscalStamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FiscalStamp")
+            .field("scheme", &self.scheme)
+            .field("kind", &self.kind)
+            .field("uuid", &self.uuid)
+            .field("stamped_at", &self.stamped_at)
+            .field("certifier", &self.certifier)
+            .field("series", &self.series)
+            .field("folio", &self.folio)
+            .field("total", &self.total)
+            .field("xml_len", &self.xml.len())
+            .finish()
+    }
+}
+
+impl FiscalStamp {
+    /// A stamp; `uuid` is upper-cased.
+    pub fn new(
+        scheme: impl Into<String>,
+        kind: FiscalDocumentKind,
+        uuid: impl Into<String>,
+        stamped_at: impl Into<String>,
+        certifier: impl Into<String>,
+        total: rust_decimal::Decimal,
+        xml: impl Into<String>,
+    ) -> Self {
+        Self {
+            scheme: scheme.into(),
+            kind,
+            uuid: uuid.into().to_ascii_uppercase(),
+            stamped_at: stamped_at.into(),
+            certifier: certifier.into(),
+            series: None,
+            folio: None,
+            total,
+            xml: xml.into(),
+        }
+    }
+
+    /// The same stamp with series and folio.
+    #[must_use]
+    pub fn with_number(mut self, series: Option<String>, folio: Option<String>) -> Self {
+        self.series = series;
+        self.folio = folio;
+        self
+    }
+
+    /// The marker adapters put in a free-text field of the ERP record (QuickBooks `PrivateNote`, Xero
+    /// `Reference`): `UUID:<uuid>`. [`FiscalStamp::find_marker`] reads it back.
+    pub fn marker(&self) -> String {
+        format!("{MARKER_PREFIX}{}", self.uuid)
+    }
+
+    /// The UUID of a marker found in `text`, if any.
+    pub fn find_marker(text: &str) -> Option<&str> {
+        let at = text.find(MARKER_PREFIX)? + MARKER_PREFIX.len();
+        let uuid = text.get(at..at + 36)?;
+        let ok = uuid.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        });
+        ok.then_some(uuid)
+    }
+
+    /// File name for the XML attachment: `<UUID>.xml`.
+    pub fn file_name(&self) -> String {
+        format!("{}.xml", self.uuid)
+    }
+}
+
+const MARKER_PREFIX: &str = "UUID:";
+
+/// Identifies one fiscal document: the tenant and the ERP record (kind and our external reference).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FiscalKey {
+    /// The tenant (the issuer).
+    pub tenant: String,
+    /// The ERP record's kind.
+    pub kind: EntityKind,
+    /// Our external reference of the record.
+    pub external_ref: String,
+}
+
+impl FiscalKey {
+    /// A key.
+    pub fn new(
+        tenant: impl Into<String>,
+        kind: EntityKind,
+        external_ref: impl Into<String>,
+    ) -> Self {
+        Self {
+            tenant: tenant.into(),
+            kind,
+            external_ref: external_ref.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FiscalKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.tenant, self.kind, self.external_ref)
+    }
+}
+
+/// What the journal holds for a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum JournalEntry {
+    /// Sealed, maybe sent: the sealed document and the certifiers it was (or may have been) sent to.
+    Pending {
+        /// The sealed document, byte for byte what is (re)sent.
+        sealed: String,
+        /// Certifiers in the order they were tried, with whether each **definitely** did not stamp it.
+        attempts: Vec<CertifierAttempt>,
+    },
+    /// Stamped.
+    Stamped(FiscalStamp),
+}
+
+/// One certifier a pending document was sent to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CertifierAttempt {
+    /// The certifier's name.
+    pub certifier: String,
+    /// `true` once the certifier answered in a way that proves it did not stamp the document (nothing
+    /// reached it, or it refused it unprocessed); `false` while the outcome is unknown.
+    pub definitely_not_stamped: bool,
+}
+
+/// Durable storage of fiscal documents, following the protocol in the [module docs](self).
+///
+/// Every method must be durable when it returns (the hub's stores implement it in their database;
+/// [`MemoryStampJournal`] is for tests and single-process demos).
+#[async_trait]
+pub trait StampJournal: Send + Sync {
+    /// The entry for `key`, if any.
+    async fn get(&self, key: &FiscalKey) -> Result<Option<JournalEntry>>;
+
+    /// Stores `sealed` as the pending document for `key` unless an entry exists; returns the stored entry
+    /// (the existing one wins, so two racing workers send the same sealed document).
+    async fn begin(&self, key: &FiscalKey, sealed: &str) -> Result<JournalEntry>;
+
+    /// Records that the pending document is about to be sent to `certifier` (outcome unknown until
+    /// [`not_stamped`](Self::not_stamped) or [`complete`](Self::complete)). Idempotent.
+    async fn sending(&self, key: &FiscalKey, certifier: &str) -> Result<()>;
+
+    /// Records that `certifier` definitely did not stamp the pending document.
+    async fn not_stamped(&self, key: &FiscalKey, certifier: &str) -> Result<()>;
+
+    /// Drops the pending entry of `key`: every certifier it was sent to definitely did not stamp it (or the
+    /// document was refused as wrong), so the next attempt builds and seals it anew. A stamped entry is kept.
+    async fn abandon(&self, key: &FiscalKey) -> Result<()>;
+
+    /// Stores the stamp of `key` (replacing the pending entry). Storing the same UUID again is a no-op;
+    /// a different UUID for a stamped key is a [`Conflict`](crate::ErrorKind::Conflict) error (it would be a
+    /// double stamp).
+    async fn complete(&self, key: &FiscalKey, stamp: &FiscalStamp) -> Result<()>;
+
+    /// Every stamped document of `tenant` of the given kind, in the order they were completed.
+    async fn stamped(&self, tenant: &str, kind: FiscalDocumentKind) -> Result<Vec<FiscalStamp>>;
+}
+
+/// Where the fiscal step runs relative to the ERP write. See the [module docs](self) for the trade-offs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FiscalOrder {
+    /// Certify, then create the ERP record and attach the stamp.
+    #[default]
+    StampThenPost,
+    /// Create the ERP record, then certify and attach the stamp.
+    PostThenStamp,
+}
+
+/// Turns the ERP writes of one tenant into certified fiscal documents.
+///
+/// Implementations are country specific (`cfdi::hub::CfdiStep` for Mexico). Calls for the same document are
+/// idempotent: a document is certified at most once, whatever retries, crashes and certifier failovers happen
+/// (see the [module docs](self)).
+#[async_trait]
+pub trait FiscalStep: Send + Sync {
+    /// Certifies the document `op` produces for `tenant`, or returns its existing stamp.
+    ///
+    /// Returns `Ok(None)` for writes that produce no fiscal document (customers, items, voids).
+    ///
+    /// # Errors
+    /// [`Validation`](crate::ErrorKind::Validation) naming the record and field for input that cannot become
+    /// a fiscal document (nothing was certified); [`Uncertain`](crate::ErrorKind::Uncertain) when a certifier
+    /// may have stamped it (retry later: the retry recovers that stamp); [`Transient`](crate::ErrorKind::Transient)
+    /// when no certifier could be reached (nothing was certified).
+    async fn stamp(&self, tenant: &str, op: &WriteOp) -> Result<Option<FiscalStamp>>;
+
+    /// Where the step runs relative to the ERP write.
+    fn order(&self) -> FiscalOrder {
+        FiscalOrder::StampThenPost
+    }
+}
+
+/// An in-memory [`StampJournal`] (tests, demos). Cheap to share behind an `Arc`.
+#[derive(Debug, Default)]
+pub struct MemoryStampJournal {
+    inner: std::sync::Mutex<MemoryJournalState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryJournalState {
+    entries: std::collections::HashMap<FiscalKey, JournalEntry>,
+    order: Vec<FiscalKey>,
+}
+
+impl MemoryStampJournal {
+    /// An empty journal.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryJournalState> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn no_pending(key: &FiscalKey) -> crate::Error {
+    crate::Error::conflict(format!("{key}: no pending fiscal document in the journal"))
+}
+
+#[async_trait]
+impl StampJournal for MemoryStampJournal {
+    async fn get(&self, key: &FiscalKey) -> Result<Option<JournalEntry>> {
+        Ok(self.lock().entries.get(key).cloned())
+    }
+
+    async fn begin(&self, key: &FiscalKey, sealed: &str) -> Result<JournalEntry> {
+        let mut s = self.lock();
+        Ok(s.entries
+            .entry(key.clone())
+            .or_insert_with(|| JournalEntry::Pending {
+                sealed: sealed.to_owned(),
+                attempts: Vec::new(),
+            })
+            .clone())
+    }
+
+    async fn sending(&self, key: &FiscalKey, certifier: &str) -> Result<()> {
+        let mut s = self.lock();
+        match s.entries.get_mut(key) {
+            Some(JournalEntry::Pending { attempts, .. }) => {
+                if !attempts.iter().any(|a| a.certifier == certifier) {
+                    attempts.push(CertifierAttempt {
+                        certifier: certifier.to_owned(),
+                        definitely_not_stamped: false,
+                    });
+                }
+                Ok(())
+            }
+            _ => Err(no_pending(key)),
+        }
+    }
+
+    async fn not_stamped(&self, key: &FiscalKey, certifier: &str) -> Result<()> {
+        let mut s = self.lock();
+        match s.entries.get_mut(key) {
+            Some(JournalEntry::Pending { attempts, .. }) => {
+                for a in attempts.iter_mut().filter(|a| a.certifier == certifier) {
+                    a.definitely_not_stamped = true;
+                }
+                Ok(())
+            }
+            _ => Err(no_pending(key)),
+        }
+    }
+
+    async fn abandon(&self, key: &FiscalKey) -> Result<()> {
+        let mut s = self.lock();
+        if matches!(s.entries.get(key), Some(JournalEntry::Pending { .. })) {
+            s.entries.remove(key);
+        }
+        Ok(())
+    }
+
+    async fn complete(&self, key: &FiscalKey, stamp: &FiscalStamp) -> Result<()> {
+        let mut s = self.lock();
+        if let Some(JournalEntry::Stamped(existing)) = s.entries.get(key) {
+            if existing.uuid == stamp.uuid {
+                return Ok(());
+            }
+            return Err(crate::Error::conflict(format!(
+                "{key} is already stamped with UUID {}; refusing a second UUID {}",
+                existing.uuid, stamp.uuid
+            )));
+        }
+        s.entries
+            .insert(key.clone(), JournalEntry::Stamped(stamp.clone()));
+        s.order.push(key.clone());
+        Ok(())
+    }
+
+    async fn stamped(&self, tenant: &str, kind: FiscalDocumentKind) -> Result<Vec<FiscalStamp>> {
+        let s = self.lock();
+        Ok(s.order
+            .iter()
+            .filter(|k| k.tenant == tenant)
+            .filter_map(|k| match s.entries.get(k) {
+                Some(JournalEntry::Stamped(st)) if st.kind == kind => Some(st.clone()),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+/// An [`ErpAdapter`] that runs a [`FiscalStep`] around every write of one tenant: the hook that puts the fiscal
+/// step into the hub without touching it. Register it instead of the plain adapter:
+/// `hub.register(scope, Arc::new(FiscalAdapter::new(adapter, step, "tenant")))`.
+///
+/// For a write that produces a fiscal document (invoice, credit note, payment receipt) it certifies the
+/// document, writes the ERP record and attaches the stamp ([`ErpAdapter::attach_fiscal_stamp`], key
+/// `stamp-<UUID>`), in the step's [`FiscalOrder`]. Every part is idempotent (the step's journal, the write's
+/// key, the stamp's key), so the hub's retries after a crash or a timeout repeat nothing: the hub's
+/// exactly-once guarantee extends to the UUID. A step error is the write's error: an input problem is a
+/// [`Validation`](crate::ErrorKind::Validation) naming the record and field (dead-lettered, visible in the sync
+/// log), an uncertain certification an [`Uncertain`](crate::ErrorKind::Uncertain) (retried; the retry
+/// recovers the stamp). Batching is off (one write per request) so every element goes through the step.
+pub struct FiscalAdapter {
+    inner: std::sync::Arc<dyn ErpAdapter>,
+    step: std::sync::Arc<dyn FiscalStep>,
+    tenant: String,
+}
+
+impl std::fmt::Debug for FiscalAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FiscalAdapter")
+            .field("provider", &self.inner.provider())
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FiscalAdapter {
+    /// Wraps `inner` for `tenant`, certifying through `step`.
+    pub fn new(
+        inner: std::sync::Arc<dyn ErpAdapter>,
+        step: std::sync::Arc<dyn FiscalStep>,
+        tenant: impl Into<String>,
+    ) -> Self {
+        Self {
+            inner,
+            step,
+            tenant: tenant.into(),
+        }
+    }
+
+    async fn fiscal_write(&self, op: WriteOp, key: &IdempotencyKey) -> Result<RemoteRef> {
+        let kind = op.kind();
+        let write = BatchWrite::new(op, key.clone());
+        let (remote, stamp) = match self.step.order() {
+            FiscalOrder::PostThenStamp => {
+                let remote = write_one(self.inner.as_ref(), &write).await?;
+                (remote, self.step.stamp(&self.tenant, &write.op).await?)
+            }
+            _ => {
+                let stamp = self.step.stamp(&self.tenant, &write.op).await?;
+                (write_one(self.inner.as_ref(), &write).await?, stamp)
+            }
+        };
+        let Some(stamp) = stamp else {
+            return Ok(remote);
+        };
+        let stamp_key = IdempotencyKey::new(format!("stamp-{}", stamp.uuid))?;
+        self.inner
+            .attach_fiscal_stamp(kind, &remote, &stamp, &stamp_key)
+            .await?;
+        Ok(remote)
+    }
+}
+
+#[async_trait]
+impl ErpAdapter for FiscalAdapter {
+    fn provider(&self) -> &'static str {
+        self.inner.provider()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn test_connection(&self) -> Result<CompanyInfo> {
+        self.inner.test_connection().await
+    }
+
+    async fn upsert_customer(
+        &self,
+        customer: &Customer,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        self.step
+            .stamp(&self.tenant, &WriteOp::UpsertCustomer(customer.clone()))
+            .await?;
+        self.inner.upsert_customer(customer, key).await
+    }
+
+    async fn upsert_item(&self, item: &Item, key: &IdempotencyKey) -> Result<RemoteRef> {
+        self.step
+            .stamp(&self.tenant, &WriteOp::UpsertItem(item.clone()))
+            .await?;
+        self.inner.upsert_item(item, key).await
+    }
+
+    async fn create_invoice(&self, invoice: &Invoice, key: &IdempotencyKey) -> Result<RemoteRef> {
+        self.fiscal_write(WriteOp::CreateInvoice(invoice.clone()), key)
+            .await
+    }
+
+    async fn void_invoice(&self, invoice: &RemoteRef, key: &IdempotencyKey) -> Result<RemoteRef> {
+        self.inner.void_invoice(invoice, key).await
+    }
+
+    async fn record_payment(&self, payment: &Payment, key: &IdempotencyKey) -> Result<RemoteRef> {
+        self.fiscal_write(WriteOp::RecordPayment(payment.clone()), key)
+            .await
+    }
+
+    async fn create_credit_note(
+        &self,
+        credit_note: &CreditNote,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        self.fiscal_write(WriteOp::CreateCreditNote(credit_note.clone()), key)
+            .await
+    }
+
+    async fn get(&self, kind: EntityKind, remote_id: &str) -> Result<RemoteRecord> {
+        self.inner.get(kind, remote_id).await
+    }
+
+    async fn list_changed_since(
+        &self,
+        kinds: &[EntityKind],
+        cursor: Option<&ChangeCursor>,
+    ) -> Result<ChangePage> {
+        self.inner.list_changed_since(kinds, cursor).await
+    }
+
+    fn limits(&self) -> ConnectionLimits {
+        self.inner.limits()
+    }
+
+    async fn attach_fiscal_stamp(
+        &self,
+        kind: EntityKind,
+        record: &RemoteRef,
+        stamp: &FiscalStamp,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        self.inner
+            .attach_fiscal_stamp(kind, record, stamp, key)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::Decimal;
+
+    const U1: &str = "1e5a6e1b-9c1b-5319-bfed-123bd143a310";
+
+    fn stamp(uuid: &str) -> FiscalStamp {
+        FiscalStamp::new(
+            "mx-cfdi-4.0",
+            FiscalDocumentKind::Invoice,
+            uuid,
+            "2026-12-01T10:00:00",
+            "finkok",
+            Decimal::new(11600, 2),
+            "<cfdi/>",
+        )
+    }
+
+    #[test]
+    fn marker_round_trips_and_rejects_garbage() {
+        let s = stamp(U1);
+        assert_eq!(s.uuid, U1.to_ascii_uppercase());
+        let note = format!("paid by card {} thanks", s.marker());
+        assert_eq!(FiscalStamp::find_marker(&note), Some(s.uuid.as_str()));
+        assert_eq!(FiscalStamp::find_marker("UUID:not-a-uuid"), None);
+        assert_eq!(FiscalStamp::find_marker("nothing"), None);
+        assert!(!format!("{s:?}").contains("<cfdi/>"));
+    }
+
+    #[tokio::test]
+    async fn journal_keeps_the_first_sealed_document_and_refuses_a_second_uuid() {
+        let j = MemoryStampJournal::new();
+        let key = FiscalKey::new("t1", EntityKind::Invoice, "inv-1");
+        let first = j.begin(&key, "sealed-A").await.unwrap();
+        let again = j.begin(&key, "sealed-B").await.unwrap();
+        assert_eq!(first, again, "the existing pending document wins");
+        j.sending(&key, "finkok").await.unwrap();
+        j.sending(&key, "finkok").await.unwrap();
+        j.not_stamped(&key, "finkok").await.unwrap();
+        match j.get(&key).await.unwrap() {
+            Some(JournalEntry::Pending { sealed, attempts }) => {
+                assert_eq!(sealed, "sealed-A");
+                assert_eq!(attempts.len(), 1);
+                assert!(attempts[0].definitely_not_stamped);
+            }
+            other => panic!("{other:?}"),
+        }
+        j.complete(&key, &stamp(U1)).await.unwrap();
+        j.complete(&key, &stamp(U1)).await.unwrap();
+        let other = "F08A8B8C-26DB-5385-86AF-2A1D354C5CC3";
+        let e = j.complete(&key, &stamp(other)).await.unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Conflict);
+        j.abandon(&key).await.unwrap();
+        assert!(matches!(
+            j.get(&key).await.unwrap(),
+            Some(JournalEntry::Stamped(_))
+        ));
+        let all = j.stamped("t1", FiscalDocumentKind::Invoice).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert!(
+            j.stamped("t2", FiscalDocumentKind::Invoice)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
