@@ -71,7 +71,7 @@ async fn sqlite_schema_from_a_newer_version_is_refused() {
     let store = SqliteStore::open(&path).await.unwrap();
     sqlx::query(
         "INSERT INTO _erp_hub_migrations (version, description, success, checksum, execution_time) \
-         VALUES (2, 'from the future', 1, x'00', 0)",
+         VALUES (3, 'from the future', 1, x'00', 0)",
     )
     .execute(store.pool())
     .await
@@ -79,7 +79,7 @@ async fn sqlite_schema_from_a_newer_version_is_refused() {
     drop(store);
     let err = SqliteStore::open(&path).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
-    assert!(err.to_string().contains("schema version 2, newer"), "{err}");
+    assert!(err.to_string().contains("schema version 3, newer"), "{err}");
     // Reopening an up-to-date database is fine.
     let dir2 = tempfile::tempdir().unwrap();
     SqliteStore::open(dir2.path().join("a.db")).await.unwrap();
@@ -92,14 +92,14 @@ async fn pg_schema_from_a_newer_version_is_refused() {
     let store = PgStore::connect(&url).await.unwrap();
     sqlx::query(
         "INSERT INTO _erp_hub_migrations (version, description, success, checksum, execution_time) \
-         VALUES (2, 'from the future', true, '\\x00', 0)",
+         VALUES (3, 'from the future', true, '\\x00', 0)",
     )
     .execute(store.pool())
     .await
     .unwrap();
     let err = PgStore::connect(&url).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
-    assert!(err.to_string().contains("schema version 2, newer"), "{err}");
+    assert!(err.to_string().contains("schema version 3, newer"), "{err}");
 }
 
 #[tokio::test]

@@ -11,16 +11,25 @@ use super::sql::{db_error, migrate_error, sql_store};
 use crate::Result;
 
 /// Latest schema version this build knows.
-const LATEST: i64 = 1;
+const LATEST: i64 = 2;
 
 fn migrator() -> Migrator {
-    let mut m = Migrator::with_migrations(vec![Migration::new(
-        1,
-        "hub".into(),
-        MigrationType::Simple,
-        sqlx::SqlStr::from_static(include_str!("../../migrations/sqlite/0001_hub.sql")),
-        false,
-    )]);
+    let mut m = Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "hub".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!("../../migrations/sqlite/0001_hub.sql")),
+            false,
+        ),
+        Migration::new(
+            2,
+            "claim index".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!("../../migrations/sqlite/0002_claim_index.sql")),
+            false,
+        ),
+    ]);
     m.dangerous_set_table_name("_erp_hub_migrations");
     m
 }
@@ -95,4 +104,4 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, Sqlite, "");
+sql_store!(SqliteStore, Sqlite, "", false);
