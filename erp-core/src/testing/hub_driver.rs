@@ -190,10 +190,19 @@ impl ErpAdapter for HubDriven {
 
 /// Runs every [`conformance`] scenario with the writes going through a hub ([`HubDriven`] on a
 /// [`MemoryStore`]) in front of `adapter`, then checks the hub's sync log: nothing left queued or claimed,
-/// and every record has an attempt history (scenario `hub_sync_log`). One line per adapter crate:
+/// and every record has an attempt history (scenario `hub_sync_log`). One line per adapter crate (the adapter,
+/// and the mock that provokes its faults):
 ///
-/// ```ignore
-/// let results = run_all_via_hub(Arc::new(adapter), &Context::new("hub"), &mock).await;
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use erp_hub_core::testing::conformance::Context;
+/// use erp_hub_core::testing::{MemoryErp, run_all_via_hub};
+///
+/// let erp = Arc::new(MemoryErp::new());
+/// let results = run_all_via_hub(erp.clone(), &Context::new("doc"), erp.as_ref()).await;
+/// assert!(results.iter().all(|(_, outcome)| outcome.is_ok()));
+/// # });
 /// ```
 pub async fn run_all_via_hub(
     adapter: Arc<dyn ErpAdapter>,
