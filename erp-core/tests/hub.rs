@@ -246,6 +246,23 @@ async fn lease_stolen_is_fenced(store: Arc<dyn HubStore>) {
     assert_eq!(got_b[0].key, key_a, "the key survives the takeover");
     assert_eq!(got_b[0].attempts, 1, "the lost attempt counts");
     let id = got_b[0].id;
+    // Worker A wakes up while B holds the record: the lease token (not only the state) fences it off.
+    let early = store
+        .complete(
+            &a,
+            &[Completion::new(
+                id,
+                chrono::Utc::now(),
+                Duration::from_millis(1),
+                Verdict::Done(RemoteRef::new("memory", "C-a")),
+            )],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(early.kind(), ErrorKind::Conflict, "{early}");
+    let held = store.record(id).await.unwrap().unwrap();
+    assert_eq!(held.state, RecordState::Claimed, "B still holds it");
+    assert_eq!(held.remote, None, "A's result was not written");
     let remote_b = RemoteRef::new("memory", "C-b");
     store
         .complete(

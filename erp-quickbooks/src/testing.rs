@@ -72,6 +72,51 @@ struct State {
     latency: Option<std::time::Duration>,
     touch_after_get: Option<(String, String)>,
     reject_write_after: Option<usize>,
+    limits: Option<Limits>,
+}
+
+/// QuickBooks' per-realm limits, enforced by the mock when asked ([`MockQuickBooks::enforce_limits`]).
+struct Limits {
+    per_minute: usize,
+    concurrent: usize,
+    /// Arrival instants of the accepted API requests of the last minute (oldest first).
+    accepted: std::collections::VecDeque<std::time::Instant>,
+    total_accepted: u64,
+    rejections: u64,
+}
+
+impl Limits {
+    /// Accepts a request arriving now, or says how long to wait (the `Retry-After`) when it breaks a limit.
+    /// A request is in flight from its arrival until the mock's latency has passed.
+    fn admit(&mut self, latency: std::time::Duration) -> Result<(), u64> {
+        let now = std::time::Instant::now();
+        let minute = std::time::Duration::from_secs(60);
+        while self
+            .accepted
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= minute)
+        {
+            self.accepted.pop_front();
+        }
+        let in_flight = self
+            .accepted
+            .iter()
+            .rev()
+            .take_while(|t| now.duration_since(**t) < latency)
+            .count();
+        if self.accepted.len() >= self.per_minute {
+            self.rejections += 1;
+            let oldest = self.accepted.front().copied().unwrap_or(now);
+            return Err((minute.saturating_sub(now.duration_since(oldest)).as_secs()) + 1);
+        }
+        if in_flight >= self.concurrent {
+            self.rejections += 1;
+            return Err(1);
+        }
+        self.accepted.push_back(now);
+        self.total_accepted += 1;
+        Ok(())
+    }
 }
 
 /// The mock server. Cheap to clone (shared state).
@@ -894,6 +939,16 @@ impl Respond for Responder {
         let Some(rest) = path.strip_prefix(&prefix).map(str::to_owned) else {
             return respond(fault(404, "610", "Object Not Found", "realm"));
         };
+        let latency = st.latency.unwrap_or_default();
+        if let Some(Err(retry_after)) = st.limits.as_mut().map(|l| l.admit(latency)) {
+            return respond(fault(
+                429,
+                "3001",
+                "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+                "",
+            ))
+            .insert_header("retry-after", retry_after.to_string().as_str());
+        }
         let query: Vec<(String, String)> = req
             .url
             .query_pairs()
@@ -1203,6 +1258,7 @@ impl MockQuickBooks {
             latency: None,
             touch_after_get: None,
             reject_write_after: None,
+            limits: None,
         }));
         wiremock::Mock::given(wiremock::matchers::any())
             .respond_with(Responder {
@@ -1316,6 +1372,36 @@ impl MockQuickBooks {
     /// a write based on that read meets a stale SyncToken (5010).
     pub fn touch_after_next_get(&self, entity: &str, id: &str) {
         lock(&self.state).touch_after_get = Some((entity.to_owned(), id.to_owned()));
+    }
+
+    /// Enforces QuickBooks' per-realm limits from now on: at most `per_minute` API requests in any 60 s and
+    /// `concurrent` in flight (a request is in flight for the [`set_latency`](Self::set_latency) delay after
+    /// it arrives). A request past either answers `429` with Fault 3001 and a `Retry-After` header, and is not
+    /// processed or logged. The token endpoint is not limited.
+    pub fn enforce_limits(&self, per_minute: u32, concurrent: u32) {
+        lock(&self.state).limits = Some(Limits {
+            per_minute: usize::try_from(per_minute).unwrap_or(usize::MAX),
+            concurrent: usize::try_from(concurrent).unwrap_or(usize::MAX),
+            accepted: std::collections::VecDeque::new(),
+            total_accepted: 0,
+            rejections: 0,
+        });
+    }
+
+    /// API requests accepted under [`enforce_limits`](Self::enforce_limits) (0 without limits).
+    pub fn limited_accepted(&self) -> u64 {
+        lock(&self.state)
+            .limits
+            .as_ref()
+            .map_or(0, |l| l.total_accepted)
+    }
+
+    /// Requests answered `429` because they broke [`enforce_limits`](Self::enforce_limits).
+    pub fn limit_rejections(&self) -> u64 {
+        lock(&self.state)
+            .limits
+            .as_ref()
+            .map_or(0, |l| l.rejections)
     }
 
     /// Makes the current access token invalid (the next API call gets `401`).

@@ -6,6 +6,8 @@
 #  - pac_failover: every scenario, last line double_stamps=0 lost=0 (counted by the mock PACs);
 #  - hub_status: the operator table (one dead letter with its history) and the hub's metrics as Prometheus text;
 #  - sync_faults --records 1500: last line records=1500 duplicates=0 lost=0 dead_letters=<n> log_complete=true;
+#  - sync_bench --seconds 5 --records 1000 --workers 1 (smoke): no 429 from the QuickBooks-limits mock, no record
+#    lost to one, engine lines for SQLite and PostgreSQL (the 60 s benchmark itself is not run here);
 #  - sync_engine: faults and a crash between runs, last line created=8 duplicates=0 lost=0 (counted in MemoryErp).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,6 +45,11 @@ echo "$out" | tail -n 1 | grep -q '^metric_lines=[1-9]' || fail "hub_status: no 
 last=$(scripts/with-postgres.sh cargo run --quiet --release -p examples --example sync_faults -- --records 1500 | tail -n 1)
 [[ "$last" =~ ^records=1500\ duplicates=0\ lost=0\ dead_letters=[0-9]+\ log_complete=true$ ]] \
   || fail "sync_faults ended with '$last'"
+
+out=$(scripts/with-postgres.sh cargo run --quiet --release -p examples --example sync_bench -- --seconds 5 --records 1000 --workers 1)
+echo "$out" | grep -Eq '^allowed_rate_ratio=[0-9.]+ throttled_429=0 lost_429=0$' || fail "sync_bench: QuickBooks limits broken:\n$out"
+echo "$out" | grep -q '^engine sqlite: records=1000 workers=1 ' || fail "sync_bench: no SQLite engine line:\n$out"
+echo "$out" | grep -q '^engine postgres: records=1000 workers=1 ' || fail "sync_bench: no PostgreSQL engine line:\n$out"
 
 last=$(run pac_failover | tail -n 1)
 [ "$last" = "double_stamps=0 lost=0" ] || fail "pac_failover ended with '$last'"

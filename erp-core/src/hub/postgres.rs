@@ -10,7 +10,7 @@ use super::sql::{db_error, migrate_error, sql_store};
 use crate::Result;
 
 /// Latest schema version this build knows.
-const LATEST: i64 = 2;
+const LATEST: i64 = 3;
 
 fn migrator() -> Migrator {
     let mut m = Migrator::with_migrations(vec![
@@ -23,9 +23,18 @@ fn migrator() -> Migrator {
         ),
         Migration::new(
             2,
+            "claim index".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!(
+                "../../migrations/postgres/0002_claim_index.sql"
+            )),
+            false,
+        ),
+        Migration::new(
+            3,
             "numbers".into(),
             MigrationType::Simple,
-            sqlx::SqlStr::from_static(include_str!("../../migrations/postgres/0002_numbers.sql")),
+            sqlx::SqlStr::from_static(include_str!("../../migrations/postgres/0003_numbers.sql")),
             false,
         ),
     ]);
@@ -102,4 +111,4 @@ impl PgStore {
     }
 }
 
-sql_store!(PgStore, Postgres, " FOR UPDATE OF r SKIP LOCKED");
+sql_store!(PgStore, Postgres, " FOR UPDATE OF r SKIP LOCKED", true);

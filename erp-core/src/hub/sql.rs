@@ -56,32 +56,194 @@ pub(crate) fn migrate_error(e: sqlx::migrate::MigrateError, latest: i64) -> Erro
     }
 }
 
-/// The dependency check is written `d` first, then `p` by its unique key (a join let SQLite scan the scope
-/// for every dependency: quadratic).
-pub(crate) const CLAIM_PICK: &str = "SELECT r.id FROM hub_records r \
-     WHERE r.tenant = $1 AND r.connection = $2 \
-       AND ((r.state = 'queued' AND r.next_attempt_at <= $3) OR (r.state = 'claimed' AND r.locked_until < $3)) \
-       AND NOT EXISTS (SELECT 1 FROM hub_deps d WHERE d.record_id = r.id AND EXISTS ( \
-             SELECT 1 FROM hub_records p WHERE p.tenant = r.tenant AND p.connection = r.connection \
-                AND p.kind = d.kind AND p.external_ref = d.external_ref AND p.state <> 'done')) \
-     ORDER BY r.next_attempt_at, r.id LIMIT $4";
+/// The dependency check of a claim: no dependency of `r` (in `hub_deps`) is a record of the same scope that is
+/// not done (a dependency the hub does not hold does not block). Written `d` first, then `p` by its unique key
+/// as a scalar subquery that no planner flattens into a join (a join let SQLite scan the scope for every
+/// dependency, and PostgreSQL walk the scope's records first: quadratic), and as a correlated `count(*) = 0`
+/// rather than `NOT EXISTS`: PostgreSQL turns a
+/// `NOT EXISTS` into a hash anti-join over every dependency of the table and sorts every candidate before the
+/// `LIMIT` (hundreds of ms per claim on a freshly filled, not yet analyzed table); a scalar subquery stays a
+/// per-row filter on the ordered index walk, which stops after the batch.
+macro_rules! deps_pending {
+    () => {
+        "(SELECT count(*) FROM hub_deps d WHERE d.record_id = r.id AND COALESCE(( \
+             SELECT p.state FROM hub_records p WHERE p.tenant = r.tenant AND p.connection = r.connection \
+                AND p.kind = d.kind AND p.external_ref = d.external_ref), 'done') <> 'done')"
+    };
+}
 
-pub(crate) const LOG_EXPIRED: &str = "INSERT INTO hub_attempts \
-     (record_id, attempt, started_at, duration_ms, outcome, error_kind, message, remote_id, worker) \
-     SELECT id, attempts + 1, $2, 0, 'lease_expired', NULL, \
-            'the worker''s lease ran out; the send may have happened', NULL, COALESCE(locked_by, '') \
-     FROM hub_records WHERE id = $1 AND state = 'claimed'";
+macro_rules! deps_done {
+    () => {
+        concat!(deps_pending!(), " = 0")
+    };
+}
 
-pub(crate) const CLAIM_ONE: &str = "UPDATE hub_records SET \
-       attempts = attempts + CASE WHEN state = 'claimed' THEN 1 ELSE 0 END, \
-       state = 'claimed', locked_by = $2, locked_until = $3, lease_token = $4, \
-       first_sent_at = COALESCE(first_sent_at, $5), updated_at = $5 \
-     WHERE id = $1 \
-     RETURNING id, tenant, connection, kind, external_ref, op, idempotency_key, \
-       attempts - retry_base AS budget, enqueued_at, first_sent_at";
+/// Records of a scope whose lease expired (their earlier attempt may have been sent), dependencies done.
+pub(crate) const CLAIM_PICK_EXPIRED: &str = concat!(
+    "SELECT r.id FROM hub_records r \
+     WHERE r.tenant = $1 AND r.connection = $2 AND r.state = 'claimed' AND r.locked_until < $3 AND ",
+    deps_done!(),
+    " ORDER BY r.locked_until, r.id LIMIT $4"
+);
 
-pub(crate) const HEARTBEAT: &str = "UPDATE hub_records SET locked_until = $3 \
-     WHERE id = $1 AND state = 'claimed' AND lease_token = $2";
+/// Queued, due records of a scope with every dependency done, in due order. Walks the index
+/// `hub_records_claim (state, tenant, connection, next_attempt_at, id)` in order and stops after `$4` hits, so a
+/// claim costs the blocked records ahead of the hits, not the whole scope.
+pub(crate) const CLAIM_PICK_QUEUED: &str = concat!(
+    "SELECT r.id FROM hub_records r \
+     WHERE r.tenant = $1 AND r.connection = $2 AND r.state = 'queued' AND r.next_attempt_at <= $3 AND ",
+    deps_done!(),
+    " ORDER BY r.next_attempt_at, r.id LIMIT $4"
+);
+
+/// `id` is one of the record ids bound as one JSON array (`$n`): one statement for a whole batch on both
+/// backends. On PostgreSQL `= ANY (ARRAY(...))` (an init plan, then an index scan by primary key) rather than
+/// `IN (SELECT ...)`, which the planner may run as a hash semi-join over the whole table.
+fn ids_in(pg: bool, n: u8) -> String {
+    if pg {
+        format!(
+            "= ANY (ARRAY(SELECT (x)::bigint FROM jsonb_array_elements_text(${n}::text::jsonb) AS t(x)))"
+        )
+    } else {
+        format!("IN (SELECT value FROM json_each(${n}))")
+    }
+}
+
+/// The JSON array bound for [`ids_in`].
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Logs the earlier attempt of every claimed (lease-expired) record among `$1` as `lease_expired`.
+pub(crate) fn log_expired_many(pg: bool) -> String {
+    format!(
+        "INSERT INTO hub_attempts \
+         (record_id, attempt, started_at, duration_ms, outcome, error_kind, message, remote_id, worker) \
+         SELECT id, attempts + 1, $2, 0, 'lease_expired', NULL, \
+                'the worker''s lease ran out; the send may have happened', NULL, COALESCE(locked_by, '') \
+         FROM hub_records WHERE id {} AND state = 'claimed'",
+        ids_in(pg, 1)
+    )
+}
+
+/// Claims the picked records `$1` (rows locked by the pick on PostgreSQL, the write lock held on SQLite).
+pub(crate) fn claim_many(pg: bool) -> String {
+    format!(
+        "UPDATE hub_records SET \
+           attempts = attempts + CASE WHEN state = 'claimed' THEN 1 ELSE 0 END, \
+           state = 'claimed', locked_by = $2, locked_until = $3, lease_token = $4, \
+           first_sent_at = COALESCE(first_sent_at, $5), updated_at = $5 \
+         WHERE id {} \
+         RETURNING id, tenant, connection, kind, external_ref, op, idempotency_key, \
+           attempts - retry_base AS budget, enqueued_at, first_sent_at",
+        ids_in(pg, 1)
+    )
+}
+
+/// Extends the lease of the records `$1` still held under lease token `$2`; returns their ids.
+pub(crate) fn heartbeat_many(pg: bool) -> String {
+    format!(
+        "UPDATE hub_records SET locked_until = $3 \
+         WHERE id {} AND state = 'claimed' AND lease_token = $2 RETURNING id",
+        ids_in(pg, 1)
+    )
+}
+
+/// Gives back the records `$1` still held under lease token `$2`.
+pub(crate) fn release_many(pg: bool) -> String {
+    format!(
+        "UPDATE hub_records SET state = 'queued', next_attempt_at = $3, \
+           locked_by = NULL, locked_until = NULL, lease_token = NULL, updated_at = $4 \
+         WHERE id {} AND state = 'claimed' AND lease_token = $2",
+        ids_in(pg, 1)
+    )
+}
+
+/// The remotes of done records of scope (`$1`, `$2`) among the `[kind, external_ref]` pairs of the JSON `$3`,
+/// each looked up by the unique key (the pairs drive the join).
+pub(crate) fn remote_of_many(pg: bool) -> &'static str {
+    if pg {
+        "SELECT r.kind, r.external_ref, r.remote \
+         FROM jsonb_array_elements($3::text::jsonb) AS t(e) \
+         JOIN hub_records r ON r.tenant = $1 AND r.connection = $2 AND r.kind = t.e->>0 \
+              AND r.external_ref = t.e->>1 \
+         WHERE r.state = 'done'"
+    } else {
+        "SELECT r.kind, r.external_ref, r.remote \
+         FROM json_each($3) AS j \
+         CROSS JOIN hub_records r ON r.tenant = $1 AND r.connection = $2 \
+              AND r.kind = json_extract(j.value, '$[0]') AND r.external_ref = json_extract(j.value, '$[1]') \
+         WHERE r.state = 'done'"
+    }
+}
+
+/// One completion, as bound to the completion statements.
+#[derive(serde::Serialize)]
+pub(crate) struct CompletionRow {
+    pub(crate) id: i64,
+    pub(crate) state: &'static str,
+    pub(crate) next: i64,
+    /// The `RemoteRef` as JSON.
+    pub(crate) remote: Option<String>,
+    pub(crate) error_kind: Option<String>,
+    pub(crate) message: Option<String>,
+    pub(crate) started: i64,
+    pub(crate) duration: i64,
+    pub(crate) outcome: &'static str,
+    pub(crate) remote_id: Option<String>,
+}
+
+/// The rows [`COMPLETE`] + [`LOG_ATTEMPT`] (SQLite) or [`COMPLETE_MANY_PG`] write for `results` at `now`.
+pub(crate) fn completion_rows(
+    results: &[crate::hub::Completion],
+    now: i64,
+) -> crate::Result<Vec<CompletionRow>> {
+    use crate::hub::types::error_kind_str;
+    let now_t = ms_to_time(now);
+    results
+        .iter()
+        .map(|c| {
+            let (state, next, remote, error, outcome) =
+                crate::hub::memory::apply(&c.verdict, now_t);
+            Ok(CompletionRow {
+                id: c.id,
+                state: state.as_str(),
+                next: next.timestamp_millis(),
+                remote: match &remote {
+                    Some(r) => {
+                        Some(serde_json::to_string(r).map_err(|x| Error::config(x.to_string()))?)
+                    }
+                    None => None,
+                },
+                error_kind: error.as_ref().map(|x| error_kind_str(x.kind)),
+                message: error.as_ref().map(|x| x.message.clone()),
+                started: c.started_at.timestamp_millis(),
+                duration: duration_ms(c.duration),
+                outcome,
+                remote_id: remote.map(|r| r.id),
+            })
+        })
+        .collect()
+}
+
+/// PostgreSQL: the results of a batch (`$1`, JSON array of [`CompletionRow`]) in one statement. The UPDATE is
+/// fenced by the lease token `$2` exactly like [`COMPLETE`]; attempts are logged only for the rows it updated,
+/// whose ids it returns.
+pub(crate) const COMPLETE_MANY_PG: &str = "WITH v AS ( \
+       SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS v(id bigint, state text, next bigint, remote text, \
+         error_kind text, message text, started bigint, duration bigint, outcome text, remote_id text)), \
+     u AS ( \
+       UPDATE hub_records r SET state = v.state, attempts = r.attempts + 1, next_attempt_at = v.next, \
+         remote = COALESCE(v.remote, r.remote), last_error_kind = v.error_kind, last_error = v.message, \
+         locked_by = NULL, locked_until = NULL, lease_token = NULL, updated_at = $3 \
+       FROM v WHERE r.id = v.id AND r.state = 'claimed' AND r.lease_token = $2 \
+         AND r.id = ANY (ARRAY(SELECT id FROM v)) \
+       RETURNING r.id, r.attempts) \
+     INSERT INTO hub_attempts \
+       (record_id, attempt, started_at, duration_ms, outcome, error_kind, message, remote_id, worker) \
+     SELECT u.id, u.attempts, v.started, v.duration, v.outcome, v.error_kind, v.message, v.remote_id, $4 \
+     FROM u JOIN v ON v.id = u.id \
+     RETURNING record_id";
 
 pub(crate) const COMPLETE: &str = "UPDATE hub_records SET state = $3, attempts = attempts + 1, \
        next_attempt_at = $4, remote = COALESCE($5, remote), last_error_kind = $6, last_error = $7, \
@@ -92,10 +254,6 @@ pub(crate) const COMPLETE: &str = "UPDATE hub_records SET state = $3, attempts =
 pub(crate) const LOG_ATTEMPT: &str = "INSERT INTO hub_attempts \
      (record_id, attempt, started_at, duration_ms, outcome, error_kind, message, remote_id, worker) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-
-pub(crate) const RELEASE: &str = "UPDATE hub_records SET state = 'queued', next_attempt_at = $3, \
-       locked_by = NULL, locked_until = NULL, lease_token = NULL, updated_at = $4 \
-     WHERE id = $1 AND state = 'claimed' AND lease_token = $2";
 
 pub(crate) const FIND_KEY: &str = "SELECT id, fingerprint, state, attempts, generation FROM hub_records \
      WHERE tenant = $1 AND connection = $2 AND kind = $3 AND external_ref = $4";
@@ -113,9 +271,6 @@ pub(crate) const REPLACE: &str = "UPDATE hub_records SET op = $2, fingerprint = 
      WHERE id = $1";
 
 pub(crate) const DELETE_DEPS: &str = "DELETE FROM hub_deps WHERE record_id = $1";
-
-pub(crate) const REMOTE_OF: &str = "SELECT remote FROM hub_records WHERE tenant = $1 AND connection = $2 \
-     AND kind = $3 AND external_ref = $4 AND state = 'done'";
 
 pub(crate) const REQUEUE_PICK: &str = "SELECT tenant, connection, op, generation, last_error_kind FROM hub_records \
      WHERE id = $1 AND state = 'dead'";
@@ -141,22 +296,23 @@ pub(crate) const RECORDS: &str = "SELECT id, tenant, connection, kind, external_
 pub(crate) const HISTORY: &str = "SELECT attempt, started_at, duration_ms, outcome, error_kind, message, \
      remote_id, worker FROM hub_attempts WHERE record_id = $1 ORDER BY attempt";
 
-pub(crate) const STATUS: &str = "SELECT r.tenant, r.connection, \
+pub(crate) const STATUS: &str = concat!(
+    "SELECT r.tenant, r.connection, \
        SUM(CASE WHEN r.state = 'queued' THEN 1 ELSE 0 END) AS queued, \
-       SUM(CASE WHEN r.state = 'queued' AND EXISTS (SELECT 1 FROM hub_deps d WHERE d.record_id = r.id \
-             AND EXISTS (SELECT 1 FROM hub_records p WHERE p.tenant = r.tenant AND p.connection = r.connection \
-                AND p.kind = d.kind AND p.external_ref = d.external_ref AND p.state <> 'done')) \
-           THEN 1 ELSE 0 END) AS blocked, \
+       SUM(CASE WHEN r.state = 'queued' AND ",
+    deps_pending!(),
+    " > 0 THEN 1 ELSE 0 END) AS blocked, \
        SUM(CASE WHEN r.state = 'claimed' THEN 1 ELSE 0 END) AS claimed, \
        SUM(CASE WHEN r.state = 'done' THEN 1 ELSE 0 END) AS done, \
        SUM(CASE WHEN r.state = 'dead' THEN 1 ELSE 0 END) AS dead, \
        MIN(CASE WHEN r.state IN ('queued', 'claimed') THEN r.enqueued_at END) AS oldest \
-     FROM hub_records r GROUP BY r.tenant, r.connection ORDER BY r.tenant, r.connection";
+     FROM hub_records r GROUP BY r.tenant, r.connection ORDER BY r.tenant, r.connection"
+);
 
 /// Implements `HubStore` for a store type with a `pool` field, a `write_tx()` method that opens a write
 /// transaction and a `now(&mut tx)` method that reads the store clock.
 macro_rules! sql_store {
-    ($Store:ty, $Db:ty, $lock:literal) => {
+    ($Store:ty, $Db:ty, $lock:literal, $pg:literal) => {
         #[async_trait::async_trait]
         impl $crate::hub::HubStore for $Store {
             async fn enqueue(
@@ -266,43 +422,64 @@ macro_rules! sql_store {
                 use sqlx::Row as _;
                 use $crate::hub::sql::*;
                 let e = |err| db_error("claim", err);
+                let max = i64::try_from(req.max).unwrap_or(i64::MAX);
                 let mut tx = self.write_tx().await?;
                 let now = Self::now(&mut tx).await?;
-                let ids: Vec<i64> =
-                    sqlx::query(sqlx::AssertSqlSafe(format!("{CLAIM_PICK}{}", $lock)))
+                // Expired leases first (rare), then queued records in due order: two index walks that stop at
+                // `max` instead of one OR that sorts every candidate of the scope.
+                let mut ids: Vec<i64> = Vec::with_capacity(req.max);
+                let mut expired = 0;
+                for pick in [CLAIM_PICK_EXPIRED, CLAIM_PICK_QUEUED] {
+                    let left = max - i64::try_from(ids.len()).unwrap_or(i64::MAX);
+                    if left <= 0 {
+                        break;
+                    }
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{pick}{}", $lock)))
                         .bind(&req.scope.tenant)
                         .bind(&req.scope.connection)
                         .bind(now)
-                        .bind(i64::try_from(req.max).unwrap_or(i64::MAX))
+                        .bind(left)
                         .fetch_all(&mut *tx)
                         .await
-                        .map_err(e)?
-                        .iter()
-                        .map(|r| r.try_get::<i64, _>("id"))
-                        .collect::<Result<_, _>>()
                         .map_err(e)?;
+                    for r in &rows {
+                        ids.push(r.try_get::<i64, _>("id").map_err(e)?);
+                    }
+                    if pick == CLAIM_PICK_EXPIRED {
+                        expired = ids.len();
+                    }
+                }
+                if ids.is_empty() {
+                    tx.commit().await.map_err(e)?;
+                    return Ok(Vec::new());
+                }
+                let list = id_list(&ids);
                 let until = now.saturating_add(duration_ms(req.lease_for));
-                let mut out = Vec::with_capacity(ids.len());
-                for id in ids {
-                    sqlx::query(LOG_EXPIRED)
-                        .bind(id)
+                if expired > 0 {
+                    sqlx::query(sqlx::AssertSqlSafe(log_expired_many($pg)))
+                        .bind(id_list(&ids[..expired]))
                         .bind(now)
                         .execute(&mut *tx)
                         .await
                         .map_err(e)?;
-                    let row = sqlx::query(CLAIM_ONE)
-                        .bind(id)
-                        .bind(&req.lease.worker)
-                        .bind(until)
-                        .bind(req.lease.token)
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(e)?;
-                    out.push(claimed_from(&row).map_err(e)??);
                 }
+                let rows = sqlx::query(sqlx::AssertSqlSafe(claim_many($pg)))
+                    .bind(&list)
+                    .bind(&req.lease.worker)
+                    .bind(until)
+                    .bind(req.lease.token)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(e)?;
                 tx.commit().await.map_err(e)?;
-                Ok(out)
+                let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+                for row in &rows {
+                    let c = claimed_from(row).map_err(e)??;
+                    by_id.insert(c.id, c);
+                }
+                // In pick order (RETURNING's order is unspecified).
+                Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
             }
 
             async fn heartbeat(
@@ -311,25 +488,31 @@ macro_rules! sql_store {
                 ids: &[$crate::hub::RecordId],
                 extend: std::time::Duration,
             ) -> $crate::Result<()> {
+                use sqlx::Row as _;
                 use $crate::hub::sql::*;
                 let e = |err| db_error("heartbeat", err);
+                if ids.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = self.write_tx().await?;
                 let now = Self::now(&mut tx).await?;
-                let mut lost = Vec::new();
-                for id in ids {
-                    let n = sqlx::query(HEARTBEAT)
-                        .bind(*id)
-                        .bind(lease.token)
-                        .bind(now.saturating_add(duration_ms(extend)))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(e)?
-                        .rows_affected();
-                    if n == 0 {
-                        lost.push(*id);
-                    }
-                }
+                let held = sqlx::query(sqlx::AssertSqlSafe(heartbeat_many($pg)))
+                    .bind(id_list(ids))
+                    .bind(lease.token)
+                    .bind(now.saturating_add(duration_ms(extend)))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .iter()
+                    .map(|r| r.try_get::<i64, _>("id"))
+                    .collect::<Result<std::collections::HashSet<i64>, _>>()
+                    .map_err(e)?;
                 tx.commit().await.map_err(e)?;
+                let lost: Vec<i64> = ids
+                    .iter()
+                    .copied()
+                    .filter(|id| !held.contains(id))
+                    .collect();
                 $crate::hub::memory::lost_lease(&lost)
             }
 
@@ -340,52 +523,65 @@ macro_rules! sql_store {
             ) -> $crate::Result<()> {
                 use sqlx::Row as _;
                 use $crate::hub::sql::*;
-                use $crate::hub::types::error_kind_str;
                 let e = |err| db_error("complete", err);
+                if results.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = self.write_tx().await?;
                 let now = Self::now(&mut tx).await?;
-                let now_t = ms_to_time(now);
+                let rows = completion_rows(results, now)?;
                 let mut lost = Vec::new();
-                for c in results {
-                    let (state, next, remote, error, outcome) =
-                        $crate::hub::memory::apply(&c.verdict, now_t);
-                    let remote_json = match &remote {
-                        Some(r) => Some(
-                            serde_json::to_string(r)
-                                .map_err(|x| $crate::Error::config(x.to_string()))?,
-                        ),
-                        None => None,
-                    };
-                    let row = sqlx::query(COMPLETE)
-                        .bind(c.id)
+                if $pg {
+                    // One statement: the fenced UPDATE of every record and the INSERT of their attempts.
+                    let json = serde_json::to_string(&rows)
+                        .map_err(|x| $crate::Error::config(x.to_string()))?;
+                    let written = sqlx::query(COMPLETE_MANY_PG)
+                        .bind(json)
                         .bind(lease.token)
-                        .bind(state.as_str())
-                        .bind(next.timestamp_millis())
-                        .bind(remote_json)
-                        .bind(error.as_ref().map(|x| error_kind_str(x.kind)))
-                        .bind(error.as_ref().map(|x| x.message.clone()))
                         .bind(now)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(e)?;
-                    let Some(row) = row else {
-                        lost.push(c.id);
-                        continue;
-                    };
-                    let attempt: i64 = row.try_get("attempts").map_err(e)?;
-                    sqlx::query(LOG_ATTEMPT)
-                        .bind(c.id)
-                        .bind(attempt)
-                        .bind(c.started_at.timestamp_millis())
-                        .bind(duration_ms(c.duration))
-                        .bind(outcome)
-                        .bind(error.as_ref().map(|x| error_kind_str(x.kind)))
-                        .bind(error.as_ref().map(|x| x.message.clone()))
-                        .bind(remote.as_ref().map(|r| r.id.clone()))
                         .bind(&lease.worker)
-                        .execute(&mut *tx)
+                        .fetch_all(&mut *tx)
                         .await
+                        .map_err(e)?
+                        .iter()
+                        .map(|r| r.try_get::<i64, _>("record_id"))
+                        .collect::<Result<std::collections::HashSet<i64>, _>>()
                         .map_err(e)?;
+                    lost.extend(rows.iter().map(|r| r.id).filter(|id| !written.contains(id)));
+                } else {
+                    // SQLite runs in-process: the same two prepared statements per record, one transaction.
+                    for r in &rows {
+                        let row = sqlx::query(COMPLETE)
+                            .bind(r.id)
+                            .bind(lease.token)
+                            .bind(r.state)
+                            .bind(r.next)
+                            .bind(r.remote.as_deref())
+                            .bind(r.error_kind.as_deref())
+                            .bind(r.message.as_deref())
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(e)?;
+                        let Some(row) = row else {
+                            lost.push(r.id);
+                            continue;
+                        };
+                        let attempt: i64 = row.try_get("attempts").map_err(e)?;
+                        sqlx::query(LOG_ATTEMPT)
+                            .bind(r.id)
+                            .bind(attempt)
+                            .bind(r.started)
+                            .bind(r.duration)
+                            .bind(r.outcome)
+                            .bind(r.error_kind.as_deref())
+                            .bind(r.message.as_deref())
+                            .bind(r.remote_id.as_deref())
+                            .bind(&lease.worker)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(e)?;
+                    }
                 }
                 tx.commit().await.map_err(e)?;
                 $crate::hub::memory::lost_lease(&lost)
@@ -399,18 +595,19 @@ macro_rules! sql_store {
             ) -> $crate::Result<()> {
                 use $crate::hub::sql::*;
                 let e = |err| db_error("release", err);
+                if ids.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = self.write_tx().await?;
                 let now = Self::now(&mut tx).await?;
-                for id in ids {
-                    sqlx::query(RELEASE)
-                        .bind(*id)
-                        .bind(lease.token)
-                        .bind(now.saturating_add(duration_ms(after)))
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(e)?;
-                }
+                sqlx::query(sqlx::AssertSqlSafe(release_many($pg)))
+                    .bind(id_list(ids))
+                    .bind(lease.token)
+                    .bind(now.saturating_add(duration_ms(after)))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
                 tx.commit().await.map_err(e)
             }
 
@@ -422,28 +619,36 @@ macro_rules! sql_store {
                 use sqlx::Row as _;
                 use $crate::hub::sql::*;
                 let e = |err| db_error("remote_refs", err);
-                let mut out = Vec::with_capacity(refs.len());
-                for (kind, r) in refs {
-                    let row = sqlx::query(REMOTE_OF)
-                        .bind(&scope.tenant)
-                        .bind(&scope.connection)
-                        .bind(kind.as_str())
-                        .bind(r)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(e)?;
-                    let remote = match row {
-                        Some(row) => match row.try_get::<Option<String>, _>("remote").map_err(e)? {
-                            Some(json) => Some(serde_json::from_str(&json).map_err(|x| {
-                                $crate::hub::types::corrupt(format!("remote of {kind} `{r}`: {x}"))
-                            })?),
-                            None => None,
-                        },
-                        None => None,
-                    };
-                    out.push(remote);
+                if refs.is_empty() {
+                    return Ok(Vec::new());
                 }
-                Ok(out)
+                let pairs: Vec<(&str, &str)> =
+                    refs.iter().map(|(k, r)| (k.as_str(), r.as_str())).collect();
+                let json = serde_json::to_string(&pairs)
+                    .map_err(|x| $crate::Error::config(x.to_string()))?;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(remote_of_many($pg)))
+                    .bind(&scope.tenant)
+                    .bind(&scope.connection)
+                    .bind(json)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(e)?;
+                let mut found = std::collections::HashMap::with_capacity(rows.len());
+                for row in &rows {
+                    let kind: String = row.try_get("kind").map_err(e)?;
+                    let r: String = row.try_get("external_ref").map_err(e)?;
+                    if let Some(json) = row.try_get::<Option<String>, _>("remote").map_err(e)? {
+                        let remote: $crate::model::RemoteRef = serde_json::from_str(&json)
+                            .map_err(|x| {
+                                $crate::hub::types::corrupt(format!("remote of {kind} `{r}`: {x}"))
+                            })?;
+                        found.insert((kind, r), remote);
+                    }
+                }
+                Ok(refs
+                    .iter()
+                    .map(|(k, r)| found.get(&(k.as_str().to_owned(), r.clone())).cloned())
+                    .collect())
             }
 
             async fn requeue(&self, id: $crate::hub::RecordId) -> $crate::Result<bool> {

@@ -11,7 +11,7 @@ use super::sql::{db_error, migrate_error, sql_store};
 use crate::Result;
 
 /// Latest schema version this build knows.
-const LATEST: i64 = 2;
+const LATEST: i64 = 3;
 
 fn migrator() -> Migrator {
     let mut m = Migrator::with_migrations(vec![
@@ -24,9 +24,16 @@ fn migrator() -> Migrator {
         ),
         Migration::new(
             2,
+            "claim index".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!("../../migrations/sqlite/0002_claim_index.sql")),
+            false,
+        ),
+        Migration::new(
+            3,
             "numbers".into(),
             MigrationType::Simple,
-            sqlx::SqlStr::from_static(include_str!("../../migrations/sqlite/0002_numbers.sql")),
+            sqlx::SqlStr::from_static(include_str!("../../migrations/sqlite/0003_numbers.sql")),
             false,
         ),
     ]);
@@ -104,4 +111,4 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, Sqlite, "");
+sql_store!(SqliteStore, Sqlite, "", false);
