@@ -39,7 +39,7 @@ pub(crate) fn error(provider: &'static str, operation: &'static str, kind: Error
 
 pub(crate) fn latency(provider: &'static str, operation: &'static str, d: Duration) {
     metrics::histogram!("erp_hub_request_seconds", "provider" => provider, "operation" => operation)
-        .record(d.as_secs_f64());
+        .record(d.as_secs_f64()); // float-ok: a latency in seconds for the histogram
 }
 
 pub(crate) fn lease_lost() {
@@ -51,7 +51,8 @@ pub(crate) fn store_error(e: &crate::Error) {
         .increment(1);
 }
 
-#[allow(clippy::cast_precision_loss)] // gauges are f64 by the facade's design; counts stay far below 2^52
+// float-ok: record counts as metrics gauges (f64 by the facade's design), not money; counts stay far below 2^52
+#[allow(clippy::cast_precision_loss)]
 pub(crate) fn queue(s: &ScopeStatus, now: DateTime<Utc>) {
     let t = s.scope.tenant.clone();
     let c = s.scope.connection.clone();
@@ -61,13 +62,13 @@ pub(crate) fn queue(s: &ScopeStatus, now: DateTime<Utc>) {
         ("claimed", s.claimed),
     ] {
         metrics::gauge!("erp_hub_queue_depth", "tenant" => t.clone(), "connection" => c.clone(), "state" => state)
-            .set(n as f64);
+            .set(n as f64); // float-ok: a count as a gauge
     }
     metrics::gauge!("erp_hub_dead_letters", "tenant" => t.clone(), "connection" => c.clone())
-        .set(s.dead as f64);
+        .set(s.dead as f64); // float-ok: a count as a gauge
     let age = s
         .oldest_pending
         .and_then(|o| (now - o).to_std().ok())
-        .map_or(0.0, |d| d.as_secs_f64());
+        .map_or(0.0, |d| d.as_secs_f64()); // float-ok: an age in seconds
     metrics::gauge!("erp_hub_oldest_pending_seconds", "tenant" => t, "connection" => c).set(age);
 }
