@@ -11,44 +11,12 @@ use std::time::Duration;
 
 use erp_contpaqi::testing::MockContpaqi;
 use erp_contpaqi::{ContpaqiAdapter, PollPolicy};
-use erp_hub_core::adapter::{ErpAdapter, WriteOp};
+use erp_hub_core::adapter::ErpAdapter;
 use erp_hub_core::hub::{Hub, HubConfig, HubStore, MemoryStore, RecordFilter, RecordState, Scope};
-use erp_hub_core::model::{CreditNote, Customer, DocRef, Invoice, InvoiceLine, PartyRef, Payment};
-use erp_hub_core::money::Currency;
-use erp_hub_core::tax::{Tax, TaxRate};
 use erp_hub_core::testing::conformance::FaultHook;
 use rust_decimal_macros::dec;
 
-fn family(n: usize) -> Vec<WriteOp> {
-    let date = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("date");
-    let iva = || Tax::transferred("IVA", TaxRate::Percent(dec!(16)));
-    let c = format!("c-{n}");
-    let inv = format!("inv-{n}");
-    let invoice = Invoice::new(&inv, PartyRef::external(&c), date, Currency::MXN)
-        .with_line(InvoiceLine::new("Consultoría", dec!(10), dec!(100)).with_tax(iva()));
-    let pay = Payment::new(
-        format!("pay-{n}"),
-        PartyRef::external(&c),
-        date,
-        Currency::MXN,
-        dec!(500),
-    )
-    .apply_to(DocRef::external(&inv), dec!(500));
-    let cn = CreditNote::new(
-        format!("cn-{n}"),
-        PartyRef::external(&c),
-        DocRef::external(&inv),
-        date,
-        Currency::MXN,
-    )
-    .with_line(InvoiceLine::new("Descuento", dec!(1), dec!(100)).with_tax(iva()));
-    vec![
-        WriteOp::CreateCreditNote(cn),
-        WriteOp::RecordPayment(pay),
-        WriteOp::CreateInvoice(invoice),
-        WriteOp::UpsertCustomer(Customer::new(&c, format!("Cliente {n} SA"))),
-    ]
-}
+use erp_hub_core::testing::family;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_through_a_misbehaving_bridge_delivers_exactly_once() {

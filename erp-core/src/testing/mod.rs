@@ -6,11 +6,13 @@
 //! Enabled by the `testing` feature.
 
 pub mod conformance;
+mod fixtures;
 #[cfg(feature = "hub")]
 mod hub_driver;
 mod logs;
 mod memory;
 
+pub use fixtures::family;
 #[cfg(feature = "hub")]
 pub use hub_driver::{HubDriven, run_all_via_hub};
 pub use logs::LogCapture;

@@ -3,48 +3,14 @@
 
 use std::sync::Arc;
 
-use erp_hub_core::adapter::WriteOp;
 use erp_hub_core::hub::{HubStore, MemoryStore, PgStore, SqliteStore};
-use erp_hub_core::model::{CreditNote, Customer, DocRef, Invoice, InvoiceLine, PartyRef, Payment};
-use erp_hub_core::money::Currency;
-use erp_hub_core::tax::{Tax, TaxRate};
-use rust_decimal_macros::dec;
 
 pub fn date() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("date")
 }
 
-/// Customer `c-{n}`, invoice `inv-{n}` (1160 MXN), payment `pay-{n}` (500) and credit note `cn-{n}` (116),
-/// enqueued in reverse dependency order so that the hub has to order them.
-pub fn family(n: usize) -> Vec<WriteOp> {
-    let iva = || Tax::transferred("IVA", TaxRate::Percent(dec!(16)));
-    let c = format!("c-{n}");
-    let inv = format!("inv-{n}");
-    let invoice = Invoice::new(&inv, PartyRef::external(&c), date(), Currency::MXN)
-        .with_line(InvoiceLine::new("Consultoría", dec!(10), dec!(100)).with_tax(iva()));
-    let pay = Payment::new(
-        format!("pay-{n}"),
-        PartyRef::external(&c),
-        date(),
-        Currency::MXN,
-        dec!(500),
-    )
-    .apply_to(DocRef::external(&inv), dec!(500));
-    let cn = CreditNote::new(
-        format!("cn-{n}"),
-        PartyRef::external(&c),
-        DocRef::external(&inv),
-        date(),
-        Currency::MXN,
-    )
-    .with_line(InvoiceLine::new("Descuento", dec!(1), dec!(100)).with_tax(iva()));
-    vec![
-        WriteOp::CreateCreditNote(cn),
-        WriteOp::RecordPayment(pay),
-        WriteOp::CreateInvoice(invoice),
-        WriteOp::UpsertCustomer(Customer::new(&c, format!("Cliente {n} SA"))),
-    ]
-}
+#[allow(unused_imports)]
+pub use erp_hub_core::testing::family;
 
 pub fn memory() -> Arc<dyn HubStore> {
     Arc::new(MemoryStore::new())
