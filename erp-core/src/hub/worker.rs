@@ -576,6 +576,7 @@ fn retry_or_dead(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
     }
     let after = e
         .retry_after()
+        .or_else(|| e.retry_hint())
         .unwrap_or_else(|| backoff(cfg.backoff_base, cfg.backoff_max, attempts + 1));
     Verdict::Retry { after, error }
 }
