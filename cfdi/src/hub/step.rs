@@ -14,7 +14,10 @@ use erp_hub_core::fiscal::{
 use erp_hub_core::model::{Customer, EntityKind, Item};
 
 use super::error::FiscalError;
-use super::mapping::{PaidInvoice, map_credit_note, map_invoice, map_payment};
+use super::mapping::{
+    GlobalPeriod, GlobalSale, PaidInvoice, map_credit_note, map_global_invoice, map_invoice,
+    map_payment,
+};
 use super::profile::FiscalProfile;
 use crate::pac::{
     CancelRequest, CancelStatus, CfdiIdentity, EsCancelable, Estado, EstatusCancelacion, Failover,
@@ -265,6 +268,16 @@ impl CfdiStep {
                 self.directory.put_item(tenant, i).await?;
                 Ok(None)
             }
+            WriteOp::CreateInvoice(inv)
+                if inv
+                    .passthrough
+                    .pointer("/cfdi/global")
+                    .and_then(serde_json::Value::as_bool)
+                    == Some(true) =>
+            {
+                // A walk-in sale left for the period's global invoice (stamp_global): no CFDI of its own.
+                Ok(None)
+            }
             WriteOp::CreateInvoice(inv) => {
                 let key = FiscalKey::new(tenant, EntityKind::Invoice, &inv.external_ref);
                 if let Some(s) = self
@@ -386,6 +399,36 @@ impl CfdiStep {
             }
             _ => Ok(None),
         }
+    }
+
+    /// Stamps the global invoice `folio` of `tenant` for `sales` ([`map_global_invoice`]) with the journal
+    /// protocol of every other document (key: the tenant's invoice `folio`), exactly once: a repeated call
+    /// returns the existing stamp. Walk-in sales left for it are ERP invoices whose `passthrough.cfdi.global` is
+    /// `true`: the step stamps no CFDI of their own.
+    ///
+    /// # Errors
+    /// As [`map_global_invoice`] and [`stamp_document`](Self::stamp_document).
+    pub async fn stamp_global(
+        &self,
+        tenant: &str,
+        folio: &str,
+        period: GlobalPeriod,
+        sales: &[GlobalSale<'_>],
+        forma_pago: &str,
+    ) -> Result<FiscalStamp, FiscalError> {
+        let key = FiscalKey::new(tenant, EntityKind::Invoice, folio);
+        if let Some(s) = self
+            .resume(tenant, &key, FiscalDocumentKind::Invoice)
+            .await?
+        {
+            return Ok(s);
+        }
+        let t = self.tenant(tenant)?;
+        let items = self.directory.items(tenant).await?;
+        let fecha = self.fecha(&t.profile);
+        let doc = map_global_invoice(&t.profile, period, sales, &items, folio, forma_pago, &fecha)?;
+        self.seal_and_stamp(t, &key, FiscalDocumentKind::Invoice, doc)
+            .await
     }
 
     /// As [`FiscalStep::cancel`], with this module's error type: one step of the cancellation of the stamped
