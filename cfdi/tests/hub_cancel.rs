@@ -382,3 +382,77 @@ async fn the_hub_polls_on_its_schedule_and_the_sync_log_shows_acceptance_pending
     );
     assert_eq!(state(&e, "inv-6").await, Some(CancellationState::Cancelled));
 }
+
+#[tokio::test]
+async fn global_invoice_is_stamped_once_and_walk_in_sales_get_no_cfdi_of_their_own() {
+    let e = env(true).await;
+    let mut mostrador = Customer::new("pg", "Mostrador");
+    mostrador.tax_ids.push(TaxId::MxRfc {
+        rfc: "XAXX010101000".into(),
+        regimen_fiscal: None,
+        postal_code: None,
+    });
+    let mut sale = invoice("tk-1");
+    sale.customer = PartyRef::external("pg");
+    sale.passthrough = serde_json::json!({"cfdi": {"global": true}});
+    e.step
+        .stamp(T, &WriteOp::UpsertCustomer(mostrador.clone()))
+        .await
+        .unwrap();
+    let none = e
+        .step
+        .stamp(T, &WriteOp::CreateInvoice(sale.clone()))
+        .await
+        .unwrap();
+    assert!(
+        none.is_none(),
+        "a walk-in sale waits for the global invoice"
+    );
+    assert!(e.ledger.issued().is_empty());
+    let sales = [cfdi::hub::GlobalSale::new(&sale, &mostrador)];
+    let day = cfdi::hub::GlobalPeriod::Daily(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+    let first = e
+        .step
+        .stamp_global(T, "GL-1", day, &sales, "01")
+        .await
+        .unwrap();
+    let again = e
+        .step
+        .stamp_global(T, "GL-1", day, &sales, "01")
+        .await
+        .unwrap();
+    assert_eq!(first.uuid, again.uuid);
+    assert_eq!(
+        e.ledger.issued().len(),
+        1,
+        "one UUID for the global invoice"
+    );
+    assert_eq!(first.total, sale.breakdown().unwrap().total.amount());
+    let doc = cfdi::parse_str(&first.xml).unwrap();
+    assert_eq!(doc.receptor.rfc, "XAXX010101000");
+    assert_eq!(doc.conceptos[0].no_identificacion.as_deref(), Some("tk-1"));
+}
+
+#[tokio::test]
+async fn a_request_the_sat_refuses_is_recorded_as_rejected() {
+    let e = env(true).await;
+    // A stamp the SAT does not know (the mock answers 205, "no existe").
+    let key = FiscalKey::new(T, EntityKind::Invoice, "inv-x");
+    e.journal.begin(&key, "<sealed/>").await.unwrap();
+    let unknown = "0D1A2B3C-4D5E-4F60-8A7B-9C0D1E2F3A4B";
+    let stamp = erp_hub_core::fiscal::FiscalStamp::new(
+        cfdi::hub::SCHEME,
+        erp_hub_core::fiscal::FiscalDocumentKind::Invoice,
+        unknown,
+        "2026-12-01T10:00:00",
+        "sw",
+        dec!(1160),
+        "<cfdi:Comprobante/>",
+    );
+    e.journal.complete(&key, &stamp).await.unwrap();
+    let c = e.step.cancel_invoice(T, "inv-x").await.unwrap().unwrap();
+    assert_eq!(c.state, CancellationState::Rejected);
+    assert!(c.detail.contains("205"), "{}", c.detail);
+    assert_eq!(state(&e, "inv-x").await, Some(CancellationState::Rejected));
+    assert_eq!(e.sat.queries_for(unknown), 0);
+}
