@@ -233,7 +233,7 @@ impl TipoFactor {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct TaxInput {
     impuesto: String,
     factor: TipoFactor,
@@ -275,6 +275,36 @@ impl ConceptoInput {
             traslados: Vec::new(),
             retenciones: Vec::new(),
         }
+    }
+
+    /// Whether `other` has the same taxes (traslados, retenciones, in order) and `ObjetoImp` as this one.
+    #[cfg(feature = "hub")]
+    pub(crate) fn same_taxes(&self, other: &Self) -> bool {
+        self.traslados == other.traslados
+            && self.retenciones == other.retenciones
+            && self.objeto_imp == other.objeto_imp
+    }
+
+    /// A new concepto (cantidad 1 at `valor_unitario`) with this one's taxes and `ObjetoImp`.
+    #[cfg(feature = "hub")]
+    pub(crate) fn with_taxes_of(
+        template: &Self,
+        clave_prod_serv: &str,
+        clave_unidad: &str,
+        descripcion: &str,
+        valor_unitario: Decimal,
+    ) -> Self {
+        let mut k = Self::new(
+            clave_prod_serv,
+            clave_unidad,
+            descripcion,
+            Decimal::ONE,
+            valor_unitario,
+        );
+        k.traslados = template.traslados.clone();
+        k.retenciones = template.retenciones.clone();
+        k.objeto_imp = template.objeto_imp.clone();
+        k
     }
 
     /// `NoIdentificacion` (SKU).

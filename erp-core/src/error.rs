@@ -178,6 +178,28 @@ impl Error {
         }
     }
 
+    /// When to try again, as hinted by a [`Error::retry_later`] error (a step that waits on an outside party,
+    /// e.g. a cancellation awaiting the tax authority, asks the hub to come back later instead of looping).
+    /// Unlike [`retry_after`](Self::retry_after) it is not a rate limit: nothing else should slow down.
+    pub fn retry_hint(&self) -> Option<Duration> {
+        match self {
+            Self::Transient {
+                source: Some(s), ..
+            } => s.downcast_ref::<RetryLater>().map(|r| r.after),
+            _ => None,
+        }
+    }
+
+    /// A [`Transient`](Error::Transient) error saying "not yet: try again after `after`" (see
+    /// [`retry_hint`](Self::retry_hint)); nothing was applied. `message` says what is awaited (it is what the
+    /// sync log shows).
+    pub fn retry_later(message: impl Into<String>, after: Duration) -> Self {
+        Self::Transient {
+            message: message.into(),
+            source: Some(Box::new(RetryLater { after })),
+        }
+    }
+
     /// A copy of this error for handing one failure to several callers (the elements of a batch in
     /// [`ErpAdapter::write_batch`](crate::ErpAdapter::write_batch), the waiters of one token refresh): the same
     /// variant, kind and fields; a `source` is not copied (it cannot be cloned) but named in the message.
@@ -315,6 +337,15 @@ impl Error {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, message)])
     }
+}
+
+/// The source of an [`Error::retry_later`] error: when to try again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("retry after {} ms", after.as_millis())]
+#[non_exhaustive]
+pub struct RetryLater {
+    /// The delay before the next attempt.
+    pub after: Duration,
 }
 
 /// One rejected field in a [`Error::Validation`].

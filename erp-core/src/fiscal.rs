@@ -241,6 +241,97 @@ pub struct CertifierAttempt {
     pub definitely_not_stamped: bool,
 }
 
+/// Where the cancellation of a stamped document stands (see [`FiscalStep::cancel`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CancellationState {
+    /// The certifier accepted the request; the tax authority's status does not show it yet.
+    Requested,
+    /// The receptor must accept the cancellation (Mexico: `EstatusCancelacion` "En proceso" of a CFDI
+    /// "Cancelable con aceptación"). An operator may want to call the customer.
+    AwaitingAcceptance,
+    /// Cancelled (with or without the receptor's acceptance, or already cancelled before the request).
+    Cancelled,
+    /// Cancelled because the receptor did not answer in time (Mexico: "Plazo vencido").
+    DeadlinePassed,
+    /// Refused: the receptor rejected it ("Solicitud rechazada") or the authority refused the request. The
+    /// document stays valid.
+    Rejected,
+}
+
+impl CancellationState {
+    /// Whether the cancellation is over (cancelled or rejected).
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Requested | Self::AwaitingAcceptance)
+    }
+
+    /// Whether the document is no longer valid ([`Cancelled`](Self::Cancelled) or
+    /// [`DeadlinePassed`](Self::DeadlinePassed)).
+    pub fn is_cancelled(self) -> bool {
+        matches!(self, Self::Cancelled | Self::DeadlinePassed)
+    }
+}
+
+impl std::fmt::Display for CancellationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Requested => "requested",
+            Self::AwaitingAcceptance => "awaiting the receptor's acceptance",
+            Self::Cancelled => "cancelled",
+            Self::DeadlinePassed => "cancelled (acceptance deadline passed)",
+            Self::Rejected => "rejected",
+        })
+    }
+}
+
+/// The cancellation of one stamped document, as the journal keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Cancellation {
+    /// The cancelled document's UUID.
+    pub uuid: String,
+    /// The reason code (Mexico: motivo `01`–`04`).
+    pub reason: String,
+    /// The UUID of the document that replaces it, when any (Mexico: `FolioSustitucion`, motivo `01`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub substitute: Option<String>,
+    /// Where it stands.
+    pub state: CancellationState,
+    /// When the certifier accepted the request.
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+    /// When the authority's status was last read, if ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How many times the status was read.
+    #[serde(default)]
+    pub checks: u32,
+    /// The authority's or certifier's last words (status fields, refusal), for operators.
+    #[serde(default)]
+    pub detail: String,
+}
+
+impl Cancellation {
+    /// A cancellation just accepted by the certifier.
+    pub fn requested(
+        uuid: impl Into<String>,
+        reason: impl Into<String>,
+        substitute: Option<String>,
+        requested_at: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        Self {
+            uuid: uuid.into().to_ascii_uppercase(),
+            reason: reason.into(),
+            substitute,
+            state: CancellationState::Requested,
+            requested_at,
+            checked_at: None,
+            checks: 0,
+            detail: String::new(),
+        }
+    }
+}
+
 /// Durable storage of fiscal documents, following the protocol in the [module docs](self).
 ///
 /// Every method must be durable when it returns (the hub's stores implement it in their database;
@@ -272,6 +363,31 @@ pub trait StampJournal: Send + Sync {
 
     /// Every stamped document of `tenant` of the given kind, in the order they were completed.
     async fn stamped(&self, tenant: &str, kind: FiscalDocumentKind) -> Result<Vec<FiscalStamp>>;
+
+    /// The cancellation recorded for the stamped document `key`, if any.
+    ///
+    /// The default implementation is [`Unsupported`](crate::ErrorKind::Unsupported): a journal that does not
+    /// store cancellations cannot follow one up durably, so it must not pretend to.
+    async fn cancellation(&self, key: &FiscalKey) -> Result<Option<Cancellation>> {
+        Err(crate::Error::unsupported(format!(
+            "{key}: this stamp journal does not record cancellations"
+        )))
+    }
+
+    /// Stores (replaces) the cancellation of the stamped document `key`; durable when it returns. A
+    /// terminal state is never replaced by another state (a late, stale status read cannot undo it).
+    ///
+    /// The default implementation is [`Unsupported`](crate::ErrorKind::Unsupported).
+    async fn record_cancellation(
+        &self,
+        key: &FiscalKey,
+        cancellation: &Cancellation,
+    ) -> Result<()> {
+        Err(crate::Error::unsupported(format!(
+            "{key}: this stamp journal does not record cancellations ({})",
+            cancellation.state
+        )))
+    }
 }
 
 /// Where the fiscal step runs relative to the ERP write. See the [module docs](self) for the trade-offs.
@@ -308,6 +424,24 @@ pub trait FiscalStep: Send + Sync {
     fn order(&self) -> FiscalOrder {
         FiscalOrder::StampThenPost
     }
+
+    /// Follows up the cancellation of the stamped invoice `invoice` (our external reference) of `tenant`, the
+    /// fiscal side of voiding it: the first call asks the certifier to cancel it and records the request;
+    /// later calls read the authority's status and record it. Each call does one step and returns; it never
+    /// waits for the authority.
+    ///
+    /// Returns `Ok(None)` when the invoice has no stamp (nothing to cancel), `Ok(Some(c))` once the
+    /// cancellation is over ([`CancellationState::is_terminal`]: cancelled, deadline passed or rejected).
+    ///
+    /// # Errors
+    /// While the authority has not decided: a [`Transient`](crate::ErrorKind::Transient) error made with
+    /// [`Error::retry_later`](crate::Error::retry_later) whose message names the state (for the sync log) and
+    /// whose [`retry_hint`](crate::Error::retry_hint) says when to call again. Certifier and journal errors
+    /// otherwise. The default implementation has nothing to cancel (`Ok(None)`).
+    async fn cancel(&self, tenant: &str, invoice: &str) -> Result<Option<Cancellation>> {
+        let _ = (tenant, invoice);
+        Ok(None)
+    }
 }
 
 /// An in-memory [`StampJournal`] (tests, demos). Cheap to share behind an `Arc`.
@@ -320,6 +454,7 @@ pub struct MemoryStampJournal {
 struct MemoryJournalState {
     entries: std::collections::HashMap<FiscalKey, JournalEntry>,
     order: Vec<FiscalKey>,
+    cancellations: std::collections::HashMap<FiscalKey, Cancellation>,
 }
 
 impl MemoryStampJournal {
@@ -407,6 +542,36 @@ impl StampJournal for MemoryStampJournal {
         s.entries
             .insert(key.clone(), JournalEntry::Stamped(stamp.clone()));
         s.order.push(key.clone());
+        Ok(())
+    }
+
+    async fn cancellation(&self, key: &FiscalKey) -> Result<Option<Cancellation>> {
+        Ok(self.lock().cancellations.get(key).cloned())
+    }
+
+    async fn record_cancellation(
+        &self,
+        key: &FiscalKey,
+        cancellation: &Cancellation,
+    ) -> Result<()> {
+        let mut s = self.lock();
+        match s.entries.get(key) {
+            Some(JournalEntry::Stamped(st)) if st.uuid.eq_ignore_ascii_case(&cancellation.uuid) => {
+            }
+            _ => {
+                return Err(crate::Error::conflict(format!(
+                    "{key}: no stamped document with UUID {} to cancel",
+                    cancellation.uuid
+                )));
+            }
+        }
+        if let Some(existing) = s.cancellations.get(key)
+            && existing.state.is_terminal()
+            && existing.state != cancellation.state
+        {
+            return Ok(());
+        }
+        s.cancellations.insert(key.clone(), cancellation.clone());
         Ok(())
     }
 
@@ -525,7 +690,29 @@ impl ErpAdapter for FiscalAdapter {
             .await
     }
 
+    /// Voiding a stamped invoice cancels its fiscal document first ([`FiscalStep::cancel`]): while the
+    /// authority has not decided, the write fails with the step's "retry later" error (the hub comes back at
+    /// the hinted time; the sync log shows the state, e.g. awaiting the receptor's acceptance); once cancelled
+    /// the ERP invoice is voided; a rejected cancellation is a [`Validation`](crate::ErrorKind::Validation)
+    /// error (code `cancellation_rejected`) and the ERP invoice stays as it is. An invoice without stamp is
+    /// voided at once.
     async fn void_invoice(&self, invoice: &RemoteRef, key: &IdempotencyKey) -> Result<RemoteRef> {
+        let record = self.inner.get(EntityKind::Invoice, &invoice.id).await?;
+        if let crate::adapter::Entity::Invoice(inv) = &record.entity
+            && let Some(c) = self.step.cancel(&self.tenant, &inv.external_ref).await?
+            && !c.state.is_cancelled()
+        {
+            return Err(crate::Error::validation(vec![
+                crate::FieldError::new(
+                    format!("{}: cancellation", inv.external_ref),
+                    format!(
+                        "the cancellation of {} was {}: {}; the invoice stays valid and is not voided",
+                        c.uuid, c.state, c.detail
+                    ),
+                )
+                .with_code("cancellation_rejected"),
+            ]));
+        }
         self.inner.void_invoice(invoice, key).await
     }
 
@@ -589,6 +776,42 @@ mod tests {
             Decimal::new(11600, 2),
             "<cfdi/>",
         )
+    }
+
+    #[tokio::test]
+    async fn journal_records_cancellations_of_stamped_documents_and_keeps_terminal_states() {
+        let j = MemoryStampJournal::new();
+        let key = FiscalKey::new("t1", EntityKind::Invoice, "inv-1");
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let mut c = Cancellation::requested(U1, "02", None, at);
+        let e = j.record_cancellation(&key, &c).await.unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Conflict, "not stamped yet");
+        j.begin(&key, "sealed").await.unwrap();
+        j.complete(&key, &stamp(U1)).await.unwrap();
+        assert_eq!(j.cancellation(&key).await.unwrap(), None);
+        j.record_cancellation(&key, &c).await.unwrap();
+        c.state = CancellationState::AwaitingAcceptance;
+        j.record_cancellation(&key, &c).await.unwrap();
+        c.state = CancellationState::Rejected;
+        j.record_cancellation(&key, &c).await.unwrap();
+        let mut stale = c.clone();
+        stale.state = CancellationState::AwaitingAcceptance;
+        j.record_cancellation(&key, &stale).await.unwrap();
+        let got = j.cancellation(&key).await.unwrap().unwrap();
+        assert_eq!(got.state, CancellationState::Rejected);
+        assert!(got.state.is_terminal() && !got.state.is_cancelled());
+        let other = FiscalKey::new("t1", EntityKind::Invoice, "inv-2");
+        let bad = Cancellation::requested(U1, "02", None, at);
+        assert!(j.record_cancellation(&other, &bad).await.is_err());
+    }
+
+    #[test]
+    fn retry_later_is_a_transient_with_a_hint_not_a_rate_limit() {
+        let e = crate::Error::retry_later("awaiting", std::time::Duration::from_secs(60));
+        assert_eq!(e.kind(), crate::ErrorKind::Transient);
+        assert_eq!(e.retry_hint(), Some(std::time::Duration::from_secs(60)));
+        assert_eq!(e.retry_after(), None);
+        assert_eq!(crate::Error::transient("x").retry_hint(), None);
     }
 
     #[test]

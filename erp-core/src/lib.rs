@@ -17,7 +17,7 @@ pub mod tax;
 pub mod testing;
 
 pub use adapter::{BatchWrite, ConnectionLimits, ErpAdapter, IdempotencyKey, WriteOp};
-pub use error::{Error, ErrorKind, FieldError, Result};
+pub use error::{Error, ErrorKind, FieldError, Result, RetryLater};
 /// Every amount, quantity and rate in the model (re-exported so callers need no direct `rust_decimal`
 /// dependency, and always get the version this crate was built with).
 pub use rust_decimal::Decimal;

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Mexico through the hub (issue 10): runs `hub_mx` (two tenants, invoices with mixed taxes, partial and
-# multi-invoice payments, credit notes, PAC failover, lost ERP responses) and checks
-#  - its last line: double_stamps=0 lost=0 erp_uuid_missing=0 total_mismatch=0 tfd_invalid=0, and counts;
+# Mexico through the hub (issue 10): runs `hub_mx` (3 tenants, 200 invoices with mixed taxes, partial and
+# multi-invoice payments, credit notes, a reissue and two cancellations, one global invoice, PAC failover, lost
+# ERP responses, a SIGKILLed child process running the hub and a restart on the same SQLite file) and checks
+#  - its last line: invoices=200 stamped=197 pagos=… egresos=6 cancelled=2 double_stamps=0 lost=0
+#    erp_uuid_missing=0 total_mismatch=0 tfd_invalid=0 (counted from MemoryErp, the journal and the PAC mocks);
+#  - that the child was killed mid-run and the sync log showed a cancellation awaiting the receptor;
 #  - every stamped XML it wrote: xmllint --schema (vendored SAT XSDs incl. Pagos 2.0 and TFD 1.1), cadena equal
 #    to xsltproc with SAT's XSLT, Sello verified by openssl with the emisor's CSD, TFD SelloSAT verified by
-#    openssl with the mock PAC's certificate over xsltproc's TFD cadena, `cfdi validate` without errors.
+#    openssl with the mock PAC's certificate over xsltproc's TFD cadena, `cfdi validate` without errors;
+#  - the global invoice (InformacionGlobal, PUBLICO EN GENERAL, one 01010101/ACT concepto per sale) and the
+#    reissue (CfdiRelacionados 04) are among them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -18,10 +23,13 @@ F=cfdi/tests/fixtures
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-out=$("$TARGET/debug/examples/hub_mx" --out "$TMP/out" --invoices 20)
+out=$("$TARGET/debug/examples/hub_mx" --out "$TMP/out" --invoices 200)
 last=$(echo "$out" | tail -1)
-echo "$last" | grep -qE '^invoices=40 stamped=40 pagos=[1-9][0-9]* egresos=4 double_stamps=0 lost=0 erp_uuid_missing=0 total_mismatch=0 tfd_invalid=0$' \
+echo "$last" | grep -qE '^invoices=200 stamped=197 pagos=[1-9][0-9]* egresos=6 cancelled=2 double_stamps=0 lost=0 erp_uuid_missing=0 total_mismatch=0 tfd_invalid=0$' \
   || fail "hub_mx: $last"
+echo "$out" | grep -qE '^killed the child process after [1-9][0-9]* of 195 invoices stamped' \
+  || fail "hub_mx: the child was not killed mid-run"
+echo "$out" | grep -q "awaiting the receptor's acceptance" || fail "hub_mx: no acceptance-pending state in the sync log"
 
 cp -r $F/sat "$TMP/sat"
 cp cfdi/data/catCFDI.xsd "$TMP/sat/www.sat.gob.mx/sitio_internet/cfd/catalogos/catCFDI.xsd"
@@ -48,5 +56,12 @@ for x in "$TMP"/out/*/*.xml; do
   "$CFDI" validate "$x" > "$TMP/findings.jsonl" || { cat "$TMP/findings.jsonl"; fail "validate $n"; }
   count=$((count + 1))
 done
-[ "$count" -ge 64 ] || fail "expected at least 64 stamped XMLs, got $count"
+[ "$count" -ge 300 ] || fail "expected at least 300 stamped XMLs, got $count"
+g="$TMP/out/norte/invoice-NFGLOBAL-20261201.xml"
+[ -f "$g" ] || fail "no global invoice XML"
+[ "$(xmllint --xpath 'string(//*[local-name()="InformacionGlobal"]/@Periodicidad)' "$g")" = 01 ] || fail "global: Periodicidad"
+[ "$(xmllint --xpath 'string(//*[local-name()="Receptor"]/@Rfc)' "$g")" = XAXX010101000 ] || fail "global: receptor"
+[ "$(xmllint --xpath 'count(//*[local-name()="Concepto"][@ClaveProdServ="01010101"][@ClaveUnidad="ACT"])' "$g")" -ge 4 ] \
+  || fail "global: conceptos"
+grep -q 'TipoRelacion="04"' "$TMP/out/sur/invoice-SFsur-inv-5r.xml" || fail "reissue without CfdiRelacionados 04"
 echo "hub_mx: $count stamped XMLs OK ($last)"

@@ -113,6 +113,24 @@ pub enum FiscalError {
         #[source]
         source: Box<PacError>,
     },
+    /// A cancellation was requested and the SAT has not decided yet: ask again after `retry_after`.
+    #[error(
+        "{record}: cancellation of {uuid} is {state} ({detail}); next SAT status query in {} s",
+        retry_after.as_secs_f64()
+    )]
+    CancellationPending {
+        /// The invoice (our external reference).
+        record: String,
+        /// The CFDI's UUID.
+        uuid: String,
+        /// Where it stands ([`Requested`](erp_hub_core::fiscal::CancellationState::Requested) or
+        /// [`AwaitingAcceptance`](erp_hub_core::fiscal::CancellationState::AwaitingAcceptance)).
+        state: erp_hub_core::fiscal::CancellationState,
+        /// The SAT's last status (or why it could not be read).
+        detail: String,
+        /// When to ask again.
+        retry_after: std::time::Duration,
+    },
     /// The journal (or the directory) failed.
     #[error(transparent)]
     Store(#[from] erp_hub_core::Error),
@@ -143,7 +161,7 @@ impl FiscalError {
             | Self::Field { .. }
             | Self::TotalMismatch { .. }
             | Self::Cfdi { .. } => FiscalErrorKind::Input,
-            Self::NotStamped { .. } => FiscalErrorKind::Retry,
+            Self::NotStamped { .. } | Self::CancellationPending { .. } => FiscalErrorKind::Retry,
             Self::CsdExpired { .. } | Self::Profile { .. } | Self::Secret { .. } => {
                 FiscalErrorKind::Config
             }
@@ -169,6 +187,7 @@ impl FiscalError {
             | Self::TotalMismatch { record, .. }
             | Self::CsdExpired { record, .. }
             | Self::Cfdi { record, .. }
+            | Self::CancellationPending { record, .. }
             | Self::Pac { record, .. } => Some(record),
             _ => None,
         }
@@ -192,6 +211,7 @@ impl FiscalError {
             Self::Profile { field, .. } => field.clone(),
             Self::Secret { name } => format!("secret {name}"),
             Self::Pac { .. } => "pac".into(),
+            Self::CancellationPending { .. } => "cancellation".into(),
             Self::Store(_) => "journal".into(),
         }
     }
@@ -208,6 +228,7 @@ impl FiscalError {
             Self::Profile { .. } => "profile",
             Self::Secret { .. } => "secret",
             Self::Pac { .. } => "pac",
+            Self::CancellationPending { .. } => "cancellation_pending",
             Self::Store(_) => "journal",
         }
     }
@@ -234,7 +255,12 @@ impl From<FiscalError> for erp_hub_core::Error {
             }
             FiscalErrorKind::Config => Error::config(message),
             FiscalErrorKind::Uncertain => Error::uncertain(message).with_source(e),
-            FiscalErrorKind::Retry => Error::transient(message).with_source(e),
+            FiscalErrorKind::Retry => match e {
+                FiscalError::CancellationPending { retry_after, .. } => {
+                    Error::retry_later(message, retry_after)
+                }
+                e => Error::transient(message).with_source(e),
+            },
             FiscalErrorKind::Store => match e {
                 FiscalError::Store(inner) => inner,
                 other => Error::transient(other.to_string()),

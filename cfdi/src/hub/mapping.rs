@@ -459,3 +459,329 @@ pub fn map_payment(
     }
     Ok(Some(c))
 }
+
+/// How often a global invoice is issued (c_Periodicidad) and which period it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GlobalPeriod {
+    /// `01` Diario: the sales of one day.
+    Daily(chrono::NaiveDate),
+    /// `02` Semanal: the sales of the week ending on this day (7 days).
+    Weekly(chrono::NaiveDate),
+    /// `03` Quincenal: the sales of the 1st–15th (`first_half`) or the 16th–end of a month.
+    Fortnightly {
+        /// The year.
+        year: i32,
+        /// The month, 1–12.
+        month: u32,
+        /// 1st–15th when `true`, 16th–end of month otherwise.
+        first_half: bool,
+    },
+    /// `04` Mensual: the sales of one month.
+    Monthly {
+        /// The year.
+        year: i32,
+        /// The month, 1–12.
+        month: u32,
+    },
+    /// `05` Bimestral (only for régimen 621, RIF): the sales of two months, `first_month` odd (1, 3, … 11).
+    Bimonthly {
+        /// The year.
+        year: i32,
+        /// The first month of the pair: 1, 3, 5, 7, 9 or 11.
+        first_month: u32,
+    },
+}
+
+impl GlobalPeriod {
+    /// The first and last day of the period; `None` for an invalid month.
+    pub fn days(&self) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+        use chrono::NaiveDate;
+        let last_of = |y: i32, m: u32| {
+            let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+            NaiveDate::from_ymd_opt(ny, nm, 1).and_then(|d| d.pred_opt())
+        };
+        match *self {
+            Self::Daily(d) => Some((d, d)),
+            Self::Weekly(end) => Some((end - chrono::Duration::days(6), end)),
+            Self::Fortnightly {
+                year,
+                month,
+                first_half,
+            } => {
+                if first_half {
+                    Some((
+                        NaiveDate::from_ymd_opt(year, month, 1)?,
+                        NaiveDate::from_ymd_opt(year, month, 15)?,
+                    ))
+                } else {
+                    Some((
+                        NaiveDate::from_ymd_opt(year, month, 16)?,
+                        last_of(year, month)?,
+                    ))
+                }
+            }
+            Self::Monthly { year, month } => Some((
+                NaiveDate::from_ymd_opt(year, month, 1)?,
+                last_of(year, month)?,
+            )),
+            Self::Bimonthly { year, first_month } => {
+                if first_month % 2 == 0 {
+                    return None;
+                }
+                Some((
+                    NaiveDate::from_ymd_opt(year, first_month, 1)?,
+                    last_of(year, first_month + 1)?,
+                ))
+            }
+        }
+    }
+
+    /// `InformacionGlobal` per SAT's Anexo 20: `Periodicidad` 01–05; `Meses` the month (01–12) of the period's
+    /// last day for 01–04, 13–18 (Enero-Febrero … Noviembre-Diciembre) for 05; `Año` the year of the period.
+    pub fn informacion_global(&self) -> Option<InformacionGlobal> {
+        let (_, last) = self.days()?;
+        use chrono::Datelike as _;
+        let (periodicidad, meses) = match self {
+            Self::Daily(_) => ("01", last.month()),
+            Self::Weekly(_) => ("02", last.month()),
+            Self::Fortnightly { .. } => ("03", last.month()),
+            Self::Monthly { .. } => ("04", last.month()),
+            Self::Bimonthly { first_month, .. } => ("05", 12 + first_month.div_ceil(2)),
+        };
+        Some(InformacionGlobal::new(
+            periodicidad,
+            format!("{meses:02}"),
+            format!("{:04}", last.year()),
+        ))
+    }
+}
+
+/// One sale to the public for [`map_global_invoice`]: the ERP invoice and its customer (whose RFC must be
+/// `XAXX010101000`).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct GlobalSale<'a> {
+    /// The sale (an ERP invoice to público en general).
+    pub invoice: &'a Invoice,
+    /// Its customer.
+    pub customer: &'a Customer,
+}
+
+impl<'a> GlobalSale<'a> {
+    /// A sale.
+    pub fn new(invoice: &'a Invoice, customer: &'a Customer) -> Self {
+        Self { invoice, customer }
+    }
+}
+
+/// The walk-in sales of a day, week, fortnight, month or two months → one unsealed CFDI tipo `I` to the public
+/// (the *factura global*), per SAT's Anexo 20 guía de llenado:
+///
+/// * Receptor `XAXX010101000`, `PUBLICO EN GENERAL`, régimen `616`, UsoCFDI `S01`, DomicilioFiscalReceptor =
+///   the profile's `LugarExpedicion`; `InformacionGlobal` from `period` ([`GlobalPeriod::informacion_global`]).
+/// * One `Concepto` per sale: ClaveProdServ `01010101`, ClaveUnidad `ACT`, Cantidad 1, Descripcion `Venta`,
+///   `NoIdentificacion` = the sale's number (or our external reference), `ValorUnitario` = the sale's amount
+///   before discounts, `Descuento` = its discounts, and the sale's taxes (mapped as in [`map_invoice`]). A sale
+///   whose lines carry different taxes gives one concepto per tax set, all with the sale's `NoIdentificacion`
+///   (a concepto's taxes all apply to its whole `Importe − Descuento`).
+/// * `PUE` with `forma_pago` (c_FormaPago of the sales, e.g. `01` cash), `Folio` = `folio`, `Serie` the
+///   invoice series.
+///
+/// The CFDI `Total` equals the sum of the sales' ERP totals to the cent, and each sale's conceptos add up to
+/// that sale's ERP total; otherwise [`FiscalError::TotalMismatch`] naming the sale (or `folio` for the sum).
+///
+/// # Errors
+/// [`FiscalError::Field`] for no sales, a sale outside the period, sales in different currencies, a bimonthly
+/// period for an emisor not in régimen 621, or an invalid period; [`FiscalError::Customer`] for a sale whose
+/// customer is not público en general; mapping errors as [`map_invoice`]; [`FiscalError::TotalMismatch`].
+pub fn map_global_invoice(
+    profile: &FiscalProfile,
+    period: GlobalPeriod,
+    sales: &[GlobalSale<'_>],
+    items: &BTreeMap<String, Item>,
+    folio_global: &str,
+    forma_pago: &str,
+    fecha: &str,
+) -> Result<Comprobante, FiscalError> {
+    let record = folio_global;
+    let (first, last) = period.days().ok_or_else(|| {
+        field(
+            record,
+            "period",
+            format!("{period:?} is not a valid period"),
+        )
+    })?;
+    let info = period.informacion_global().ok_or_else(|| {
+        field(
+            record,
+            "period",
+            format!("{period:?} is not a valid period"),
+        )
+    })?;
+    if matches!(period, GlobalPeriod::Bimonthly { .. }) && profile.emisor.regimen_fiscal != "621" {
+        return Err(field(
+            record,
+            "period",
+            format!(
+                "Periodicidad 05 (bimestral) is only for régimen 621; the emisor has {}",
+                profile.emisor.regimen_fiscal
+            ),
+        ));
+    }
+    let Some(head) = sales.first() else {
+        return Err(field(
+            record,
+            "sales",
+            "is empty: a global invoice needs at least one sale",
+        ));
+    };
+    // The lines' own catalog keys do not appear in a global invoice (every concepto is 01010101 / ACT): a
+    // line without an item mapping is fine; its taxes are still mapped through the profile.
+    let mut lines_profile = profile.clone();
+    lines_profile
+        .default_clave_prod_serv
+        .get_or_insert_with(|| "01010101".into());
+    lines_profile
+        .default_clave_unidad
+        .get_or_insert_with(|| "ACT".into());
+    let currency = head.invoice.currency;
+    let (moneda, tipo_cambio) = moneda(record, currency, head.invoice.exchange_rate)?;
+    let mut conceptos_out = Vec::new();
+    let mut per_sale = Vec::with_capacity(sales.len());
+    let mut erp_sum = Decimal::ZERO;
+    for sale in sales {
+        let inv = sale.invoice;
+        let sale_ref = inv.external_ref.as_str();
+        if !profile
+            .receptor(sale_ref, sale.customer)?
+            .publico_en_general
+        {
+            return Err(FiscalError::Customer {
+                record: sale_ref.to_owned(),
+                customer: sale.customer.external_ref.clone(),
+                field: "tax_ids.mx_rfc.rfc",
+                problem: format!(
+                    "is not {}: a global invoice covers sales to the public only",
+                    super::profile::RFC_PUBLICO_EN_GENERAL
+                ),
+            });
+        }
+        if inv.issue_date < first || inv.issue_date > last {
+            return Err(field(
+                sale_ref,
+                "issue_date",
+                format!(
+                    "{} is outside the global invoice's period {first}..={last}",
+                    inv.issue_date
+                ),
+            ));
+        }
+        if inv.currency != currency || inv.exchange_rate != head.invoice.exchange_rate {
+            return Err(field(
+                sale_ref,
+                "currency",
+                format!(
+                    "{} {:?} differs from the global invoice's {} {:?}",
+                    inv.currency.code(),
+                    inv.exchange_rate,
+                    currency.code(),
+                    head.invoice.exchange_rate
+                ),
+            ));
+        }
+        let breakdown = inv.breakdown().map_err(breakdown_err(sale_ref))?;
+        let lines = conceptos(
+            &lines_profile,
+            sale_ref,
+            &inv.lines,
+            inv.price_mode,
+            &breakdown,
+            items,
+        )?;
+        let reference = folio(inv.number.as_deref(), sale_ref);
+        if per_sale.iter().any(|(_, r, _)| *r == reference) {
+            return Err(field(
+                sale_ref,
+                "number",
+                format!(
+                    "{reference:?} is the NoIdentificacion of another sale in the global invoice"
+                ),
+            ));
+        }
+        // Group the sale's lines by tax set: (template, amount before discount, discount).
+        let mut groups: Vec<(ConceptoInput, Decimal, Decimal)> = Vec::new();
+        for (k, bl) in lines.into_iter().zip(&breakdown.lines) {
+            let gross = bl.net.amount() + bl.discount.amount();
+            match groups.iter_mut().find(|(t, _, _)| t.same_taxes(&k)) {
+                Some(g) => {
+                    g.1 += gross;
+                    g.2 += bl.discount.amount();
+                }
+                None => groups.push((k, gross, bl.discount.amount())),
+            }
+        }
+        for (template, gross, discount) in groups {
+            let mut k = ConceptoInput::with_taxes_of(&template, "01010101", "ACT", "Venta", gross)
+                .no_identificacion(&reference);
+            if !discount.is_zero() {
+                k = k.descuento(discount);
+            }
+            conceptos_out.push(k);
+        }
+        let erp = breakdown.total.amount();
+        erp_sum += erp;
+        per_sale.push((sale_ref, reference, erp));
+    }
+    let mut b = ComprobanteBuilder::ingreso(fecha, &profile.emisor.lugar_expedicion)
+        .emisor(profile.emisor_node())
+        .receptor(crate::model::Receptor::publico_en_general(
+            &profile.emisor.lugar_expedicion,
+        ))
+        .informacion_global(info)
+        .moneda(moneda, tipo_cambio)
+        .metodo_pago("PUE")
+        .forma_pago(forma_pago)
+        .folio(folio(None, folio_global))
+        .conceptos(conceptos_out);
+    if let Some(s) = &profile.series.invoice {
+        b = b.serie(s);
+    }
+    let c = b.build().map_err(cfdi_err(record))?;
+    // Each sale's conceptos must reproduce that sale's ERP total (the builder rounds each concepto's taxes).
+    for (sale_ref, reference, erp) in &per_sale {
+        let mut cfdi = Decimal::ZERO;
+        for k in c
+            .conceptos
+            .iter()
+            .filter(|k| k.no_identificacion.as_deref() == Some(reference.as_str()))
+        {
+            cfdi += k.importe - k.descuento.unwrap_or_default();
+            if let Some(imp) = &k.impuestos {
+                cfdi += imp
+                    .traslados
+                    .iter()
+                    .filter_map(|t| t.importe)
+                    .sum::<Decimal>();
+                cfdi -= imp.retenciones.iter().map(|r| r.importe).sum::<Decimal>();
+            }
+        }
+        if cfdi != *erp {
+            return Err(FiscalError::TotalMismatch {
+                record: (*sale_ref).to_owned(),
+                field: "Total",
+                erp: *erp,
+                cfdi,
+            });
+        }
+    }
+    if c.total != erp_sum {
+        return Err(FiscalError::TotalMismatch {
+            record: record.to_owned(),
+            field: "Total",
+            erp: erp_sum,
+            cfdi: c.total,
+        });
+    }
+    Ok(c)
+}

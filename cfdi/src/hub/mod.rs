@@ -9,6 +9,8 @@
 //!   [`ComprobanteBuilder`](crate::build::ComprobanteBuilder) / [`PagosBuilder`](crate::build::PagosBuilder).
 //!   The CFDI `Total` must equal the ERP total to the cent: otherwise a [`FiscalError::TotalMismatch`]
 //!   before anything is sealed or stamped.
+//! * [`map_global_invoice`]: a period's walk-in sales → one CFDI to the public (`InformacionGlobal`, one
+//!   `Concepto` per sale).
 //! * [`CfdiStep`]: the [`FiscalStep`](erp_hub_core::fiscal::FiscalStep) for Mexico: map, seal, stamp through
 //!   the PACs with the journal protocol of [`erp_hub_core::fiscal`] (exactly one UUID per document).
 //!
@@ -20,7 +22,10 @@ mod profile;
 mod step;
 
 pub use error::{FiscalError, FiscalErrorKind};
-pub use mapping::{PaidInvoice, map_credit_note, map_invoice, map_payment};
+pub use mapping::{
+    GlobalPeriod, GlobalSale, PaidInvoice, map_credit_note, map_global_invoice, map_invoice,
+    map_payment,
+};
 pub use profile::{
     CsdFiles, CustomerFiscal, EmisorProfile, FiscalProfile, ItemMapping, MapSecrets, PacKind,
     PacProfile, RFC_EXTRANJERO, RFC_PUBLICO_EN_GENERAL, SecretSource, Series, TaxMapping,

@@ -8,14 +8,21 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use erp_hub_core::adapter::WriteOp;
 use erp_hub_core::fiscal::{
-    FiscalDocumentKind, FiscalKey, FiscalOrder, FiscalStamp, FiscalStep, JournalEntry, StampJournal,
+    Cancellation, CancellationState, FiscalDocumentKind, FiscalKey, FiscalOrder, FiscalStamp,
+    FiscalStep, JournalEntry, StampJournal,
 };
 use erp_hub_core::model::{Customer, EntityKind, Item};
 
 use super::error::FiscalError;
-use super::mapping::{PaidInvoice, map_credit_note, map_invoice, map_payment};
+use super::mapping::{
+    GlobalPeriod, GlobalSale, PaidInvoice, map_credit_note, map_global_invoice, map_invoice,
+    map_payment,
+};
 use super::profile::FiscalProfile;
-use crate::pac::{Failover, Pac, PacError, Stamped};
+use crate::pac::{
+    CancelRequest, CancelStatus, CfdiIdentity, EsCancelable, Estado, EstatusCancelacion, Failover,
+    Motivo, Pac, PacError, SatStatus, SatStatusClient, Stamped,
+};
 use crate::{Comprobante, Csd};
 
 /// Customers and items the step has seen, per tenant: an invoice names its customer by reference only, so the
@@ -132,6 +139,8 @@ pub struct CfdiStep {
     uncertain_attempts: u32,
     backoff: Duration,
     payments: tokio::sync::Mutex<()>,
+    sat_status: Option<Arc<SatStatusClient>>,
+    cancel_poll: (Duration, Duration),
 }
 
 impl std::fmt::Debug for CfdiStep {
@@ -155,6 +164,8 @@ impl CfdiStep {
             uncertain_attempts: 4,
             backoff: Duration::from_millis(500),
             payments: tokio::sync::Mutex::new(()),
+            sat_status: None,
+            cancel_poll: (Duration::from_secs(60), Duration::from_secs(6 * 3600)),
         }
     }
 
@@ -203,6 +214,22 @@ impl CfdiStep {
         self
     }
 
+    /// Reads cancellation status from the SAT's `ConsultaCFDIService` through `client` (default: through the
+    /// tenant's PACs, [`Pac::sat_status`], in order).
+    #[must_use]
+    pub fn with_sat_status(mut self, client: SatStatusClient) -> Self {
+        self.sat_status = Some(Arc::new(client));
+        self
+    }
+
+    /// The schedule of SAT status reads while a cancellation is pending: `first` after the request, then
+    /// doubling up to `max` (defaults 60 s and 6 h; the receptor has 72 h to answer).
+    #[must_use]
+    pub fn with_cancel_poll(mut self, first: Duration, max: Duration) -> Self {
+        self.cancel_poll = (first, max.max(first));
+        self
+    }
+
     /// The journal the step keeps documents in.
     pub fn journal(&self) -> &Arc<dyn StampJournal> {
         &self.journal
@@ -241,6 +268,16 @@ impl CfdiStep {
                 self.directory.put_item(tenant, i).await?;
                 Ok(None)
             }
+            WriteOp::CreateInvoice(inv)
+                if inv
+                    .passthrough
+                    .pointer("/cfdi/global")
+                    .and_then(serde_json::Value::as_bool)
+                    == Some(true) =>
+            {
+                // A walk-in sale left for the period's global invoice (stamp_global): no CFDI of its own.
+                Ok(None)
+            }
             WriteOp::CreateInvoice(inv) => {
                 let key = FiscalKey::new(tenant, EntityKind::Invoice, &inv.external_ref);
                 if let Some(s) = self
@@ -255,7 +292,26 @@ impl CfdiStep {
                     .await?;
                 let items = self.directory.items(tenant).await?;
                 let fecha = self.fecha(&t.profile);
-                let doc = map_invoice(&t.profile, inv, &customer, &items, &fecha)?;
+                let mut doc = map_invoice(&t.profile, inv, &customer, &items, &fecha)?;
+                // A reissue names the invoice it replaces: CfdiRelacionados 04 (sustitución) to its UUID, so
+                // the old one can be cancelled with motivo 01 and this UUID as FolioSustitucion.
+                if let Some(old) = inv
+                    .passthrough
+                    .pointer("/cfdi/sustituye")
+                    .and_then(|v| v.as_str())
+                {
+                    let old_key = FiscalKey::new(tenant, EntityKind::Invoice, old);
+                    let stamp =
+                        self.already(&old_key)
+                            .await?
+                            .ok_or_else(|| FiscalError::NotStamped {
+                                record: inv.external_ref.clone(),
+                                field: "passthrough.cfdi.sustituye".into(),
+                                reference: old.to_owned(),
+                            })?;
+                    doc.cfdi_relacionados
+                        .push(crate::model::CfdiRelacionados::new("04", [stamp.uuid]));
+                }
                 self.seal_and_stamp(t, &key, FiscalDocumentKind::Invoice, doc)
                     .await
                     .map(Some)
@@ -343,6 +399,229 @@ impl CfdiStep {
             }
             _ => Ok(None),
         }
+    }
+
+    /// Stamps the global invoice `folio` of `tenant` for `sales` ([`map_global_invoice`]) with the journal
+    /// protocol of every other document (key: the tenant's invoice `folio`), exactly once: a repeated call
+    /// returns the existing stamp. Walk-in sales left for it are ERP invoices whose `passthrough.cfdi.global` is
+    /// `true`: the step stamps no CFDI of their own.
+    ///
+    /// # Errors
+    /// As [`map_global_invoice`] and [`stamp_document`](Self::stamp_document).
+    pub async fn stamp_global(
+        &self,
+        tenant: &str,
+        folio: &str,
+        period: GlobalPeriod,
+        sales: &[GlobalSale<'_>],
+        forma_pago: &str,
+    ) -> Result<FiscalStamp, FiscalError> {
+        let key = FiscalKey::new(tenant, EntityKind::Invoice, folio);
+        if let Some(s) = self
+            .resume(tenant, &key, FiscalDocumentKind::Invoice)
+            .await?
+        {
+            return Ok(s);
+        }
+        let t = self.tenant(tenant)?;
+        let items = self.directory.items(tenant).await?;
+        let fecha = self.fecha(&t.profile);
+        let doc = map_global_invoice(&t.profile, period, sales, &items, folio, forma_pago, &fecha)?;
+        self.seal_and_stamp(t, &key, FiscalDocumentKind::Invoice, doc)
+            .await
+    }
+
+    /// As [`FiscalStep::cancel`], with this module's error type: one step of the cancellation of the stamped
+    /// invoice `invoice` of `tenant`.
+    ///
+    /// * No cancellation recorded: the request goes to the tenant's PACs in order (the next one only when a
+    ///   PAC was definitely not reached, as for stamping). Motivo `01` with `FolioSustitucion` when a stamped
+    ///   invoice of the tenant replaces this one (`CfdiRelacionados` 04 to its UUID, see
+    ///   `passthrough.cfdi.sustituye`), motivo `02` otherwise. Once a PAC accepts it the request is recorded
+    ///   ([`StampJournal::record_cancellation`], [`CancellationState::Requested`]); `202` (already
+    ///   cancelled) is recorded as [`CancellationState::Cancelled`], a SAT refusal (`203`–`205`, …) as
+    ///   [`CancellationState::Rejected`]. A crash between the PAC's answer and the record re-sends the same
+    ///   request, which the SAT answers as a repeat.
+    /// * Recorded and pending: one SAT status read ([`with_sat_status`](Self::with_sat_status) or the PACs),
+    ///   recorded: `Cancelado` / "Cancelado sin/con aceptación" → [`CancellationState::Cancelled`],
+    ///   "Plazo vencido" → [`CancellationState::DeadlinePassed`], "Solicitud rechazada" →
+    ///   [`CancellationState::Rejected`], "En proceso" → [`CancellationState::AwaitingAcceptance`].
+    /// * Still pending: [`FiscalError::CancellationPending`] with the next read's delay (the poll schedule of
+    ///   [`with_cancel_poll`](Self::with_cancel_poll)); the hub retries then.
+    ///
+    /// # Errors
+    /// [`FiscalError::CancellationPending`] while pending; [`FiscalError::Pac`] when no PAC could take the
+    /// request (nothing recorded, retry); [`FiscalError::Store`] from the journal.
+    pub async fn cancel_invoice(
+        &self,
+        tenant: &str,
+        invoice: &str,
+    ) -> Result<Option<Cancellation>, FiscalError> {
+        let key = FiscalKey::new(tenant, EntityKind::Invoice, invoice);
+        let stamp = match self.journal.get(&key).await? {
+            Some(JournalEntry::Stamped(s)) => s,
+            Some(JournalEntry::Pending { .. }) => {
+                return Err(FiscalError::NotStamped {
+                    record: invoice.to_owned(),
+                    field: "cancellation".into(),
+                    reference: format!("{invoice} (its stamp is still pending)"),
+                });
+            }
+            _ => return Ok(None),
+        };
+        let t = self.tenant(tenant)?;
+        let now = (self.clock)();
+        let mut c = match self.journal.cancellation(&key).await? {
+            Some(c) if c.state.is_terminal() => return Ok(Some(c)),
+            Some(c) => c,
+            None => {
+                let c = self.request_cancellation(t, &key, &stamp, now).await?;
+                self.journal.record_cancellation(&key, &c).await?;
+                if c.state.is_terminal() {
+                    return Ok(Some(c));
+                }
+                return Err(self.pending(invoice, &c));
+            }
+        };
+        let doc = parse_stamped(&stamp)?;
+        let identity = CfdiIdentity::from_comprobante(&doc).map_err(|source| FiscalError::Pac {
+            record: invoice.to_owned(),
+            source: Box::new(source),
+        })?;
+        c.checks += 1;
+        c.checked_at = Some(now);
+        match self.read_status(t, &identity).await {
+            Ok(status) => {
+                if let Some(state) = cancellation_state(&status) {
+                    c.state = state;
+                }
+                c.detail = describe(&status);
+            }
+            Err(e) => c.detail = format!("SAT status not available: {e}"),
+        }
+        self.journal.record_cancellation(&key, &c).await?;
+        if c.state.is_terminal() {
+            return Ok(Some(c));
+        }
+        Err(self.pending(invoice, &c))
+    }
+
+    fn pending(&self, invoice: &str, c: &Cancellation) -> FiscalError {
+        let (first, max) = self.cancel_poll;
+        let factor = 1u32.checked_shl(c.checks.min(16)).unwrap_or(u32::MAX);
+        FiscalError::CancellationPending {
+            record: invoice.to_owned(),
+            uuid: c.uuid.clone(),
+            state: c.state,
+            detail: if c.detail.is_empty() {
+                format!("motivo {}", c.reason)
+            } else {
+                c.detail.clone()
+            },
+            retry_after: first.saturating_mul(factor).min(max),
+        }
+    }
+
+    async fn request_cancellation(
+        &self,
+        t: &Tenant,
+        key: &FiscalKey,
+        stamp: &FiscalStamp,
+        now: DateTime<Utc>,
+    ) -> Result<Cancellation, FiscalError> {
+        let record = &key.external_ref;
+        let pac_err = |source: PacError| FiscalError::Pac {
+            record: record.clone(),
+            source: Box::new(source),
+        };
+        let substitute = self.substitute_of(&key.tenant, &stamp.uuid).await?;
+        let motivo = if substitute.is_some() {
+            Motivo::ErroresConRelacion
+        } else {
+            Motivo::ErroresSinRelacion
+        };
+        let request = CancelRequest::new(
+            &stamp.uuid,
+            &t.profile.emisor.rfc,
+            motivo,
+            substitute.clone(),
+        )
+        .map_err(pac_err)?;
+        let mut refusals = Vec::new();
+        for pac in &t.pacs {
+            match pac.cancel(&request).await {
+                Ok(r) => {
+                    let mut c = Cancellation::requested(
+                        &stamp.uuid,
+                        motivo.code(),
+                        substitute.clone(),
+                        now,
+                    );
+                    c.detail = format!(
+                        "{} answered EstatusUUID {}{}",
+                        pac.name(),
+                        r.code,
+                        r.description.map(|d| format!(" ({d})")).unwrap_or_default()
+                    );
+                    if r.status == CancelStatus::PreviouslyCancelled {
+                        c.state = CancellationState::Cancelled;
+                    }
+                    return Ok(c);
+                }
+                Err(PacError::Rejected { pac, code, message }) => {
+                    let mut c = Cancellation::requested(
+                        &stamp.uuid,
+                        motivo.code(),
+                        substitute.clone(),
+                        now,
+                    );
+                    c.state = CancellationState::Rejected;
+                    c.detail = format!("{pac} refused the cancellation request: {code} {message}");
+                    return Ok(c);
+                }
+                Err(e) if e.allows_failover() => refusals.push(e),
+                Err(e) => return Err(pac_err(e)),
+            }
+        }
+        Err(pac_err(PacError::AllFailed { errors: refusals }))
+    }
+
+    /// The UUID of a stamped invoice of `tenant` that replaces `uuid` (`CfdiRelacionados` 04), if any.
+    async fn substitute_of(&self, tenant: &str, uuid: &str) -> Result<Option<String>, FiscalError> {
+        for s in self
+            .journal
+            .stamped(tenant, FiscalDocumentKind::Invoice)
+            .await?
+        {
+            if s.uuid.eq_ignore_ascii_case(uuid) || !s.xml.contains(uuid) {
+                continue;
+            }
+            let doc = parse_stamped(&s)?;
+            if doc.cfdi_relacionados.iter().any(|r| {
+                r.tipo_relacion == "04" && r.uuids.iter().any(|u| u.eq_ignore_ascii_case(uuid))
+            }) {
+                return Ok(Some(s.uuid));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn read_status(
+        &self,
+        t: &Tenant,
+        identity: &CfdiIdentity,
+    ) -> Result<SatStatus, PacError> {
+        if let Some(sat) = &self.sat_status {
+            return sat.status(identity).await;
+        }
+        let mut errors = Vec::new();
+        for pac in &t.pacs {
+            match pac.sat_status(identity).await {
+                Ok(s) => return Ok(s),
+                Err(e) => errors.push(e),
+            }
+        }
+        Err(PacError::AllFailed { errors })
     }
 
     /// The stamp of `key` if it is stamped, or the outcome of re-sending its pending document; `None` when the
@@ -544,6 +823,53 @@ fn still_uncertain(pac: &str, e: &PacError) -> PacError {
     }
 }
 
+/// The cancellation state a SAT status shows, or `None` when it shows no decision yet (the request not
+/// registered yet, the CFDI not found yet).
+fn cancellation_state(s: &SatStatus) -> Option<CancellationState> {
+    match &s.estatus_cancelacion {
+        EstatusCancelacion::CanceladoSinAceptacion | EstatusCancelacion::CanceladoConAceptacion => {
+            return Some(CancellationState::Cancelled);
+        }
+        EstatusCancelacion::PlazoVencido => return Some(CancellationState::DeadlinePassed),
+        EstatusCancelacion::SolicitudRechazada => return Some(CancellationState::Rejected),
+        EstatusCancelacion::EnProceso => return Some(CancellationState::AwaitingAcceptance),
+        _ => {}
+    }
+    match (&s.estado, &s.es_cancelable) {
+        (Estado::Cancelado, _) => Some(CancellationState::Cancelled),
+        (Estado::Vigente, Some(EsCancelable::ConAceptacion)) => {
+            Some(CancellationState::AwaitingAcceptance)
+        }
+        _ => None,
+    }
+}
+
+fn describe(s: &SatStatus) -> String {
+    let estado = match &s.estado {
+        Estado::Vigente => "Vigente".to_owned(),
+        Estado::Cancelado => "Cancelado".to_owned(),
+        Estado::NoEncontrado => "No Encontrado".to_owned(),
+        Estado::Other(o) => o.clone(),
+    };
+    let estatus = match &s.estatus_cancelacion {
+        EstatusCancelacion::Ninguno => String::new(),
+        EstatusCancelacion::EnProceso => "En proceso".into(),
+        EstatusCancelacion::CanceladoSinAceptacion => "Cancelado sin aceptación".into(),
+        EstatusCancelacion::CanceladoConAceptacion => "Cancelado con aceptación".into(),
+        EstatusCancelacion::PlazoVencido => "Plazo vencido".into(),
+        EstatusCancelacion::SolicitudRechazada => "Solicitud rechazada".into(),
+        EstatusCancelacion::Other(o) => o.clone(),
+    };
+    let cancelable = match &s.es_cancelable {
+        Some(EsCancelable::NoCancelable) => "No cancelable".to_owned(),
+        Some(EsCancelable::SinAceptacion) => "Cancelable sin aceptación".to_owned(),
+        Some(EsCancelable::ConAceptacion) => "Cancelable con aceptación".to_owned(),
+        Some(EsCancelable::Other(o)) => o.clone(),
+        None => String::new(),
+    };
+    format!("Estado {estado}; EsCancelable {cancelable:?}; EstatusCancelacion {estatus:?}")
+}
+
 fn parse_stamped(s: &FiscalStamp) -> Result<Comprobante, FiscalError> {
     crate::parse_str(&s.xml).map_err(|source| FiscalError::Cfdi {
         record: s.uuid.clone(),
@@ -559,5 +885,15 @@ impl FiscalStep for CfdiStep {
 
     fn order(&self) -> FiscalOrder {
         self.order
+    }
+
+    async fn cancel(
+        &self,
+        tenant: &str,
+        invoice: &str,
+    ) -> erp_hub_core::Result<Option<Cancellation>> {
+        self.cancel_invoice(tenant, invoice)
+            .await
+            .map_err(Into::into)
     }
 }

@@ -665,3 +665,85 @@ pub fn closed_port_url() -> String {
 pub fn stamp_path() -> impl wiremock::Match {
     path("/servicios/soap/stamp.wsdl")
 }
+
+/// One answer of the mock SAT status service: `(Estado, EsCancelable, EstatusCancelacion)`.
+pub type SatAnswer = (&'static str, &'static str, &'static str);
+
+/// Mock SAT `ConsultaCFDIService` (SOAP): answers per UUID (the `id=` of the expresión impresa) from a
+/// script; the last answer of a script repeats. A UUID without script is `Vigente`, `Cancelable sin
+/// aceptación`, no cancellation. A UUID the ledger never issued is `No Encontrado`.
+pub struct SatMock {
+    pub ledger: Arc<Ledger>,
+    scripts: Mutex<HashMap<String, std::collections::VecDeque<SatAnswer>>>,
+    pub queries: Mutex<Vec<String>>,
+}
+
+impl SatMock {
+    pub fn new(ledger: Arc<Ledger>) -> Arc<Self> {
+        Arc::new(Self {
+            ledger,
+            scripts: Mutex::new(HashMap::new()),
+            queries: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The answers for `uuid`, in order (the last one repeats).
+    pub fn script(&self, uuid: &str, answers: &[SatAnswer]) {
+        self.scripts
+            .lock()
+            .unwrap()
+            .insert(uuid.to_ascii_uppercase(), answers.iter().copied().collect());
+    }
+
+    /// How many status queries named `uuid`.
+    pub fn queries_for(&self, uuid: &str) -> usize {
+        self.queries
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|u| u.eq_ignore_ascii_case(uuid))
+            .count()
+    }
+}
+
+impl Respond for Shared<SatMock> {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let body = String::from_utf8_lossy(&req.body);
+        let Some(uuid) = body
+            .split("id=")
+            .nth(1)
+            .map(|r| r.chars().take(36).collect::<String>().to_ascii_uppercase())
+        else {
+            return ResponseTemplate::new(500).set_body_string("no expresionImpresa id");
+        };
+        self.0.queries.lock().unwrap().push(uuid.clone());
+        let (codigo, (estado, cancelable, estatus)) = if self.0.ledger.by_uuid(&uuid).is_none() {
+            (
+                "N - 602: Comprobante no encontrado.",
+                ("No Encontrado", "", ""),
+            )
+        } else {
+            let mut scripts = self.0.scripts.lock().unwrap();
+            let a = match scripts.get_mut(&uuid) {
+                Some(q) if q.len() > 1 => q.pop_front().unwrap_or(("Vigente", "", "")),
+                Some(q) => q.front().copied().unwrap_or(("Vigente", "", "")),
+                None => ("Vigente", "Cancelable sin aceptación", ""),
+            };
+            ("S - Comprobante obtenido satisfactoriamente.", a)
+        };
+        let xml = format!(
+            "<s:Envelope xmlns:s=\"{NS_SOAP}\"><s:Body><ConsultaResponse xmlns=\"http://tempuri.org/\"><ConsultaResult xmlns:a=\"http://schemas.datacontract.org/2004/07/Sat.Cfdi.Negocio.ConsultaCfdi.Servicio\" xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\"><a:CodigoEstatus>{codigo}</a:CodigoEstatus><a:EsCancelable>{cancelable}</a:EsCancelable><a:Estado>{estado}</a:Estado><a:EstatusCancelacion>{estatus}</a:EstatusCancelacion><a:ValidacionEFOS>200</a:ValidacionEFOS></ConsultaResult></ConsultaResponse></s:Body></s:Envelope>"
+        );
+        soap_ok(xml)
+    }
+}
+
+/// Starts a mock SAT status service; its URL is the server's URI.
+pub async fn start_sat(mock: &Arc<SatMock>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(Shared(Arc::clone(mock)))
+        .mount(&server)
+        .await;
+    server
+}

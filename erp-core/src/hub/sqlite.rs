@@ -11,7 +11,7 @@ use super::sql::{db_error, migrate_error, sql_store};
 use crate::Result;
 
 /// Latest schema version this build knows.
-const LATEST: i64 = 3;
+const LATEST: i64 = 4;
 
 fn migrator() -> Migrator {
     let mut m = Migrator::with_migrations(vec![
@@ -34,6 +34,15 @@ fn migrator() -> Migrator {
             "numbers".into(),
             MigrationType::Simple,
             sqlx::SqlStr::from_static(include_str!("../../migrations/sqlite/0003_numbers.sql")),
+            false,
+        ),
+        Migration::new(
+            4,
+            "fiscal journal".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!(
+                "../../migrations/sqlite/0004_fiscal_journal.sql"
+            )),
             false,
         ),
     ]);

@@ -248,6 +248,12 @@ impl Hub {
         &self.inner.store
     }
 
+    /// The store's fiscal journal ([`HubStore::stamp_journal`]): give it to the fiscal step so stamped
+    /// documents are kept in the hub's database.
+    pub fn stamp_journal(&self) -> Option<Arc<dyn crate::fiscal::StampJournal>> {
+        self.inner.store.stamp_journal()
+    }
+
     /// Enqueues writes for `scope` (all or none) and wakes idle workers.
     ///
     /// # Errors
@@ -576,6 +582,7 @@ fn retry_or_dead(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
     }
     let after = e
         .retry_after()
+        .or_else(|| e.retry_hint())
         .unwrap_or_else(|| backoff(cfg.backoff_base, cfg.backoff_max, attempts + 1));
     Verdict::Retry { after, error }
 }
