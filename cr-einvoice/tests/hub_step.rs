@@ -490,3 +490,52 @@ async fn bad_input_is_a_validation_error_naming_record_and_field_and_consumes_no
     assert_eq!(env.numbers.last(&fe).await.unwrap(), 0);
     assert!(env.mock.records().is_empty());
 }
+
+#[tokio::test]
+async fn a_received_supplier_invoice_is_answered_with_a_mensaje_receptor_through_the_same_queue() {
+    use cr_einvoice::receive::{CondicionImpuesto, Receiver, Respuesta};
+    let env = Env::new(1, false).await;
+    let step = env.step();
+    let fecha = chrono::DateTime::parse_from_rfc3339("2026-12-04T09:00:00-06:00").unwrap();
+    let supplier = cr_einvoice::demo::comprobante(
+        cr_einvoice::TipoDocumento::FacturaElectronica,
+        cr_einvoice::SchemaRevision::V2026,
+        fecha,
+        2,
+    )
+    .unwrap();
+    let signed = supplier
+        .to_signed_xml(
+            &p12("keys/test-aes.p12"),
+            &cr_einvoice::xades::SignOptions::new(),
+        )
+        .unwrap();
+    let receiver = Receiver::new(cr_einvoice::demo::RECEPTOR_CEDULA).accept_any_issuer();
+    let respuesta = Respuesta::aceptado(CondicionImpuesto::CreditoGeneral);
+    let mut result = step
+        .respond_received(TENANT, &receiver, &signed, &respuesta)
+        .await;
+    for _ in 0..5 {
+        if !matches!(result, Err(CrHubError::Pending { .. })) {
+            break;
+        }
+        result = step
+            .respond_received(TENANT, &receiver, &signed, &respuesta)
+            .await;
+    }
+    let stamp = result.unwrap();
+    let key = format!("{}-00100002050000000001", supplier.clave.as_str());
+    assert_eq!(
+        stamp.uuid, key,
+        "status key clave-consecutivoReceptor, tipo 05"
+    );
+    assert!(stamp.xml.contains("<MensajeReceptor"));
+    let rec = &env.mock.records()[&key];
+    assert_eq!((rec.posts, rec.posts_after_202), (1, 0));
+    // Answered once: asking again returns the same stamp.
+    let again = step
+        .respond_received(TENANT, &receiver, &signed, &respuesta)
+        .await
+        .unwrap();
+    assert_eq!(again, stamp);
+}

@@ -20,7 +20,8 @@ use super::profile::{ContingencyMode, CrProfile};
 use crate::api::{ApiError, ApiErrorKind, Envio, Estado, HaciendaClient, Receipt, StatusResponse};
 use crate::clave::{Clave, CodigoSeguridad, Consecutivo, Situacion};
 use crate::keystore::{Certificate, SigningKey};
-use crate::model::{Comprobante, EstadoHacienda};
+use crate::model::{Comprobante, Documento, EstadoHacienda, TipoIdentificacion};
+use crate::receive::{Receiver, Respuesta};
 use crate::xades::SignOptions;
 
 /// Certifier name journalled before a `POST` to recepción (outcome unknown until the estado says).
@@ -635,12 +636,13 @@ impl CrStep {
         received: bool,
     ) -> Result<FiscalStamp, CrHubError> {
         let record = key.external_ref.clone();
-        let envio = Envio::comprobante(sealed.as_bytes()).map_err(|e| CrHubError::Api {
+        let envio = envio_of(&t.profile, sealed).map_err(|e| CrHubError::Api {
             record: record.clone(),
             source: Box::new(e),
         })?;
-        let clave = envio.clave().to_owned();
-        let situacion = clave.chars().nth(41).unwrap_or('1');
+        // The status key: the clave, or `clave-consecutivoReceptor` for a MensajeReceptor.
+        let clave = envio.status_key();
+        let situacion = envio.clave().chars().nth(41).unwrap_or('1');
         let mut received = received;
         let mut status: Option<StatusResponse> = None;
         if !received && sent == Some(false) {
@@ -705,7 +707,96 @@ impl CrStep {
         if !status.estado.is_final() {
             return Err(self.pending(&record, &clave, status.estado.as_str()));
         }
-        self.decided(t, key, kind, sealed, &clave, status).await
+        self.decided(t, key, kind, sealed, (&clave, envio.clave()), status)
+            .await
+    }
+
+    /// Answers a supplier's comprobante received by `tenant` with a MensajeReceptor (aceptado, aceptado
+    /// parcial or rechazado, per `respuesta`) and submits it through the same queue and protocol as the
+    /// tenant's own documents: `receiver` verifies and checks the supplier's document, the consecutivo (tipo
+    /// 05 / 06 / 07) comes from the hub's numbering with the signed message, the journal key is
+    /// `(tenant, invoice, "mr:<supplier clave>")` (the ERP model has no supplier-bill kind; the `mr:` prefix
+    /// keeps these keys apart from ERP references), and the stamp's `uuid` is Hacienda's status key
+    /// `clave-consecutivoReceptor`. Call it again to poll; one supplier document gets one answer.
+    ///
+    /// # Errors
+    /// As [`stamp_document`](Self::stamp_document); [`CrHubError::Document`] when the supplier's document does
+    /// not verify or cannot be answered.
+    pub async fn respond_received(
+        &self,
+        tenant: &str,
+        receiver: &Receiver,
+        supplier_xml: &[u8],
+        respuesta: &Respuesta,
+    ) -> Result<FiscalStamp, CrHubError> {
+        let t = self.tenant(tenant)?;
+        let fecha = self.fecha();
+        let received = receiver
+            .check(supplier_xml, fecha)
+            .map_err(record_err("received comprobante"))?;
+        let record = format!("mr:{}", received.comprobante().clave.as_str());
+        let key = FiscalKey::new(tenant, EntityKind::Invoice, &record);
+        if let Some(done) = self.resume(t, &key, FiscalDocumentKind::Invoice).await? {
+            return done;
+        }
+        let tipo = respuesta.tipo_documento();
+        let series = Self::series(&t.profile, tipo);
+        let (sucursal, terminal) = (u32::from(t.profile.sucursal), t.profile.terminal);
+        let signing = t.key.clone();
+        let sign = self.sign.clone();
+        let respuesta = respuesta.clone();
+        let rec = record.clone();
+        let build = move |numero: u64| -> erp_hub_core::Result<Vec<u8>> {
+            let invalid = |what: &str, e: String| {
+                erp_hub_core::Error::validation(vec![
+                    erp_hub_core::FieldError::new(format!("{rec}: {what}"), e)
+                        .with_code("document"),
+                ])
+            };
+            let consecutivo = Consecutivo::new(sucursal, terminal, tipo, numero)
+                .map_err(|e| invalid("consecutivo", e.to_string()))?;
+            let msg = received
+                .respond(&respuesta, consecutivo, fecha)
+                .map_err(|e| invalid("mensaje receptor", e.to_string()))?;
+            let report = msg.validate();
+            if report.has_errors() {
+                let all: Vec<String> = report.errors().map(ToString::to_string).collect();
+                return Err(invalid("mensaje receptor", all.join("; ")));
+            }
+            msg.to_signed_xml(&signing, &sign)
+                .map_err(|e| invalid("signature", e.to_string()))
+        };
+        let issued = self
+            .numbers
+            .issue(&series, &key.to_string(), &build)
+            .await?;
+        let sealed = String::from_utf8(issued.document).map_err(|e| CrHubError::Field {
+            record: record.clone(),
+            field: "document".into(),
+            problem: format!("stored document is not UTF-8: {e}"),
+        })?;
+        match self.journal.begin(&key, &sealed).await? {
+            JournalEntry::Stamped(s) => self.finished(t, &key, s).await,
+            JournalEntry::Pending { sealed, attempts } => {
+                let sent = attempts
+                    .iter()
+                    .find(|a| a.certifier == SENT)
+                    .map(|a| a.definitely_not_stamped);
+                let received = attempts.iter().any(|a| a.certifier == RECEIVED);
+                self.advance(
+                    t,
+                    &key,
+                    FiscalDocumentKind::Invoice,
+                    &sealed,
+                    sent,
+                    received,
+                )
+                .await
+            }
+            _ => Err(CrHubError::Store(erp_hub_core::Error::conflict(format!(
+                "{key}: unexpected journal entry"
+            )))),
+        }
     }
 
     fn pending(&self, record: &str, clave: &str, estado: &str) -> CrHubError {
@@ -765,27 +856,30 @@ impl CrStep {
         fecha: Option<&str>,
         certifier: &str,
     ) -> Result<FiscalStamp, CrHubError> {
-        let doc = Comprobante::from_xml(sealed.as_bytes()).map_err(record_err(clave))?;
-        let c = doc.consecutivo();
-        let fecha = fecha.map_or_else(|| doc.fecha_emision.to_rfc3339(), str::to_owned);
-        let mut stamp = FiscalStamp::new(
-            SCHEME,
-            kind,
-            clave,
-            fecha,
-            certifier,
-            doc.resumen.total_comprobante,
-            sealed,
-        )
-        .with_number(
-            Some(format!(
-                "{:03}-{:05}-{}",
-                c.sucursal(),
-                c.terminal(),
-                c.tipo().code()
-            )),
-            Some(c.numero().to_string()),
-        );
+        let (c, emitted, total) =
+            match crate::parse::documento(sealed.as_bytes()).map_err(record_err(clave))? {
+                Documento::Comprobante(doc) => (
+                    *doc.consecutivo(),
+                    doc.fecha_emision,
+                    doc.resumen.total_comprobante,
+                ),
+                Documento::MensajeReceptor(m) => (
+                    m.numero_consecutivo_receptor,
+                    m.fecha_emision_doc,
+                    m.total_factura,
+                ),
+            };
+        let fecha = fecha.map_or_else(|| emitted.to_rfc3339(), str::to_owned);
+        let mut stamp = FiscalStamp::new(SCHEME, kind, clave, fecha, certifier, total, sealed)
+            .with_number(
+                Some(format!(
+                    "{:03}-{:05}-{}",
+                    c.sucursal(),
+                    c.terminal(),
+                    c.tipo().code()
+                )),
+                Some(c.numero().to_string()),
+            );
         // The 2026 clave is alphanumeric: keep it exactly as issued.
         clave.clone_into(&mut stamp.uuid);
         Ok(stamp)
@@ -797,7 +891,7 @@ impl CrStep {
         key: &FiscalKey,
         kind: FiscalDocumentKind,
         sealed: &str,
-        clave: &str,
+        (clave, doc_clave): (&str, &str),
         status: StatusResponse,
     ) -> Result<FiscalStamp, CrHubError> {
         let record = key.external_ref.clone();
@@ -818,7 +912,7 @@ impl CrStep {
                 .clone()
                 .unwrap_or_else(|| "unreadable".into()))
         })?;
-        if mensaje.clave.as_str() != clave {
+        if mensaje.clave.as_str() != doc_clave {
             return Err(bad(format!("it answers clave {}", mensaje.clave.as_str())));
         }
         let series = Series::new(&t.profile.emisor.numero, MENSAJE_HACIENDA_SERIES);
@@ -842,6 +936,25 @@ impl CrStep {
                 detalle: mensaje.detalle_mensaje.clone(),
             })
         }
+    }
+}
+
+/// The recepción body of a journalled document: a comprobante, or a MensajeReceptor (whose supplier's
+/// identification type is inferred from the length of its number: 9 física, 10 jurídica, 11–12 DIMEX, as
+/// Hacienda assigns them; the message itself carries only the number).
+fn envio_of(profile: &CrProfile, sealed: &str) -> Result<Envio, ApiError> {
+    match crate::parse::documento(sealed.as_bytes())? {
+        Documento::MensajeReceptor(m) => {
+            let emisor = match m.numero_cedula_emisor.len() {
+                9 => TipoIdentificacion::CedulaFisica,
+                11 | 12 => TipoIdentificacion::Dimex,
+                _ => TipoIdentificacion::CedulaJuridica,
+            };
+            let receptor = TipoIdentificacion::from_code(&profile.emisor.tipo_identificacion)
+                .unwrap_or(TipoIdentificacion::CedulaJuridica);
+            Envio::mensaje_receptor(sealed.as_bytes(), emisor, receptor)
+        }
+        _ => Envio::comprobante(sealed.as_bytes()),
     }
 }
 

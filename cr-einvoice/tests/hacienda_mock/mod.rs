@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use cr_einvoice::Comprobante;
 use cr_einvoice::keystore::SigningKey;
 use cr_einvoice::xades::SignOptions;
 use wiremock::matchers::{method, path, path_regex};
@@ -63,7 +62,10 @@ impl Respond for Post {
         let Ok(body) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
             return ResponseTemplate::new(400).insert_header("X-Error-Cause", "JSON inválido");
         };
-        let clave = body["clave"].as_str().unwrap_or_default().to_owned();
+        let clave = match body["consecutivoReceptor"].as_str() {
+            Some(c) => format!("{}-{c}", body["clave"].as_str().unwrap_or_default()),
+            None => body["clave"].as_str().unwrap_or_default().to_owned(),
+        };
         let xml = body["comprobanteXml"]
             .as_str()
             .and_then(|b| BASE64.decode(b).ok())
@@ -93,8 +95,23 @@ fn esc(s: &str) -> String {
 }
 
 impl Status {
-    fn decide(&self, clave: &str, xml: &[u8]) -> (String, Vec<u8>) {
-        let doc = Comprobante::from_xml(xml).ok();
+    fn decide(&self, key: &str, xml: &[u8]) -> (String, Vec<u8>) {
+        // A MensajeReceptor's status key is `clave-consecutivoReceptor`; the answer names the clave.
+        let clave = key.split('-').next().unwrap_or(key);
+        let doc = match cr_einvoice::parse::documento(xml) {
+            Ok(cr_einvoice::Documento::Comprobante(c)) => Some(*c),
+            Ok(cr_einvoice::Documento::MensajeReceptor(m)) => {
+                return (
+                    "aceptado".to_owned(),
+                    self.sign(&format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<MensajeHacienda xmlns=\"https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/mensajeHacienda\"><Clave>{clave}</Clave><NombreEmisor>Receptor</NombreEmisor><TipoIdentificacionEmisor>02</TipoIdentificacionEmisor><NumeroCedulaEmisor>{}</NumeroCedulaEmisor><Mensaje>1</Mensaje><EstadoMensaje>Aceptado</EstadoMensaje><DetalleMensaje>Mensaje receptor aceptado (mock)</DetalleMensaje><TotalFactura>{}</TotalFactura></MensajeHacienda>",
+                        esc(&m.numero_cedula_receptor),
+                        m.total_factura
+                    )),
+                );
+            }
+            _ => None,
+        };
         let reject = doc
             .as_ref()
             .and_then(|d| d.lineas.first())
@@ -153,10 +170,12 @@ impl Status {
                 .map(|i| format!("<MontoTotalImpuesto>{i}</MontoTotalImpuesto>"))
                 .unwrap_or_default(),
         );
-        let signed =
-            cr_einvoice::xades::sign(unsigned.as_bytes(), &self.0.key, &SignOptions::new())
-                .unwrap_or_else(|_| unsigned.into_bytes());
-        (estado.to_owned(), signed)
+        (estado.to_owned(), self.sign(&unsigned))
+    }
+
+    fn sign(&self, unsigned: &str) -> Vec<u8> {
+        cr_einvoice::xades::sign(unsigned.as_bytes(), &self.0.key, &SignOptions::new())
+            .unwrap_or_else(|_| unsigned.as_bytes().to_vec())
     }
 }
 
