@@ -10,6 +10,8 @@ pub mod codes;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod error;
+#[cfg(feature = "hub")]
+pub mod hub;
 pub mod keystore;
 pub mod limits;
 pub mod model;

@@ -1,0 +1,23 @@
+//! Costa Rica through the hub (feature `hub`, off by default; without it this crate knows no ERP model):
+//! ERP invoices, credit notes and payments of `erp_hub_core::model` become signed comprobantes accepted by
+//! Hacienda, with gap-free consecutivos from the hub's numbering store and the journal protocol of
+//! [`erp_hub_core::fiscal`].
+//!
+//! * [`CrProfile`]: one tenant's setup (serde): emisor, `.p12` and PIN (`secrecy`), sucursal / terminal,
+//!   CABYS defaults and mappings, IVA tarifas, contingency mode.
+//! * [`CrStep`]: the [`FiscalStep`](erp_hub_core::fiscal::FiscalStep) for Costa Rica (see its docs for the
+//!   mapping table, the submission protocol and contingency).
+//! * [`CrHubError`]: typed errors; `From<CrHubError> for erp_hub_core::Error` maps them onto the hub's
+//!   retry / dead-letter decisions.
+
+mod error;
+mod mapping;
+mod profile;
+mod step;
+
+pub use error::CrHubError;
+pub use profile::{CabysMapping, ContingencyMode, CrProfile, EmisorProfile, LlaveProfile};
+pub use step::{
+    ACCEPTED, CrStep, Directory, MENSAJE_HACIENDA_SERIES, MemoryDirectory, RECEIVED, REJECTED,
+    SCHEME, SENT,
+};
