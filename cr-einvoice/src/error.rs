@@ -181,6 +181,13 @@ pub enum Error {
     /// A [`crate::receive`] answer cannot be built as asked (consecutivo tipo, proportion, amounts, length).
     #[error("cannot answer the received document: {0}")]
     Receive(String),
+    /// A `MensajeHacienda` answers a clave the caller never sent (see
+    /// [`crate::receive::check_mensaje_hacienda`]): nothing of ours is updated from it.
+    #[error("the MensajeHacienda answers clave {clave}, which is not one of ours")]
+    UnknownClave {
+        /// The clave the message answers.
+        clave: crate::Clave,
+    },
 }
 
 impl Error {
@@ -193,7 +200,8 @@ impl Error {
             Error::UnknownRevision(_)
             | Error::Overflow(_)
             | Error::NotReceivable { .. }
-            | Error::Receive(_) => ErrorKind::InvalidInput,
+            | Error::Receive(_)
+            | Error::UnknownClave { .. } => ErrorKind::InvalidInput,
             Error::Signature(_) => ErrorKind::Signature,
         }
     }

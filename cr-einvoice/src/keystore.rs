@@ -45,6 +45,8 @@ pub struct Certificate {
     rsa_sha256: Option<aws_lc_rs::signature::ParsedPublicKey>,
     modulus: Vec<u8>,
     exponent: Vec<u8>,
+    /// SHA-256 of `der`, computed once: the usual `xades:CertDigest` of a signature.
+    sha256: [u8; 32],
 }
 
 /// Certificates are equal when their DER encodings are.
@@ -72,6 +74,15 @@ impl Certificate {
         &self.issuer_name
     }
 
+    /// Whether `value` is the digest of the certificate's DER with `alg` (SHA-256 is computed
+    /// once, when the certificate is parsed; other algorithms on each call).
+    pub(crate) fn has_digest(&self, alg: &'static digest::Algorithm, value: &[u8]) -> bool {
+        if alg == &digest::SHA256 {
+            return self.sha256.as_slice() == value;
+        }
+        digest::digest(alg, &self.der).as_ref() == value
+    }
+
     /// Parses a DER certificate. Only RSA certificates are accepted.
     ///
     /// # Errors
@@ -96,8 +107,12 @@ impl Certificate {
             }
             Err(e) => return Err(SignatureError::InvalidCertificate(e.to_string())),
         };
+        let der = der[..der.len() - rest.len()].to_vec();
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(digest::digest(&digest::SHA256, &der).as_ref());
         Ok(Self {
-            der: der[..der.len() - rest.len()].to_vec(),
+            sha256,
+            der,
             subject: rfc4514(cert.subject()),
             issuer: rfc4514(cert.issuer()),
             issuer_name: crate::xades::dn::from_x509(cert.issuer()),

@@ -6,7 +6,16 @@
 //! checks that it is addressed to this receiver and signed with a valid Hacienda certificate of the emisor.
 //! [`Received::respond`] then builds the [`MensajeReceptor`] (aceptado, aceptado parcial or rechazado, with the
 //! `CondicionImpuesto` and the IVA to credit); sign it with [`crate::xades::sign`] and submit it like any
-//! document (`api` feature).
+//! document (`api` feature). [`check_mensaje_hacienda`] verifies Hacienda's answer to a document or answer
+//! of ours and refuses one for a clave the caller does not know ([`Error::UnknownClave`]).
+//!
+//! Which certificates count as Hacienda's is the caller's [`IssuerPolicy`]. Taxpayers sign with the
+//! certificate Hacienda issues them (issuer `CN=CA PERSONA JURIDICA` or `CN=CA PERSONA FISICA`,
+//! `OU=DGT, O=MINISTERIO DE HACIENDA, C=CR`, published under `https://pki.comprobanteselectronicos.go.cr/`).
+//! The default, [`IssuerPolicy::HaciendaName`], only reads the issuer's name, which anyone can copy into a
+//! certificate of their own; [`IssuerPolicy::IssuedBy`] with Hacienda's CA certificates also checks that
+//! the CA signed the signing certificate (one level, no revocation). Test keys are issued by no Hacienda CA:
+//! tests use `IssuedBy` with their own test CA, or [`IssuerPolicy::Any`].
 //!
 //! ```no_run
 //! # fn demo(xml: &[u8], key: &cr_einvoice::keystore::SigningKey) -> Result<(), cr_einvoice::Error> {
@@ -43,7 +52,9 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::Error;
 use crate::clave::Consecutivo;
+use crate::keystore::Certificate;
 use crate::limits::Limits;
+use crate::model::MensajeHacienda;
 use crate::model::{Comprobante, Documento, MensajeReceptor, RespuestaReceptor};
 use crate::tipo::TipoDocumento;
 use crate::validate::Report;
@@ -53,12 +64,27 @@ use crate::xades::VerifiedSignature;
 /// (`CN=CA PERSONA JURIDICA, OU=DGT, O=MINISTERIO DE HACIENDA, C=CR` and its física / sandbox siblings).
 pub const HACIENDA_ISSUER_ORGANIZATION: &str = "MINISTERIO DE HACIENDA";
 
+/// Which signing certificates a [`Receiver`] takes as issued by Hacienda (see the module documentation).
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub enum IssuerPolicy {
+    /// The issuer's organization is [`HACIENDA_ISSUER_ORGANIZATION`] (the default). A name check only:
+    /// a certificate of anyone's own making can carry that issuer name.
+    HaciendaName,
+    /// The signing certificate names one of these CA certificates as its issuer (compared as decoded
+    /// RDNs) and verifies under its key (RSA PKCS#1 v1.5 with SHA-256/384/512, or ECDSA P-256/P-384).
+    /// Pass Hacienda's `CA PERSONA JURIDICA` and `CA PERSONA FISICA` certificates (production or sandbox).
+    IssuedBy(Vec<Certificate>),
+    /// Any issuer (tests with self-made keys).
+    Any,
+}
+
 /// Who receives: the receiver's cédula and what it accepts.
 #[derive(Debug, Clone)]
 pub struct Receiver {
     cedula: String,
     codigo_actividad: Option<String>,
-    any_issuer: bool,
+    issuers: IssuerPolicy,
     limits: Limits,
 }
 
@@ -68,7 +94,7 @@ impl Receiver {
         Self {
             cedula: cedula.into(),
             codigo_actividad: None,
-            any_issuer: false,
+            issuers: IssuerPolicy::HaciendaName,
             limits: Limits::default(),
         }
     }
@@ -81,8 +107,16 @@ impl Receiver {
 
     /// Accepts signing certificates from any issuer (tests with self-made keys); by default a certificate not
     /// issued by Hacienda ([`HACIENDA_ISSUER_ORGANIZATION`]) is a [`Finding::CertificateNotHacienda`].
+    /// Same as `with_issuer_policy(IssuerPolicy::Any)`.
     pub fn accept_any_issuer(mut self) -> Self {
-        self.any_issuer = true;
+        self.issuers = IssuerPolicy::Any;
+        self
+    }
+
+    /// Which certificates count as Hacienda's (default [`IssuerPolicy::HaciendaName`]); one that does not is a
+    /// [`Finding::CertificateNotHacienda`].
+    pub fn with_issuer_policy(mut self, policy: IssuerPolicy) -> Self {
+        self.issuers = policy;
         self
     }
 
@@ -137,7 +171,7 @@ impl Receiver {
                 receiver: self.cedula.clone(),
             });
         }
-        check_certificate(&signature, &comprobante, at, self.any_issuer, &mut findings);
+        check_certificate(&signature, &comprobante, at, &self.issuers, &mut findings);
         Ok(Received {
             comprobante,
             signature,
@@ -153,7 +187,7 @@ fn check_certificate(
     signature: &VerifiedSignature,
     doc: &Comprobante,
     at: DateTime<FixedOffset>,
-    any_issuer: bool,
+    issuers: &IssuerPolicy,
     findings: &mut Vec<Finding>,
 ) {
     let Ok((_, cert)) = X509Certificate::from_der(signature.certificate().der()) else {
@@ -170,12 +204,16 @@ fn check_certificate(
             not_after: DateTime::from_timestamp(not_after, 0).unwrap_or_default(),
         });
     }
-    let hacienda = cert
-        .issuer()
-        .iter_organization()
-        .filter_map(|o| o.as_str().ok())
-        .any(|o| o.trim().eq_ignore_ascii_case(HACIENDA_ISSUER_ORGANIZATION));
-    if !hacienda && !any_issuer {
+    let hacienda = match issuers {
+        IssuerPolicy::Any => true,
+        IssuerPolicy::HaciendaName => cert
+            .issuer()
+            .iter_organization()
+            .filter_map(|o| o.as_str().ok())
+            .any(|o| o.trim().eq_ignore_ascii_case(HACIENDA_ISSUER_ORGANIZATION)),
+        IssuerPolicy::IssuedBy(cas) => cas.iter().any(|ca| issued_by(&cert, ca)),
+    };
+    if !hacienda {
         findings.push(Finding::CertificateNotHacienda {
             issuer: signature.certificate().issuer().to_owned(),
         });
@@ -196,6 +234,62 @@ fn check_certificate(
             emisor: emisor.numero.clone(),
         });
     }
+}
+
+/// Whether `ca` issued `cert`: `cert`'s issuer is `ca`'s subject (decoded RDNs) and `cert`'s signature
+/// verifies under `ca`'s key.
+fn issued_by(cert: &X509Certificate<'_>, ca: &Certificate) -> bool {
+    use aws_lc_rs::signature as sig;
+    let Ok((_, ca_cert)) = X509Certificate::from_der(ca.der()) else {
+        return false;
+    };
+    let ca_subject = crate::xades::dn::from_x509(ca_cert.subject());
+    if !crate::xades::dn::same_name(&crate::xades::dn::from_x509(cert.issuer()), &ca_subject) {
+        return false;
+    }
+    let alg: &'static dyn sig::VerificationAlgorithm =
+        match cert.signature_algorithm.algorithm.to_id_string().as_str() {
+            "1.2.840.113549.1.1.11" => &sig::RSA_PKCS1_2048_8192_SHA256,
+            "1.2.840.113549.1.1.12" => &sig::RSA_PKCS1_2048_8192_SHA384,
+            "1.2.840.113549.1.1.13" => &sig::RSA_PKCS1_2048_8192_SHA512,
+            "1.2.840.10045.4.3.2" => &sig::ECDSA_P256_SHA256_ASN1,
+            "1.2.840.10045.4.3.3" => &sig::ECDSA_P384_SHA384_ASN1,
+            _ => return false,
+        };
+    let key = ca_cert.public_key().subject_public_key.data.as_ref();
+    sig::UnparsedPublicKey::new(alg, key)
+        .verify(
+            cert.tbs_certificate.as_ref(),
+            cert.signature_value.data.as_ref(),
+        )
+        .is_ok()
+}
+
+/// Verifies Hacienda's answer (`MensajeHacienda`) to a document or answer of ours and checks that it
+/// answers one of our claves (`is_ours`), before anything is updated from it.
+///
+/// `hacienda` pins the certificate the message must be signed with (Hacienda's signing certificate);
+/// without it the certificate in `ds:KeyInfo` is used (its signature and `SigningCertificate` binding are
+/// still checked, but anyone's certificate would do).
+///
+/// # Errors
+/// [`Error::Signature`] when the message is unsigned or its signature does not verify (edited, wrong key),
+/// [`Error::Parse`] when it is not a `MensajeHacienda`, [`Error::UnknownClave`] when it answers a clave
+/// `is_ours` does not know.
+pub fn check_mensaje_hacienda(
+    signed_xml: &[u8],
+    hacienda: Option<&Certificate>,
+    is_ours: impl Fn(&crate::Clave) -> bool,
+) -> Result<(MensajeHacienda, VerifiedSignature), Error> {
+    let limits = Limits::default();
+    let signature = crate::xades::verify_with_limits(signed_xml, hacienda, &limits)?;
+    let mensaje = crate::parse::mensaje_hacienda_with_limits(signed_xml, &limits)?;
+    if !is_ours(&mensaje.clave) {
+        return Err(Error::UnknownClave {
+            clave: mensaje.clave,
+        });
+    }
+    Ok((mensaje, signature))
 }
 
 /// What [`Receiver::check`] found wrong with a received document (besides validation issues).

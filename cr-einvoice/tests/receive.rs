@@ -3,8 +3,11 @@
 //! follow the CondicionImpuesto; bad documents come back as typed errors or findings.
 
 use chrono::DateTime;
+use cr_einvoice::keystore::Certificate;
 use cr_einvoice::keystore::SigningKey;
-use cr_einvoice::receive::{CondicionImpuesto, Finding, Receiver, Respuesta};
+use cr_einvoice::receive::{
+    CondicionImpuesto, Finding, IssuerPolicy, Receiver, Respuesta, check_mensaje_hacienda,
+};
 use cr_einvoice::xades::{self, SignOptions};
 use cr_einvoice::{
     Consecutivo, Decimal, Documento, ErrorKind, FixedOffset, SchemaRevision, SecretString,
@@ -286,4 +289,142 @@ fn answers_that_cannot_be_built_are_refused() {
         .with_amounts(tax + Decimal::ONE, Decimal::ZERO);
     let err = received.respond(&r, consecutivo(&r), now()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+}
+
+fn test_ca() -> Certificate {
+    Certificate::from_pem(
+        &std::fs::read(format!("{FIXTURES}/receive/hacienda-test-ca.pem")).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn issuer_policy_decides_what_counts_as_a_hacienda_certificate() {
+    let fe = unsigned(TipoDocumento::FacturaElectronica);
+    let genuine = supplier_fe();
+    // Issued by a second CA that copies the test CA's name but has its own key.
+    let imposter = sign(&fe, "receive/imposter-emisor.p12");
+    let self_made = sign(&fe, "keys/test-aes.p12");
+
+    // The default policy reads the issuer's name only: the imposter passes it.
+    assert!(receiver().check(&genuine, now()).unwrap().is_acceptable());
+    let r = receiver().check(&imposter, now()).unwrap();
+    assert!(r.is_acceptable(), "{}", r.summary());
+
+    // IssuedBy checks the CA's signature on the certificate.
+    let strict = || receiver().with_issuer_policy(IssuerPolicy::IssuedBy(vec![test_ca()]));
+    let r = strict().check(&genuine, now()).unwrap();
+    assert!(r.is_acceptable(), "{}", r.summary());
+    for (what, doc) in [("imposter", &imposter), ("self-made", &self_made)] {
+        let r = strict().check(doc, now()).unwrap();
+        assert!(
+            matches!(r.findings(), [Finding::CertificateNotHacienda { .. }]),
+            "{what}: {:?}",
+            r.findings()
+        );
+        assert_eq!(r.findings()[0].code(), "CR-RECV-CERT-ISSUER");
+        assert!(!r.is_acceptable());
+        assert!(
+            r.summary().contains("CR-RECV-CERT-ISSUER"),
+            "{}",
+            r.summary()
+        );
+    }
+    // No CA at all: nothing is Hacienda's.
+    let r = receiver()
+        .with_issuer_policy(IssuerPolicy::IssuedBy(Vec::new()))
+        .check(&genuine, now())
+        .unwrap();
+    assert!(matches!(
+        r.findings(),
+        [Finding::CertificateNotHacienda { .. }]
+    ));
+    // Any: the caller's choice for self-made test keys.
+    let r = receiver()
+        .with_issuer_policy(IssuerPolicy::Any)
+        .check(&self_made, now())
+        .unwrap();
+    assert!(r.is_acceptable(), "{}", r.summary());
+}
+
+#[test]
+fn an_expired_certificate_and_a_not_yet_valid_one_are_findings() {
+    let before = DateTime::parse_from_rfc3339("2026-01-01T00:00:00-06:00").unwrap();
+    let after = DateTime::parse_from_rfc3339("2037-01-01T00:00:00-06:00").unwrap();
+    for at in [before, after] {
+        let r = receiver().check(&supplier_fe(), at).unwrap();
+        assert!(
+            matches!(r.findings(), [Finding::CertificateNotValid { .. }]),
+            "{at}: {:?}",
+            r.findings()
+        );
+        assert!(!r.is_acceptable());
+    }
+}
+
+#[test]
+fn a_clave_that_does_not_match_its_date_fails_validation() {
+    let xml = String::from_utf8(unsigned(TipoDocumento::FacturaElectronica)).unwrap();
+    let start = xml.find("<Clave>").unwrap() + "<Clave>".len();
+    let clave = &xml[start..start + 50];
+    // Positions 4..9 of the clave are the day, month and year of FechaEmision (here 15 03 26).
+    assert_eq!(&clave[3..9], "150326");
+    let forged = format!("{}{}{}", &clave[..3], "160326", &clave[9..]);
+    let xml = xml.replacen(clave, &forged, 1);
+    let received = receiver()
+        .check(&sign(xml.as_bytes(), "receive/hacienda-emisor.p12"), now())
+        .unwrap();
+    assert!(!received.is_acceptable());
+    assert!(
+        received
+            .report()
+            .errors()
+            .any(|i| i.rule.code() == "CR-CLAVE-FECHA"),
+        "{:?}",
+        received.report()
+    );
+}
+
+const MENSAJE_HACIENDA: &str = "mensaje-hacienda/rechazado_v4.4_unsigned.xml";
+
+fn signed_mensaje_hacienda() -> Vec<u8> {
+    let xml = std::fs::read(format!("{FIXTURES}/{MENSAJE_HACIENDA}")).unwrap();
+    // Stands in for Hacienda's signing key.
+    sign(&xml, "receive/hacienda-other.p12")
+}
+
+#[test]
+fn a_mensaje_hacienda_is_verified_and_must_answer_one_of_our_claves() {
+    let hacienda = key("receive/hacienda-other.p12").certificate().clone();
+    let mh = signed_mensaje_hacienda();
+    let ours = "50615032600310123456700100001010000000001100000001";
+
+    let (m, sig) = check_mensaje_hacienda(&mh, Some(&hacienda), |c| c.as_str() == ours).unwrap();
+    assert_eq!(m.clave.as_str(), ours);
+    assert_eq!(sig.certificate(), &hacienda);
+
+    // Unknown clave: a typed error carrying the clave, nothing returned to update from.
+    let err = check_mensaje_hacienda(&mh, Some(&hacienda), |_| false).unwrap_err();
+    match &err {
+        cr_einvoice::Error::UnknownClave { clave } => assert_eq!(clave.as_str(), ours),
+        other => panic!("{other}"),
+    }
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+
+    // Signed by someone else than the pinned certificate.
+    let other = key("receive/hacienda-emisor.p12").certificate().clone();
+    let err = check_mensaje_hacienda(&mh, Some(&other), |_| true).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Signature, "{err}");
+
+    // Edited after signing.
+    let text = String::from_utf8(mh.clone()).unwrap();
+    let edited = text.replacen("<Mensaje>3</Mensaje>", "<Mensaje>1</Mensaje>", 1);
+    assert_ne!(edited, text);
+    let err = check_mensaje_hacienda(edited.as_bytes(), Some(&hacienda), |_| true).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Signature, "{err}");
+
+    // Unsigned.
+    let unsigned = std::fs::read(format!("{FIXTURES}/{MENSAJE_HACIENDA}")).unwrap();
+    let err = check_mensaje_hacienda(&unsigned, None, |_| true).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Signature, "{err}");
 }

@@ -89,13 +89,17 @@ pub(crate) fn decode_attr(raw: &str, offset: usize) -> Result<Cow<'_, str>, C14n
     Ok(Cow::Owned(out))
 }
 
-/// Decodes raw character data (references decoded, line ends normalized to LF).
-pub(crate) fn decode_text(raw: &str, offset: usize) -> Result<String, C14nError> {
+/// Decodes raw character data (references decoded, line ends normalized to LF); borrowed when
+/// there is nothing to decode (the usual case: a search for `&` and CR, no copy).
+pub(crate) fn decode_text(raw: &str, offset: usize) -> Result<Cow<'_, str>, C14nError> {
+    let Some(first) = memchr::memchr2(b'&', b'\r', raw.as_bytes()) else {
+        return Ok(Cow::Borrowed(raw));
+    };
     let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some(i) = rest.find(['&', '\r']) {
-        out.push_str(rest.get(..i).unwrap_or_default());
-        let tail = rest.get(i..).unwrap_or_default();
+    out.push_str(raw.get(..first).unwrap_or_default());
+    let mut rest = raw.get(first..).unwrap_or_default();
+    loop {
+        let tail = rest;
         if tail.starts_with('&') {
             let (body, after) = split_ref(tail, offset)?;
             out.push(decode_ref(body, offset)?);
@@ -109,9 +113,16 @@ pub(crate) fn decode_text(raw: &str, offset: usize) -> Result<String, C14nError>
             };
             rest = tail.get(skip..).unwrap_or_default();
         }
+        match memchr::memchr2(b'&', b'\r', rest.as_bytes()) {
+            Some(i) => {
+                out.push_str(rest.get(..i).unwrap_or_default());
+                rest = rest.get(i..).unwrap_or_default();
+            }
+            None => break,
+        }
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// The C14N escape of an attribute-value byte (`& < " TAB LF CR`), if it needs one. The document

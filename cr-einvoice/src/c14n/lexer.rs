@@ -46,22 +46,43 @@ fn malformed(offset: usize, message: &str) -> C14nError {
     }
 }
 
+/// Byte classes for the hot loops: one table load instead of a chain of comparisons.
+const WS: u8 = 1;
+const NAME: u8 = 2;
+const NAME_START: u8 = 4;
+
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8; // i < 256
+        let mut c = 0;
+        if matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+            c |= WS;
+        }
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.') || b >= 0x80 {
+            c |= NAME;
+        }
+        if b.is_ascii_alphabetic() || matches!(b, b'_' | b':') || b >= 0x80 {
+            c |= NAME_START;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
 fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.') || b >= 0x80
-}
-
-fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || matches!(b, b'_' | b':') || b >= 0x80
+    CLASS[b as usize] & WS != 0
 }
 
 /// Length of the XML name at the start of `s` (0 if none).
 fn name_len(s: &[u8]) -> usize {
     match s.first() {
-        Some(b) if is_name_start(*b) => s.iter().position(|b| !is_name_byte(*b)).unwrap_or(s.len()),
+        Some(b) if CLASS[*b as usize] & NAME_START != 0 => s
+            .iter()
+            .position(|b| CLASS[*b as usize] & NAME == 0)
+            .unwrap_or(s.len()),
         _ => 0,
     }
 }

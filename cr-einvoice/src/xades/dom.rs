@@ -1,4 +1,8 @@
-//! A tiny element tree for the `ds:Signature` subtree (verification only).
+//! A tiny element tree for the `ds:Signature` subtree (verification only). Names, attribute
+//! values and texts borrow from the document whenever they need no decoding, so building the
+//! tree allocates a few vectors, not a string per element.
+
+use std::borrow::Cow;
 
 use crate::c14n::lexer::{Lexer, Tok, attributes};
 use crate::c14n::{C14nError, decode_attr, decode_text};
@@ -11,26 +15,26 @@ const NONE: u32 = u32::MAX;
 /// One namespace binding; bindings form parent-linked chains shared by all elements in
 /// their scope (an element never copies its parent's namespace list).
 #[derive(Debug)]
-struct Binding {
-    prefix: String,
-    uri: String,
+struct Binding<'a> {
+    prefix: &'a str,
+    uri: Cow<'a, str>,
     /// The binding in scope before this one, or [`NONE`].
     parent: u32,
 }
 
 /// One stored element. Elements are kept in document (pre-)order, so the descendants of
-/// element `i` are exactly `i + 1 .. end`: searches are a slice scan and dropping the tree
-/// is dropping one `Vec` — nothing recurses, however deep the input.
+/// element `i` are exactly `i + 1 .. end`, its first child (if any) is `i + 1` and the next
+/// sibling of a child `c` is `c`'s `end`: searches are a slice scan and dropping the tree
+/// is dropping a few `Vec`s — nothing recurses, however deep the input.
 #[derive(Debug)]
-struct Node {
+struct Node<'a> {
     /// Binding that gave the element its namespace, or [`NONE`] (no namespace).
     ns: u32,
-    local: String,
-    /// `(qualified name, decoded value)`, namespace declarations excluded.
-    attrs: Vec<(String, String)>,
-    children: Vec<u32>,
+    local: &'a str,
+    /// Range of this element's attributes in [`Tree::attrs`].
+    attrs: (u32, u32),
     /// Concatenated decoded text of the direct text children.
-    text: String,
+    text: Cow<'a, str>,
     /// Absolute byte offset of the start tag.
     start: usize,
     /// Innermost namespace binding in scope, or [`NONE`].
@@ -41,18 +45,20 @@ struct Node {
 
 /// An element subtree of the signature, stored flat (an arena).
 #[derive(Debug)]
-pub(crate) struct Tree {
-    nodes: Vec<Node>,
-    bindings: Vec<Binding>,
+pub(crate) struct Tree<'a> {
+    nodes: Vec<Node<'a>>,
+    bindings: Vec<Binding<'a>>,
+    /// `(qualified name, decoded value)` of every element, namespace declarations excluded.
+    attrs: Vec<(&'a str, Cow<'a, str>)>,
 }
 
-impl Tree {
+impl<'a> Tree<'a> {
     /// The apex element.
     pub(crate) fn root(&self) -> Element<'_> {
         Element { tree: self, idx: 0 }
     }
 
-    fn push_binding(&mut self, prefix: String, uri: String, parent: u32) -> u32 {
+    fn push_binding(&mut self, prefix: &'a str, uri: Cow<'a, str>, parent: u32) -> u32 {
         let idx = index(self.bindings.len());
         self.bindings.push(Binding {
             prefix,
@@ -82,7 +88,7 @@ fn index(n: usize) -> u32 {
 /// A handle to one element of a [`Tree`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Element<'t> {
-    tree: &'t Tree,
+    tree: &'t Tree<'t>,
     idx: usize,
 }
 
@@ -93,7 +99,7 @@ impl PartialEq for Element<'_> {
 }
 
 impl<'t> Element<'t> {
-    fn node(self) -> &'t Node {
+    fn node(self) -> &'t Node<'t> {
         &self.tree.nodes[self.idx]
     }
 
@@ -107,7 +113,7 @@ impl<'t> Element<'t> {
 
     /// Local name.
     pub(crate) fn local(self) -> &'t str {
-        &self.node().local
+        self.node().local
     }
 
     /// Concatenated decoded text of the direct text children.
@@ -125,8 +131,8 @@ impl<'t> Element<'t> {
             let Some(b) = self.tree.bindings.get(scope as usize) else {
                 break;
             };
-            if !out.iter().any(|(p, _)| *p == b.prefix) {
-                out.push((b.prefix.clone(), b.uri.clone()));
+            if !out.iter().any(|(p, _)| p == b.prefix) {
+                out.push((b.prefix.to_owned(), b.uri.to_string()));
             }
             scope = b.parent;
         }
@@ -138,11 +144,14 @@ impl<'t> Element<'t> {
     }
 
     pub(crate) fn attr(self, name: &str) -> Option<&'t str> {
-        self.node()
+        let (from, to) = self.node().attrs;
+        self.tree
             .attrs
+            .get(from as usize..to as usize)
+            .unwrap_or_default()
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_ref())
     }
 
     pub(crate) fn is(self, ns: &str, local: &str) -> bool {
@@ -151,17 +160,24 @@ impl<'t> Element<'t> {
 
     /// The first child element.
     pub(crate) fn first_child(self) -> Option<Element<'t>> {
-        self.node().children.first().map(|&c| Element {
-            tree: self.tree,
-            idx: c as usize,
-        })
+        self.children().next()
     }
 
     pub(crate) fn children(self) -> impl Iterator<Item = Element<'t>> {
         let tree = self.tree;
-        self.node().children.iter().map(move |&c| Element {
-            tree,
-            idx: c as usize,
+        let end = self.node().end as usize;
+        let mut next = self.idx + 1;
+        std::iter::from_fn(move || {
+            if next >= end {
+                return None;
+            }
+            let idx = next;
+            // the next sibling follows this child's last descendant; `max` guarantees progress
+            next = tree
+                .nodes
+                .get(idx)
+                .map_or(end, |n| (n.end as usize).max(idx + 1));
+            Some(Element { tree, idx })
         })
     }
 
@@ -208,7 +224,7 @@ impl<'t> Element<'t> {
     pub(crate) fn lookup_prefix(self, prefix: &str) -> Option<&'t str> {
         self.tree
             .lookup(self.node().scope, prefix)
-            .map(|b| self.tree.bindings[b as usize].uri.as_str())
+            .map(|b| self.tree.bindings[b as usize].uri.as_ref())
     }
 
     /// First element in document order of this subtree (itself included) carrying
@@ -231,30 +247,6 @@ fn malformed(offset: usize, message: impl Into<String>) -> SignatureError {
     })
 }
 
-struct TagParts {
-    decls: Vec<(String, String)>,
-    attrs: Vec<(String, String)>,
-}
-
-/// Splits a start tag's attributes into namespace declarations and other attributes.
-fn parse_tag(raw: &str, at: usize) -> Result<TagParts, SignatureError> {
-    let mut list = Vec::new();
-    attributes(raw, at, &mut list)?;
-    let mut decls = Vec::new();
-    let mut attrs = Vec::new();
-    for (key, raw_value) in list {
-        let value = decode_attr(raw_value, at)?.into_owned();
-        if key == "xmlns" {
-            decls.push((String::new(), value));
-        } else if let Some(p) = key.strip_prefix("xmlns:") {
-            decls.push((p.to_owned(), value));
-        } else {
-            attrs.push((key.to_owned(), value));
-        }
-    }
-    Ok(TagParts { decls, attrs })
-}
-
 fn rebase(e: C14nError, base: usize) -> SignatureError {
     SignatureError::Xml(match e {
         C14nError::Malformed { offset, message } => C14nError::Malformed {
@@ -267,13 +259,13 @@ fn rebase(e: C14nError, base: usize) -> SignatureError {
 
 /// Parses the element starting at absolute offset `start` (relative `start - base` in `src`)
 /// into a flat [`Tree`], rejecting nesting deeper than `max_depth` levels below it.
-pub(crate) fn parse_element(
-    src: &str,
+pub(crate) fn parse_element<'a>(
+    src: &'a str,
     base: usize,
     start: usize,
-    scope: &[(String, String)],
+    scope: &'a [(String, String)],
     max_depth: usize,
-) -> Result<Tree, SignatureError> {
+) -> Result<Tree<'a>, SignatureError> {
     let rel = start
         .checked_sub(base)
         .ok_or_else(|| malformed(start, "bad offset"))?;
@@ -281,13 +273,15 @@ pub(crate) fn parse_element(
         .get(rel..)
         .ok_or_else(|| malformed(start, "bad offset"))?;
     let mut tree = Tree {
-        nodes: Vec::new(),
-        bindings: Vec::new(),
+        nodes: Vec::with_capacity(64),
+        bindings: Vec::with_capacity(scope.len() + 8),
+        attrs: Vec::with_capacity(64),
     };
     let mut outer = NONE;
     for (prefix, uri) in scope {
-        outer = tree.push_binding(prefix.clone(), uri.clone(), outer);
+        outer = tree.push_binding(prefix, Cow::Borrowed(uri), outer);
     }
+    let mut raw_attrs = Vec::new();
     let mut lexer = Lexer::new(sub);
     // open elements: (node index, qualified name)
     let mut stack: Vec<(usize, &str)> = Vec::new();
@@ -302,12 +296,21 @@ pub(crate) fn parse_element(
                         limit: max_depth,
                     }));
                 }
-                let parts = parse_tag(attrs, at)?;
                 let parent = stack.last().map(|&(p, _)| p);
                 let mut el_scope = parent.map_or(outer, |p| tree.nodes[p].scope);
-                for (prefix, uri) in parts.decls {
-                    el_scope = tree.push_binding(prefix, uri, el_scope);
+                attributes(attrs, at, &mut raw_attrs)?;
+                let attrs_from = index(tree.attrs.len());
+                for &(key, raw_value) in &raw_attrs {
+                    let value = decode_attr(raw_value, at)?;
+                    if key == "xmlns" {
+                        el_scope = tree.push_binding("", value, el_scope);
+                    } else if let Some(p) = key.strip_prefix("xmlns:") {
+                        el_scope = tree.push_binding(p, value, el_scope);
+                    } else {
+                        tree.attrs.push((key, value));
+                    }
                 }
+                let attrs_range = (attrs_from, index(tree.attrs.len()));
                 let (prefix, local) = name.split_once(':').unwrap_or(("", name));
                 let ns = match tree.lookup(el_scope, prefix) {
                     Some(b) if !tree.bindings[b as usize].uri.is_empty() => b,
@@ -322,17 +325,13 @@ pub(crate) fn parse_element(
                 let idx = tree.nodes.len();
                 tree.nodes.push(Node {
                     ns,
-                    local: local.to_owned(),
-                    attrs: parts.attrs,
-                    children: Vec::new(),
-                    text: String::new(),
+                    local,
+                    attrs: attrs_range,
+                    text: Cow::Borrowed(""),
                     start: at,
                     scope: el_scope,
                     end: index(idx + 1),
                 });
-                if let Some(p) = parent {
-                    tree.nodes[p].children.push(index(idx));
-                }
                 if empty {
                     if parent.is_none() {
                         return Ok(tree);
@@ -355,17 +354,27 @@ pub(crate) fn parse_element(
             }
             Tok::Text(raw) => {
                 if let Some(&(idx, _)) = stack.last() {
-                    tree.nodes[idx].text.push_str(&decode_text(raw, at)?);
+                    append_text(&mut tree.nodes[idx].text, decode_text(raw, at)?);
                 }
             }
             Tok::CData(raw) => {
                 if let Some(&(idx, _)) = stack.last() {
-                    tree.nodes[idx].text.push_str(raw);
+                    append_text(&mut tree.nodes[idx].text, Cow::Borrowed(raw));
                 }
             }
             Tok::DocType => return Err(SignatureError::Xml(C14nError::Doctype)),
             Tok::Eof => return Err(malformed(at, "unexpected end of document")),
             _ => {}
         }
+    }
+}
+
+/// Appends a text child to an element's text: the first one is kept as is (borrowed when it
+/// needed no decoding), later ones are concatenated.
+fn append_text<'a>(text: &mut Cow<'a, str>, more: Cow<'a, str>) {
+    if text.is_empty() {
+        *text = more;
+    } else if !more.is_empty() {
+        text.to_mut().push_str(&more);
     }
 }

@@ -91,9 +91,18 @@ fn invalid(msg: impl Into<String>) -> SignatureError {
 }
 
 fn b64(text: &str) -> Result<Vec<u8>, SignatureError> {
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    B64.decode(compact.as_bytes())
-        .map_err(|_| invalid("bad base64"))
+    let bytes = text.as_bytes();
+    let decoded = if bytes.iter().any(u8::is_ascii_whitespace) {
+        let compact: Vec<u8> = bytes
+            .iter()
+            .copied()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        B64.decode(compact)
+    } else {
+        B64.decode(bytes)
+    };
+    decoded.map_err(|_| invalid("bad base64"))
 }
 
 fn digest_alg(uri: &str) -> Result<&'static digest::Algorithm, SignatureError> {
@@ -137,7 +146,7 @@ fn check_signing_certificate(
             .ok()
             .and_then(|v| b64(v.text()).ok());
         if let (Some(alg), Some(v)) = (alg, value)
-            && digest::digest(alg, certificate.der()).as_ref() == v.as_slice()
+            && certificate.has_digest(alg, &v)
         {
             bound = Some(cert);
             break;
