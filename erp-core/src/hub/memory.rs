@@ -231,6 +231,7 @@ impl HubStore for MemoryStore {
                 attempts: row.log.attempts - row.retry_base,
                 enqueued_at: row.log.enqueued_at,
                 first_sent_at: first,
+                dep_remotes: None,
             });
         }
         Ok(out)
