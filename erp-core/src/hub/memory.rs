@@ -61,7 +61,10 @@ impl MemoryStore {
 }
 
 fn after(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 impl State {
@@ -241,6 +244,7 @@ impl HubStore for MemoryStore {
                 attempts: row.log.attempts - row.retry_base,
                 enqueued_at: row.log.enqueued_at,
                 first_sent_at: first,
+                dep_remotes: None,
             });
         }
         Ok(out)
@@ -464,5 +468,20 @@ pub(crate) fn lost_lease(lost: &[RecordId]) -> Result<()> {
             "hub: lease lost for records {lost:?}: another worker took them over after the lease expired; \
              their results were not written"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_delay_past_the_calendar_saturates_instead_of_panicking() {
+        let now = Utc::now();
+        assert_eq!(after(now, Duration::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            after(now, Duration::from_secs(5)),
+            now + chrono::Duration::seconds(5)
+        );
     }
 }

@@ -10,7 +10,7 @@ use super::sql::{db_error, migrate_error, sql_store};
 use crate::Result;
 
 /// Latest schema version this build knows.
-const LATEST: i64 = 4;
+const LATEST: i64 = 5;
 
 fn migrator() -> Migrator {
     let mut m = Migrator::with_migrations(vec![
@@ -43,6 +43,15 @@ fn migrator() -> Migrator {
             MigrationType::Simple,
             sqlx::SqlStr::from_static(include_str!(
                 "../../migrations/postgres/0004_fiscal_journal.sql"
+            )),
+            false,
+        ),
+        Migration::new(
+            5,
+            "partial claim indexes".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!(
+                "../../migrations/postgres/0005_partial_claim_indexes.sql"
             )),
             false,
         ),
@@ -86,8 +95,18 @@ impl PgStore {
     ///
     /// # Errors
     /// As [`connect`](Self::connect).
+    ///
+    /// The store's sessions run with `jit = off`: its statements are short index walks, and JIT compilation of
+    /// the status query (whose estimated cost crosses `jit_above_cost` on a table without statistics yet) took
+    /// ~0.5 s of CPU per call at 10,000 records instead of ~0.1 s without it.
     pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<Self> {
+        let options = options.options([("jit", "off")]);
+        // No ping before each acquire (a round trip per statement): sqlx already pings a connection when it
+        // goes back to the pool and drops it if broken; a connection that died while idle fails its statement
+        // with a transient error (nothing committed, or a commit the lease and idempotency key make safe), and
+        // is dropped.
         let pool = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)

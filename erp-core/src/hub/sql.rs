@@ -96,6 +96,88 @@ pub(crate) const CLAIM_PICK_QUEUED: &str = concat!(
     " ORDER BY r.next_attempt_at, r.id LIMIT $4"
 );
 
+/// PostgreSQL: the store clock, in milliseconds since the Unix epoch. `statement_timestamp()` is the server's
+/// clock when the statement arrived and constant within it, so the single-statement claim and completion below
+/// read it once for every row (lease, retry and log times come from the database, never a worker's clock).
+macro_rules! pg_now {
+    () => {
+        "(extract(epoch FROM statement_timestamp()) * 1000)::bigint"
+    };
+}
+
+/// PostgreSQL: a whole claim in one statement (one round trip, one commit, no `BEGIN`/`COMMIT`): the two picks
+/// of [`CLAIM_PICK_EXPIRED`] and [`CLAIM_PICK_QUEUED`] (same index walks and dependency check) lock their rows
+/// with `FOR UPDATE OF r SKIP LOCKED`; the queued pick takes what the expired one left of `$3`; the earlier
+/// attempt of each expired lease is logged as `lease_expired` from the locked row's values; the UPDATE sets the
+/// lease (`$4` worker, `$5` lease length in ms, `$6` token). `grp` and `due` give the pick order (RETURNING's
+/// order is unspecified).
+pub(crate) const CLAIM_PG: &str = concat!(
+    "WITH expired AS ( \
+       SELECT r.id, r.locked_until AS due, r.attempts, r.locked_by FROM hub_records r \
+       WHERE r.tenant = $1 AND r.connection = $2 AND r.state = 'claimed' AND r.locked_until < ",
+    pg_now!(),
+    " AND ",
+    deps_done!(),
+    " ORDER BY r.locked_until, r.id LIMIT $3 FOR UPDATE OF r SKIP LOCKED), \
+     queued AS ( \
+       SELECT r.id, r.next_attempt_at AS due FROM hub_records r \
+       WHERE r.tenant = $1 AND r.connection = $2 AND r.state = 'queued' AND r.next_attempt_at <= ",
+    pg_now!(),
+    " AND ",
+    deps_done!(),
+    " ORDER BY r.next_attempt_at, r.id LIMIT GREATEST($3 - (SELECT count(*) FROM expired), 0) \
+       FOR UPDATE OF r SKIP LOCKED), \
+     picked AS (SELECT id, 0 AS grp, due FROM expired UNION ALL SELECT id, 1 AS grp, due FROM queued), \
+     logged AS ( \
+       INSERT INTO hub_attempts \
+         (record_id, attempt, started_at, duration_ms, outcome, error_kind, message, remote_id, worker) \
+       SELECT e.id, e.attempts + 1, ",
+    pg_now!(),
+    ", 0, 'lease_expired', NULL, \
+              'the worker''s lease ran out; the send may have happened', NULL, COALESCE(e.locked_by, '') \
+       FROM expired e) \
+     UPDATE hub_records r SET \
+       attempts = r.attempts + CASE WHEN r.state = 'claimed' THEN 1 ELSE 0 END, \
+       state = 'claimed', locked_by = $4, locked_until = ",
+    pg_now!(),
+    " + $5, lease_token = $6, \
+       first_sent_at = COALESCE(r.first_sent_at, ",
+    pg_now!(),
+    "), updated_at = ",
+    pg_now!(),
+    " \
+     FROM picked p WHERE r.id = p.id \
+     RETURNING p.grp, p.due, r.id, r.tenant, r.connection, r.kind, r.external_ref, r.op, r.idempotency_key, \
+       r.attempts - r.retry_base AS budget, r.enqueued_at, r.first_sent_at, \
+       (SELECT json_agg(json_build_array(d.kind, d.external_ref, \
+          (SELECT p.remote FROM hub_records p WHERE p.tenant = r.tenant AND p.connection = r.connection \
+             AND p.kind = d.kind AND p.external_ref = d.external_ref AND p.state = 'done')))::text \
+        FROM hub_deps d WHERE d.record_id = r.id) AS dep_remotes"
+);
+
+/// Parses [`CLAIM_PG`]'s `dep_remotes` of record `id`: a JSON array of `[kind, external_ref, remote]`, `remote`
+/// null while that dependency is not done (or not held by the hub); SQL NULL for no dependencies.
+pub(crate) fn dep_remotes(
+    id: i64,
+    json: Option<&str>,
+) -> crate::Result<Vec<((crate::model::EntityKind, String), crate::model::RemoteRef)>> {
+    use crate::hub::types::{corrupt, kind_from_str};
+    let Some(json) = json else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<(String, String, Option<String>)> = serde_json::from_str(json)
+        .map_err(|x| corrupt(format!("dependencies of record {id}: {x}")))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (kind, r, remote) in rows {
+        if let Some(remote) = remote {
+            let remote = serde_json::from_str(&remote)
+                .map_err(|x| corrupt(format!("remote of {kind} `{r}`: {x}")))?;
+            out.push(((kind_from_str(&kind)?, r), remote));
+        }
+    }
+    Ok(out)
+}
+
 /// `id` is one of the record ids bound as one JSON array (`$n`): one statement for a whole batch on both
 /// backends. On PostgreSQL `= ANY (ARRAY(...))` (an init plan, then an index scan by primary key) rather than
 /// `IN (SELECT ...)`, which the planner may run as a hash semi-join over the whole table.
@@ -163,11 +245,12 @@ pub(crate) fn release_many(pg: bool) -> String {
 /// each looked up by the unique key (the pairs drive the join).
 pub(crate) fn remote_of_many(pg: bool) -> &'static str {
     if pg {
-        "SELECT r.kind, r.external_ref, r.remote \
-         FROM jsonb_array_elements($3::text::jsonb) AS t(e) \
-         JOIN hub_records r ON r.tenant = $1 AND r.connection = $2 AND r.kind = t.e->>0 \
-              AND r.external_ref = t.e->>1 \
-         WHERE r.state = 'done'"
+        // A scalar subquery per pair: a join let the planner hash the whole scope on a table without
+        // statistics yet (3-10 ms per call at 10,000 records instead of 0.1 ms).
+        "SELECT t.e->>0 AS kind, t.e->>1 AS external_ref, \
+           (SELECT r.remote FROM hub_records r WHERE r.tenant = $1 AND r.connection = $2 \
+              AND r.kind = t.e->>0 AND r.external_ref = t.e->>1 AND r.state = 'done') AS remote \
+         FROM jsonb_array_elements($3::text::jsonb) AS t(e)"
     } else {
         "SELECT r.kind, r.external_ref, r.remote \
          FROM json_each($3) AS j \
@@ -193,7 +276,8 @@ pub(crate) struct CompletionRow {
     pub(crate) remote_id: Option<String>,
 }
 
-/// The rows [`COMPLETE`] + [`LOG_ATTEMPT`] (SQLite) or [`COMPLETE_MANY_PG`] write for `results` at `now`.
+/// The rows [`COMPLETE`] + [`LOG_ATTEMPT`] (SQLite) or [`COMPLETE_MANY_PG`] write for `results` at `now`
+/// (PostgreSQL passes 0: `next` is then the delay the statement adds to the store clock).
 pub(crate) fn completion_rows(
     results: &[crate::hub::Completion],
     now: i64,
@@ -226,24 +310,31 @@ pub(crate) fn completion_rows(
         .collect()
 }
 
-/// PostgreSQL: the results of a batch (`$1`, JSON array of [`CompletionRow`]) in one statement. The UPDATE is
-/// fenced by the lease token `$2` exactly like [`COMPLETE`]; attempts are logged only for the rows it updated,
-/// whose ids it returns.
-pub(crate) const COMPLETE_MANY_PG: &str = "WITH v AS ( \
+/// PostgreSQL: the results of a batch (`$1`, JSON array of [`CompletionRow`], `next` as a delay in ms from the
+/// store clock) in one statement, without `BEGIN`/`COMMIT` (one round trip, one commit). The UPDATE is fenced by
+/// the lease token `$2` exactly like [`COMPLETE`]; attempts are logged only for the rows it updated, whose ids it
+/// returns.
+pub(crate) const COMPLETE_MANY_PG: &str = concat!(
+    "WITH v AS ( \
        SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS v(id bigint, state text, next bigint, remote text, \
          error_kind text, message text, started bigint, duration bigint, outcome text, remote_id text)), \
      u AS ( \
-       UPDATE hub_records r SET state = v.state, attempts = r.attempts + 1, next_attempt_at = v.next, \
+       UPDATE hub_records r SET state = v.state, attempts = r.attempts + 1, next_attempt_at = ",
+    pg_now!(),
+    " + v.next, \
          remote = COALESCE(v.remote, r.remote), last_error_kind = v.error_kind, last_error = v.message, \
-         locked_by = NULL, locked_until = NULL, lease_token = NULL, updated_at = $3 \
+         locked_by = NULL, locked_until = NULL, lease_token = NULL, updated_at = ",
+    pg_now!(),
+    " \
        FROM v WHERE r.id = v.id AND r.state = 'claimed' AND r.lease_token = $2 \
          AND r.id = ANY (ARRAY(SELECT id FROM v)) \
        RETURNING r.id, r.attempts) \
      INSERT INTO hub_attempts \
        (record_id, attempt, started_at, duration_ms, outcome, error_kind, message, remote_id, worker) \
-     SELECT u.id, u.attempts, v.started, v.duration, v.outcome, v.error_kind, v.message, v.remote_id, $4 \
+     SELECT u.id, u.attempts, v.started, v.duration, v.outcome, v.error_kind, v.message, v.remote_id, $3 \
      FROM u JOIN v ON v.id = u.id \
-     RETURNING record_id";
+     RETURNING record_id"
+);
 
 pub(crate) const COMPLETE: &str = "UPDATE hub_records SET state = $3, attempts = attempts + 1, \
        next_attempt_at = $4, remote = COALESCE($5, remote), last_error_kind = $6, last_error = $7, \
@@ -428,6 +519,31 @@ macro_rules! sql_store {
                 use $crate::hub::sql::*;
                 let e = |err| db_error("claim", err);
                 let max = i64::try_from(req.max).unwrap_or(i64::MAX);
+                if $pg {
+                    // One statement, one round trip, one commit (see CLAIM_PG).
+                    let rows = sqlx::query(CLAIM_PG)
+                        .bind(&req.scope.tenant)
+                        .bind(&req.scope.connection)
+                        .bind(max)
+                        .bind(&req.lease.worker)
+                        .bind(duration_ms(req.lease_for))
+                        .bind(req.lease.token)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(e)?;
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        let grp: i32 = row.try_get("grp").map_err(e)?;
+                        let due: i64 = row.try_get("due").map_err(e)?;
+                        let mut c = claimed_from(row).map_err(e)??;
+                        let deps: Option<String> = row.try_get("dep_remotes").map_err(e)?;
+                        c.dep_remotes = Some(dep_remotes(c.id, deps.as_deref())?);
+                        out.push(((grp, due, c.id), c));
+                    }
+                    // In pick order: expired leases first, then queued records, each in due order.
+                    out.sort_by_key(|(k, _)| *k);
+                    return Ok(out.into_iter().map(|(_, c)| c).collect());
+                }
                 let mut tx = self.write_tx().await?;
                 let now = Self::now(&mut tx).await?;
                 // Expired leases first (rare), then queued records in due order: two index walks that stop at
@@ -532,28 +648,35 @@ macro_rules! sql_store {
                 if results.is_empty() {
                     return Ok(());
                 }
-                let mut tx = self.write_tx().await?;
-                let now = Self::now(&mut tx).await?;
-                let rows = completion_rows(results, now)?;
-                let mut lost = Vec::new();
                 if $pg {
-                    // One statement: the fenced UPDATE of every record and the INSERT of their attempts.
+                    // One statement without BEGIN/COMMIT: the fenced UPDATE of every record and the INSERT of
+                    // their attempts, times from the store clock (`next` is bound as a delay from it).
+                    let rows = completion_rows(results, 0)?;
                     let json = serde_json::to_string(&rows)
                         .map_err(|x| $crate::Error::config(x.to_string()))?;
                     let written = sqlx::query(COMPLETE_MANY_PG)
                         .bind(json)
                         .bind(lease.token)
-                        .bind(now)
                         .bind(&lease.worker)
-                        .fetch_all(&mut *tx)
+                        .fetch_all(&self.pool)
                         .await
                         .map_err(e)?
                         .iter()
                         .map(|r| r.try_get::<i64, _>("record_id"))
                         .collect::<Result<std::collections::HashSet<i64>, _>>()
                         .map_err(e)?;
-                    lost.extend(rows.iter().map(|r| r.id).filter(|id| !written.contains(id)));
-                } else {
+                    let lost: Vec<i64> = rows
+                        .iter()
+                        .map(|r| r.id)
+                        .filter(|id| !written.contains(id))
+                        .collect();
+                    return $crate::hub::memory::lost_lease(&lost);
+                }
+                let mut tx = self.write_tx().await?;
+                let now = Self::now(&mut tx).await?;
+                let rows = completion_rows(results, now)?;
+                let mut lost = Vec::new();
+                {
                     // SQLite runs in-process: the same two prepared statements per record, one transaction.
                     for r in &rows {
                         let row = sqlx::query(COMPLETE)
@@ -874,6 +997,7 @@ macro_rules! sql_store {
                     attempts: u32::try_from(budget).unwrap_or(0),
                     enqueued_at: ms_to_time(enqueued_at),
                     first_sent_at: ms_to_time(first.unwrap_or(enqueued_at)),
+                    dep_remotes: None,
                 })
             })())
         }

@@ -193,6 +193,10 @@ pub struct Claimed {
     pub enqueued_at: DateTime<Utc>,
     /// When it was first claimed for sending (store clock).
     pub first_sent_at: DateTime<Utc>,
+    /// The remotes of its dependencies that were done at the claim, when the store read them with the claim
+    /// (PostgreSQL: saves the worker a round trip per batch); `None`: the worker asks
+    /// [`remote_refs`](super::HubStore::remote_refs).
+    pub(crate) dep_remotes: Option<Vec<((EntityKind, String), RemoteRef)>>,
 }
 
 /// An error as the sync log keeps it.

@@ -13,7 +13,8 @@ use super::metrics as m;
 use super::op::{dependencies, is_upsert, resolve};
 use super::store::HubStore;
 use super::types::{
-    AttemptError, ClaimRequest, Completion, Enqueued, Lease, NewRecord, Scope, ScopeStatus, Verdict,
+    AttemptError, ClaimRequest, Claimed, Completion, Enqueued, Lease, NewRecord, Scope,
+    ScopeStatus, Verdict,
 };
 use crate::adapter::{BatchWrite, Capability, ErpAdapter, WriteOp};
 use crate::http::{RateLimitConfig, RateLimiter};
@@ -434,23 +435,17 @@ async fn run_batch(
         }
     }
 
-    // Fill in remote ids of done dependencies.
-    let deps: Vec<(EntityKind, String)> = {
-        let mut d: Vec<_> = to_send.iter().flat_map(|c| dependencies(&c.op)).collect();
-        d.sort();
-        d.dedup();
-        d
-    };
-    let remotes = if deps.is_empty() {
-        Vec::new()
-    } else {
-        inner.store.remote_refs(scope, &deps).await?
-    };
-    let known: BTreeMap<(EntityKind, String), RemoteRef> = deps
-        .into_iter()
-        .zip(remotes)
-        .filter_map(|(k, r)| r.map(|r| (k, r)))
-        .collect();
+    // Fill in remote ids of done dependencies: read with the claim when the store did (PostgreSQL), else
+    // asked for.
+    let known: BTreeMap<(EntityKind, String), RemoteRef> =
+        if to_send.iter().all(|c| c.dep_remotes.is_some()) {
+            to_send
+                .iter_mut()
+                .flat_map(|c| c.dep_remotes.take().unwrap_or_default())
+                .collect()
+        } else {
+            remotes_of(inner, scope, &to_send).await?
+        };
     let mut chunks: JoinSet<Vec<Completion>> = JoinSet::new();
     for chunk in to_send.chunks(conn.max_batch) {
         let mut writes = Vec::with_capacity(chunk.len());
@@ -493,6 +488,30 @@ async fn run_batch(
         Err(e) => return Err(e),
     }
     Ok(n)
+}
+
+/// The remotes of the done dependencies of `claimed`, asked of the store.
+async fn remotes_of(
+    inner: &Inner,
+    scope: &Scope,
+    claimed: &[Claimed],
+) -> Result<BTreeMap<(EntityKind, String), RemoteRef>> {
+    let deps: Vec<(EntityKind, String)> = {
+        let mut d: Vec<_> = claimed.iter().flat_map(|c| dependencies(&c.op)).collect();
+        d.sort();
+        d.dedup();
+        d
+    };
+    let remotes = if deps.is_empty() {
+        Vec::new()
+    } else {
+        inner.store.remote_refs(scope, &deps).await?
+    };
+    Ok(deps
+        .into_iter()
+        .zip(remotes)
+        .filter_map(|(k, r)| r.map(|r| (k, r)))
+        .collect())
 }
 
 async fn send_chunk(
