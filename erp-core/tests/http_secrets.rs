@@ -187,6 +187,12 @@ async fn logs_never_contain_secrets() {
 
     let capture = Capture::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
+    // tracing caches each callsite's interest process-wide, and while one dispatcher is registered it computes
+    // it from the *registering* thread's subscriber: a sibling test thread without one could pin our callsites
+    // to "never" (this test failed that way once). A second live dispatcher makes registration ask every
+    // dispatcher, and the rebuild re-asks callsites registered before this test started.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    tracing::callsite::rebuild_interest_cache();
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))
