@@ -306,6 +306,18 @@ async fn enqueue_all(store: &SqliteStore, state: &Path) -> BoxResult<()> {
 
 /// A child process: runs the hub and answers the supplier documents until everything is settled.
 async fn child(state: &Path, uri: &str) -> BoxResult<()> {
+    // The step's backlog gauge (`cr_hacienda_backlog{tenant}`) through the metrics facade, sampled while the
+    // hub runs and printed by child 2 (child 1 is killed).
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    let sampler = tokio::spawn(async move {
+        loop {
+            println!(
+                "child: gauge cr_hacienda_backlog (sum over tenants) = {}",
+                backlog(&prometheus.render())
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
     let store = Arc::new(SqliteStore::open(state.join("hub.sqlite")).await?);
     let side = side_db(&state.join("side.sqlite")).await?;
     let journal = Arc::new(SqliteJournal(side.clone()));
@@ -367,13 +379,27 @@ async fn child(state: &Path, uri: &str) -> BoxResult<()> {
     answers
         .await?
         .map_err(|e| format!("answering supplier documents: {e}"))?;
+    sampler.abort();
     for s in status {
         println!(
             "child: scope {} done {} dead {}",
             s.scope.tenant, s.done, s.dead
         );
     }
+    println!("child: settled; backlog={}", backlog_now(&step));
     Ok(())
+}
+
+/// The sum of `cr_hacienda_backlog` over the tenants in Prometheus text.
+fn backlog(text: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with("cr_hacienda_backlog{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn backlog_now(step: &CrStep) -> usize {
+    tenants().iter().map(|(t, _, _)| step.backlog(t)).sum()
 }
 
 /// MensajeReceptor for every supplier document, retried (as the hub would) until Hacienda decides.
