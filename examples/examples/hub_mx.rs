@@ -6,8 +6,9 @@
 //! ```
 //!
 //! Two tenants push customers, invoices with mixed taxes (IVA 16/8/0/exento, IEPS, ISR and IVA withholdings),
-//! partial and multi-invoice payments and credit notes through the hub (`erp_hub_core::hub`, in-memory store)
-//! into MemoryErp. Each tenant's adapter is wrapped in `FiscalAdapter` with `cfdi::hub::CfdiStep`, which
+//! partial and multi-invoice payments and credit notes through the hub (`erp_hub_core::hub`) into MemoryErp.
+//! One SQLite file, `DIR/hub.db`, holds the hub's queue and the fiscal journal (`SqliteStore::stamp_journal`:
+//! sealed documents, PAC attempts, stamped XML and UUIDs), so both are as durable as the queue. Each tenant's adapter is wrapped in `FiscalAdapter` with `cfdi::hub::CfdiStep`, which
 //! stamps through in-process mock PACs that sign real TFDs (the mocks of `pac_failover`): tenant `norte`'s
 //! primary Finkok loses its first answers (recovered from the same PAC), tenant `sur`'s primary is down (SW
 //! Sapien stamps). MemoryErp loses some responses after applying a write. Every stamped XML is written to DIR;
@@ -28,10 +29,8 @@ use cfdi::hub::{CfdiStep, FiscalProfile, MemoryDirectory};
 use cfdi::pac::{Failover, FinkokClient, FinkokConfig, SwAuth, SwClient, SwConfig};
 use chrono::{NaiveDate, TimeZone, Utc};
 use erp_hub_core::adapter::{Entity, ErpAdapter, WriteOp};
-use erp_hub_core::fiscal::{
-    FiscalAdapter, FiscalDocumentKind, FiscalStamp, MemoryStampJournal, StampJournal,
-};
-use erp_hub_core::hub::{Hub, HubConfig, MemoryStore, Scope};
+use erp_hub_core::fiscal::{FiscalAdapter, FiscalDocumentKind, FiscalStamp, StampJournal};
+use erp_hub_core::hub::{Hub, HubConfig, Scope, SqliteStore};
 use erp_hub_core::model::{
     CreditNote, Customer, DocRef, EntityKind, Invoice, InvoiceLine, PartyRef, Payment, TaxId,
 };
@@ -186,7 +185,15 @@ async fn main() {
     let sur_pacs = Failover::new(Arc::new(finkok_at(&closed_port_url())))
         .with_backup(Arc::new(sw_at(&sw_server.uri())));
 
-    let journal = Arc::new(MemoryStampJournal::new());
+    // A fresh database per run: the hub's queue and the fiscal journal in one file.
+    let db = out.join("hub.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let mut f = db.clone().into_os_string();
+        f.push(suffix);
+        let _ = std::fs::remove_file(f);
+    }
+    let store = Arc::new(SqliteStore::open(&db).await.expect("open the hub database"));
+    let journal: Arc<dyn StampJournal> = Arc::new(store.stamp_journal());
     let tick = Arc::new(AtomicI64::new(0));
     let step = Arc::new(
         CfdiStep::new(journal.clone(), Arc::new(MemoryDirectory::new()))
@@ -199,7 +206,7 @@ async fn main() {
             }),
     );
     let hub = Hub::new(
-        Arc::new(MemoryStore::new()),
+        store.clone(),
         HubConfig::default()
             .with_workers(2)
             .with_backoff(Duration::from_millis(20), Duration::from_millis(200))

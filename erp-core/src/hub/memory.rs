@@ -40,12 +40,18 @@ struct State {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    journal: std::sync::Arc<crate::fiscal::MemoryStampJournal>,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The fiscal journal kept with this store (in memory, like the store).
+    pub fn stamp_journal(&self) -> std::sync::Arc<crate::fiscal::MemoryStampJournal> {
+        self.journal.clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -88,6 +94,10 @@ fn log_attempt(row: &mut Row, entry: AttemptLog) {
 
 #[async_trait]
 impl HubStore for MemoryStore {
+    fn stamp_journal(&self) -> Option<std::sync::Arc<dyn crate::fiscal::StampJournal>> {
+        Some(self.journal.clone())
+    }
+
     async fn enqueue(&self, records: &[NewRecord]) -> Result<Vec<Enqueued>> {
         let prepared = records
             .iter()

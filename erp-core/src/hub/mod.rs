@@ -38,6 +38,10 @@
 //!   scope, backlog, blocked records, dead letters and the oldest pending record.
 //! - **Tokens.** `SqliteTokenStore` / `PgTokenStore` keep OAuth tokens in the same database, sealed with a
 //!   key you supply (`TokenCipher`, ChaCha20-Poly1305).
+//! - **Fiscal documents.** [`HubStore::stamp_journal`] gives the fiscal
+//!   [`StampJournal`](crate::fiscal::StampJournal) in the same database (`SqliteStampJournal`, `PgStampJournal`,
+//!   the in-memory one of [`MemoryStore`]); hand it to the fiscal step (`cfdi::hub::CfdiStep`) so stamped XML
+//!   and UUIDs are as durable as the queue.
 //! - **Metrics** through the `metrics` facade: see [`metrics`].
 //!
 //! # Exactly once
@@ -64,6 +68,8 @@
 //! # Ok::<(), erp_hub_core::Error>(()) }).unwrap();
 //! ```
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod journal;
 mod memory;
 pub mod metrics;
 pub mod numbering;
@@ -80,6 +86,10 @@ mod token;
 mod types;
 mod worker;
 
+#[cfg(feature = "postgres")]
+pub use journal::PgStampJournal;
+#[cfg(feature = "sqlite")]
+pub use journal::SqliteStampJournal;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;

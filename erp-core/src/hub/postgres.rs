@@ -10,7 +10,7 @@ use super::sql::{db_error, migrate_error, sql_store};
 use crate::Result;
 
 /// Latest schema version this build knows.
-const LATEST: i64 = 3;
+const LATEST: i64 = 4;
 
 fn migrator() -> Migrator {
     let mut m = Migrator::with_migrations(vec![
@@ -35,6 +35,15 @@ fn migrator() -> Migrator {
             "numbers".into(),
             MigrationType::Simple,
             sqlx::SqlStr::from_static(include_str!("../../migrations/postgres/0003_numbers.sql")),
+            false,
+        ),
+        Migration::new(
+            4,
+            "fiscal journal".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!(
+                "../../migrations/postgres/0004_fiscal_journal.sql"
+            )),
             false,
         ),
     ]);

@@ -315,6 +315,11 @@ macro_rules! sql_store {
     ($Store:ty, $Db:ty, $lock:literal, $pg:literal) => {
         #[async_trait::async_trait]
         impl $crate::hub::HubStore for $Store {
+            fn stamp_journal(&self) -> Option<std::sync::Arc<dyn $crate::fiscal::StampJournal>> {
+                // The inherent method: the journal on this store's pool.
+                Some(std::sync::Arc::new(<$Store>::stamp_journal(self)))
+            }
+
             async fn enqueue(
                 &self,
                 records: &[$crate::hub::NewRecord],

@@ -11,7 +11,7 @@ use super::sql::{db_error, migrate_error, sql_store};
 use crate::Result;
 
 /// Latest schema version this build knows.
-const LATEST: i64 = 3;
+const LATEST: i64 = 4;
 
 fn migrator() -> Migrator {
     let mut m = Migrator::with_migrations(vec![
@@ -36,6 +36,15 @@ fn migrator() -> Migrator {
             sqlx::SqlStr::from_static(include_str!("../../migrations/sqlite/0003_numbers.sql")),
             false,
         ),
+        Migration::new(
+            4,
+            "fiscal journal".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!(
+                "../../migrations/sqlite/0004_fiscal_journal.sql"
+            )),
+            false,
+        ),
     ]);
     m.dangerous_set_table_name("_erp_hub_migrations");
     m
@@ -57,6 +66,7 @@ fn migrator() -> Migrator {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    journal_writer: super::journal::JournalWriter,
 }
 
 impl SqliteStore {
@@ -91,12 +101,19 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| migrate_error(e, LATEST))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            journal_writer: Default::default(),
+        })
     }
 
     /// The connection pool (the same database can hold your own tables and the token store).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    pub(super) fn journal_writer(&self) -> &super::journal::JournalWriter {
+        &self.journal_writer
     }
 
     pub(super) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {

@@ -81,4 +81,12 @@ pub trait HubStore: Send + Sync {
 
     /// Counts per scope, ordered by scope.
     async fn status(&self) -> Result<Vec<ScopeStatus>>;
+
+    /// The fiscal [`StampJournal`](crate::fiscal::StampJournal) kept in the same database, so stamped
+    /// documents live (and are backed up) with the queue: every built-in store has one (`SqliteStore` and
+    /// `PgStore` in their database, [`MemoryStore`](super::MemoryStore) in memory). `None` (the default) for a
+    /// store without one.
+    fn stamp_journal(&self) -> Option<std::sync::Arc<dyn crate::fiscal::StampJournal>> {
+        None
+    }
 }

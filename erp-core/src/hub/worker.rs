@@ -248,6 +248,12 @@ impl Hub {
         &self.inner.store
     }
 
+    /// The store's fiscal journal ([`HubStore::stamp_journal`]): give it to the fiscal step so stamped
+    /// documents are kept in the hub's database.
+    pub fn stamp_journal(&self) -> Option<Arc<dyn crate::fiscal::StampJournal>> {
+        self.inner.store.stamp_journal()
+    }
+
     /// Enqueues writes for `scope` (all or none) and wakes idle workers.
     ///
     /// # Errors

@@ -66,7 +66,7 @@ pub enum Failure {
 /// Result of one scenario.
 pub type Outcome = Result<(), Failure>;
 
-trait Step<T> {
+pub(super) trait Step<T> {
     fn step(self, step: &'static str) -> Result<T, Failure>;
 }
 
@@ -76,7 +76,7 @@ impl<T> Step<T> for crate::Result<T> {
     }
 }
 
-fn ensure(cond: bool, step: &'static str, message: impl FnOnce() -> String) -> Outcome {
+pub(super) fn ensure(cond: bool, step: &'static str, message: impl FnOnce() -> String) -> Outcome {
     if cond {
         Ok(())
     } else {

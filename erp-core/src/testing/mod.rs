@@ -1,5 +1,5 @@
 //! Test doubles: [`MemoryErp`], an in-memory [`ErpAdapter`](crate::adapter::ErpAdapter) with real
-//! semantics and fault injection, the [`conformance`] suite every adapter runs (directly, and with the hub in front through
+//! semantics and fault injection, the [`journal`] suite for every fiscal `StampJournal`, the [`conformance`] suite every adapter runs (directly, and with the hub in front through
 //! `HubDriven` / `run_all_via_hub`, feature `hub`), and [`LogCapture`] for tests of
 //! what is logged.
 //!
@@ -8,6 +8,7 @@
 pub mod conformance;
 #[cfg(feature = "hub")]
 mod hub_driver;
+pub mod journal;
 mod logs;
 mod memory;
 

@@ -1,0 +1,118 @@
+//! The fiscal `StampJournal` on every store, through the shared suite (`testing::journal`): the protocol
+//! (`check`), racing workers (`race`: tasks on one journal, and on PostgreSQL four pools as four worker
+//! processes would have), and durability (SQLite: everything is there after the store is dropped and the file
+//! reopened).
+
+mod hub_common;
+
+use std::sync::Arc;
+
+use erp_hub_core::fiscal::{
+    FiscalDocumentKind, FiscalKey, JournalEntry, MemoryStampJournal, StampJournal,
+};
+use erp_hub_core::hub::{HubStore, MemoryStore, PgStore, SqliteStore};
+use erp_hub_core::model::EntityKind;
+use erp_hub_core::testing::journal::{check, race};
+use hub_common::fresh_pg_database;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_journal() {
+    let j = MemoryStampJournal::new();
+    check(&j, "t1").await.unwrap();
+    let shared: Arc<dyn StampJournal> = Arc::new(MemoryStampJournal::new());
+    race(&[shared], "t1").await.unwrap();
+    // The memory store hands out one shared journal.
+    let store = MemoryStore::new();
+    let a = store.stamp_journal();
+    check(a.as_ref(), "t2").await.unwrap();
+    let b = HubStore::stamp_journal(&store).expect("journal");
+    assert_eq!(
+        b.stamped("t2", FiscalDocumentKind::Invoice)
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_journal_is_durable_and_race_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let (before, pending_before) = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let j = store.stamp_journal();
+        check(&j, "t1").await.unwrap();
+        let shared: Arc<dyn StampJournal> = Arc::new(j.clone());
+        // Two journals on the same store (one pool) and one through the HubStore trait.
+        let via_trait = HubStore::stamp_journal(&store).expect("journal");
+        race(&[shared, via_trait], "t2").await.unwrap();
+        let pending = FiscalKey::new("t1", EntityKind::Invoice, "inv-pending");
+        j.begin(&pending, "sealed-pending").await.unwrap();
+        j.sending(&pending, "finkok").await.unwrap();
+        let before = j.stamped("t1", FiscalDocumentKind::Invoice).await.unwrap();
+        (before, j.get(&pending).await.unwrap())
+    };
+    // Dropped (pool closed on drop), reopened: a restart sees every stamp, in the same order, and the pending
+    // document with the certifier it may have reached.
+    let store = SqliteStore::open(&path).await.unwrap();
+    let j = store.stamp_journal();
+    let after = j.stamped("t1", FiscalDocumentKind::Invoice).await.unwrap();
+    assert_eq!(before.len(), 5);
+    assert_eq!(before, after);
+    let pending = FiscalKey::new("t1", EntityKind::Invoice, "inv-pending");
+    assert_eq!(j.get(&pending).await.unwrap(), pending_before);
+    match pending_before {
+        Some(JournalEntry::Pending { sealed, attempts }) => {
+            assert_eq!(sealed, "sealed-pending");
+            assert_eq!(attempts.len(), 1);
+            assert!(!attempts[0].definitely_not_stamped);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        j.stamped("t2", FiscalDocumentKind::Invoice)
+            .await
+            .unwrap()
+            .len(),
+        12
+    );
+    // A second store on the same file (a second handle after restart) races with the first.
+    let other = SqliteStore::open(&path).await.unwrap();
+    race(&[Arc::new(j), Arc::new(other.stamp_journal())], "t3")
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pg_journal_with_workers_on_separate_connections() {
+    let url = fresh_pg_database().await;
+    let store = PgStore::connect(&url).await.unwrap();
+    check(&store.stamp_journal(), "t1").await.unwrap();
+    // Four stores = four pools, as four worker processes would have.
+    let mut journals: Vec<Arc<dyn StampJournal>> = Vec::new();
+    for _ in 0..4 {
+        journals.push(Arc::new(
+            PgStore::connect(&url).await.unwrap().stamp_journal(),
+        ));
+    }
+    race(&journals, "t2").await.unwrap();
+    // Reconnected: still there.
+    drop(journals);
+    let again = PgStore::connect(&url).await.unwrap();
+    let j = HubStore::stamp_journal(&again).expect("journal");
+    assert_eq!(
+        j.stamped("t2", FiscalDocumentKind::Invoice)
+            .await
+            .unwrap()
+            .len(),
+        12
+    );
+    assert_eq!(
+        j.stamped("t1", FiscalDocumentKind::Invoice)
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+}
