@@ -316,6 +316,24 @@ async fn a_rejected_document_surfaces_hacienda_detail_and_its_clave_is_never_reu
     );
     assert_eq!(env.mock.records()[&clave].posts, 1);
 
+    // A credit note of the rejected invoice is refused at once (nothing to credit), not retried forever.
+    let mut cn = CreditNote::new(
+        "cn-bad",
+        PartyRef::external("c-ced"),
+        DocRef::external("inv-bad"),
+        NaiveDate::from_ymd_opt(2026, 12, 5).unwrap(),
+        Currency::from_code("CRC").unwrap(),
+    );
+    cn.lines
+        .push(InvoiceLine::new("Devolución", dec!(1), dec!(100)));
+    let e = erp_hub_core::Error::from(
+        step.stamp_document(TENANT, &WriteOp::CreateCreditNote(cn))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert!(e.to_string().contains("Hacienda rejected"), "{e}");
+
     // The correction is a new document: a new consecutivo and clave.
     let (ok, _) = settle(
         &step,

@@ -10,9 +10,9 @@
 //! (FE, or TE for walk-in customers; two of them rejected by Hacienda; seven sold on credit with IVA due on
 //! payment), 8 credit notes (NC), 5 debit notes (ND, invoices marked `passthrough.cr_nota_debito_de`), 7
 //! payments of the credit sales (REP) per tenant, plus 5 received supplier invoices per tenant answered with a
-//! MensajeReceptor (MR) through the same queue: 300 documents. Consecutivos come from the hub's SQLite
-//! numbering; the journal, the step's directory and the fake ERP live in a second SQLite file (the durable
-//! `StampJournal` of the hub's stores is another change; this example keeps its own, with the same protocol).
+//! MensajeReceptor (MR) through the same queue: 300 documents. The queue, the consecutivos (numbering) and the
+//! fiscal journal (`SqliteStore::stamp_journal`) live in the hub's SQLite database; the step's directory and
+//! the fake ERP in a second SQLite file.
 //!
 //! The parent process runs a mock Hacienda over local HTTP (`cr-einvoice/tests/hacienda_mock`: answers 202,
 //! decides asynchronously, signs every MensajeHacienda with a test key, rejects documents whose first line
@@ -44,9 +44,7 @@ use erp_hub_core::adapter::{
     Capabilities, ChangeCursor, ChangePage, CompanyInfo, ErpAdapter, IdempotencyKey, RemoteRecord,
     WriteOp,
 };
-use erp_hub_core::fiscal::{
-    CertifierAttempt, FiscalAdapter, FiscalKey, FiscalStamp, JournalEntry, StampJournal,
-};
+use erp_hub_core::fiscal::{FiscalAdapter, FiscalKey, FiscalStamp, JournalEntry, StampJournal};
 use erp_hub_core::hub::numbering::{NumberStore, Series};
 use erp_hub_core::hub::{Hub, HubConfig, HubStore, NewRecord, RecordFilter, Scope, SqliteStore};
 use erp_hub_core::model::{
@@ -151,7 +149,7 @@ async fn main() -> BoxResult<()> {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     first.kill()?; // SIGKILL
     first.wait()?;
-    let (done, pending) = journal_counts(&side).await?;
+    let (done, pending) = journal_counts(&state).await?;
     println!(
         "child 1: killed (SIGKILL) while Hacienda was down; journal: {done} decided, {pending} pending"
     );
@@ -306,9 +304,22 @@ async fn enqueue_all(store: &SqliteStore, state: &Path) -> BoxResult<()> {
 
 /// A child process: runs the hub and answers the supplier documents until everything is settled.
 async fn child(state: &Path, uri: &str) -> BoxResult<()> {
+    // The step's backlog gauge (`cr_hacienda_backlog{tenant}`) through the metrics facade, sampled while the
+    // hub runs and printed by child 2 (child 1 is killed).
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    let sampler = tokio::spawn(async move {
+        loop {
+            println!(
+                "child: gauge cr_hacienda_backlog (sum over tenants) = {}",
+                backlog(&prometheus.render())
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
     let store = Arc::new(SqliteStore::open(state.join("hub.sqlite")).await?);
     let side = side_db(&state.join("side.sqlite")).await?;
-    let journal = Arc::new(SqliteJournal(side.clone()));
+    // The hub's durable journal, in the hub's database next to the queue and the numbering.
+    let journal = Arc::new(store.stamp_journal());
     let hacienda = key(HACIENDA_P12)?.certificate().clone();
     let config = HaciendaConfig::sandbox()
         .with_urls(
@@ -367,13 +378,27 @@ async fn child(state: &Path, uri: &str) -> BoxResult<()> {
     answers
         .await?
         .map_err(|e| format!("answering supplier documents: {e}"))?;
+    sampler.abort();
     for s in status {
         println!(
             "child: scope {} done {} dead {}",
             s.scope.tenant, s.done, s.dead
         );
     }
+    println!("child: settled; backlog={}", backlog_now(&step));
     Ok(())
+}
+
+/// The sum of `cr_hacienda_backlog` over the tenants in Prometheus text.
+fn backlog(text: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with("cr_hacienda_backlog{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn backlog_now(step: &CrStep) -> usize {
+    tenants().iter().map(|(t, _, _)| step.backlog(t)).sum()
 }
 
 /// MensajeReceptor for every supplier document, retried (as the hub would) until Hacienda decides.
@@ -438,8 +463,6 @@ async fn side_db(path: &Path) -> BoxResult<SqlitePool> {
 
 async fn init_side(pool: &SqlitePool) -> BoxResult<()> {
     for s in [
-        "CREATE TABLE IF NOT EXISTS journal (tenant TEXT NOT NULL, kind TEXT NOT NULL, external_ref TEXT NOT NULL, \
-         entry TEXT NOT NULL, completed INTEGER, PRIMARY KEY (tenant, kind, external_ref))",
         "CREATE TABLE IF NOT EXISTS directory (tenant TEXT NOT NULL, kind TEXT NOT NULL, external_ref TEXT NOT NULL, \
          json TEXT NOT NULL, PRIMARY KEY (tenant, kind, external_ref))",
         "CREATE TABLE IF NOT EXISTS erp_records (tenant TEXT NOT NULL, idem_key TEXT NOT NULL, kind TEXT NOT NULL, \
@@ -458,171 +481,6 @@ fn db(e: sqlx::Error) -> Error {
 
 fn json_err(e: serde_json::Error) -> Error {
     Error::conflict(format!("example database: bad JSON: {e}"))
-}
-
-/// A durable [`StampJournal`] over the example's SQLite file (same protocol as `MemoryStampJournal`).
-struct SqliteJournal(SqlitePool);
-
-impl SqliteJournal {
-    async fn load(&self, key: &FiscalKey) -> HubResult<Option<JournalEntry>> {
-        let row = sqlx::query(
-            "SELECT entry FROM journal WHERE tenant = $1 AND kind = $2 AND external_ref = $3",
-        )
-        .bind(&key.tenant)
-        .bind(key.kind.as_str())
-        .bind(&key.external_ref)
-        .fetch_optional(&self.0)
-        .await
-        .map_err(db)?;
-        match row {
-            Some(r) => Ok(Some(
-                serde_json::from_str(&r.try_get::<String, _>("entry").map_err(db)?)
-                    .map_err(json_err)?,
-            )),
-            None => Ok(None),
-        }
-    }
-
-    async fn store(&self, key: &FiscalKey, entry: &JournalEntry, completed: bool) -> HubResult<()> {
-        let json = serde_json::to_string(entry).map_err(json_err)?;
-        sqlx::query(
-            "UPDATE journal SET entry = $4, completed = CASE WHEN $5 THEN (SELECT COALESCE(MAX(completed), 0) + 1 FROM journal) ELSE NULL END \
-             WHERE tenant = $1 AND kind = $2 AND external_ref = $3",
-        )
-        .bind(&key.tenant)
-        .bind(key.kind.as_str())
-        .bind(&key.external_ref)
-        .bind(json)
-        .bind(completed)
-        .execute(&self.0)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-
-    async fn with_attempts(
-        &self,
-        key: &FiscalKey,
-        f: impl FnOnce(&mut Vec<CertifierAttempt>),
-    ) -> HubResult<()> {
-        match self.load(key).await? {
-            Some(JournalEntry::Pending {
-                sealed,
-                mut attempts,
-            }) => {
-                f(&mut attempts);
-                self.store(key, &JournalEntry::Pending { sealed, attempts }, false)
-                    .await
-            }
-            _ => Err(Error::conflict(format!(
-                "{key}: no pending fiscal document in the journal"
-            ))),
-        }
-    }
-}
-
-#[async_trait]
-impl StampJournal for SqliteJournal {
-    async fn get(&self, key: &FiscalKey) -> HubResult<Option<JournalEntry>> {
-        self.load(key).await
-    }
-
-    async fn begin(&self, key: &FiscalKey, sealed: &str) -> HubResult<JournalEntry> {
-        let entry = JournalEntry::Pending {
-            sealed: sealed.to_owned(),
-            attempts: Vec::new(),
-        };
-        sqlx::query("INSERT OR IGNORE INTO journal (tenant, kind, external_ref, entry) VALUES ($1, $2, $3, $4)")
-            .bind(&key.tenant)
-            .bind(key.kind.as_str())
-            .bind(&key.external_ref)
-            .bind(serde_json::to_string(&entry).map_err(json_err)?)
-            .execute(&self.0)
-            .await
-            .map_err(db)?;
-        self.load(key)
-            .await?
-            .ok_or_else(|| Error::conflict("journal entry vanished"))
-    }
-
-    async fn sending(&self, key: &FiscalKey, certifier: &str) -> HubResult<()> {
-        // CertifierAttempt is non-exhaustive: built through its serde form.
-        let attempt: CertifierAttempt = serde_json::from_value(
-            serde_json::json!({"certifier": certifier, "definitely_not_stamped": false}),
-        )
-        .map_err(json_err)?;
-        self.with_attempts(key, |attempts| {
-            if !attempts.iter().any(|a| a.certifier == certifier) {
-                attempts.push(attempt);
-            }
-        })
-        .await
-    }
-
-    async fn not_stamped(&self, key: &FiscalKey, certifier: &str) -> HubResult<()> {
-        self.with_attempts(key, |attempts| {
-            for a in attempts.iter_mut().filter(|a| a.certifier == certifier) {
-                a.definitely_not_stamped = true;
-            }
-        })
-        .await
-    }
-
-    async fn abandon(&self, key: &FiscalKey) -> HubResult<()> {
-        if let Some(JournalEntry::Pending { .. }) = self.load(key).await? {
-            sqlx::query(
-                "DELETE FROM journal WHERE tenant = $1 AND kind = $2 AND external_ref = $3",
-            )
-            .bind(&key.tenant)
-            .bind(key.kind.as_str())
-            .bind(&key.external_ref)
-            .execute(&self.0)
-            .await
-            .map_err(db)?;
-        }
-        Ok(())
-    }
-
-    async fn complete(&self, key: &FiscalKey, stamp: &FiscalStamp) -> HubResult<()> {
-        match self.load(key).await? {
-            Some(JournalEntry::Stamped(s)) if s.uuid == stamp.uuid => Ok(()),
-            Some(JournalEntry::Stamped(s)) => Err(Error::conflict(format!(
-                "{key} is already stamped with {}; refusing a second {}",
-                s.uuid, stamp.uuid
-            ))),
-            Some(_) => {
-                self.store(key, &JournalEntry::Stamped(stamp.clone()), true)
-                    .await
-            }
-            None => Err(Error::conflict(format!(
-                "{key}: no pending fiscal document in the journal"
-            ))),
-        }
-    }
-
-    async fn stamped(
-        &self,
-        tenant: &str,
-        kind: erp_hub_core::fiscal::FiscalDocumentKind,
-    ) -> HubResult<Vec<FiscalStamp>> {
-        let rows = sqlx::query("SELECT entry FROM journal WHERE tenant = $1 AND completed IS NOT NULL ORDER BY completed")
-            .bind(tenant)
-            .fetch_all(&self.0)
-            .await
-            .map_err(db)?;
-        let mut out = Vec::new();
-        for r in rows {
-            let entry: JournalEntry =
-                serde_json::from_str(&r.try_get::<String, _>("entry").map_err(db)?)
-                    .map_err(json_err)?;
-            if let JournalEntry::Stamped(s) = entry
-                && s.kind == kind
-            {
-                out.push(s);
-            }
-        }
-        Ok(out)
-    }
 }
 
 /// The step's customers and items, durable.
@@ -793,30 +651,65 @@ impl ErpAdapter for FakeErp {
     }
 }
 
+/// Every journal entry of the run, read through the hub's `StampJournal`: one key per ERP record that can carry
+/// a comprobante and per supplier document (`mr:<clave>`).
+async fn journal_entries(state: &Path) -> BoxResult<Vec<(String, JournalEntry)>> {
+    let store = SqliteStore::open(state.join("hub.sqlite")).await?;
+    let journal = store.stamp_journal();
+    let mut keys = Vec::new();
+    for r in store.records(&RecordFilter::all()).await? {
+        if matches!(
+            r.kind,
+            EntityKind::Invoice | EntityKind::CreditNote | EntityKind::Payment
+        ) {
+            keys.push(FiscalKey::new(&r.scope.tenant, r.kind, &r.external_ref));
+        }
+    }
+    for (tenant, _, _) in tenants() {
+        for k in 0..SUPPLIER_DOCS {
+            let xml = std::fs::read(
+                state
+                    .join("supplier")
+                    .join(&tenant)
+                    .join(format!("{k}.xml")),
+            )?;
+            let clave = cr_einvoice::Comprobante::from_xml(&xml)?.clave;
+            keys.push(FiscalKey::new(
+                &tenant,
+                EntityKind::Invoice,
+                format!("mr:{}", clave.as_str()),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for key in keys {
+        if let Some(e) = journal.get(&key).await? {
+            out.push((key.tenant.clone(), e));
+        }
+    }
+    Ok(out)
+}
+
 /// (decided, pending) entries of the journal.
-async fn journal_counts(side: &SqlitePool) -> BoxResult<(i64, i64)> {
-    let row = sqlx::query(
-        "SELECT COUNT(completed) AS done, COUNT(*) - COUNT(completed) AS pending FROM journal",
-    )
-    .fetch_one(side)
-    .await?;
-    Ok((row.try_get("done")?, row.try_get("pending")?))
+async fn journal_counts(state: &Path) -> BoxResult<(usize, usize)> {
+    let all = journal_entries(state).await?;
+    let done = all
+        .iter()
+        .filter(|(_, e)| matches!(e, JournalEntry::Stamped(_)))
+        .count();
+    Ok((done, all.len() - done))
 }
 
 /// Counts from the mock's records, the journal and the numbering store; writes every document.
 async fn count(state: &Path, side: &SqlitePool, mock: &HaciendaMock, out: &Path) -> BoxResult<()> {
     let records = mock.records();
     let store = SqliteStore::open(state.join("hub.sqlite")).await?;
-    let rows = sqlx::query("SELECT tenant, external_ref, entry FROM journal")
-        .fetch_all(side)
-        .await?;
+    let rows = journal_entries(state).await?;
     let mut journalled: HashMap<String, FiscalStamp> = HashMap::new();
     let mut pending = 0usize;
     let mut by_series: HashMap<(String, String), Vec<u64>> = HashMap::new();
     let (mut contingencia, mut files) = (0usize, 0usize);
-    for r in &rows {
-        let tenant: String = r.try_get("tenant")?;
-        let entry: JournalEntry = serde_json::from_str(&r.try_get::<String, _>("entry")?)?;
+    for (tenant, entry) in rows {
         let JournalEntry::Stamped(s) = entry else {
             pending += 1;
             continue;

@@ -28,6 +28,10 @@ last=$(echo "$out" | tail -1)
 echo "$last" | grep -qE '^submitted=300 aceptado=[0-9]+ rechazado=[1-9][0-9]* contingencia=[1-9][0-9]* resubmitted_202=0 lost=0 consecutivo_gaps=0 consecutivo_reused=0$' \
   || fail "hub_cr: $last"
 echo "$out" | grep -qE '^documents=300 files=600 .*erp_clave_missing=0$' || fail "hub_cr: $(echo "$out" | tail -2 | head -1)"
+# The contingency backlog is visible: the metric rose while Hacienda was down and drained; the sync log shows it.
+echo "$out" | grep -qE '^child: gauge cr_hacienda_backlog \(sum over tenants\) = [1-9][0-9]*$' || fail "hub_cr: backlog gauge never rose"
+echo "$out" | grep -qE '^child: settled; backlog=0$' || fail "hub_cr: backlog not drained"
+echo "$out" | grep -qE '^sync_log: [1-9][0-9]* attempts ended' || fail "hub_cr: no contingency in the sync log"
 
 verify() { # trusted.pem file
   xmlsec1 --verify --enabled-key-data x509 --trusted-pem "$1" \

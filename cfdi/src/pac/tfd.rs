@@ -81,3 +81,27 @@ pub(crate) fn check(
         previously_stamped,
     })
 }
+
+impl Stamped {
+    /// Checks what a PAC answered for `sealed_xml` and returns it as a [`Stamped`]: for your own [`Pac`]
+    /// implementation (another PAC, an in-process mock), with the checks the built-in clients run on every
+    /// answer: the stamped XML parses and carries a TimbreFiscalDigital with a UUID, its `Sello` and the TFD's
+    /// `SelloCFD` are the `Sello` sent, its cadena original equals the sent one, and, when `pac_certificate` is
+    /// given, `NoCertificadoSAT` is that certificate and `SelloSAT` verifies.
+    ///
+    /// # Errors
+    /// [`PacError::InvalidRequest`] when `sealed_xml` is not a sealed CFDI; [`PacError::Tfd`] when the answer
+    /// fails a check.
+    ///
+    /// [`Pac`]: super::Pac
+    pub fn verified(
+        pac: &str,
+        sealed_xml: &str,
+        stamped_xml: String,
+        pac_certificate: Option<&Certificate>,
+        previously_stamped: bool,
+    ) -> Result<Self, PacError> {
+        let sent = Sent::parse(sealed_xml)?;
+        check(pac, &sent, stamped_xml, pac_certificate, previously_stamped)
+    }
+}

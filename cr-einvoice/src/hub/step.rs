@@ -471,7 +471,19 @@ impl CrStep {
             reference: invoice.to_owned(),
         };
         let stamp = match self.journal.get(&key).await? {
-            Some(JournalEntry::Stamped(s)) if s.certifier != REJECTED => s,
+            Some(JournalEntry::Stamped(s)) if s.certifier == REJECTED => {
+                // Final: waiting would never help. The correction of a rejected invoice is a new FE.
+                return Err(CrHubError::Field {
+                    record: record.to_owned(),
+                    field: field.to_owned(),
+                    problem: format!(
+                        "refers to {invoice}, whose comprobante (clave {}) Hacienda rejected; issue a new \
+                         invoice and refer to that one",
+                        s.uuid
+                    ),
+                });
+            }
+            Some(JournalEntry::Stamped(s)) => s,
             _ => return Err(not_issued()),
         };
         let doc = Comprobante::from_xml(stamp.xml.as_bytes()).map_err(record_err(record))?;

@@ -6,6 +6,7 @@
 //! Every method is one transaction, durable when it returns (SQLite: `synchronous=FULL` as the store opens it;
 //! PostgreSQL: a commit). Concurrency:
 //!
+//! * SQLite: writes are group-committed (see [`SqliteStampJournal`]);
 //! * [`begin`](StampJournal::begin) inserts with `ON CONFLICT DO NOTHING` and reads the row back in the same
 //!   transaction: the first committed sealed document wins, and every racing worker (task or process) gets that
 //!   one back;
@@ -121,13 +122,26 @@ where
     }
 }
 
+/// One write of the journal protocol (owned: it may travel to the SQLite writer task).
+#[derive(Debug)]
+pub(super) enum Op {
+    Begin { key: FiscalKey, sealed: String },
+    Sending { key: FiscalKey, certifier: String },
+    NotStamped { key: FiscalKey, certifier: String },
+    Abandon { key: FiscalKey },
+    Complete { key: FiscalKey, stamp: FiscalStamp },
+}
+
+/// What a write returns: the entry for `begin`, nothing for the others.
+type Reply = Result<Option<JournalEntry>>;
+
 /// The SQL of both journals (both drivers take `$n` parameters). `$lock` locks the row read before a change on
 /// PostgreSQL (empty on SQLite, whose `BEGIN IMMEDIATE` already holds the write lock).
 macro_rules! sql_journal {
-    ($journal:ident, $store:ty, $lock:literal) => {
+    ($journal:ident, $db:ty, $lock:literal) => {
         impl $journal {
             async fn read_locked(
-                tx: &mut sqlx::Transaction<'static, <$store as StoreDb>::Db>,
+                tx: &mut sqlx::Transaction<'static, $db>,
                 key: &FiscalKey,
             ) -> Result<Option<JournalEntry>> {
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -145,13 +159,12 @@ macro_rules! sql_journal {
             }
 
             async fn update_attempts(
-                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
                 key: &FiscalKey,
                 change: impl FnOnce(&mut Vec<CertifierAttempt>) -> bool + Send,
-            ) -> Result<()> {
-                let mut tx = self.store.write_tx().await?;
+            ) -> Reply {
                 let Some(JournalEntry::Pending { mut attempts, .. }) =
-                    Self::read_locked(&mut tx, key).await?
+                    Self::read_locked(tx, key).await?
                 else {
                     return Err(no_pending(key));
                 };
@@ -165,12 +178,164 @@ macro_rules! sql_journal {
                     .bind(&key.external_ref)
                     .bind(attempts_json(&attempts)?)
                     .bind(now_ms())
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await
                     .map_err(|e| db_error("fiscal journal", e))?;
-                    tx.commit().await.map_err(|e| db_error("commit", e))?;
                 }
-                Ok(())
+                Ok(None)
+            }
+
+            /// Runs one write in `tx` (the caller commits it when it returns `Ok`).
+            async fn apply(tx: &mut sqlx::Transaction<'static, $db>, op: &Op) -> Reply {
+                use sqlx::Row as _;
+                let db = |e| db_error("fiscal journal", e);
+                match op {
+                    Op::Begin { key, sealed } => {
+                        sqlx::query(
+                            "INSERT INTO hub_fiscal_documents \
+                             (tenant, kind, external_ref, state, sealed, attempts, created_at, updated_at) \
+                             VALUES ($1, $2, $3, 'pending', $4, '[]', $5, $5) \
+                             ON CONFLICT (tenant, kind, external_ref) DO NOTHING",
+                        )
+                        .bind(&key.tenant)
+                        .bind(key.kind.as_str())
+                        .bind(&key.external_ref)
+                        .bind(sealed)
+                        .bind(now_ms())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?;
+                        // Read back in the same transaction: ours, or the one that was there first. Only on
+                        // PostgreSQL can an `abandon` slip in between (after our insert did nothing).
+                        match Self::read_locked(tx, key).await? {
+                            Some(entry) => Ok(Some(entry)),
+                            None => Err(Error::Transient {
+                                message: format!(
+                                    "{key}: the fiscal document was dropped while it was being journalled; retry"
+                                ),
+                                source: None,
+                            }),
+                        }
+                    }
+                    Op::Sending { key, certifier } => {
+                        Self::update_attempts(tx, key, |attempts| {
+                            if attempts.iter().any(|a| a.certifier == *certifier) {
+                                return false;
+                            }
+                            attempts.push(CertifierAttempt {
+                                certifier: certifier.clone(),
+                                definitely_not_stamped: false,
+                            });
+                            true
+                        })
+                        .await
+                    }
+                    Op::NotStamped { key, certifier } => {
+                        Self::update_attempts(tx, key, |attempts| {
+                            let mut changed = false;
+                            for a in attempts
+                                .iter_mut()
+                                .filter(|a| a.certifier == *certifier && !a.definitely_not_stamped)
+                            {
+                                a.definitely_not_stamped = true;
+                                changed = true;
+                            }
+                            changed
+                        })
+                        .await
+                    }
+                    Op::Abandon { key } => {
+                        sqlx::query(
+                            "DELETE FROM hub_fiscal_documents \
+                             WHERE tenant = $1 AND kind = $2 AND external_ref = $3 AND state = 'pending'",
+                        )
+                        .bind(&key.tenant)
+                        .bind(key.kind.as_str())
+                        .bind(&key.external_ref)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?;
+                        Ok(None)
+                    }
+                    Op::Complete { key, stamp } => {
+                        if let Some(JournalEntry::Stamped(existing)) =
+                            Self::read_locked(tx, key).await?
+                        {
+                            return if existing.uuid == stamp.uuid {
+                                Ok(None)
+                            } else {
+                                Err(second_uuid(key, &existing.uuid, &stamp.uuid))
+                            };
+                        }
+                        // The tenant's counter row stays locked until commit: completion numbers follow
+                        // commit order.
+                        let completion: i64 = sqlx::query(
+                            "INSERT INTO hub_fiscal_completions (tenant, last_completion) VALUES ($1, 1) \
+                             ON CONFLICT (tenant) DO UPDATE SET \
+                               last_completion = hub_fiscal_completions.last_completion + 1 \
+                             RETURNING last_completion",
+                        )
+                        .bind(&key.tenant)
+                        .fetch_one(&mut **tx)
+                        .await
+                        .map_err(db)?
+                        .try_get("last_completion")
+                        .map_err(db)?;
+                        let done = sqlx::query(
+                            "INSERT INTO hub_fiscal_documents \
+                             (tenant, kind, external_ref, state, sealed, attempts, scheme, doc_kind, uuid, \
+                              stamped_at, certifier, series, folio, total, xml, completion, created_at, updated_at) \
+                             VALUES ($1, $2, $3, 'stamped', NULL, '[]', $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                                     $13, $14, $14) \
+                             ON CONFLICT (tenant, kind, external_ref) DO UPDATE SET \
+                               state = 'stamped', sealed = NULL, scheme = excluded.scheme, \
+                               doc_kind = excluded.doc_kind, uuid = excluded.uuid, \
+                               stamped_at = excluded.stamped_at, certifier = excluded.certifier, \
+                               series = excluded.series, folio = excluded.folio, total = excluded.total, \
+                               xml = excluded.xml, completion = excluded.completion, \
+                               updated_at = excluded.updated_at \
+                             WHERE hub_fiscal_documents.state = 'pending'",
+                        )
+                        .bind(&key.tenant)
+                        .bind(key.kind.as_str())
+                        .bind(&key.external_ref)
+                        .bind(&stamp.scheme)
+                        .bind(doc_kind_str(stamp.kind))
+                        .bind(&stamp.uuid)
+                        .bind(&stamp.stamped_at)
+                        .bind(&stamp.certifier)
+                        .bind(&stamp.series)
+                        .bind(&stamp.folio)
+                        .bind(stamp.total.to_string())
+                        .bind(&stamp.xml)
+                        .bind(completion)
+                        .bind(now_ms())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?;
+                        if done.rows_affected() > 0 {
+                            return Ok(None);
+                        }
+                        // Stamped by another worker after our read (PostgreSQL, the row did not exist yet):
+                        // the row is locked by the conflict now, and this statement sees its stamp. The caller
+                        // rolls back on the error; on a replay of the same UUID the skipped counter value
+                        // leaves a harmless gap in the completion numbers.
+                        match Self::read_locked(tx, key).await? {
+                            Some(JournalEntry::Stamped(existing)) if existing.uuid == stamp.uuid => {
+                                Ok(None)
+                            }
+                            Some(JournalEntry::Stamped(existing)) => {
+                                Err(second_uuid(key, &existing.uuid, &stamp.uuid))
+                            }
+                            _ => Err(Error::Transient {
+                                message: format!(
+                                    "{key}: concurrent change of the fiscal document; retry"
+                                ),
+                                source: None,
+                            }),
+                        }
+                    }
+                }
             }
         }
 
@@ -191,155 +356,43 @@ macro_rules! sql_journal {
             }
 
             async fn begin(&self, key: &FiscalKey, sealed: &str) -> Result<JournalEntry> {
-                // The row is read back in the transaction that inserted it (or found it); an `abandon` racing
-                // in between can only happen on PostgreSQL (after our insert did nothing): then try again.
-                for _ in 0..3 {
-                    let mut tx = self.store.write_tx().await?;
-                    let now = now_ms();
-                    sqlx::query(
-                        "INSERT INTO hub_fiscal_documents \
-                         (tenant, kind, external_ref, state, sealed, attempts, created_at, updated_at) \
-                         VALUES ($1, $2, $3, 'pending', $4, '[]', $5, $5) \
-                         ON CONFLICT (tenant, kind, external_ref) DO NOTHING",
-                    )
-                    .bind(&key.tenant)
-                    .bind(key.kind.as_str())
-                    .bind(&key.external_ref)
-                    .bind(sealed)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| db_error("fiscal journal", e))?;
-                    if let Some(entry) = Self::read_locked(&mut tx, key).await? {
-                        tx.commit().await.map_err(|e| db_error("commit", e))?;
-                        return Ok(entry);
-                    }
-                }
-                Err(Error::Transient {
-                    message: format!(
-                        "{key}: the fiscal document was dropped while it was being journalled; retry"
-                    ),
-                    source: None,
+                self.write(Op::Begin {
+                    key: key.clone(),
+                    sealed: sealed.to_owned(),
                 })
+                .await?
+                .ok_or_else(|| corrupt("begin returned no entry"))
             }
 
             async fn sending(&self, key: &FiscalKey, certifier: &str) -> Result<()> {
-                self.update_attempts(key, |attempts| {
-                    if attempts.iter().any(|a| a.certifier == certifier) {
-                        return false;
-                    }
-                    attempts.push(CertifierAttempt {
-                        certifier: certifier.to_owned(),
-                        definitely_not_stamped: false,
-                    });
-                    true
+                self.write(Op::Sending {
+                    key: key.clone(),
+                    certifier: certifier.to_owned(),
                 })
                 .await
+                .map(drop)
             }
 
             async fn not_stamped(&self, key: &FiscalKey, certifier: &str) -> Result<()> {
-                self.update_attempts(key, |attempts| {
-                    let mut changed = false;
-                    for a in attempts
-                        .iter_mut()
-                        .filter(|a| a.certifier == certifier && !a.definitely_not_stamped)
-                    {
-                        a.definitely_not_stamped = true;
-                        changed = true;
-                    }
-                    changed
+                self.write(Op::NotStamped {
+                    key: key.clone(),
+                    certifier: certifier.to_owned(),
                 })
                 .await
+                .map(drop)
             }
 
             async fn abandon(&self, key: &FiscalKey) -> Result<()> {
-                let mut tx = self.store.write_tx().await?;
-                sqlx::query(
-                    "DELETE FROM hub_fiscal_documents \
-                     WHERE tenant = $1 AND kind = $2 AND external_ref = $3 AND state = 'pending'",
-                )
-                .bind(&key.tenant)
-                .bind(key.kind.as_str())
-                .bind(&key.external_ref)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error("fiscal journal", e))?;
-                tx.commit().await.map_err(|e| db_error("commit", e))
+                self.write(Op::Abandon { key: key.clone() }).await.map(drop)
             }
 
             async fn complete(&self, key: &FiscalKey, stamp: &FiscalStamp) -> Result<()> {
-                use sqlx::Row as _;
-                let db = |e| db_error("fiscal journal", e);
-                let mut tx = self.store.write_tx().await?;
-                if let Some(JournalEntry::Stamped(existing)) =
-                    Self::read_locked(&mut tx, key).await?
-                {
-                    return if existing.uuid == stamp.uuid {
-                        Ok(())
-                    } else {
-                        Err(second_uuid(key, &existing.uuid, &stamp.uuid))
-                    };
-                }
-                // The tenant's counter row stays locked until commit: completion numbers follow commit order.
-                // (Rolled back with the rest when the document turns out to be stamped already.)
-                let completion: i64 = sqlx::query(
-                    "INSERT INTO hub_fiscal_completions (tenant, last_completion) VALUES ($1, 1) \
-                     ON CONFLICT (tenant) DO UPDATE SET \
-                       last_completion = hub_fiscal_completions.last_completion + 1 \
-                     RETURNING last_completion",
-                )
-                .bind(&key.tenant)
-                .fetch_one(&mut *tx)
+                self.write(Op::Complete {
+                    key: key.clone(),
+                    stamp: stamp.clone(),
+                })
                 .await
-                .map_err(db)?
-                .try_get("last_completion")
-                .map_err(db)?;
-                let now = now_ms();
-                let done = sqlx::query(
-                    "INSERT INTO hub_fiscal_documents \
-                     (tenant, kind, external_ref, state, sealed, attempts, scheme, doc_kind, uuid, stamped_at, \
-                      certifier, series, folio, total, xml, completion, created_at, updated_at) \
-                     VALUES ($1, $2, $3, 'stamped', NULL, '[]', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
-                     ON CONFLICT (tenant, kind, external_ref) DO UPDATE SET \
-                       state = 'stamped', sealed = NULL, scheme = excluded.scheme, doc_kind = excluded.doc_kind, \
-                       uuid = excluded.uuid, stamped_at = excluded.stamped_at, certifier = excluded.certifier, \
-                       series = excluded.series, folio = excluded.folio, total = excluded.total, \
-                       xml = excluded.xml, completion = excluded.completion, updated_at = excluded.updated_at \
-                     WHERE hub_fiscal_documents.state = 'pending'",
-                )
-                .bind(&key.tenant)
-                .bind(key.kind.as_str())
-                .bind(&key.external_ref)
-                .bind(&stamp.scheme)
-                .bind(doc_kind_str(stamp.kind))
-                .bind(&stamp.uuid)
-                .bind(&stamp.stamped_at)
-                .bind(&stamp.certifier)
-                .bind(&stamp.series)
-                .bind(&stamp.folio)
-                .bind(stamp.total.to_string())
-                .bind(&stamp.xml)
-                .bind(completion)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-                if done.rows_affected() == 0 {
-                    // Stamped by another worker after our read (PostgreSQL, the row did not exist yet): roll
-                    // back and compare with its stamp.
-                    drop(tx);
-                    return match self.get(key).await? {
-                        Some(JournalEntry::Stamped(existing)) if existing.uuid == stamp.uuid => Ok(()),
-                        Some(JournalEntry::Stamped(existing)) => {
-                            Err(second_uuid(key, &existing.uuid, &stamp.uuid))
-                        }
-                        _ => Err(Error::Transient {
-                            message: format!("{key}: concurrent change of the fiscal document; retry"),
-                            source: None,
-                        }),
-                    };
-                }
-                tx.commit().await.map_err(|e| db_error("commit", e))
+                .map(drop)
             }
 
             async fn stamped(
@@ -369,23 +422,27 @@ macro_rules! sql_journal {
     };
 }
 
-/// The database type of a store (for the macro above).
-trait StoreDb {
-    type Db: sqlx::Database;
-}
-
 /// The fiscal [`StampJournal`] in the hub's SQLite file ([`SqliteStore::stamp_journal`](super::SqliteStore::stamp_journal)).
 /// Cheap to clone; see the [module docs](self).
+///
+/// **Group commit.** SQLite has one writer at a time and every commit waits for the disk (`synchronous=FULL`),
+/// so the writes of all the journals of one store go through one writer task, which runs whatever writes
+/// are waiting (up to 64) in one `BEGIN IMMEDIATE` transaction, each under its own savepoint (a failed write
+/// is rolled back alone and answered with its error), commits once, and only then answers each caller: every
+/// write is still on disk when its call returns, and concurrent stamps share the disk flush.
 #[cfg(feature = "sqlite")]
 #[derive(Debug, Clone)]
 pub struct SqliteStampJournal {
     store: super::SqliteStore,
 }
 
+/// The writer task's mailbox, shared by every clone of a [`SqliteStore`](super::SqliteStore).
 #[cfg(feature = "sqlite")]
-impl StoreDb for super::SqliteStore {
-    type Db = sqlx::Sqlite;
-}
+pub(super) type JournalWriter = std::sync::Arc<
+    std::sync::Mutex<
+        Option<tokio::sync::mpsc::UnboundedSender<(Op, tokio::sync::oneshot::Sender<Reply>)>>,
+    >,
+>;
 
 #[cfg(feature = "sqlite")]
 impl super::SqliteStore {
@@ -397,20 +454,130 @@ impl super::SqliteStore {
     }
 }
 
+/// Most writes committed together.
 #[cfg(feature = "sqlite")]
-sql_journal!(SqliteStampJournal, super::SqliteStore, "");
+const GROUP: usize = 64;
+
+#[cfg(feature = "sqlite")]
+impl SqliteStampJournal {
+    async fn write(&self, op: Op) -> Reply {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let mut job = (op, reply);
+        // The writer task ends with the runtime that spawned it: then start another one here.
+        for _ in 0..2 {
+            let sender = {
+                let mut slot = self
+                    .store
+                    .journal_writer()
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match slot.as_ref().filter(|s| !s.is_closed()) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                        tokio::spawn(Self::writer(self.store.pool().clone(), rx));
+                        *slot = Some(tx.clone());
+                        tx
+                    }
+                }
+            };
+            match sender.send(job) {
+                Ok(()) => {
+                    return answer.await.unwrap_or_else(|_| {
+                        Err(Error::Transient {
+                            message:
+                                "fiscal journal: the writer stopped (runtime shut down); nothing \
+                                      is known to be committed, retry"
+                                    .into(),
+                            source: None,
+                        })
+                    });
+                }
+                Err(tokio::sync::mpsc::error::SendError(back)) => job = back,
+            }
+        }
+        Err(Error::Transient {
+            message: "fiscal journal: no writer task could be started".into(),
+            source: None,
+        })
+    }
+
+    /// Runs waiting writes in one transaction per round; answers after the commit.
+    async fn writer(
+        pool: sqlx::SqlitePool,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<(Op, tokio::sync::oneshot::Sender<Reply>)>,
+    ) {
+        let mut jobs = Vec::with_capacity(GROUP);
+        while rx.recv_many(&mut jobs, GROUP).await > 0 {
+            let results = Self::round(&pool, &jobs).await;
+            for ((_, reply), result) in jobs.drain(..).zip(results) {
+                // A caller that went away (cancelled) no longer needs the answer.
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    async fn round(
+        pool: &sqlx::SqlitePool,
+        jobs: &[(Op, tokio::sync::oneshot::Sender<Reply>)],
+    ) -> Vec<Reply> {
+        let failed = |what: &str, e: &Error| -> Vec<Reply> {
+            jobs.iter()
+                .map(|_| {
+                    Err(Error::Transient {
+                        message: format!(
+                            "fiscal journal ({what}): {e}; nothing was committed, retry"
+                        ),
+                        source: None,
+                    })
+                })
+                .collect()
+        };
+        let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => tx,
+            Err(e) => return failed("begin", &db_error("begin", e)),
+        };
+        let mut results = Vec::with_capacity(jobs.len());
+        for (op, _) in jobs {
+            let savepoint =
+                async |sql: &'static str, tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>| {
+                    sqlx::query(sql)
+                        .execute(&mut **tx)
+                        .await
+                        .map(drop)
+                        .map_err(|e| db_error("fiscal journal savepoint", e))
+                };
+            if let Err(e) = savepoint("SAVEPOINT journal_op", &mut tx).await {
+                return failed("savepoint", &e);
+            }
+            let result = Self::apply(&mut tx, op).await;
+            if result.is_err()
+                && let Err(e) = savepoint("ROLLBACK TO SAVEPOINT journal_op", &mut tx).await
+            {
+                return failed("rollback to savepoint", &e);
+            }
+            if let Err(e) = savepoint("RELEASE SAVEPOINT journal_op", &mut tx).await {
+                return failed("release savepoint", &e);
+            }
+            results.push(result);
+        }
+        match tx.commit().await {
+            Ok(()) => results,
+            Err(e) => failed("commit", &db_error("commit", e)),
+        }
+    }
+}
+
+#[cfg(feature = "sqlite")]
+sql_journal!(SqliteStampJournal, sqlx::Sqlite, "");
 
 /// The fiscal [`StampJournal`] in the hub's PostgreSQL database ([`PgStore::stamp_journal`](super::PgStore::stamp_journal)):
 /// worker processes sharing the database share the journal. Cheap to clone; see the [module docs](self).
+/// Each write is its own transaction (PostgreSQL flushes concurrent commits together by itself).
 #[cfg(feature = "postgres")]
 #[derive(Debug, Clone)]
 pub struct PgStampJournal {
     store: super::PgStore,
-}
-
-#[cfg(feature = "postgres")]
-impl StoreDb for super::PgStore {
-    type Db = sqlx::Postgres;
 }
 
 #[cfg(feature = "postgres")]
@@ -424,4 +591,14 @@ impl super::PgStore {
 }
 
 #[cfg(feature = "postgres")]
-sql_journal!(PgStampJournal, super::PgStore, " FOR UPDATE");
+impl PgStampJournal {
+    async fn write(&self, op: Op) -> Reply {
+        let mut tx = self.store.write_tx().await?;
+        let result = Self::apply(&mut tx, &op).await?;
+        tx.commit().await.map_err(|e| db_error("commit", e))?;
+        Ok(result)
+    }
+}
+
+#[cfg(feature = "postgres")]
+sql_journal!(PgStampJournal, sqlx::Postgres, " FOR UPDATE");

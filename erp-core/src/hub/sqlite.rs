@@ -66,6 +66,7 @@ fn migrator() -> Migrator {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    journal_writer: super::journal::JournalWriter,
 }
 
 impl SqliteStore {
@@ -100,12 +101,19 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| migrate_error(e, LATEST))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            journal_writer: Default::default(),
+        })
     }
 
     /// The connection pool (the same database can hold your own tables and the token store).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    pub(super) fn journal_writer(&self) -> &super::journal::JournalWriter {
+        &self.journal_writer
     }
 
     pub(super) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
