@@ -37,6 +37,16 @@
 //!   an existing stamp of the same sealed document; only a certifier that definitely did not stamp it may be
 //!   followed by another one;
 //! * [`StampJournal::complete`] stores the stamped document; from then on the step returns it without any call.
+//!
+//! # Cancellation
+//! Voiding a stamped invoice through a [`FiscalAdapter`] first cancels its fiscal document
+//! ([`FiscalStep::cancel`]). The authority may take days (the receptor may have to accept), so the step never
+//! waits: each call does one step (the request, or one status read), records it
+//! ([`StampJournal::record_cancellation`]) and, while undecided, fails with
+//! [`Error::retry_later`](crate::Error::retry_later): the hub retries at the hinted time, and the sync log shows
+//! the state ([`CancellationState`], e.g. awaiting the receptor's acceptance). The hub's `max_attempts` bounds
+//! the follow-up: a cancellation still pending then is dead-lettered with its state, and re-queueing it resumes
+//! from the journal (the request is not sent again).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -528,8 +528,18 @@ async fn main() -> BoxResult<()> {
     c.kill()?; // SIGKILL
     c.wait()?;
     let at_kill = stamped_count(&watch).await?;
+    let mut pending = 0;
+    for (t, invs) in &plan {
+        for inv in invs {
+            let key = FiscalKey::new(*t, EntityKind::Invoice, inv.external_ref.as_str());
+            if let Some(JournalEntry::Pending { .. }) = watch.get(&key).await? {
+                pending += 1;
+            }
+        }
+    }
     println!(
-        "killed the child process after {at_kill} of {to_stamp} invoices stamped ({} ms)",
+        "killed the child process after {at_kill} of {to_stamp} invoices stamped, {pending} sealed and \
+         pending ({} ms)",
         started.elapsed().as_millis()
     );
     drop(watch);

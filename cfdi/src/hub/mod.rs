@@ -12,7 +12,10 @@
 //! * [`map_global_invoice`]: a period's walk-in sales → one CFDI to the public (`InformacionGlobal`, one
 //!   `Concepto` per sale).
 //! * [`CfdiStep`]: the [`FiscalStep`](erp_hub_core::fiscal::FiscalStep) for Mexico: map, seal, stamp through
-//!   the PACs with the journal protocol of [`erp_hub_core::fiscal`] (exactly one UUID per document).
+//!   the PACs with the journal protocol of [`erp_hub_core::fiscal`] (exactly one UUID per document);
+//!   [`CfdiStep::stamp_global`] stamps a global invoice the same way; [`CfdiStep::cancel_invoice`] follows a
+//!   void through the SAT (cancel request with motivo 02, or 01 with the substitute's UUID, then one SAT status
+//!   read per call on the hub's schedule until cancelled, deadline passed or rejected).
 //!
 //! [`Comprobante`]: crate::Comprobante
 
