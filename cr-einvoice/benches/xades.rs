@@ -122,6 +122,14 @@ fn verify_10_lines(b: Bencher<'_, '_>) {
     b.bench(|| xades::verify(black_box(&signed), Some(key.certificate())).expect("verify"));
 }
 
+/// Verification of the signed 10-line factura with the certificate taken from its `ds:KeyInfo`
+/// (no pinned certificate: the embedded certificate is decoded and parsed on every call).
+#[divan::bench]
+fn verify_10_lines_keyinfo(b: Bencher<'_, '_>) {
+    let signed = xades::sign(DOC_10_LINES, &key(), &opts()).expect("sign");
+    b.bench(|| xades::verify(black_box(&signed), None).expect("verify"));
+}
+
 /// The bare RSA-2048 PKCS#1 v1.5 SHA-256 signature of 1 KiB with aws-lc-rs (the floor).
 #[divan::bench]
 fn rsa2048_sign_only(b: Bencher<'_, '_>) {
