@@ -1,7 +1,7 @@
 //! The fiscal `StampJournal` on every store, through the shared suite (`testing::journal`): the protocol
 //! (`check`), racing workers (`race`: tasks on one journal, and on PostgreSQL four pools as four worker
-//! processes would have), and durability (SQLite: everything is there after the store is dropped and the file
-//! reopened).
+//! processes would have), and durability (SQLite: everything, cancellations included, is there after the store
+//! is dropped and the file reopened).
 
 mod hub_common;
 
@@ -39,7 +39,8 @@ async fn memory_journal() {
 async fn sqlite_journal_is_durable_and_race_free() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hub.db");
-    let (before, pending_before) = {
+    let inv1 = FiscalKey::new("t1", EntityKind::Invoice, "inv-1");
+    let (before, pending_before, cancel_before) = {
         let store = SqliteStore::open(&path).await.unwrap();
         let j = store.stamp_journal();
         check(&j, "t1").await.unwrap();
@@ -51,7 +52,8 @@ async fn sqlite_journal_is_durable_and_race_free() {
         j.begin(&pending, "sealed-pending").await.unwrap();
         j.sending(&pending, "finkok").await.unwrap();
         let before = j.stamped("t1", FiscalDocumentKind::Invoice).await.unwrap();
-        (before, j.get(&pending).await.unwrap())
+        let cancel = j.cancellation(&inv1).await.unwrap();
+        (before, j.get(&pending).await.unwrap(), cancel)
     };
     // Dropped (pool closed on drop), reopened: a restart sees every stamp, in the same order, and the pending
     // document with the certifier it may have reached.
@@ -60,6 +62,15 @@ async fn sqlite_journal_is_durable_and_race_free() {
     let after = j.stamped("t1", FiscalDocumentKind::Invoice).await.unwrap();
     assert_eq!(before.len(), 5);
     assert_eq!(before, after);
+    // `check` left invoice inv-1 cancelled: the cancellation survives the restart too.
+    let cancel_after = j.cancellation(&inv1).await.unwrap();
+    assert!(
+        cancel_before
+            .as_ref()
+            .is_some_and(|c| c.state.is_cancelled()),
+        "{cancel_before:?}"
+    );
+    assert_eq!(cancel_before, cancel_after);
     let pending = FiscalKey::new("t1", EntityKind::Invoice, "inv-pending");
     assert_eq!(j.get(&pending).await.unwrap(), pending_before);
     match pending_before {

@@ -28,19 +28,18 @@
 //!
 //! The last line counts from MemoryErp, the journal and the mocks' ledger, never from the hub's counters:
 //! `invoices=… stamped=… pagos=… egresos=… cancelled=… double_stamps=0 lost=0 erp_uuid_missing=0
-//! total_mismatch=0 tfd_invalid=0`. Cancellation records are kept in this program's memory (see
-//! `CancelOverlay`): the SQL journal has no cancellation table yet.
+//! total_mismatch=0 tfd_invalid=0`. Cancellation requests and their SAT follow-up are journalled in the same
+//! SQLite file as the stamps (`StampJournal::record_cancellation`).
 
 #[path = "../../cfdi/tests/pac_mock/mod.rs"]
 mod pac_mock;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use cfdi::hub::{CfdiStep, FiscalProfile, GlobalPeriod, GlobalSale, MemoryDirectory};
 use cfdi::pac::{
     Failover, FinkokClient, FinkokConfig, SatStatusClient, SwAuth, SwCancelCsd, SwClient, SwConfig,
@@ -48,8 +47,7 @@ use cfdi::pac::{
 use chrono::{NaiveDate, TimeZone, Utc};
 use erp_hub_core::adapter::{Entity, ErpAdapter, IdempotencyKey, WriteOp};
 use erp_hub_core::fiscal::{
-    Cancellation, FiscalAdapter, FiscalDocumentKind, FiscalKey, FiscalStamp, JournalEntry,
-    StampJournal,
+    FiscalAdapter, FiscalDocumentKind, FiscalKey, FiscalStamp, JournalEntry, StampJournal,
 };
 use erp_hub_core::hub::{Hub, HubConfig, HubStore, Scope, SqliteStore};
 use erp_hub_core::model::{
@@ -292,74 +290,6 @@ fn step(journal: Arc<dyn StampJournal>, u: &Urls, restarted: bool) -> CfdiStep {
     step
 }
 
-/// The SQL journal plus cancellation records kept in this process's memory: the journal tables of migration
-/// 0004 have no place for cancellations yet, and a journal that cannot keep them says so (`Unsupported`).
-struct CancelOverlay {
-    inner: Arc<dyn StampJournal>,
-    cancellations: Mutex<HashMap<FiscalKey, Cancellation>>,
-}
-
-#[async_trait]
-impl StampJournal for CancelOverlay {
-    async fn get(&self, key: &FiscalKey) -> erp_hub_core::Result<Option<JournalEntry>> {
-        self.inner.get(key).await
-    }
-    async fn begin(&self, key: &FiscalKey, sealed: &str) -> erp_hub_core::Result<JournalEntry> {
-        self.inner.begin(key, sealed).await
-    }
-    async fn sending(&self, key: &FiscalKey, certifier: &str) -> erp_hub_core::Result<()> {
-        self.inner.sending(key, certifier).await
-    }
-    async fn not_stamped(&self, key: &FiscalKey, certifier: &str) -> erp_hub_core::Result<()> {
-        self.inner.not_stamped(key, certifier).await
-    }
-    async fn abandon(&self, key: &FiscalKey) -> erp_hub_core::Result<()> {
-        self.inner.abandon(key).await
-    }
-    async fn complete(&self, key: &FiscalKey, stamp: &FiscalStamp) -> erp_hub_core::Result<()> {
-        self.inner.complete(key, stamp).await
-    }
-    async fn stamped(
-        &self,
-        tenant: &str,
-        kind: FiscalDocumentKind,
-    ) -> erp_hub_core::Result<Vec<FiscalStamp>> {
-        self.inner.stamped(tenant, kind).await
-    }
-    async fn cancellation(&self, key: &FiscalKey) -> erp_hub_core::Result<Option<Cancellation>> {
-        Ok(self
-            .cancellations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(key)
-            .cloned())
-    }
-    async fn record_cancellation(
-        &self,
-        key: &FiscalKey,
-        c: &Cancellation,
-    ) -> erp_hub_core::Result<()> {
-        match self.inner.get(key).await? {
-            Some(JournalEntry::Stamped(s)) if s.uuid == c.uuid => {}
-            _ => {
-                return Err(erp_hub_core::Error::conflict(format!(
-                    "{key}: no stamped document {}",
-                    c.uuid
-                )));
-            }
-        }
-        let mut m = self
-            .cancellations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if m.get(key).is_some_and(|e| e.state.is_terminal()) {
-            return Ok(());
-        }
-        m.insert(key.clone(), c.clone());
-        Ok(())
-    }
-}
-
 /// The child: runs the hub on `db` with the ERP unreachable (every write fails before applying), so it only
 /// stamps and journals; the parent SIGKILLs it.
 async fn child(args: &[String]) -> BoxResult<()> {
@@ -477,10 +407,7 @@ async fn main() -> BoxResult<()> {
     // Phase 0 (this process): the customers.
     {
         let store = Arc::new(SqliteStore::open(&db).await?);
-        let journal = Arc::new(CancelOverlay {
-            inner: Arc::new(store.stamp_journal()),
-            cancellations: Mutex::new(HashMap::new()),
-        });
+        let journal = Arc::new(store.stamp_journal());
         let step = Arc::new(step(journal, &u, false));
         let hub = Hub::new(store, config("parent-0"));
         for t in TENANTS {
@@ -546,10 +473,7 @@ async fn main() -> BoxResult<()> {
 
     // Restart: this process, same SQLite file, the ERP reachable; centro's primary PAC is down from now on.
     let store = Arc::new(SqliteStore::open(&db).await?);
-    let journal = Arc::new(CancelOverlay {
-        inner: Arc::new(store.stamp_journal()),
-        cancellations: Mutex::new(HashMap::new()),
-    });
+    let journal = Arc::new(store.stamp_journal());
     let journal_dyn: Arc<dyn StampJournal> = journal.clone();
     let hub_with = |name: &str, step: &Arc<CfdiStep>| {
         let hub = Hub::new(store.clone(), config(name));
@@ -798,7 +722,7 @@ async fn main() -> BoxResult<()> {
 async fn verify(
     out: &Path,
     erps: &HashMap<&str, Arc<MemoryErp>>,
-    journal: &CancelOverlay,
+    journal: &dyn StampJournal,
     ledger: &Ledger,
     plan: &[(&str, Vec<Invoice>)],
 ) -> BoxResult<String> {

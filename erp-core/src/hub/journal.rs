@@ -17,13 +17,17 @@
 //! * completion order: `complete` takes the next number of the tenant's counter row (`hub_fiscal_completions`)
 //!   and holds its lock until commit, so [`stamped`](StampJournal::stamped) lists documents in commit order.
 //!
+//! * cancellations ([`record_cancellation`](StampJournal::record_cancellation), migration 5) are a JSON
+//!   column of the document's row, written under the same row lock; a terminal state is never replaced.
+//!
 //! The journal stores documents only: no certifier credential, key or password reaches it.
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 
 use crate::fiscal::{
-    CertifierAttempt, FiscalDocumentKind, FiscalKey, FiscalStamp, JournalEntry, StampJournal,
+    Cancellation, CertifierAttempt, FiscalDocumentKind, FiscalKey, FiscalStamp, JournalEntry,
+    StampJournal,
 };
 use crate::{Error, Result};
 
@@ -125,11 +129,36 @@ where
 /// One write of the journal protocol (owned: it may travel to the SQLite writer task).
 #[derive(Debug)]
 pub(super) enum Op {
-    Begin { key: FiscalKey, sealed: String },
-    Sending { key: FiscalKey, certifier: String },
-    NotStamped { key: FiscalKey, certifier: String },
-    Abandon { key: FiscalKey },
-    Complete { key: FiscalKey, stamp: FiscalStamp },
+    Begin {
+        key: FiscalKey,
+        sealed: String,
+    },
+    Sending {
+        key: FiscalKey,
+        certifier: String,
+    },
+    NotStamped {
+        key: FiscalKey,
+        certifier: String,
+    },
+    Abandon {
+        key: FiscalKey,
+    },
+    Complete {
+        key: FiscalKey,
+        stamp: FiscalStamp,
+    },
+    Cancel {
+        key: FiscalKey,
+        cancellation: Cancellation,
+    },
+}
+
+fn cancellation_of(json: Option<String>) -> Result<Option<Cancellation>> {
+    json.map(|j| {
+        serde_json::from_str(&j).map_err(|e| corrupt(format!("fiscal journal cancellation: {e}")))
+    })
+    .transpose()
 }
 
 /// What a write returns: the entry for `begin`, nothing for the others.
@@ -252,6 +281,56 @@ macro_rules! sql_journal {
                         .bind(&key.tenant)
                         .bind(key.kind.as_str())
                         .bind(&key.external_ref)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?;
+                        Ok(None)
+                    }
+                    Op::Cancel { key, cancellation } => {
+                        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT state, uuid, cancellation FROM hub_fiscal_documents \
+                             WHERE tenant = $1 AND kind = $2 AND external_ref = $3{}",
+                            $lock
+                        )))
+                        .bind(&key.tenant)
+                        .bind(key.kind.as_str())
+                        .bind(&key.external_ref)
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .map_err(db)?;
+                        let stamped_uuid = match &row {
+                            Some(r) if r.try_get::<String, _>("state").map_err(db)? == "stamped" => {
+                                r.try_get::<Option<String>, _>("uuid").map_err(db)?
+                            }
+                            _ => None,
+                        };
+                        if !stamped_uuid.is_some_and(|u| u.eq_ignore_ascii_case(&cancellation.uuid)) {
+                            return Err(Error::conflict(format!(
+                                "{key}: no stamped document with UUID {} to cancel",
+                                cancellation.uuid
+                            )));
+                        }
+                        let existing = match &row {
+                            Some(r) => cancellation_of(r.try_get("cancellation").map_err(db)?)?,
+                            None => None,
+                        };
+                        if existing.is_some_and(|e| {
+                            e.state.is_terminal() && e.state != cancellation.state
+                        }) {
+                            return Ok(None);
+                        }
+                        let json = serde_json::to_string(cancellation).map_err(|e| {
+                            corrupt(format!("fiscal journal cancellation: {e}"))
+                        })?;
+                        sqlx::query(
+                            "UPDATE hub_fiscal_documents SET cancellation = $4, updated_at = $5 \
+                             WHERE tenant = $1 AND kind = $2 AND external_ref = $3 AND state = 'stamped'",
+                        )
+                        .bind(&key.tenant)
+                        .bind(key.kind.as_str())
+                        .bind(&key.external_ref)
+                        .bind(json)
+                        .bind(now_ms())
                         .execute(&mut **tx)
                         .await
                         .map_err(db)?;
@@ -390,6 +469,40 @@ macro_rules! sql_journal {
                 self.write(Op::Complete {
                     key: key.clone(),
                     stamp: stamp.clone(),
+                })
+                .await
+                .map(drop)
+            }
+
+            async fn cancellation(&self, key: &FiscalKey) -> Result<Option<Cancellation>> {
+                use sqlx::Row as _;
+                let row = sqlx::query(
+                    "SELECT cancellation FROM hub_fiscal_documents \
+                     WHERE tenant = $1 AND kind = $2 AND external_ref = $3",
+                )
+                .bind(&key.tenant)
+                .bind(key.kind.as_str())
+                .bind(&key.external_ref)
+                .fetch_optional(self.store.pool())
+                .await
+                .map_err(|e| db_error("fiscal journal", e))?;
+                match row {
+                    Some(r) => cancellation_of(
+                        r.try_get("cancellation")
+                            .map_err(|e| db_error("fiscal journal", e))?,
+                    ),
+                    None => Ok(None),
+                }
+            }
+
+            async fn record_cancellation(
+                &self,
+                key: &FiscalKey,
+                cancellation: &Cancellation,
+            ) -> Result<()> {
+                self.write(Op::Cancel {
+                    key: key.clone(),
+                    cancellation: cancellation.clone(),
                 })
                 .await
                 .map(drop)

@@ -10,7 +10,7 @@ use super::sql::{db_error, migrate_error, sql_store};
 use crate::Result;
 
 /// Latest schema version this build knows.
-const LATEST: i64 = 5;
+const LATEST: i64 = 6;
 
 fn migrator() -> Migrator {
     let mut m = Migrator::with_migrations(vec![
@@ -48,10 +48,19 @@ fn migrator() -> Migrator {
         ),
         Migration::new(
             5,
+            "fiscal cancellations".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!(
+                "../../migrations/postgres/0005_fiscal_cancellations.sql"
+            )),
+            false,
+        ),
+        Migration::new(
+            6,
             "partial claim indexes".into(),
             MigrationType::Simple,
             sqlx::SqlStr::from_static(include_str!(
-                "../../migrations/postgres/0005_partial_claim_indexes.sql"
+                "../../migrations/postgres/0006_partial_claim_indexes.sql"
             )),
             false,
         ),

@@ -11,7 +11,7 @@ use super::sql::{db_error, migrate_error, sql_store};
 use crate::Result;
 
 /// Latest schema version this build knows.
-const LATEST: i64 = 4;
+const LATEST: i64 = 5;
 
 fn migrator() -> Migrator {
     let mut m = Migrator::with_migrations(vec![
@@ -42,6 +42,15 @@ fn migrator() -> Migrator {
             MigrationType::Simple,
             sqlx::SqlStr::from_static(include_str!(
                 "../../migrations/sqlite/0004_fiscal_journal.sql"
+            )),
+            false,
+        ),
+        Migration::new(
+            5,
+            "fiscal cancellations".into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(include_str!(
+                "../../migrations/sqlite/0005_fiscal_cancellations.sql"
             )),
             false,
         ),

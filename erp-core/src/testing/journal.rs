@@ -2,7 +2,8 @@
 //! run it, and so should yours.
 //!
 //! * [`check`]: the protocol of [`crate::fiscal`] step by step (first sealed document wins, certifier
-//!   attempts in order, abandon, complete once, a second UUID refused, completion order per tenant and kind);
+//!   attempts in order, abandon, complete once, a second UUID refused, completion order per tenant and kind,
+//!   cancellations of stamped documents only, a terminal cancellation state never replaced);
 //! * [`race`] (feature `hub`): workers racing on the same documents, through one journal or several (several
 //!   pools on one database, as several processes would have): every racer gets the same sealed document,
 //!   exactly one UUID per document is kept, and every completion is listed once.
@@ -13,7 +14,10 @@ use rust_decimal::Decimal;
 
 use super::conformance::{Failure, Outcome, Step as _, ensure};
 use crate::ErrorKind;
-use crate::fiscal::{FiscalDocumentKind, FiscalKey, FiscalStamp, JournalEntry, StampJournal};
+use crate::fiscal::{
+    Cancellation, CancellationState, FiscalDocumentKind, FiscalKey, FiscalStamp, JournalEntry,
+    StampJournal,
+};
 use crate::model::EntityKind;
 
 /// A UUID made of `n` (upper case).
@@ -268,6 +272,82 @@ pub async fn check(journal: &dyn StampJournal, tenant: &str) -> Outcome {
         .step("stamped other tenant")?;
     ensure(others.is_empty(), "stamped per tenant", || {
         format!("another tenant lists {others:?}")
+    })?;
+    check_cancellations(journal, &inv, &s1).await
+}
+
+/// Cancellations of the stamped invoice `inv` (stamp `s1`).
+async fn check_cancellations(
+    journal: &dyn StampJournal,
+    inv: &FiscalKey,
+    s1: &FiscalStamp,
+) -> Outcome {
+    ensure(
+        journal
+            .cancellation(inv)
+            .await
+            .step("cancellation unknown")?
+            .is_none(),
+        "cancellation unknown",
+        || "a document never cancelled has a cancellation".into(),
+    )?;
+    let at = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default();
+    let requested = Cancellation::requested(&s1.uuid, "01", Some(uuid(3)), at);
+    expect_conflict(
+        journal
+            .record_cancellation(inv, &Cancellation::requested(uuid(99), "02", None, at))
+            .await,
+        "cancel another UUID",
+    )?;
+    let unknown = FiscalKey::new(inv.tenant.clone(), inv.kind, "never-stamped");
+    expect_conflict(
+        journal.record_cancellation(&unknown, &requested).await,
+        "cancel an unknown document",
+    )?;
+    journal
+        .record_cancellation(inv, &requested)
+        .await
+        .step("record cancellation")?;
+    let got = journal.cancellation(inv).await.step("cancellation")?;
+    ensure(
+        got.as_ref() == Some(&requested),
+        "record cancellation",
+        || format!("stored {requested:?}, read {got:?}"),
+    )?;
+    let mut awaiting = requested.clone();
+    awaiting.state = CancellationState::AwaitingAcceptance;
+    awaiting.checks = 1;
+    awaiting.checked_at = Some(at);
+    awaiting.detail = "En proceso · acentos ñ".into();
+    let mut done = awaiting.clone();
+    done.state = CancellationState::Cancelled;
+    done.checks = 2;
+    for (c, step) in [(&awaiting, "awaiting acceptance"), (&done, "cancelled")] {
+        journal.record_cancellation(inv, c).await.step(step)?;
+        let got = journal.cancellation(inv).await.step(step)?;
+        ensure(got.as_ref() == Some(c), step, || {
+            format!("stored {c:?}, read {got:?}")
+        })?;
+    }
+    // A late, stale status read does not undo a terminal state.
+    journal
+        .record_cancellation(inv, &awaiting)
+        .await
+        .step("stale cancellation state")?;
+    let got = journal
+        .cancellation(inv)
+        .await
+        .step("stale cancellation state")?;
+    ensure(got.as_ref() == Some(&done), "terminal state kept", || {
+        format!("a stale state replaced the terminal one: {got:?}")
+    })?;
+    // The document itself is untouched.
+    let kept = stamped_uuid(
+        journal.get(inv).await.step("get cancelled")?,
+        "get cancelled",
+    )?;
+    ensure(&kept == s1, "cancellation keeps the stamp", || {
+        format!("stamp changed to {kept:?}")
     })?;
     Ok(())
 }

@@ -1,4 +1,4 @@
--- erp-hub sync hub, PostgreSQL schema 5: the two claim picks walk partial indexes that hold only the rows they
+-- erp-hub sync hub, PostgreSQL schema 6: the two claim picks walk partial indexes that hold only the rows they
 -- look for, in the order they take them. With schema 2's (state, tenant, connection, next_attempt_at, id) index,
 -- a table without statistics yet (freshly filled, autovacuum not yet run) or a generic plan let PostgreSQL pick
 -- the unique (tenant, connection, kind, external_ref) index for the expired-lease pick and filter every record
