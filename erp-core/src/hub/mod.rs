@@ -69,7 +69,7 @@
 //! ```
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod journal;
+pub mod journal;
 mod memory;
 pub mod metrics;
 pub mod numbering;
