@@ -14,10 +14,12 @@
 //! * `norte`: the primary Finkok loses its first answers (recovered from the same PAC, never re-stamped
 //!   elsewhere); its last four invoices are walk-in sales to XAXX010101000, covered by one **global invoice**
 //!   (InformacionGlobal, one Concepto per sale) whose UUID is attached to each sale;
-//! * `sur`: the primary is down all along (SW Sapien stamps); one invoice is reissued (CfdiRelacionados 04)
+//! * `sur`: the primary is down before the kill (SW Sapien stamps), answers again during the restart's
+//!   recovery (documents the child had sent to it with no known outcome are recovered from it: a PAC that may
+//!   hold a stamp is never skipped) and is down again afterwards; one invoice is reissued (CfdiRelacionados 04)
 //!   and the original voided: cancellation motivo 01 with the substitute's UUID, "en proceso" (acceptance
 //!   required, shown in the sync log) then "Cancelado con aceptación";
-//! * `centro`: the primary works until the restart, then is down (failover for the rest of the run); one
+//! * `centro`: the primary works until the restart's recovery, then is down (failover for the rest of the run); one
 //!   invoice is voided: motivo 02, "Cancelado sin aceptación".
 //!
 //! **Kill/restart.** After the customers are synced, the invoices are enqueued and a child process (this
@@ -256,7 +258,20 @@ fn config(name: &str) -> HubConfig {
         .with_poll(Duration::from_millis(10))
 }
 
-/// The PACs of each tenant. `restarted`: after the kill (centro's primary is down from then on).
+/// Which part of the run a [`CfdiStep`] is built for: the PACs that are up differ.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Before the kill (the child, and the parent's customer phase).
+    Before,
+    /// The restart's recovery: sur's primary answers again, so the documents that were on their way to it when
+    /// the child was killed (sent, outcome unknown) are recovered from it; a PAC that may hold a stamp is
+    /// never skipped, and while it cannot be asked such a document stays pending.
+    Recovery,
+    /// After the recovery: sur's and centro's primaries are down.
+    After,
+}
+
+/// Where the PAC mocks listen (`down`: a closed port).
 struct Urls {
     finkok: String,
     sw: String,
@@ -264,16 +279,17 @@ struct Urls {
     down: String,
 }
 
-fn pacs(t: &str, u: &Urls, restarted: bool) -> Failover {
-    let primary = match t {
-        "norte" => finkok_at(&u.finkok),
-        "centro" if !restarted => finkok_at(&u.finkok),
+fn pacs(t: &str, u: &Urls, phase: Phase) -> Failover {
+    let primary = match (t, phase) {
+        ("norte", _) | ("centro" | "sur", Phase::Recovery) | ("centro", Phase::Before) => {
+            finkok_at(&u.finkok)
+        }
         _ => finkok_at(&u.down),
     };
     Failover::new(Arc::new(primary)).with_backup(Arc::new(sw_at(&u.sw, &u.sat)))
 }
 
-fn step(journal: Arc<dyn StampJournal>, u: &Urls, restarted: bool) -> CfdiStep {
+fn step(journal: Arc<dyn StampJournal>, u: &Urls, phase: Phase) -> CfdiStep {
     let tick = Arc::new(AtomicI64::new(0));
     let mut step = CfdiStep::new(journal, Arc::new(MemoryDirectory::new()))
         .with_recovery(3, Duration::from_millis(50))
@@ -285,7 +301,7 @@ fn step(journal: Arc<dyn StampJournal>, u: &Urls, restarted: bool) -> CfdiStep {
         });
     for (i, t) in TENANTS.iter().enumerate() {
         let series = ["N", "S", "C"][i];
-        step = step.with_tenant(*t, profile(series), emisor_csd(), &pacs(t, u, restarted));
+        step = step.with_tenant(*t, profile(series), emisor_csd(), &pacs(t, u, phase));
     }
     step
 }
@@ -304,7 +320,7 @@ async fn child(args: &[String]) -> BoxResult<()> {
     };
     let store = SqliteStore::open(db).await?;
     let journal: Arc<dyn StampJournal> = Arc::new(store.stamp_journal());
-    let step = Arc::new(step(journal, &u, false));
+    let step = Arc::new(step(journal, &u, Phase::Before));
     for t in TENANTS {
         for c in customers(t) {
             step.stamp_document(t, &WriteOp::UpsertCustomer(c)).await?;
@@ -408,7 +424,7 @@ async fn main() -> BoxResult<()> {
     {
         let store = Arc::new(SqliteStore::open(&db).await?);
         let journal = Arc::new(store.stamp_journal());
-        let step = Arc::new(step(journal, &u, false));
+        let step = Arc::new(step(journal, &u, Phase::Before));
         let hub = Hub::new(store, config("parent-0"));
         for t in TENANTS {
             let erp: Arc<dyn ErpAdapter> = erps[t].clone();
@@ -483,7 +499,7 @@ async fn main() -> BoxResult<()> {
         }
         hub
     };
-    let step1 = Arc::new(step(journal_dyn.clone(), &u, false));
+    let step1 = Arc::new(step(journal_dyn.clone(), &u, Phase::Recovery));
     for t in TENANTS {
         for c in customers(t) {
             step1.stamp_document(t, &WriteOp::UpsertCustomer(c)).await?;
@@ -492,9 +508,9 @@ async fn main() -> BoxResult<()> {
     // The leases of the killed child's claims run out before anyone takes them over.
     tokio::time::sleep(Duration::from_millis(1600)).await;
     settle(&hub_with("parent-1", &step1)).await?;
-    // From here on centro's primary PAC is down (after its pending documents were recovered from it: a PAC
-    // that may hold a stamp is never skipped).
-    let step = Arc::new(step(journal_dyn, &u, true));
+    // From here on centro's and sur's primary PACs are down (after their pending documents were recovered from
+    // them: a PAC that may hold a stamp is never skipped).
+    let step = Arc::new(step(journal_dyn, &u, Phase::After));
     for t in TENANTS {
         for c in customers(t) {
             step.stamp_document(t, &WriteOp::UpsertCustomer(c)).await?;
