@@ -128,9 +128,9 @@ impl Tenant {
             }
             b.len()
         };
-        // float-ok: a count as a gauge (the metrics facade's value type)
         #[allow(clippy::cast_precision_loss)]
-        metrics::gauge!("cr_hacienda_backlog", "tenant" => self.name.clone()).set(n as f64);
+        let backlog = n as f64; // float-ok: a document count as a gauge (the metrics facade's value type), not money
+        metrics::gauge!("cr_hacienda_backlog", "tenant" => self.name.clone()).set(backlog);
     }
 }
 
