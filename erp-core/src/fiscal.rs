@@ -48,6 +48,9 @@
 //! the follow-up: a cancellation still pending then is dead-lettered with its state, and re-queueing it resumes
 //! from the journal (the request is not sent again).
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -457,14 +460,14 @@ pub trait FiscalStep: Send + Sync {
 /// An in-memory [`StampJournal`] (tests, demos). Cheap to share behind an `Arc`.
 #[derive(Debug, Default)]
 pub struct MemoryStampJournal {
-    inner: std::sync::Mutex<MemoryJournalState>,
+    inner: Mutex<MemoryJournalState>,
 }
 
 #[derive(Debug, Default)]
 struct MemoryJournalState {
-    entries: std::collections::HashMap<FiscalKey, JournalEntry>,
+    entries: HashMap<FiscalKey, JournalEntry>,
     order: Vec<FiscalKey>,
-    cancellations: std::collections::HashMap<FiscalKey, Cancellation>,
+    cancellations: HashMap<FiscalKey, Cancellation>,
 }
 
 impl MemoryStampJournal {
@@ -473,10 +476,8 @@ impl MemoryStampJournal {
         Self::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryJournalState> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, MemoryJournalState> {
+        unpoisoned(&self.inner)
     }
 }
 
@@ -595,6 +596,75 @@ impl StampJournal for MemoryStampJournal {
                 _ => None,
             })
             .collect())
+    }
+}
+
+/// Customers and items a fiscal step has seen, per tenant: an invoice names its customer by reference only, so
+/// a step keeps the fiscal data of `UpsertCustomer` writes (and the units of `UpsertItem` writes) it is given.
+///
+/// The hub's stores can implement it over the records they already hold; [`MemoryDirectory`] keeps them in
+/// memory. Shared by the country steps (`cfdi::hub::CfdiStep`, `cr_einvoice::hub::CrStep`).
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// Stores (replaces) a customer of `tenant`.
+    async fn put_customer(&self, tenant: &str, customer: &Customer) -> Result<()>;
+    /// A customer of `tenant` by our external reference.
+    async fn customer(&self, tenant: &str, external_ref: &str) -> Result<Option<Customer>>;
+    /// Stores (replaces) an item of `tenant`.
+    async fn put_item(&self, tenant: &str, item: &Item) -> Result<()>;
+    /// Every item of `tenant`, by our external reference.
+    async fn items(&self, tenant: &str) -> Result<BTreeMap<String, Item>>;
+}
+
+type DirectoryCustomers = HashMap<(String, String), Customer>;
+
+/// An in-memory [`Directory`].
+#[derive(Debug, Default)]
+pub struct MemoryDirectory {
+    customers: Mutex<DirectoryCustomers>,
+    items: Mutex<HashMap<String, BTreeMap<String, Item>>>,
+}
+
+impl MemoryDirectory {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn unpoisoned<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[async_trait]
+impl Directory for MemoryDirectory {
+    async fn put_customer(&self, tenant: &str, customer: &Customer) -> Result<()> {
+        unpoisoned(&self.customers).insert(
+            (tenant.to_owned(), customer.external_ref.clone()),
+            customer.clone(),
+        );
+        Ok(())
+    }
+
+    async fn customer(&self, tenant: &str, external_ref: &str) -> Result<Option<Customer>> {
+        Ok(unpoisoned(&self.customers)
+            .get(&(tenant.to_owned(), external_ref.to_owned()))
+            .cloned())
+    }
+
+    async fn put_item(&self, tenant: &str, item: &Item) -> Result<()> {
+        unpoisoned(&self.items)
+            .entry(tenant.to_owned())
+            .or_default()
+            .insert(item.external_ref.clone(), item.clone());
+        Ok(())
+    }
+
+    async fn items(&self, tenant: &str) -> Result<BTreeMap<String, Item>> {
+        Ok(unpoisoned(&self.items)
+            .get(tenant)
+            .cloned()
+            .unwrap_or_default())
     }
 }
 

@@ -14,4 +14,14 @@ for pkg in sat-cfdi cr-einvoice; do
     echo "FAIL: $pkg without default features still depends on network/ERP crates" >&2; exit 1
   fi
 done
+# with their default features (network on), they use erp-hub-core's HTTP plumbing only: no ERP model, adapter
+# trait or sync engine (erp-hub-core feature `erp`) is compiled
+for pkg in sat-cfdi cr-einvoice; do
+  cargo check --quiet -p "$pkg"
+  tree=$(cargo tree -p "$pkg" -e features,normal -i erp-hub-core --prefix none)
+  grep -q '^erp-hub-core feature "http"' <<<"$tree" || { echo "FAIL: $pkg no longer uses erp-hub-core's http" >&2; exit 1; }
+  if grep -E '^erp-hub-core feature "(erp|default)"' <<<"$tree"; then
+    echo "FAIL: $pkg with default features compiles erp-hub-core's ERP side" >&2; exit 1
+  fi
+done
 echo "feature builds ok"

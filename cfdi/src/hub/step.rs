@@ -1,7 +1,7 @@
 //! [`CfdiStep`]: the Mexican [`FiscalStep`].
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,7 +11,7 @@ use erp_hub_core::fiscal::{
     Cancellation, CancellationState, FiscalDocumentKind, FiscalKey, FiscalOrder, FiscalStamp,
     FiscalStep, JournalEntry, StampJournal,
 };
-use erp_hub_core::model::{Customer, EntityKind, Item};
+use erp_hub_core::model::{Customer, EntityKind};
 
 use super::error::FiscalError;
 use super::mapping::{
@@ -25,77 +25,7 @@ use crate::pac::{
 };
 use crate::{Comprobante, Csd};
 
-/// Customers and items the step has seen, per tenant: an invoice names its customer by reference only, so the
-/// step keeps the fiscal data of `UpsertCustomer` writes (and the units of `UpsertItem` writes) it is given.
-///
-/// The hub's stores can implement it over the records they already hold; [`MemoryDirectory`] keeps them in
-/// memory.
-#[async_trait]
-pub trait Directory: Send + Sync {
-    /// Stores (replaces) a customer of `tenant`.
-    async fn put_customer(&self, tenant: &str, customer: &Customer) -> erp_hub_core::Result<()>;
-    /// A customer of `tenant` by our external reference.
-    async fn customer(
-        &self,
-        tenant: &str,
-        external_ref: &str,
-    ) -> erp_hub_core::Result<Option<Customer>>;
-    /// Stores (replaces) an item of `tenant`.
-    async fn put_item(&self, tenant: &str, item: &Item) -> erp_hub_core::Result<()>;
-    /// Every item of `tenant`, by our external reference.
-    async fn items(&self, tenant: &str) -> erp_hub_core::Result<BTreeMap<String, Item>>;
-}
-
-/// An in-memory [`Directory`].
-#[derive(Debug, Default)]
-pub struct MemoryDirectory {
-    customers: Mutex<HashMap<(String, String), Customer>>,
-    items: Mutex<HashMap<String, BTreeMap<String, Item>>>,
-}
-
-impl MemoryDirectory {
-    /// An empty directory.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-#[async_trait]
-impl Directory for MemoryDirectory {
-    async fn put_customer(&self, tenant: &str, customer: &Customer) -> erp_hub_core::Result<()> {
-        lock(&self.customers).insert(
-            (tenant.to_owned(), customer.external_ref.clone()),
-            customer.clone(),
-        );
-        Ok(())
-    }
-
-    async fn customer(
-        &self,
-        tenant: &str,
-        external_ref: &str,
-    ) -> erp_hub_core::Result<Option<Customer>> {
-        Ok(lock(&self.customers)
-            .get(&(tenant.to_owned(), external_ref.to_owned()))
-            .cloned())
-    }
-
-    async fn put_item(&self, tenant: &str, item: &Item) -> erp_hub_core::Result<()> {
-        lock(&self.items)
-            .entry(tenant.to_owned())
-            .or_default()
-            .insert(item.external_ref.clone(), item.clone());
-        Ok(())
-    }
-
-    async fn items(&self, tenant: &str) -> erp_hub_core::Result<BTreeMap<String, Item>> {
-        Ok(lock(&self.items).get(tenant).cloned().unwrap_or_default())
-    }
-}
+pub use erp_hub_core::fiscal::{Directory, MemoryDirectory};
 
 struct Tenant {
     profile: FiscalProfile,

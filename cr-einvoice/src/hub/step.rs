@@ -1,6 +1,6 @@
 //! [`CrStep`]: the Costa Rican [`FiscalStep`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use erp_hub_core::fiscal::{
     FiscalDocumentKind, FiscalKey, FiscalOrder, FiscalStamp, FiscalStep, JournalEntry, StampJournal,
 };
 use erp_hub_core::hub::numbering::{NumberStore, Series};
-use erp_hub_core::model::{Customer, EntityKind, Item};
+use erp_hub_core::model::{Customer, EntityKind};
 
 use super::error::CrHubError;
 use super::mapping::{Draft, Referenced, map_credit_note, map_invoice, map_payment};
@@ -32,72 +32,10 @@ pub const RECEIVED: &str = "hacienda-received";
 /// The numbering series (within the emisor) under which Hacienda's signed answers are kept, keyed by clave.
 pub const MENSAJE_HACIENDA_SERIES: &str = "mensaje-hacienda";
 
-/// Customers and items the step has seen, per tenant (an invoice names its customer by reference only).
-#[async_trait]
-pub trait Directory: Send + Sync {
-    /// Stores (replaces) a customer of `tenant`.
-    async fn put_customer(&self, tenant: &str, customer: &Customer) -> erp_hub_core::Result<()>;
-    /// A customer of `tenant` by our external reference.
-    async fn customer(
-        &self,
-        tenant: &str,
-        external_ref: &str,
-    ) -> erp_hub_core::Result<Option<Customer>>;
-    /// Stores (replaces) an item of `tenant`.
-    async fn put_item(&self, tenant: &str, item: &Item) -> erp_hub_core::Result<()>;
-    /// Every item of `tenant`, by our external reference.
-    async fn items(&self, tenant: &str) -> erp_hub_core::Result<BTreeMap<String, Item>>;
-}
-
-/// An in-memory [`Directory`].
-#[derive(Debug, Default)]
-pub struct MemoryDirectory {
-    customers: Mutex<HashMap<(String, String), Customer>>,
-    items: Mutex<HashMap<String, BTreeMap<String, Item>>>,
-}
-
-impl MemoryDirectory {
-    /// An empty directory.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
+pub use erp_hub_core::fiscal::{Directory, MemoryDirectory};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-#[async_trait]
-impl Directory for MemoryDirectory {
-    async fn put_customer(&self, tenant: &str, customer: &Customer) -> erp_hub_core::Result<()> {
-        lock(&self.customers).insert(
-            (tenant.to_owned(), customer.external_ref.clone()),
-            customer.clone(),
-        );
-        Ok(())
-    }
-
-    async fn customer(
-        &self,
-        tenant: &str,
-        external_ref: &str,
-    ) -> erp_hub_core::Result<Option<Customer>> {
-        Ok(lock(&self.customers)
-            .get(&(tenant.to_owned(), external_ref.to_owned()))
-            .cloned())
-    }
-
-    async fn put_item(&self, tenant: &str, item: &Item) -> erp_hub_core::Result<()> {
-        lock(&self.items)
-            .entry(tenant.to_owned())
-            .or_default()
-            .insert(item.external_ref.clone(), item.clone());
-        Ok(())
-    }
-
-    async fn items(&self, tenant: &str) -> erp_hub_core::Result<BTreeMap<String, Item>> {
-        Ok(lock(&self.items).get(tenant).cloned().unwrap_or_default())
-    }
 }
 
 struct Tenant {

@@ -29,6 +29,7 @@ mod oauth2;
 mod rate_limit;
 mod retry;
 mod token;
+#[cfg(feature = "erp")]
 pub mod wire;
 
 pub use client::{
