@@ -113,6 +113,12 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// [`ContingencyMode::Normal`]); a record with `passthrough.cr_contingencia` is issued with situación `2` and
 /// an `InformacionReferencia` to its paper document. The backlog (issued, not yet received) is the gauge
 /// `cr_hacienda_backlog{tenant}`; each contingency document counts in `cr_contingencia_total{tenant}`.
+///
+/// The backlog gauge and the "Hacienda unreachable" flag are this process's view: with several worker
+/// processes each reports the documents it handled (sum the gauge over processes), and a restarted process
+/// counts a document again when the hub retries it. The durable truth is the journal (a pending entry sent to
+/// [`SENT`] or [`RECEIVED`]) and the hub's queue. The flag only chooses the situación of the documents this
+/// process issues next; a fresh process starts at "reachable" and learns otherwise at its first failed `POST`.
 pub struct CrStep {
     tenants: HashMap<String, Tenant>,
     journal: Arc<dyn StampJournal>,
