@@ -176,20 +176,40 @@ impl FiscalStamp {
         format!("{MARKER_PREFIX}{}", self.uuid)
     }
 
-    /// The UUID of a marker found in `text`, if any.
+    /// The fiscal id of the first marker found in `text`, if any: a CFDI UUID (`8-4-4-4-12` hex digits) or a
+    /// Costa Rican clave (50 digits), see [`FiscalStamp::is_fiscal_id`].
     pub fn find_marker(text: &str) -> Option<&str> {
         let at = text.find(MARKER_PREFIX)? + MARKER_PREFIX.len();
-        let uuid = text.get(at..at + 36)?;
-        let ok = uuid.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        });
-        ok.then_some(uuid)
+        let rest = &text[at..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+            .unwrap_or(rest.len());
+        let id = &rest[..end];
+        Self::is_fiscal_id(id).then_some(id)
     }
 
     /// File name for the XML attachment: `<UUID>.xml`.
     pub fn file_name(&self) -> String {
         format!("{}.xml", self.uuid)
+    }
+
+    /// The fiscal id of an attachment named like [`FiscalStamp::file_name`] (`<id>.xml`, any case), if any.
+    pub fn id_of_file_name(name: &str) -> Option<&str> {
+        let split = name.len().checked_sub(4)?;
+        let (id, ext) = (name.get(..split)?, name.get(split..)?);
+        (ext.eq_ignore_ascii_case(".xml") && Self::is_fiscal_id(id)).then_some(id)
+    }
+
+    /// Whether `id` has the shape of a fiscal document id this crate's markers carry: a CFDI UUID
+    /// (`8-4-4-4-12` hex digits, either case) or a Costa Rican clave (50 ASCII digits).
+    pub fn is_fiscal_id(id: &str) -> bool {
+        let uuid = id.len() == 36
+            && id.char_indices().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == '-',
+                _ => c.is_ascii_hexdigit(),
+            });
+        let clave = id.len() == 50 && id.bytes().all(|b| b.is_ascii_digit());
+        uuid || clave
     }
 }
 
@@ -902,6 +922,42 @@ mod tests {
         assert_eq!(FiscalStamp::find_marker(&note), Some(s.uuid.as_str()));
         assert_eq!(FiscalStamp::find_marker("UUID:not-a-uuid"), None);
         assert_eq!(FiscalStamp::find_marker("nothing"), None);
+        // a UUID followed by more hex is not a UUID
+        assert_eq!(
+            FiscalStamp::find_marker(&format!("{}ABC", s.marker())),
+            None
+        );
+        assert_eq!(
+            FiscalStamp::find_marker(&format!("{}.", s.marker())),
+            Some(s.uuid.as_str())
+        );
+        // a Costa Rican clave (50 digits) round-trips too; 49 or 51 digits do not
+        let clave = "50601012600310123456700100001010000000001100000001";
+        let cr = FiscalStamp::new(
+            "cr-4.4",
+            FiscalDocumentKind::Invoice,
+            clave,
+            "2026-01-01T00:00:00-06:00",
+            "hacienda:aceptado",
+            Decimal::ONE,
+            "<x/>",
+        );
+        let note = format!("memo {} end", cr.marker());
+        assert_eq!(FiscalStamp::find_marker(&note), Some(clave));
+        assert_eq!(
+            FiscalStamp::find_marker(&format!("UUID:{}", &clave[1..])),
+            None
+        );
+        assert_eq!(FiscalStamp::find_marker(&format!("UUID:{clave}1")), None);
+        assert_eq!(FiscalStamp::id_of_file_name(&cr.file_name()), Some(clave));
+        assert_eq!(
+            FiscalStamp::id_of_file_name(&s.file_name().to_ascii_lowercase()),
+            Some(U1)
+        );
+        assert_eq!(FiscalStamp::id_of_file_name("aé.xml"), None);
+        assert_eq!(FiscalStamp::id_of_file_name("invoice.xml"), None);
+        assert_eq!(FiscalStamp::id_of_file_name(".xml"), None);
+        assert_eq!(FiscalStamp::id_of_file_name("é"), None);
         assert!(!format!("{s:?}").contains("<cfdi/>"));
     }
 

@@ -18,6 +18,10 @@ fn key(s: &str) -> IdempotencyKey {
     IdempotencyKey::new(s).unwrap()
 }
 
+/// Costa Rican claves (50 digits) stand where a CFDI has its UUID.
+const C1: &str = "50601012600310123456700100001010000000001100000001";
+const C2: &str = "50601012600310123456700100001010000000002100000002";
+
 fn stamp(uuid: &str) -> FiscalStamp {
     FiscalStamp::new(
         "mx-cfdi-4.0",
@@ -32,6 +36,15 @@ fn stamp(uuid: &str) -> FiscalStamp {
 
 #[tokio::test]
 async fn stamp_goes_to_private_note_and_attachable_once() {
+    attach_once_then_refuse_another(U1, U2).await;
+}
+
+#[tokio::test]
+async fn costa_rican_clave_goes_to_private_note_once() {
+    attach_once_then_refuse_another(C1, C2).await;
+}
+
+async fn attach_once_then_refuse_another(first: &str, second: &str) {
     let (qbo, mock, _s) = common::adapter(TaxMode::Global).await;
     let c = qbo
         .upsert_customer(&Customer::new("c-1", "Uno SA"), &key("c-1"))
@@ -55,28 +68,28 @@ async fn stamp_goes_to_private_note_and_attachable_once() {
         .to_owned();
 
     let got = qbo
-        .attach_fiscal_stamp(EntityKind::Invoice, &r, &stamp(U1), &key("stamp-1"))
+        .attach_fiscal_stamp(EntityKind::Invoice, &r, &stamp(first), &key("stamp-1"))
         .await
         .unwrap();
     assert_eq!(got.id, r.id);
     let after = mock.record("Invoice", &r.id).unwrap();
     let note = after["PrivateNote"].as_str().unwrap();
     assert!(note.starts_with(&old_note), "keeps the note: {note}");
-    assert_eq!(FiscalStamp::find_marker(note), Some(U1));
+    assert_eq!(FiscalStamp::find_marker(note), Some(first));
     assert_eq!(mock.count("Attachable"), 1);
     let upload = mock.requests().into_iter().find(|q| q.path == "upload");
     assert_eq!(upload.expect("an upload").status, 200);
     let att = (1..1000)
         .find_map(|i| mock.record("Attachable", &i.to_string()))
         .expect("the Attachable");
-    assert_eq!(att["FileName"], format!("{U1}.xml"));
+    assert_eq!(att["FileName"], format!("{first}.xml"));
     assert_eq!(att["AttachableRef"][0]["EntityRef"]["value"], r.id.as_str());
-    assert!(att["MockContent"].as_str().unwrap().contains(U1));
+    assert!(att["MockContent"].as_str().unwrap().contains(first));
 
     // Replayed (same key) and re-sent (new key): nothing new.
     let writes = mock.writes_applied();
     for k in ["stamp-1", "stamp-1-again"] {
-        qbo.attach_fiscal_stamp(EntityKind::Invoice, &r, &stamp(U1), &key(k))
+        qbo.attach_fiscal_stamp(EntityKind::Invoice, &r, &stamp(first), &key(k))
             .await
             .unwrap();
     }
@@ -85,7 +98,7 @@ async fn stamp_goes_to_private_note_and_attachable_once() {
 
     // Another UUID on the same invoice is refused.
     let e = qbo
-        .attach_fiscal_stamp(EntityKind::Invoice, &r, &stamp(U2), &key("stamp-2"))
+        .attach_fiscal_stamp(EntityKind::Invoice, &r, &stamp(second), &key("stamp-2"))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");

@@ -680,10 +680,7 @@ impl ErpAdapter for XeroAdapter {
             let name = str_of(a, "FileName").unwrap_or_default();
             if name.eq_ignore_ascii_case(&file_name) {
                 present = true;
-            } else if let Some(other) = FiscalStamp::find_marker(&format!("UUID:{name}"))
-                && name.len() == 40
-                && name.to_ascii_lowercase().ends_with(".xml")
-            {
+            } else if let Some(other) = FiscalStamp::id_of_file_name(name) {
                 return Err(Error::conflict(format!(
                     "{coll} {} already carries UUID {other}; not attaching {}",
                     record.id, stamp.uuid

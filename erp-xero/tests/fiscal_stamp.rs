@@ -109,3 +109,38 @@ async fn the_xml_is_attached_once() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 }
+
+/// A Costa Rican clave (50 digits) stands where a CFDI has its UUID: attached once, a second clave refused.
+#[tokio::test]
+async fn a_second_costa_rican_clave_is_refused() {
+    const C1: &str = "50601012600310123456700100001010000000001100000001";
+    const C2: &str = "50601012600310123456700100001010000000002100000002";
+    let env = common::env().await;
+    let x = &env.xero;
+    let c = x
+        .upsert_customer(&Customer::new("c-1", "Uno SA"), &key("c-1"))
+        .await
+        .unwrap();
+    let inv = Invoice::new(
+        "inv-1",
+        PartyRef::resolved("c-1", c.id),
+        NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+        Currency::CRC,
+    )
+    .with_line(InvoiceLine::new("Service", dec!(2), dec!(500)));
+    let r = x.create_invoice(&inv, &key("inv-1")).await.unwrap();
+    for k in ["stamp-1", "stamp-1-again"] {
+        x.attach_fiscal_stamp(EntityKind::Invoice, &r, &stamp(C1), &key(k))
+            .await
+            .unwrap();
+    }
+    let a = attachments(&env, &r.id);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0]["FileName"], format!("{C1}.xml"));
+    let e = x
+        .attach_fiscal_stamp(EntityKind::Invoice, &r, &stamp(C2), &key("stamp-2"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    assert_eq!(attachments(&env, &r.id).len(), 1);
+}
