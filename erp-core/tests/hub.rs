@@ -310,6 +310,162 @@ async fn lease_stolen_is_fenced(store: Arc<dyn HubStore>) {
     );
 }
 
+/// `complete_and_claim` (one transaction per batch on SQLite and PostgreSQL): the completion is fenced by the
+/// lease token exactly like `complete` (a stolen lease writes nothing and the claim still goes ahead), the
+/// claim follows `claim`'s rules, and a record whose own lease ran out while it was being sent (nobody took it)
+/// is completed, not claimed again by the same call.
+async fn complete_and_claim_fences_and_claims(store: Arc<dyn HubStore>) {
+    let a_scope = Scope::new("acme", "memory:1");
+    let b_scope = Scope::new("beta", "memory:1");
+    let customer = |s: &Scope, r: &str| {
+        NewRecord::new(
+            s.clone(),
+            WriteOp::UpsertCustomer(Customer::new(r, format!("Cliente {r}"))),
+        )
+    };
+    store
+        .enqueue(&[
+            customer(&a_scope, "c-1"),
+            customer(&a_scope, "c-2"),
+            customer(&b_scope, "c-3"),
+        ])
+        .await
+        .unwrap();
+    let done = |id, remote: &str| {
+        Completion::new(
+            id,
+            chrono::Utc::now(),
+            Duration::from_millis(1),
+            Verdict::Done(RemoteRef::new("memory", remote)),
+        )
+    };
+    // Nothing to complete: a plain claim.
+    let a = Lease::new("worker-a");
+    let (completed, got) = store
+        .complete_and_claim(
+            &Lease::new("worker-a"),
+            &[],
+            &ClaimRequest::new(a_scope.clone(), a.clone(), 1, Duration::from_millis(300)),
+        )
+        .await
+        .unwrap();
+    completed.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].external_ref, "c-1");
+    let id1 = got[0].id;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // B takes over the expired lease.
+    let b = Lease::new("worker-b");
+    let got_b = store
+        .claim(&ClaimRequest::new(
+            a_scope.clone(),
+            b.clone(),
+            1,
+            Duration::from_secs(60),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(got_b.len(), 1);
+    assert_eq!(got_b[0].id, id1);
+    // A completes late and claims from the other scope: its result is refused, its claim goes ahead.
+    let a2 = Lease::new("worker-a");
+    let (completed, got_a2) = store
+        .complete_and_claim(
+            &a,
+            &[done(id1, "C-a")],
+            &ClaimRequest::new(b_scope.clone(), a2.clone(), 10, Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    let err = completed.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert_eq!(
+        got_a2
+            .iter()
+            .map(|c| c.external_ref.as_str())
+            .collect::<Vec<_>>(),
+        ["c-3"]
+    );
+    let held = store.record(id1).await.unwrap().unwrap();
+    assert_eq!(held.state, RecordState::Claimed, "B still holds it");
+    assert_eq!(held.remote, None, "A's result was not written");
+    // B completes and claims the next of its scope.
+    let b2 = Lease::new("worker-b");
+    let (completed, got_b2) = store
+        .complete_and_claim(
+            &b,
+            &[done(id1, "C-b")],
+            &ClaimRequest::new(a_scope.clone(), b2.clone(), 10, Duration::from_millis(100)),
+        )
+        .await
+        .unwrap();
+    completed.unwrap();
+    assert_eq!(
+        got_b2
+            .iter()
+            .map(|c| c.external_ref.as_str())
+            .collect::<Vec<_>>(),
+        ["c-2"]
+    );
+    let id2 = got_b2[0].id;
+    let rec = store.record(id1).await.unwrap().unwrap();
+    assert_eq!(rec.state, RecordState::Done);
+    assert_eq!(rec.remote.as_ref().map(|r| r.id.as_str()), Some("C-b"));
+    let outcomes: Vec<_> = rec
+        .history
+        .iter()
+        .map(|h| (h.outcome.as_str(), h.worker.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("lease_expired", "worker-a"), ("done", "worker-b")]
+    );
+    // B's lease on c-2 runs out while it sends, nobody takes it: its completion is written and the same call
+    // does not claim c-2 again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (completed, again) = store
+        .complete_and_claim(
+            &b2,
+            &[done(id2, "C-2")],
+            &ClaimRequest::new(
+                a_scope.clone(),
+                Lease::new("worker-b"),
+                10,
+                Duration::from_secs(60),
+            ),
+        )
+        .await
+        .unwrap();
+    completed.unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    let rec = store.record(id2).await.unwrap().unwrap();
+    assert_eq!(rec.state, RecordState::Done);
+    assert_eq!(rec.remote.as_ref().map(|r| r.id.as_str()), Some("C-2"));
+    let outcomes: Vec<_> = rec.history.iter().map(|h| h.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["done"]);
+    // A completes what it claimed with the other scope, claiming nothing more.
+    let (completed, none) = store
+        .complete_and_claim(
+            &a2,
+            &[done(got_a2[0].id, "C-3")],
+            &ClaimRequest::new(
+                b_scope.clone(),
+                Lease::new("worker-a"),
+                10,
+                Duration::from_secs(60),
+            ),
+        )
+        .await
+        .unwrap();
+    completed.unwrap();
+    assert!(none.is_empty());
+    let status = store.status().await.unwrap();
+    assert!(
+        status.iter().all(|s| s.claimed == 0 && s.queued == 0),
+        "{status:?}"
+    );
+}
+
 async fn enqueue_rules(store: Arc<dyn HubStore>) {
     let scope = Scope::new("acme", "memory:1");
     let ops = family(1);
@@ -535,6 +691,7 @@ on_every_store!(
     faults_exactly_once,
     dead_letter_blocks_dependents_and_requeue,
     lease_stolen_is_fenced,
+    complete_and_claim_fences_and_claims,
     enqueue_rules,
     concurrent_workers_never_overlap,
 );

@@ -21,7 +21,8 @@
 //! ```
 //!
 //! `--only quickbooks|engine` runs one part; `--workers N` one worker count instead of 1 and 4; `--backend
-//! sqlite|postgres` one store of the engine part.
+//! sqlite|postgres` one store of the engine part; `--batch N` the engine's batch size (default 10, the hub's
+//! default).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,6 +57,7 @@ struct Args {
     workers: Vec<usize>,
     only: Option<String>,
     backend: Option<String>,
+    batch: usize,
 }
 
 fn args() -> BoxResult<Args> {
@@ -69,7 +71,7 @@ fn args() -> BoxResult<Args> {
         if a.starts_with("--")
             && !matches!(
                 a.as_str(),
-                "--seconds" | "--records" | "--workers" | "--only" | "--backend"
+                "--seconds" | "--records" | "--workers" | "--only" | "--backend" | "--batch"
             )
         {
             return Err(format!("unknown flag {a} (argument {i})").into());
@@ -84,6 +86,7 @@ fn args() -> BoxResult<Args> {
         },
         only: value("--only").cloned(),
         backend: value("--backend").cloned(),
+        batch: value("--batch").map_or(Ok(HubConfig::default().batch_size), |s| s.parse())?,
     })
 }
 
@@ -241,15 +244,15 @@ async fn engine(args: &Args) -> BoxResult<()> {
         if run("sqlite") {
             let dir = tempfile::tempdir()?;
             let store = SqliteStore::open(dir.path().join("engine.db")).await?;
-            let rate = engine_run(Arc::new(store), families, workers).await?;
-            print_rate("sqlite", records, workers, rate);
+            let rate = engine_run(Arc::new(store), families, workers, args.batch).await?;
+            print_rate("sqlite", records, workers, args.batch, rate);
         }
         match &database_url {
             _ if !run("postgres") => {}
             Some(url) => {
                 let store = PgStore::connect(&fresh_database(url).await?).await?;
-                let rate = engine_run(Arc::new(store), families, workers).await?;
-                print_rate("postgres", records, workers, rate);
+                let rate = engine_run(Arc::new(store), families, workers, args.batch).await?;
+                print_rate("postgres", records, workers, args.batch, rate);
             }
             None => println!(
                 "engine postgres: skipped: DATABASE_URL is not set (run through scripts/with-postgres.sh)"
@@ -260,22 +263,28 @@ async fn engine(args: &Args) -> BoxResult<()> {
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn print_rate(backend: &str, records: usize, workers: usize, secs: f64) {
+fn print_rate(backend: &str, records: usize, workers: usize, batch: usize, secs: f64) {
     let rate = records as f64 / secs;
     println!(
-        "engine {backend}: records={records} workers={workers} seconds={secs:.2} records_per_s={rate:.0} \
+        "engine {backend}: records={records} workers={workers} batch={batch} seconds={secs:.2} records_per_s={rate:.0} \
          records_per_s_per_worker={:.0}",
         rate / workers as f64
     );
 }
 
 /// Enqueues `families` × 5 records for three tenants, then times the hub from start until all are done.
-async fn engine_run(store: Arc<dyn HubStore>, families: usize, workers: usize) -> BoxResult<f64> {
+async fn engine_run(
+    store: Arc<dyn HubStore>,
+    families: usize,
+    workers: usize,
+    batch: usize,
+) -> BoxResult<f64> {
     enqueue_families(store.as_ref(), families).await?;
     let hub = Hub::new(
         Arc::clone(&store),
         HubConfig::default()
             .with_workers(workers)
+            .with_batch_size(batch)
             .with_name("bench")
             .with_poll(Duration::from_millis(20)),
     );

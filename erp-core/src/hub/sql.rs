@@ -63,7 +63,8 @@ pub(crate) fn migrate_error(e: sqlx::migrate::MigrateError, latest: i64) -> Erro
 /// rather than `NOT EXISTS`: PostgreSQL turns a
 /// `NOT EXISTS` into a hash anti-join over every dependency of the table and sorts every candidate before the
 /// `LIMIT` (hundreds of ms per claim on a freshly filled, not yet analyzed table); a scalar subquery stays a
-/// per-row filter on the ordered index walk, which stops after the batch.
+/// per-row filter on the ordered index walk, which stops after the batch. PostgreSQL's claim now uses
+/// [`pg_deps_done!`] (a fenced `NOT EXISTS`) instead; the status query still counts with this one.
 macro_rules! deps_pending {
     () => {
         "(SELECT count(*) FROM hub_deps d WHERE d.record_id = r.id AND COALESCE(( \
@@ -75,6 +76,23 @@ macro_rules! deps_pending {
 macro_rules! deps_done {
     () => {
         concat!(deps_pending!(), " = 0")
+    };
+}
+
+/// PostgreSQL's dependency check (SQLite keeps [`deps_done!`]): the same per-dependency lookup of `p` by its
+/// unique key, as `NOT EXISTS (… OFFSET 0)`. The `count(*) = 0` form is estimated to keep 0.5 % of the rows,
+/// so once the table has statistics a custom plan checked every queued record of the scope and sorted them
+/// (`EXPLAIN ANALYZE`: 15-22 ms per claim with 2,000 queued records, growing with the queue; the bench's
+/// table gets statistics from autovacuum at some point of a run). A `NOT EXISTS` subplan is estimated to keep
+/// half, so every plan walks the queued index in due order and stops after the batch (0.15-0.27 ms, with and
+/// without statistics, custom and generic plans); `OFFSET 0` keeps the planner from turning it into a hash
+/// anti-join over all of `hub_deps` (9-13 ms), and `p` stays a lookup by its unique key driven by `d` (a join
+/// let the planner walk the scope's records from `p` without statistics: 48-66 ms).
+macro_rules! pg_deps_done {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM hub_deps d WHERE d.record_id = r.id AND COALESCE(( \
+             SELECT p.state FROM hub_records p WHERE p.tenant = r.tenant AND p.connection = r.connection \
+                AND p.kind = d.kind AND p.external_ref = d.external_ref), 'done') <> 'done' OFFSET 0)"
     };
 }
 
@@ -105,6 +123,83 @@ macro_rules! pg_now {
     };
 }
 
+/// The `WITH` items of [`CLAIM_PG`] (`expired`, `queued`, `picked`, `logged`) with the placeholders of tenant,
+/// connection and batch size given; `$exclude` is appended to the expired pick's conditions.
+macro_rules! claim_pg_ctes {
+    ($tenant:literal, $connection:literal, $max:literal, $exclude:literal) => {
+        concat!(
+            "expired AS ( \
+               SELECT r.id, r.locked_until AS due, r.attempts, r.locked_by FROM hub_records r \
+               WHERE r.tenant = ",
+            $tenant,
+            " AND r.connection = ",
+            $connection,
+            " AND r.state = 'claimed' AND r.locked_until < ",
+            pg_now!(),
+            $exclude,
+            " AND ",
+            pg_deps_done!(),
+            " ORDER BY r.locked_until, r.id LIMIT ",
+            $max,
+            " FOR UPDATE OF r SKIP LOCKED), \
+             queued AS ( \
+               SELECT r.id, r.next_attempt_at AS due FROM hub_records r \
+               WHERE r.tenant = ",
+            $tenant,
+            " AND r.connection = ",
+            $connection,
+            " AND r.state = 'queued' AND r.next_attempt_at <= ",
+            pg_now!(),
+            " AND ",
+            pg_deps_done!(),
+            " ORDER BY r.next_attempt_at, r.id LIMIT GREATEST(",
+            $max,
+            " - (SELECT count(*) FROM expired), 0) \
+               FOR UPDATE OF r SKIP LOCKED), \
+             picked AS (SELECT id, 0 AS grp, due FROM expired UNION ALL SELECT id, 1 AS grp, due FROM queued), \
+             logged AS ( \
+               INSERT INTO hub_attempts \
+                 (record_id, attempt, started_at, duration_ms, outcome, error_kind, message, remote_id, worker) \
+               SELECT e.id, e.attempts + 1, ",
+            pg_now!(),
+            ", 0, 'lease_expired', NULL, \
+                      'the worker''s lease ran out; the send may have happened', NULL, COALESCE(e.locked_by, '') \
+               FROM expired e)"
+        )
+    };
+}
+
+/// The lease `UPDATE … RETURNING` of [`CLAIM_PG`] over `picked`, with the placeholders of worker, lease length
+/// (ms) and token given.
+macro_rules! claim_pg_update {
+    ($worker:literal, $lease_ms:literal, $token:literal) => {
+        concat!(
+            "UPDATE hub_records r SET \
+               attempts = r.attempts + CASE WHEN r.state = 'claimed' THEN 1 ELSE 0 END, \
+               state = 'claimed', locked_by = ",
+            $worker,
+            ", locked_until = ",
+            pg_now!(),
+            " + ",
+            $lease_ms,
+            ", lease_token = ",
+            $token,
+            ", first_sent_at = COALESCE(r.first_sent_at, ",
+            pg_now!(),
+            "), updated_at = ",
+            pg_now!(),
+            " \
+             FROM picked p WHERE r.id = p.id \
+             RETURNING p.grp, p.due, r.id, r.tenant, r.connection, r.kind, r.external_ref, r.op, \
+               r.idempotency_key, r.attempts - r.retry_base AS budget, r.enqueued_at, r.first_sent_at, \
+               (SELECT json_agg(json_build_array(d.kind, d.external_ref, \
+                  (SELECT p.remote FROM hub_records p WHERE p.tenant = r.tenant AND p.connection = r.connection \
+                     AND p.kind = d.kind AND p.external_ref = d.external_ref AND p.state = 'done')))::text \
+                FROM hub_deps d WHERE d.record_id = r.id) AS dep_remotes"
+        )
+    };
+}
+
 /// PostgreSQL: a whole claim in one statement (one round trip, one commit, no `BEGIN`/`COMMIT`): the two picks
 /// of [`CLAIM_PICK_EXPIRED`] and [`CLAIM_PICK_QUEUED`] (same index walks and dependency check) lock their rows
 /// with `FOR UPDATE OF r SKIP LOCKED`; the queued pick takes what the expired one left of `$3`; the earlier
@@ -112,47 +207,10 @@ macro_rules! pg_now {
 /// lease (`$4` worker, `$5` lease length in ms, `$6` token). `grp` and `due` give the pick order (RETURNING's
 /// order is unspecified).
 pub(crate) const CLAIM_PG: &str = concat!(
-    "WITH expired AS ( \
-       SELECT r.id, r.locked_until AS due, r.attempts, r.locked_by FROM hub_records r \
-       WHERE r.tenant = $1 AND r.connection = $2 AND r.state = 'claimed' AND r.locked_until < ",
-    pg_now!(),
-    " AND ",
-    deps_done!(),
-    " ORDER BY r.locked_until, r.id LIMIT $3 FOR UPDATE OF r SKIP LOCKED), \
-     queued AS ( \
-       SELECT r.id, r.next_attempt_at AS due FROM hub_records r \
-       WHERE r.tenant = $1 AND r.connection = $2 AND r.state = 'queued' AND r.next_attempt_at <= ",
-    pg_now!(),
-    " AND ",
-    deps_done!(),
-    " ORDER BY r.next_attempt_at, r.id LIMIT GREATEST($3 - (SELECT count(*) FROM expired), 0) \
-       FOR UPDATE OF r SKIP LOCKED), \
-     picked AS (SELECT id, 0 AS grp, due FROM expired UNION ALL SELECT id, 1 AS grp, due FROM queued), \
-     logged AS ( \
-       INSERT INTO hub_attempts \
-         (record_id, attempt, started_at, duration_ms, outcome, error_kind, message, remote_id, worker) \
-       SELECT e.id, e.attempts + 1, ",
-    pg_now!(),
-    ", 0, 'lease_expired', NULL, \
-              'the worker''s lease ran out; the send may have happened', NULL, COALESCE(e.locked_by, '') \
-       FROM expired e) \
-     UPDATE hub_records r SET \
-       attempts = r.attempts + CASE WHEN r.state = 'claimed' THEN 1 ELSE 0 END, \
-       state = 'claimed', locked_by = $4, locked_until = ",
-    pg_now!(),
-    " + $5, lease_token = $6, \
-       first_sent_at = COALESCE(r.first_sent_at, ",
-    pg_now!(),
-    "), updated_at = ",
-    pg_now!(),
-    " \
-     FROM picked p WHERE r.id = p.id \
-     RETURNING p.grp, p.due, r.id, r.tenant, r.connection, r.kind, r.external_ref, r.op, r.idempotency_key, \
-       r.attempts - r.retry_base AS budget, r.enqueued_at, r.first_sent_at, \
-       (SELECT json_agg(json_build_array(d.kind, d.external_ref, \
-          (SELECT p.remote FROM hub_records p WHERE p.tenant = r.tenant AND p.connection = r.connection \
-             AND p.kind = d.kind AND p.external_ref = d.external_ref AND p.state = 'done')))::text \
-        FROM hub_deps d WHERE d.record_id = r.id) AS dep_remotes"
+    "WITH ",
+    claim_pg_ctes!("$1", "$2", "$3", ""),
+    " ",
+    claim_pg_update!("$4", "$5", "$6")
 );
 
 /// Parses [`CLAIM_PG`]'s `dep_remotes` of record `id`: a JSON array of `[kind, external_ref, remote]`, `remote`
@@ -310,30 +368,72 @@ pub(crate) fn completion_rows(
         .collect()
 }
 
+/// The `WITH` items of [`COMPLETE_MANY_PG`] (`v`, `u`, `written`: the ids whose results were written) with the
+/// placeholders of the results, lease token and worker given.
+macro_rules! complete_pg_ctes {
+    ($results:literal, $token:literal, $worker:literal) => {
+        concat!(
+            "v AS ( \
+               SELECT * FROM jsonb_to_recordset(",
+            $results,
+            "::text::jsonb) AS v(id bigint, state text, next bigint, remote text, \
+                 error_kind text, message text, started bigint, duration bigint, outcome text, remote_id text)), \
+             u AS ( \
+               UPDATE hub_records r SET state = v.state, attempts = r.attempts + 1, next_attempt_at = ",
+            pg_now!(),
+            " + v.next, \
+                 remote = COALESCE(v.remote, r.remote), last_error_kind = v.error_kind, last_error = v.message, \
+                 locked_by = NULL, locked_until = NULL, lease_token = NULL, updated_at = ",
+            pg_now!(),
+            " \
+               FROM v WHERE r.id = v.id AND r.state = 'claimed' AND r.lease_token = ",
+            $token,
+            " \
+                 AND r.id = ANY (ARRAY(SELECT id FROM v)) \
+               RETURNING r.id, r.attempts), \
+             written AS ( \
+               INSERT INTO hub_attempts \
+                 (record_id, attempt, started_at, duration_ms, outcome, error_kind, message, remote_id, worker) \
+               SELECT u.id, u.attempts, v.started, v.duration, v.outcome, v.error_kind, v.message, v.remote_id, ",
+            $worker,
+            " \
+               FROM u JOIN v ON v.id = u.id \
+               RETURNING record_id)"
+        )
+    };
+}
+
 /// PostgreSQL: the results of a batch (`$1`, JSON array of [`CompletionRow`], `next` as a delay in ms from the
 /// store clock) in one statement, without `BEGIN`/`COMMIT` (one round trip, one commit). The UPDATE is fenced by
 /// the lease token `$2` exactly like [`COMPLETE`]; attempts are logged only for the rows it updated, whose ids it
 /// returns.
 pub(crate) const COMPLETE_MANY_PG: &str = concat!(
-    "WITH v AS ( \
-       SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS v(id bigint, state text, next bigint, remote text, \
-         error_kind text, message text, started bigint, duration bigint, outcome text, remote_id text)), \
-     u AS ( \
-       UPDATE hub_records r SET state = v.state, attempts = r.attempts + 1, next_attempt_at = ",
-    pg_now!(),
-    " + v.next, \
-         remote = COALESCE(v.remote, r.remote), last_error_kind = v.error_kind, last_error = v.message, \
-         locked_by = NULL, locked_until = NULL, lease_token = NULL, updated_at = ",
-    pg_now!(),
-    " \
-       FROM v WHERE r.id = v.id AND r.state = 'claimed' AND r.lease_token = $2 \
-         AND r.id = ANY (ARRAY(SELECT id FROM v)) \
-       RETURNING r.id, r.attempts) \
-     INSERT INTO hub_attempts \
-       (record_id, attempt, started_at, duration_ms, outcome, error_kind, message, remote_id, worker) \
-     SELECT u.id, u.attempts, v.started, v.duration, v.outcome, v.error_kind, v.message, v.remote_id, $3 \
-     FROM u JOIN v ON v.id = u.id \
-     RETURNING record_id"
+    "WITH ",
+    complete_pg_ctes!("$1", "$2", "$3"),
+    " SELECT record_id FROM written"
+);
+
+/// PostgreSQL: [`COMPLETE_MANY_PG`] (`$1`-`$3`) and [`CLAIM_PG`] (`$4`-`$9`) in one statement: one round trip
+/// and one commit per batch. Data-modifying `WITH` items all read the snapshot from before the statement, so
+/// the claim does not see this completion: the records being completed are excluded from the expired pick
+/// (their lease may have run out while they were sent; one statement must not update a row twice), a retry
+/// or a dependency this completion makes ready waits for a later claim. One row per claimed record, or one row
+/// with a NULL `id` when nothing was claimed; `written` (a JSON array, NULL for none) holds the ids whose
+/// results were written, on every row.
+pub(crate) const COMPLETE_CLAIM_PG: &str = concat!(
+    "WITH ",
+    complete_pg_ctes!("$1", "$2", "$3"),
+    ", ",
+    claim_pg_ctes!(
+        "$4",
+        "$5",
+        "$6",
+        " AND r.id <> ALL (ARRAY(SELECT id FROM v))"
+    ),
+    ", claimed AS (",
+    claim_pg_update!("$7", "$8", "$9"),
+    ") SELECT c.*, (SELECT json_agg(record_id) FROM written)::text AS written \
+     FROM (SELECT 1) AS one LEFT JOIN claimed c ON true"
 );
 
 pub(crate) const COMPLETE: &str = "UPDATE hub_records SET state = $3, attempts = attempts + 1, \
@@ -515,7 +615,6 @@ macro_rules! sql_store {
                 &self,
                 req: &$crate::hub::ClaimRequest,
             ) -> $crate::Result<Vec<$crate::hub::Claimed>> {
-                use sqlx::Row as _;
                 use $crate::hub::sql::*;
                 let e = |err| db_error("claim", err);
                 let max = i64::try_from(req.max).unwrap_or(i64::MAX);
@@ -531,76 +630,13 @@ macro_rules! sql_store {
                         .fetch_all(&self.pool)
                         .await
                         .map_err(e)?;
-                    let mut out = Vec::with_capacity(rows.len());
-                    for row in &rows {
-                        let grp: i32 = row.try_get("grp").map_err(e)?;
-                        let due: i64 = row.try_get("due").map_err(e)?;
-                        let mut c = claimed_from(row).map_err(e)??;
-                        let deps: Option<String> = row.try_get("dep_remotes").map_err(e)?;
-                        c.dep_remotes = Some(dep_remotes(c.id, deps.as_deref())?);
-                        out.push(((grp, due, c.id), c));
-                    }
-                    // In pick order: expired leases first, then queued records, each in due order.
-                    out.sort_by_key(|(k, _)| *k);
-                    return Ok(out.into_iter().map(|(_, c)| c).collect());
+                    return pg_claimed(&rows);
                 }
                 let mut tx = self.write_tx().await?;
                 let now = Self::now(&mut tx).await?;
-                // Expired leases first (rare), then queued records in due order: two index walks that stop at
-                // `max` instead of one OR that sorts every candidate of the scope.
-                let mut ids: Vec<i64> = Vec::with_capacity(req.max);
-                let mut expired = 0;
-                for pick in [CLAIM_PICK_EXPIRED, CLAIM_PICK_QUEUED] {
-                    let left = max - i64::try_from(ids.len()).unwrap_or(i64::MAX);
-                    if left <= 0 {
-                        break;
-                    }
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{pick}{}", $lock)))
-                        .bind(&req.scope.tenant)
-                        .bind(&req.scope.connection)
-                        .bind(now)
-                        .bind(left)
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(e)?;
-                    for r in &rows {
-                        ids.push(r.try_get::<i64, _>("id").map_err(e)?);
-                    }
-                    if pick == CLAIM_PICK_EXPIRED {
-                        expired = ids.len();
-                    }
-                }
-                if ids.is_empty() {
-                    tx.commit().await.map_err(e)?;
-                    return Ok(Vec::new());
-                }
-                let list = id_list(&ids);
-                let until = now.saturating_add(duration_ms(req.lease_for));
-                if expired > 0 {
-                    sqlx::query(sqlx::AssertSqlSafe(log_expired_many($pg)))
-                        .bind(id_list(&ids[..expired]))
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(e)?;
-                }
-                let rows = sqlx::query(sqlx::AssertSqlSafe(claim_many($pg)))
-                    .bind(&list)
-                    .bind(&req.lease.worker)
-                    .bind(until)
-                    .bind(req.lease.token)
-                    .bind(now)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(e)?;
+                let out = self.claim_in(&mut tx, now, req).await?;
                 tx.commit().await.map_err(e)?;
-                let mut by_id = std::collections::HashMap::with_capacity(rows.len());
-                for row in &rows {
-                    let c = claimed_from(row).map_err(e)??;
-                    by_id.insert(c.id, c);
-                }
-                // In pick order (RETURNING's order is unspecified).
-                Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+                Ok(out)
             }
 
             async fn heartbeat(
@@ -674,45 +710,69 @@ macro_rules! sql_store {
                 }
                 let mut tx = self.write_tx().await?;
                 let now = Self::now(&mut tx).await?;
-                let rows = completion_rows(results, now)?;
-                let mut lost = Vec::new();
-                {
-                    // SQLite runs in-process: the same two prepared statements per record, one transaction.
-                    for r in &rows {
-                        let row = sqlx::query(COMPLETE)
-                            .bind(r.id)
-                            .bind(lease.token)
-                            .bind(r.state)
-                            .bind(r.next)
-                            .bind(r.remote.as_deref())
-                            .bind(r.error_kind.as_deref())
-                            .bind(r.message.as_deref())
-                            .bind(now)
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(e)?;
-                        let Some(row) = row else {
-                            lost.push(r.id);
-                            continue;
-                        };
-                        let attempt: i64 = row.try_get("attempts").map_err(e)?;
-                        sqlx::query(LOG_ATTEMPT)
-                            .bind(r.id)
-                            .bind(attempt)
-                            .bind(r.started)
-                            .bind(r.duration)
-                            .bind(r.outcome)
-                            .bind(r.error_kind.as_deref())
-                            .bind(r.message.as_deref())
-                            .bind(r.remote_id.as_deref())
-                            .bind(&lease.worker)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(e)?;
-                    }
-                }
+                let lost = self.complete_in(&mut tx, now, lease, results).await?;
                 tx.commit().await.map_err(e)?;
                 $crate::hub::memory::lost_lease(&lost)
+            }
+
+            async fn complete_and_claim(
+                &self,
+                lease: &$crate::hub::Lease,
+                results: &[$crate::hub::Completion],
+                next: &$crate::hub::ClaimRequest,
+            ) -> $crate::Result<($crate::Result<()>, Vec<$crate::hub::Claimed>)> {
+                use sqlx::Row as _;
+                use $crate::hub::sql::*;
+                let e = |err| db_error("complete_and_claim", err);
+                if $pg {
+                    // One statement: one round trip, one commit (see COMPLETE_CLAIM_PG).
+                    let rows = completion_rows(results, 0)?;
+                    let json = serde_json::to_string(&rows)
+                        .map_err(|x| $crate::Error::config(x.to_string()))?;
+                    let out = sqlx::query(COMPLETE_CLAIM_PG)
+                        .bind(json)
+                        .bind(lease.token)
+                        .bind(&lease.worker)
+                        .bind(&next.scope.tenant)
+                        .bind(&next.scope.connection)
+                        .bind(i64::try_from(next.max).unwrap_or(i64::MAX))
+                        .bind(&next.lease.worker)
+                        .bind(duration_ms(next.lease_for))
+                        .bind(next.lease.token)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(e)?;
+                    let written: Option<String> = match out.first() {
+                        Some(row) => row.try_get("written").map_err(e)?,
+                        None => None,
+                    };
+                    let written: std::collections::HashSet<i64> = match written {
+                        Some(json) => serde_json::from_str(&json).map_err(|x| {
+                            $crate::hub::types::corrupt(format!("written ids: {x}"))
+                        })?,
+                        None => std::collections::HashSet::new(),
+                    };
+                    let lost: Vec<i64> = rows
+                        .iter()
+                        .map(|r| r.id)
+                        .filter(|id| !written.contains(id))
+                        .collect();
+                    let mut claimed_rows = Vec::with_capacity(out.len());
+                    for row in out {
+                        if row.try_get::<Option<i64>, _>("id").map_err(e)?.is_some() {
+                            claimed_rows.push(row);
+                        }
+                    }
+                    let claimed = pg_claimed(&claimed_rows)?;
+                    return Ok(($crate::hub::memory::lost_lease(&lost), claimed));
+                }
+                // One transaction: the completion, then the claim (which sees it), one commit.
+                let mut tx = self.write_tx().await?;
+                let now = Self::now(&mut tx).await?;
+                let lost = self.complete_in(&mut tx, now, lease, results).await?;
+                let claimed = self.claim_in(&mut tx, now, next).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(($crate::hub::memory::lost_lease(&lost), claimed))
             }
 
             async fn release(
@@ -932,6 +992,128 @@ macro_rules! sql_store {
         }
 
         impl $Store {
+            /// The claim of `req` inside the write transaction `tx`, at store time `now` (SQLite: two picks,
+            /// the `lease_expired` log, the lease UPDATE).
+            async fn claim_in(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $Db>,
+                now: i64,
+                req: &$crate::hub::ClaimRequest,
+            ) -> $crate::Result<Vec<$crate::hub::Claimed>> {
+                use sqlx::Row as _;
+                use $crate::hub::sql::*;
+                let e = |err| db_error("claim", err);
+                let max = i64::try_from(req.max).unwrap_or(i64::MAX);
+                let tx = &mut **tx;
+
+                // Expired leases first (rare), then queued records in due order: two index walks that stop at
+                // `max` instead of one OR that sorts every candidate of the scope.
+                let mut ids: Vec<i64> = Vec::with_capacity(req.max);
+                let mut expired = 0;
+                for pick in [CLAIM_PICK_EXPIRED, CLAIM_PICK_QUEUED] {
+                    let left = max - i64::try_from(ids.len()).unwrap_or(i64::MAX);
+                    if left <= 0 {
+                        break;
+                    }
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{pick}{}", $lock)))
+                        .bind(&req.scope.tenant)
+                        .bind(&req.scope.connection)
+                        .bind(now)
+                        .bind(left)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(e)?;
+                    for r in &rows {
+                        ids.push(r.try_get::<i64, _>("id").map_err(e)?);
+                    }
+                    if pick == CLAIM_PICK_EXPIRED {
+                        expired = ids.len();
+                    }
+                }
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let list = id_list(&ids);
+                let until = now.saturating_add(duration_ms(req.lease_for));
+                if expired > 0 {
+                    sqlx::query(sqlx::AssertSqlSafe(log_expired_many($pg)))
+                        .bind(id_list(&ids[..expired]))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(e)?;
+                }
+                let rows = sqlx::query(sqlx::AssertSqlSafe(claim_many($pg)))
+                    .bind(&list)
+                    .bind(&req.lease.worker)
+                    .bind(until)
+                    .bind(req.lease.token)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+                for row in &rows {
+                    let c = claimed_from(row).map_err(e)??;
+                    by_id.insert(c.id, c);
+                }
+                // In pick order (RETURNING's order is unspecified).
+                Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+            }
+
+            /// The results of `results` under `lease` inside the write transaction `tx`, at store time `now`;
+            /// returns the ids `lease` no longer holds (their results are not written).
+            async fn complete_in(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $Db>,
+                now: i64,
+                lease: &$crate::hub::Lease,
+                results: &[$crate::hub::Completion],
+            ) -> $crate::Result<Vec<i64>> {
+                use sqlx::Row as _;
+                use $crate::hub::sql::*;
+                let e = |err| db_error("complete", err);
+                let tx = &mut **tx;
+                let rows = completion_rows(results, now)?;
+                let mut lost = Vec::new();
+                {
+                    // SQLite runs in-process: the same two prepared statements per record, one transaction.
+                    for r in &rows {
+                        let row = sqlx::query(COMPLETE)
+                            .bind(r.id)
+                            .bind(lease.token)
+                            .bind(r.state)
+                            .bind(r.next)
+                            .bind(r.remote.as_deref())
+                            .bind(r.error_kind.as_deref())
+                            .bind(r.message.as_deref())
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(e)?;
+                        let Some(row) = row else {
+                            lost.push(r.id);
+                            continue;
+                        };
+                        let attempt: i64 = row.try_get("attempts").map_err(e)?;
+                        sqlx::query(LOG_ATTEMPT)
+                            .bind(r.id)
+                            .bind(attempt)
+                            .bind(r.started)
+                            .bind(r.duration)
+                            .bind(r.outcome)
+                            .bind(r.error_kind.as_deref())
+                            .bind(r.message.as_deref())
+                            .bind(r.remote_id.as_deref())
+                            .bind(&lease.worker)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(e)?;
+                    }
+                }
+                Ok(lost)
+            }
+
             async fn history(
                 &self,
                 id: $crate::hub::RecordId,
@@ -965,6 +1147,28 @@ macro_rules! sql_store {
                 }
                 Ok(out)
             }
+        }
+
+        /// [`CLAIM_PG`]'s rows (also [`COMPLETE_CLAIM_PG`]'s, without the NULL row) in pick order: expired
+        /// leases first, then queued records, each in due order (RETURNING's order is unspecified).
+        #[allow(dead_code)]
+        fn pg_claimed(
+            rows: &[<$Db as sqlx::Database>::Row],
+        ) -> $crate::Result<Vec<$crate::hub::Claimed>> {
+            use sqlx::Row as _;
+            use $crate::hub::sql::*;
+            let e = |err| db_error("claim", err);
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let grp: i32 = row.try_get("grp").map_err(e)?;
+                let due: i64 = row.try_get("due").map_err(e)?;
+                let mut c = claimed_from(row).map_err(e)??;
+                let deps: Option<String> = row.try_get("dep_remotes").map_err(e)?;
+                c.dep_remotes = Some(dep_remotes(c.id, deps.as_deref())?);
+                out.push(((grp, due, c.id), c));
+            }
+            out.sort_by_key(|(k, _)| *k);
+            Ok(out.into_iter().map(|(_, c)| c).collect())
         }
 
         fn claimed_from(

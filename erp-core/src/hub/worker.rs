@@ -334,70 +334,149 @@ fn publish_status(status: &[ScopeStatus]) {
     }
 }
 
+/// A batch a worker claimed and has not sent yet.
+struct Batch {
+    scope: Scope,
+    lease: Lease,
+    claimed: Vec<Claimed>,
+}
+
+/// The scopes registered now, in order.
+fn scopes(inner: &Inner) -> Vec<(Scope, Arc<Connection>)> {
+    inner
+        .connections
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .map(|(s, c)| (s.clone(), Arc::clone(c)))
+        .collect()
+}
+
+fn claim_request(inner: &Inner, worker: &str, scope: &Scope) -> ClaimRequest {
+    ClaimRequest::new(
+        scope.clone(),
+        Lease::new(worker),
+        inner.config.batch_size,
+        inner.config.lease,
+    )
+}
+
+fn store_error(inner: &Inner, worker: &str, scope: &Scope, e: &Error) {
+    inner.store_errors.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!(worker = %worker, scope = %scope, error = %e, "hub store error");
+    m::store_error(e);
+}
+
+/// A worker visits the scopes in turn, one batch each. The batch of the next scope is claimed with the
+/// completion of the last one ([`HubStore::complete_and_claim`]: one commit per batch where the store allows
+/// it); a scope that has nothing ready is skipped, and when every scope in a row had nothing the worker waits
+/// for an enqueue or the poll period.
 async fn worker(inner: Arc<Inner>, index: usize) {
     let name = format!("{}-w{index}", inner.config.name);
-    let mut turn = index;
+    let mut pos = index;
+    // Scopes found with nothing ready in a row.
+    let mut idle = 0_usize;
+    // Claimed with the last completion, for the scope at `pos`.
+    let mut next: Option<Batch> = None;
     while !inner.stop.load(Ordering::SeqCst) {
-        let scopes: Vec<(Scope, Arc<Connection>)> = inner
-            .connections
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|(s, c)| (s.clone(), Arc::clone(c)))
-            .collect();
-        let mut worked = false;
-        if !scopes.is_empty() {
-            turn = turn.wrapping_add(1);
-            for i in 0..scopes.len() {
-                if inner.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let (scope, conn) = &scopes[(turn + i) % scopes.len()];
-                match run_batch(&inner, &name, scope, conn).await {
-                    Ok(n) => worked |= n > 0,
+        let scopes = scopes(&inner);
+        if scopes.is_empty() {
+            let _ = tokio::time::timeout(inner.config.poll, inner.wake.notified()).await;
+            continue;
+        }
+        let n = scopes.len();
+        let batch = match next.take() {
+            Some(b) => b,
+            None => {
+                let scope = &scopes[pos % n].0;
+                let req = claim_request(&inner, &name, scope);
+                match inner.store.claim(&req).await {
+                    Ok(claimed) => Batch {
+                        scope: req.scope,
+                        lease: req.lease,
+                        claimed,
+                    },
                     Err(e) => {
-                        inner.store_errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(worker = %name, scope = %scope, error = %e, "hub store error");
-                        m::store_error(&e);
+                        store_error(&inner, &name, scope, &e);
+                        pos = pos.wrapping_add(1);
                         tokio::time::sleep(inner.config.poll).await;
+                        continue;
                     }
                 }
             }
+        };
+        pos = pos.wrapping_add(1);
+        let following = &scopes[pos % n].0;
+        // The scope's adapter (the batch was claimed for a scope registered then; registrations are only added
+        // or replaced).
+        let conn = scopes
+            .iter()
+            .find(|(s, _)| *s == batch.scope)
+            .map(|(_, c)| Arc::clone(c));
+        if batch.claimed.is_empty() {
+            idle += 1;
+        } else if let Some(conn) = conn {
+            idle = 0;
+            let scope = batch.scope.clone();
+            match run_batch(&inner, &name, batch, &conn, following).await {
+                Ok(Some(b)) if b.claimed.is_empty() => {
+                    // The following scope had nothing ready: skip it.
+                    pos = pos.wrapping_add(1);
+                    idle = 1;
+                }
+                Ok(b) => next = b,
+                Err(e) => {
+                    store_error(&inner, &name, &scope, &e);
+                    tokio::time::sleep(inner.config.poll).await;
+                }
+            }
+        } else {
+            // Not reachable while registrations are only added; give the records back rather than hold them.
+            if let Err(e) = release(&inner, &batch, Duration::ZERO).await {
+                store_error(&inner, &name, &batch.scope, &e);
+            }
         }
-        if !worked && !inner.stop.load(Ordering::SeqCst) {
+        if idle >= n && !inner.stop.load(Ordering::SeqCst) {
+            idle = 0;
             let _ = tokio::time::timeout(inner.config.poll, inner.wake.notified()).await;
         }
     }
+    // Stopping: give back what was claimed with the last completion and not sent.
+    if let Some(b) = next
+        && let Err(e) = release(&inner, &b, Duration::ZERO).await
+    {
+        store_error(&inner, &name, &b.scope, &e);
+    }
 }
 
-/// Claims and sends one batch of `scope`; returns how many records it claimed.
+async fn release(inner: &Inner, batch: &Batch, after: Duration) -> Result<()> {
+    let ids: Vec<i64> = batch.claimed.iter().map(|c| c.id).collect();
+    inner.store.release(&batch.lease, &ids, after).await
+}
+
+/// Sends one claimed batch and records its results; unless the hub is stopping, claims the next batch, of
+/// `following`, with the completion, and returns it.
 async fn run_batch(
     inner: &Inner,
     worker: &str,
-    scope: &Scope,
+    batch: Batch,
     conn: &Arc<Connection>,
-) -> Result<usize> {
+    following: &Scope,
+) -> Result<Option<Batch>> {
     let cfg = &inner.config;
-    let lease = Lease::new(worker);
-    let claimed = inner
-        .store
-        .claim(&ClaimRequest::new(
-            scope.clone(),
-            lease.clone(),
-            cfg.batch_size,
-            cfg.lease,
-        ))
-        .await?;
-    if claimed.is_empty() {
-        return Ok(0);
-    }
+    let Batch {
+        scope,
+        lease,
+        claimed,
+    } = batch;
+    let scope = &scope;
     let n = claimed.len();
     let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
     if inner.stop.load(Ordering::SeqCst) {
         inner.store.release(&lease, &ids, Duration::ZERO).await?;
-        return Ok(n);
+        return Ok(None);
     }
-    let requests = claimed.len().div_ceil(conn.max_batch);
+    let requests = n.div_ceil(conn.max_batch);
     if !conn.take_daily(u32::try_from(requests).unwrap_or(u32::MAX)) {
         let now = Utc::now();
         let midnight = (now.date_naive() + chrono::Days::new(1))
@@ -408,7 +487,7 @@ async fn run_batch(
             .unwrap_or(Duration::from_secs(3600));
         tracing::info!(scope = %scope, "daily request cap reached; records wait for the next UTC day");
         inner.store.release(&lease, &ids, wait).await?;
-        return Ok(n);
+        return Ok(None);
     }
 
     let mut completions = Vec::with_capacity(n);
@@ -479,15 +558,38 @@ async fn run_batch(
     for c in &completions {
         m::completion(conn.adapter.provider(), scope, &c.verdict);
     }
-    match inner.store.complete(&lease, &completions).await {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::Conflict => {
-            m::lease_lost();
-            tracing::warn!(error = %e, "hub: lease lost; another worker's result stands");
+    let lease_lost = |e: &Error| {
+        m::lease_lost();
+        tracing::warn!(error = %e, "hub: lease lost; another worker's result stands");
+    };
+    if inner.stop.load(Ordering::SeqCst) {
+        match inner.store.complete(&lease, &completions).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Conflict => lease_lost(&e),
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e),
+        return Ok(None);
     }
-    Ok(n)
+    let req = claim_request(inner, worker, following);
+    let (completed, claimed) = inner
+        .store
+        .complete_and_claim(&lease, &completions, &req)
+        .await?;
+    let next = Batch {
+        scope: req.scope,
+        lease: req.lease,
+        claimed,
+    };
+    match completed {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::Conflict => lease_lost(&e),
+        Err(e) => {
+            // Not a completion outcome the trait allows; give the new claim back and report the error.
+            release(inner, &next, Duration::ZERO).await?;
+            return Err(e);
+        }
+    }
+    Ok(Some(next))
 }
 
 /// The remotes of the done dependencies of `claimed`, asked of the store.
