@@ -304,15 +304,22 @@ pub fn verify_with_limits(
     // An apex inside the signature starts the run at the apex itself, with the bindings in
     // scope there as context (unless an element of the signature before it carries an xml:*
     // attribute, which inclusive C14N would inherit: then the run starts at the signature).
+    // The first whitespace-preceded `xml:` of the signature, searched once for every run.
+    let first_xml_attr = fragment.and_then(|text| {
+        memchr::memmem::find_iter(text.as_bytes(), b"xml:").find(|&i| {
+            i > 0
+                && text
+                    .as_bytes()
+                    .get(i - 1)
+                    .is_some_and(u8::is_ascii_whitespace)
+        })
+    });
     let canonicalize = |c: &Canonicalizer,
                         apex: Option<(usize, Option<Element<'_>>)>,
                         out: &mut Vec<u8>| match (fragment, apex) {
         (Some(text), Some((a, el))) if (sig_at..sig_end).contains(&a) => {
             let rel = a - sig_at;
-            let before = text.get(..rel).unwrap_or_default();
-            let xml_attr_before = before
-                .match_indices("xml:")
-                .any(|(i, _)| i > 0 && before.as_bytes()[i - 1].is_ascii_whitespace());
+            let xml_attr_before = first_xml_attr.is_some_and(|i| i + 4 <= rel);
             match (el, text.get(rel..)) {
                 (Some(el), Some(from_apex)) if !xml_attr_before => {
                     let ctx = Context {
