@@ -29,9 +29,15 @@ use x509_parser::x509::X509Name;
 
 use crate::xades::SignatureError;
 
-/// An X.509 certificate with the fields XAdES needs, parsed once.
+/// An X.509 certificate with the fields XAdES needs, parsed once. Cloning it is cheap (the
+/// parsed fields are shared).
 #[derive(Clone)]
 pub struct Certificate {
+    inner: std::sync::Arc<CertificateInner>,
+}
+
+/// The parsed fields of a [`Certificate`].
+struct CertificateInner {
     der: Vec<u8>,
     subject: String,
     issuer: String,
@@ -52,7 +58,7 @@ pub struct Certificate {
 /// Certificates are equal when their DER encodings are.
 impl PartialEq for Certificate {
     fn eq(&self, other: &Self) -> bool {
-        self.der == other.der
+        self.inner.der == other.inner.der
     }
 }
 
@@ -61,9 +67,9 @@ impl Eq for Certificate {}
 impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Certificate")
-            .field("subject", &self.subject)
-            .field("issuer", &self.issuer)
-            .field("serial", &self.serial)
+            .field("subject", &self.inner.subject)
+            .field("issuer", &self.inner.issuer)
+            .field("serial", &self.inner.serial)
             .finish_non_exhaustive()
     }
 }
@@ -71,16 +77,16 @@ impl fmt::Debug for Certificate {
 impl Certificate {
     /// The issuer as normalized RDNs (see `xades::dn`).
     pub(crate) fn issuer_name(&self) -> &crate::xades::dn::Name {
-        &self.issuer_name
+        &self.inner.issuer_name
     }
 
     /// Whether `value` is the digest of the certificate's DER with `alg` (SHA-256 is computed
     /// once, when the certificate is parsed; other algorithms on each call).
     pub(crate) fn has_digest(&self, alg: &'static digest::Algorithm, value: &[u8]) -> bool {
         if alg == &digest::SHA256 {
-            return self.sha256.as_slice() == value;
+            return self.inner.sha256.as_slice() == value;
         }
-        digest::digest(alg, &self.der).as_ref() == value
+        digest::digest(alg, &self.inner.der).as_ref() == value
     }
 
     /// Parses a DER certificate. Only RSA certificates are accepted.
@@ -111,21 +117,29 @@ impl Certificate {
         let mut sha256 = [0u8; 32];
         sha256.copy_from_slice(digest::digest(&digest::SHA256, &der).as_ref());
         Ok(Self {
-            sha256,
-            der,
-            subject: rfc4514(cert.subject()),
-            issuer: rfc4514(cert.issuer()),
-            issuer_name: crate::xades::dn::from_x509(cert.issuer()),
-            serial: cert.tbs_certificate.serial.to_string(),
-            rsa_public_key: spki.subject_public_key.data.to_vec(),
-            rsa_sha256: aws_lc_rs::signature::ParsedPublicKey::new(
-                &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-                spki.subject_public_key.data.as_ref(),
-            )
-            .ok(),
-            modulus,
-            exponent,
+            inner: std::sync::Arc::new(CertificateInner {
+                sha256,
+                der,
+                subject: rfc4514(cert.subject()),
+                issuer: rfc4514(cert.issuer()),
+                issuer_name: crate::xades::dn::from_x509(cert.issuer()),
+                serial: cert.tbs_certificate.serial.to_string(),
+                rsa_public_key: spki.subject_public_key.data.to_vec(),
+                rsa_sha256: aws_lc_rs::signature::ParsedPublicKey::new(
+                    &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+                    spki.subject_public_key.data.as_ref(),
+                )
+                .ok(),
+                modulus,
+                exponent,
+            }),
         })
+    }
+
+    /// Whether both handles share one parse (a clone, or a cached certificate).
+    #[cfg(test)]
+    pub(crate) fn shares_parse_with(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// Parses the first `CERTIFICATE` block of a PEM file.
@@ -147,31 +161,31 @@ impl Certificate {
     /// The DER encoding.
     #[must_use]
     pub fn der(&self) -> &[u8] {
-        &self.der
+        &self.inner.der
     }
 
     /// The subject as an RFC 4514 string (`CN=..., O=..., C=CR`).
     #[must_use]
     pub fn subject(&self) -> &str {
-        &self.subject
+        &self.inner.subject
     }
 
     /// The issuer as an RFC 4514 string, as written in XAdES `ds:X509IssuerName`.
     #[must_use]
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.inner.issuer
     }
 
     /// The serial number in decimal, as written in XAdES `ds:X509SerialNumber`.
     #[must_use]
     pub fn serial_number(&self) -> &str {
-        &self.serial
+        &self.inner.serial
     }
 
     /// SHA-256 of the DER encoding.
     #[must_use]
     pub fn sha256(&self) -> [u8; 32] {
-        let d = digest::digest(&digest::SHA256, &self.der);
+        let d = digest::digest(&digest::SHA256, &self.inner.der);
         let mut out = [0u8; 32];
         out.copy_from_slice(d.as_ref());
         out
@@ -179,22 +193,22 @@ impl Certificate {
 
     /// The PKCS#1 `RSAPublicKey` DER of the subject key.
     pub(crate) fn rsa_public_key(&self) -> &[u8] {
-        &self.rsa_public_key
+        &self.inner.rsa_public_key
     }
 
     /// The key parsed for RSA PKCS#1 v1.5 SHA-256, if aws-lc accepts it.
     pub(crate) fn rsa_sha256(&self) -> Option<&aws_lc_rs::signature::ParsedPublicKey> {
-        self.rsa_sha256.as_ref()
+        self.inner.rsa_sha256.as_ref()
     }
 
     /// Big-endian modulus without leading zeros.
     pub(crate) fn modulus(&self) -> &[u8] {
-        &self.modulus
+        &self.inner.modulus
     }
 
     /// Big-endian public exponent without leading zeros.
     pub(crate) fn exponent(&self) -> &[u8] {
-        &self.exponent
+        &self.inner.exponent
     }
 }
 

@@ -61,7 +61,10 @@ for x in "$TMP"/out/*/*.xml; do
 done
 [ "$docs" -eq 300 ] && [ "$answers" -eq 300 ] || fail "checked $docs documents and $answers answers, expected 300 each"
 # The pinning is real: a MensajeHacienda does not verify as the emisor's, a document not as Hacienda's.
-one=$(ls "$TMP"/out/e1-t1/*.respuesta.xml | head -1)
+# the first answer by glob, not `ls | head -1`: head closing the pipe early killed ls with SIGPIPE,
+# which pipefail + set -e turned into exit status 141 after every check had passed
+answers_e1=("$TMP"/out/e1-t1/*.respuesta.xml)
+one=${answers_e1[0]}
 if xmlsec1 --verify --enabled-key-data x509 --trusted-pem "$F/keys/cert.pem" \
     --id-attr:Id "http://uri.etsi.org/01903/v1.3.2#:SignedProperties" \
     --id-attr:Id "http://www.w3.org/2000/09/xmldsig#:KeyInfo" "$one" >/dev/null 2>&1; then

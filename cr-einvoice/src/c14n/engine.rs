@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use super::escape::{
     decode_attr, normalize_newlines, write_attr_value, write_cdata, write_raw_text,
 };
-use super::lexer::{Lexer, Tok, attributes};
+use super::lexer::{Lexer, Tok, attributes, name_len, verbatim_text_len};
 use super::{C14nError, Canonicalizer, DSIG_NS, Exclude, XML_NS};
 
 /// The namespace bindings and `xml:*` attributes in scope at some point of a document.
@@ -102,9 +102,13 @@ fn malformed(offset: usize, message: impl Into<String>) -> C14nError {
     }
 }
 
-fn split_qname(q: &str) -> (&str, &str) {
-    match q.split_once(':') {
-        Some((p, l)) => (p, l),
+pub(crate) fn split_qname(q: &str) -> (&str, &str) {
+    // a byte scan: names are short, and `str::split_once` goes through the generic searcher
+    match q.as_bytes().iter().position(|&b| b == b':') {
+        Some(i) => (
+            q.get(..i).unwrap_or_default(),
+            q.get(i + 1..).unwrap_or_default(),
+        ),
         None => ("", q),
     }
 }
@@ -164,6 +168,8 @@ struct Engine<'a, 'o> {
     ns_out: Vec<Binding<'a>>,
     seen_root: bool,
     apex_found: bool,
+    /// The nesting bound of a collecting run ([`Collect::max_depth`]), `usize::MAX` otherwise.
+    max_depth: usize,
 }
 
 /// Runs the canonicalizer over `source` with `options`, appending to `out`; fills `root_info`
@@ -179,6 +185,7 @@ pub(crate) fn run(
 ) -> Result<(), C14nError> {
     let mut engine = Engine::new(source, options, out, root_info);
     loop {
+        engine.verbatim_run();
         let (start, tok) = engine
             .lexer
             .next_token()
@@ -197,6 +204,10 @@ impl<'a, 'o> Engine<'a, 'o> {
         root_info: Option<&'o mut RootInfo>,
     ) -> Self {
         let ctx = source.context;
+        let max_depth = root_info
+            .as_ref()
+            .and_then(|i| i.collect)
+            .map_or(usize::MAX, |c| c.max_depth);
         Self {
             lexer: Lexer::new(source.text),
             base: source.base,
@@ -225,6 +236,7 @@ impl<'a, 'o> Engine<'a, 'o> {
             ns_out: Vec::new(),
             seen_root: false,
             apex_found: false,
+            max_depth,
         }
     }
 
@@ -260,9 +272,12 @@ impl<'a, 'o> Engine<'a, 'o> {
         raw_tag: &'a str,
         empty: bool,
     ) -> Result<Step, C14nError> {
-        let inside = self.inside();
         let marks = (self.scope.len(), self.xml_attrs.len(), self.rendered.len());
         let at = start + self.base;
+        if self.plain_child(name, raw_tag, at) {
+            return Ok(self.plain_start_tag(name, empty, marks));
+        }
+        let inside = self.inside();
         if self.stack.is_empty() && self.seen_root && self.whole {
             return Err(malformed(at, "more than one root element"));
         }
@@ -336,6 +351,140 @@ impl<'a, 'o> Engine<'a, 'o> {
             });
         }
         Ok(Step::Continue)
+    }
+
+    /// Whether the start tag at `at` is a plain child of an output element: no attributes, no
+    /// namespace declarations, an unprefixed name or one whose prefix is bound (not `xml`), not
+    /// a possible `ds:Signature` (any local name `Signature`), not the apex, not the excluded
+    /// element, within the depth bound. Its canonical form is then `<name>` and it changes no
+    /// scope and no collected fact (inclusive C14N: its parent already rendered every binding in
+    /// scope; exclusive C14N is left to the general path).
+    ///
+    /// The same holds for a plain child of an excluded element (nothing is output): then the
+    /// child is excluded too.
+    fn plain_child(&self, name: &str, raw_tag: &str, at: usize) -> bool {
+        let Some(parent) = self.stack.last() else {
+            return false;
+        };
+        if !(parent.output || parent.excluded)
+            || self.exclusive
+            || !raw_tag
+                .bytes()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            || self.stack.len() >= self.max_depth
+            || self.apex == Some(at)
+            || self.exclude == Exclude::ElementAt(at)
+        {
+            return false;
+        }
+        let (prefix, local) = split_qname(name);
+        local != "Signature"
+            && (prefix.is_empty() || prefix != "xml" && lookup(&self.scope, prefix).is_some())
+    }
+
+    /// Consumes, without tokenizing, the tokens ahead whose canonical form is exactly their
+    /// text, and copies them to the output in one piece: inside an output element (inclusive
+    /// C14N), character data with nothing to rewrite or check (no `& > CR ]`), start tags
+    /// `<name>` of [`Engine::plain_child`]ren and end tags `</name>` of the open element (unless
+    /// its end finishes the run or is recorded: the apex, the root, a root `ds:Signature`).
+    /// Anything else is left to [`Lexer::next_token`] and [`Engine::token`], which produce the
+    /// same output for these tokens; this only skips their per-token work.
+    fn verbatim_run(&mut self) {
+        if self.exclusive {
+            return;
+        }
+        let Some(output) = self.stack.last().map(|o| o.output) else {
+            return;
+        };
+        let src = self.lexer.src();
+        let bytes = src.as_bytes();
+        let from = self.lexer.pos();
+        let mut pos = from;
+        // every token consumed belongs to an element of the same kind (output, or excluded)
+        while let Some(top) = self.stack.last()
+            && top.output == output
+            && (output || top.excluded)
+        {
+            let rest = bytes.get(pos..).unwrap_or_default();
+            match rest {
+                [b'<', b'/', tail @ ..] => {
+                    let name = top.name.as_bytes();
+                    let closes = tail.starts_with(name) && tail.get(name.len()) == Some(&b'>');
+                    if !closes || top.apex || top.root_signature.is_some() || self.stack.len() < 2 {
+                        break;
+                    }
+                    let marks = top.marks;
+                    self.stack.pop();
+                    self.truncate_scopes(marks);
+                    pos += 3 + name.len();
+                }
+                [b'<', tail @ ..] => {
+                    let n = name_len(tail);
+                    if n == 0 || tail.get(n) != Some(&b'>') {
+                        break;
+                    }
+                    let name = src.get(pos + 1..pos + 1 + n).unwrap_or_default();
+                    if !self.plain_child(name, "", pos + self.base) {
+                        break;
+                    }
+                    let marks = (self.scope.len(), self.xml_attrs.len(), self.rendered.len());
+                    self.stack.push(Open {
+                        name,
+                        output,
+                        excluded: !output,
+                        apex: false,
+                        marks,
+                        root_signature: None,
+                    });
+                    pos += n + 2;
+                }
+                [] => break,
+                _ => {
+                    let n = verbatim_text_len(rest);
+                    if rest.get(n) != Some(&b'<') {
+                        break;
+                    }
+                    pos += n;
+                }
+            }
+        }
+        if pos != from {
+            if output {
+                self.out
+                    .extend_from_slice(bytes.get(from..pos).unwrap_or_default());
+            }
+            self.lexer.skip_to(pos);
+        }
+    }
+
+    /// [`Engine::start_tag`] for a [`Engine::plain_child`].
+    fn plain_start_tag(
+        &mut self,
+        name: &'a str,
+        empty: bool,
+        marks: (usize, usize, usize),
+    ) -> Step {
+        let output = self.inside();
+        if output {
+            self.out.push(b'<');
+            self.out.extend_from_slice(name.as_bytes());
+            self.out.push(b'>');
+        }
+        if empty {
+            if output {
+                self.write_end_tag(name);
+            }
+        } else {
+            self.stack.push(Open {
+                name,
+                output,
+                excluded: !output,
+                apex: false,
+                marks,
+                root_signature: None,
+            });
+        }
+        Step::Continue
     }
 
     /// Splits the start tag's attributes into namespace declarations (pushed on `scope`),

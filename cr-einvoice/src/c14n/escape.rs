@@ -49,13 +49,26 @@ fn split_ref(raw: &str, offset: usize) -> Result<(&str, &str), C14nError> {
     Ok((body, rest))
 }
 
+/// A 256-entry table marking the bytes in `bytes`.
+const fn byte_table(bytes: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+/// Bytes of a raw attribute value that decoding rewrites or rejects.
+const ATTR_RAW_SPECIAL: [bool; 256] = byte_table(b"&\t\n\r<");
+/// Bytes of a decoded attribute value that C14N escapes (see [`attr_escape`]).
+const ATTR_ESCAPED: [bool; 256] = byte_table(b"&<\"\t\n\r");
+
 /// Normalizes and decodes a raw (as written) attribute value: literal TAB/LF/CR (and CRLF)
 /// become one space each, references are decoded (XML 1.0 §3.3.3 for CDATA attributes).
 pub(crate) fn decode_attr(raw: &str, offset: usize) -> Result<Cow<'_, str>, C14nError> {
-    if !raw
-        .bytes()
-        .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r' | b'<'))
-    {
+    if !raw.bytes().any(|b| ATTR_RAW_SPECIAL[b as usize]) {
         return Ok(Cow::Borrowed(raw));
     }
     let mut out = String::with_capacity(raw.len());
@@ -142,8 +155,13 @@ pub(crate) fn attr_escape(b: u8) -> Option<&'static str> {
 /// Writes a decoded attribute value escaped as C14N requires (`& < " TAB LF CR`).
 pub(crate) fn write_attr_value(out: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
+    // the usual value (an URI, an id, a number) has nothing to escape: one table scan, one copy
+    let Some(first) = bytes.iter().position(|b| ATTR_ESCAPED[*b as usize]) else {
+        out.extend_from_slice(bytes);
+        return;
+    };
     let mut start = 0;
-    for (i, b) in bytes.iter().enumerate() {
+    for (i, b) in bytes.iter().enumerate().skip(first) {
         let Some(rep) = attr_escape(*b) else {
             continue;
         };
@@ -238,6 +256,18 @@ mod tests {
         let mut out = Vec::new();
         write_attr_value(&mut out, &v);
         assert_eq!(out, b"a b c&#xA;&amp;&quot;");
+    }
+
+    #[test]
+    fn tables_match_the_escapes() {
+        for b in 0..=255u8 {
+            assert_eq!(ATTR_ESCAPED[b as usize], attr_escape(b).is_some(), "{b}");
+            assert_eq!(
+                ATTR_RAW_SPECIAL[b as usize],
+                matches!(b, b'&' | b'\t' | b'\n' | b'\r' | b'<'),
+                "{b}"
+            );
+        }
     }
 
     #[test]

@@ -50,6 +50,9 @@ fn malformed(offset: usize, message: &str) -> C14nError {
 const WS: u8 = 1;
 const NAME: u8 = 2;
 const NAME_START: u8 = 4;
+/// Bytes that end a run of character data copied verbatim by the canonicalizer: the next tag
+/// (`<`), and everything C14N rewrites or the lexer checks (`&`, `>`, CR, `]` of `]]>`).
+const TEXT_STOP: u8 = 8;
 
 const CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -66,6 +69,9 @@ const CLASS: [u8; 256] = {
         if b.is_ascii_alphabetic() || matches!(b, b'_' | b':') || b >= 0x80 {
             c |= NAME_START;
         }
+        if matches!(b, b'<' | b'&' | b'>' | b'\r' | b']') {
+            c |= TEXT_STOP;
+        }
         t[i] = c;
         i += 1;
     }
@@ -76,8 +82,30 @@ fn is_ws(b: u8) -> bool {
     CLASS[b as usize] & WS != 0
 }
 
+/// Length of the character data at the start of `s` that canonicalizes to itself: up to the
+/// first byte that is `<`, `&`, `>`, CR or `]` (or the end).
+pub(crate) fn verbatim_text_len(s: &[u8]) -> usize {
+    // short texts (most element values) with a table; long ones (base64 certificates and
+    // signature values) with two vectorized searches
+    const SHORT: usize = 32;
+    let head = s.get(..SHORT).unwrap_or(s);
+    if let Some(i) = head
+        .iter()
+        .position(|b| CLASS[*b as usize] & TEXT_STOP != 0)
+    {
+        return i;
+    }
+    if head.len() == s.len() {
+        return s.len();
+    }
+    let tail = s.get(SHORT..).unwrap_or_default();
+    let stop = memchr::memchr3(b'<', b'&', b'>', tail).unwrap_or(tail.len());
+    let until = tail.get(..stop).unwrap_or_default();
+    SHORT + memchr::memchr2(b'\r', b']', until).unwrap_or(stop)
+}
+
 /// Length of the XML name at the start of `s` (0 if none).
-fn name_len(s: &[u8]) -> usize {
+pub(crate) fn name_len(s: &[u8]) -> usize {
     match s.first() {
         Some(b) if CLASS[*b as usize] & NAME_START != 0 => s
             .iter()
@@ -95,6 +123,17 @@ impl<'a> Lexer<'a> {
     /// Offset just past the last token returned.
     pub(crate) fn pos(&self) -> usize {
         self.pos
+    }
+
+    /// The whole input.
+    pub(crate) fn src(&self) -> &'a str {
+        self.src
+    }
+
+    /// Continues after tokens the caller consumed itself (`pos` must be a token boundary the
+    /// caller has checked: [`Lexer::next_token`] resumes there).
+    pub(crate) fn skip_to(&mut self, pos: usize) {
+        self.pos = pos;
     }
 
     fn rest(&self) -> &'a str {
@@ -382,6 +421,33 @@ mod tests {
                 Tok::End { name: "b" },
             ])
         );
+    }
+
+    #[test]
+    fn verbatim_text_len_stops_at_every_stop_byte_at_every_offset() {
+        let naive = |s: &[u8]| {
+            s.iter()
+                .position(|b| matches!(b, b'<' | b'&' | b'>' | b'\r' | b']'))
+                .unwrap_or(s.len())
+        };
+        for len in [0, 1, 31, 32, 33, 64, 100] {
+            let plain = vec![b'A'; len];
+            assert_eq!(verbatim_text_len(&plain), len);
+            for at in 0..len {
+                for stop in [b'<', b'&', b'>', b'\r', b']'] {
+                    let mut s = plain.clone();
+                    s[at] = stop;
+                    assert_eq!(verbatim_text_len(&s), at, "{len} {at} {stop}");
+                    // a second stop byte later never wins over the first
+                    if let Some(after) = s.get_mut(at + 1..) {
+                        for b in after.iter_mut().step_by(7) {
+                            *b = b'<';
+                        }
+                    }
+                    assert_eq!(verbatim_text_len(&s), naive(&s));
+                }
+            }
+        }
     }
 
     #[test]

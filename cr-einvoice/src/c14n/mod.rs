@@ -27,7 +27,7 @@ mod engine;
 pub(crate) mod escape;
 pub(crate) mod lexer;
 
-pub(crate) use engine::{Collect, Context, RootInfo, Source, run};
+pub(crate) use engine::{Collect, Context, RootInfo, Source, run, split_qname};
 pub(crate) use escape::{decode_attr, decode_text};
 
 /// Canonical XML 1.0, without comments.

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use crate::c14n::lexer::{Lexer, Tok, attributes};
+use crate::c14n::split_qname;
 use crate::c14n::{C14nError, decode_attr, decode_text};
 
 use super::SignatureError;
@@ -311,7 +312,7 @@ pub(crate) fn parse_element<'a>(
                     }
                 }
                 let attrs_range = (attrs_from, index(tree.attrs.len()));
-                let (prefix, local) = name.split_once(':').unwrap_or(("", name));
+                let (prefix, local) = split_qname(name);
                 let ns = match tree.lookup(el_scope, prefix) {
                     Some(b) if !tree.bindings[b as usize].uri.is_empty() => b,
                     _ if prefix.is_empty() => NONE,

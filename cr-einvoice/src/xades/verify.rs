@@ -1,5 +1,7 @@
 //! Verifying enveloped XAdES signatures.
 
+use std::sync::Mutex;
+
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use base64::Engine as _;
@@ -84,6 +86,33 @@ fn find_id(ids: &[(String, usize)], id: &str) -> Result<Option<usize>, Signature
         }
     }
     Ok(found)
+}
+
+/// How many certificates taken from `ds:KeyInfo` [`certificate_from_der`] keeps.
+const CERT_CACHE_SIZE: usize = 32;
+
+/// Certificates parsed from `ds:KeyInfo` by earlier verifications, oldest first. A company's
+/// inbox holds many documents signed with the same few certificates, and parsing one costs more
+/// than all the rest of a verification's certificate handling. Keyed by the exact DER bytes.
+static CERT_CACHE: Mutex<Vec<Certificate>> = Mutex::new(Vec::new());
+
+/// [`Certificate::from_der`], through [`CERT_CACHE`]: a certificate seen recently is not parsed
+/// again (the same bytes give the same certificate; failures are not cached). A poisoned cache
+/// is bypassed.
+fn certificate_from_der(der: &[u8]) -> Result<Certificate, SignatureError> {
+    if let Ok(cache) = CERT_CACHE.lock()
+        && let Some(c) = cache.iter().rev().find(|c| c.der() == der)
+    {
+        return Ok(c.clone());
+    }
+    let cert = Certificate::from_der(der)?;
+    if let Ok(mut cache) = CERT_CACHE.lock() {
+        if cache.len() >= CERT_CACHE_SIZE {
+            cache.remove(0);
+        }
+        cache.push(cert.clone());
+    }
+    Ok(cert)
 }
 
 fn invalid(msg: impl Into<String>) -> SignatureError {
@@ -235,7 +264,9 @@ struct Reference<'e> {
 /// as decoded RDN sequences, so every RFC 4514 spelling (`, ` or `,` separators, dotted OIDs,
 /// `#hex` DER values such as `2.5.4.5=#1310…`) matches — and serial number.
 ///
-/// The signing key is `trusted`'s if given, otherwise the certificate in `ds:KeyInfo`.
+/// The signing key is `trusted`'s if given, otherwise the certificate in `ds:KeyInfo` (the
+/// last 32 such certificates are kept parsed, by their DER bytes, so that a batch of documents
+/// from the same issuers parses each certificate once).
 /// No certificate chain or revocation check is made: pass the expected certificate as
 /// `trusted` to pin it.
 ///
@@ -304,15 +335,22 @@ pub fn verify_with_limits(
     // An apex inside the signature starts the run at the apex itself, with the bindings in
     // scope there as context (unless an element of the signature before it carries an xml:*
     // attribute, which inclusive C14N would inherit: then the run starts at the signature).
+    // The first whitespace-preceded `xml:` of the signature, searched once for every run.
+    let first_xml_attr = fragment.and_then(|text| {
+        memchr::memmem::find_iter(text.as_bytes(), b"xml:").find(|&i| {
+            i > 0
+                && text
+                    .as_bytes()
+                    .get(i - 1)
+                    .is_some_and(u8::is_ascii_whitespace)
+        })
+    });
     let canonicalize = |c: &Canonicalizer,
                         apex: Option<(usize, Option<Element<'_>>)>,
                         out: &mut Vec<u8>| match (fragment, apex) {
         (Some(text), Some((a, el))) if (sig_at..sig_end).contains(&a) => {
             let rel = a - sig_at;
-            let before = text.get(..rel).unwrap_or_default();
-            let xml_attr_before = before
-                .match_indices("xml:")
-                .any(|(i, _)| i > 0 && before.as_bytes()[i - 1].is_ascii_whitespace());
+            let xml_attr_before = first_xml_attr.is_some_and(|i| i + 4 <= rel);
             match (el, text.get(rel..)) {
                 (Some(el), Some(from_apex)) if !xml_attr_before => {
                     let ctx = Context {
@@ -379,7 +417,7 @@ pub fn verify_with_limits(
             .children_named(DSIG_NS, "X509Data")
             .flat_map(|d| d.children_named(DSIG_NS, "X509Certificate"))
             .next()
-            .map(|c| b64(c.text()).and_then(|der| Certificate::from_der(&der)))
+            .map(|c| b64(c.text()).and_then(|der| certificate_from_der(&der)))
             .transpose()?,
         None => None,
     };
@@ -579,4 +617,31 @@ pub fn verify_with_limits(
         references: refs.len(),
         signature_id: sig.attr("Id").map(str::to_owned),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyinfo_certificates_are_parsed_once() {
+        let pem = include_bytes!("../../tests/fixtures/keys/cert.pem");
+        let Ok(cert) = Certificate::from_pem(pem) else {
+            panic!("test certificate");
+        };
+        let (Ok(a), Ok(b)) = (
+            certificate_from_der(cert.der()),
+            certificate_from_der(cert.der()),
+        ) else {
+            panic!("parse");
+        };
+        assert!(a.shares_parse_with(&b));
+        assert!(!a.shares_parse_with(&cert));
+        assert_eq!(a, cert);
+        // bytes that are not a certificate are still refused, every time
+        let mut bad = cert.der().to_vec();
+        bad.push(0);
+        assert!(certificate_from_der(&bad).is_err());
+        assert!(certificate_from_der(&bad).is_err());
+    }
 }
