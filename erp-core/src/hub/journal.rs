@@ -9,7 +9,9 @@
 //! * SQLite: writes are group-committed (see [`SqliteStampJournal`]);
 //! * [`begin`](StampJournal::begin) inserts with `ON CONFLICT DO NOTHING` and reads the row back in the same
 //!   transaction: the first committed sealed document wins, and every racing worker (task or process) gets that
-//!   one back;
+//!   one back; [`begin_sending`](StampJournal::begin_sending) is the same insert with the certifier already in
+//!   the row's attempts (one commit for a new document's `begin` and first `sending`), and it tells the
+//!   worker whose insert won (`None`) from the others (the existing entry);
 //! * [`sending`](StampJournal::sending), [`not_stamped`](StampJournal::not_stamped) and
 //!   [`complete`](StampJournal::complete) read the row under the write lock (SQLite `BEGIN IMMEDIATE`,
 //!   PostgreSQL `SELECT … FOR UPDATE`), so two completions of one document are serialised and the second
@@ -133,6 +135,11 @@ pub(super) enum Op {
         key: FiscalKey,
         sealed: String,
     },
+    BeginSending {
+        key: FiscalKey,
+        sealed: String,
+        certifier: String,
+    },
     Sending {
         key: FiscalKey,
         certifier: String,
@@ -161,7 +168,8 @@ fn cancellation_of(json: Option<String>) -> Result<Option<Cancellation>> {
     .transpose()
 }
 
-/// What a write returns: the entry for `begin`, nothing for the others.
+/// What a write returns: the entry for `begin`, the existing entry (`None`: begun) for `begin_sending`,
+/// nothing for the others.
 type Reply = Result<Option<JournalEntry>>;
 
 /// The SQL of both journals (both drivers take `$n` parameters). `$lock` locks the row read before a change on
@@ -236,6 +244,47 @@ macro_rules! sql_journal {
                         .map_err(db)?;
                         // Read back in the same transaction: ours, or the one that was there first. Only on
                         // PostgreSQL can an `abandon` slip in between (after our insert did nothing).
+                        match Self::read_locked(tx, key).await? {
+                            Some(entry) => Ok(Some(entry)),
+                            None => Err(Error::Transient {
+                                message: format!(
+                                    "{key}: the fiscal document was dropped while it was being journalled; retry"
+                                ),
+                                source: None,
+                            }),
+                        }
+                    }
+                    Op::BeginSending {
+                        key,
+                        sealed,
+                        certifier,
+                    } => {
+                        // One statement: the row is born pending with the certifier recorded, so the commit
+                        // that makes the document durable also says where it may be going.
+                        let attempts = attempts_json(&[CertifierAttempt {
+                            certifier: certifier.clone(),
+                            definitely_not_stamped: false,
+                        }])?;
+                        let inserted = sqlx::query(
+                            "INSERT INTO hub_fiscal_documents \
+                             (tenant, kind, external_ref, state, sealed, attempts, created_at, updated_at) \
+                             VALUES ($1, $2, $3, 'pending', $4, $5, $6, $6) \
+                             ON CONFLICT (tenant, kind, external_ref) DO NOTHING",
+                        )
+                        .bind(&key.tenant)
+                        .bind(key.kind.as_str())
+                        .bind(&key.external_ref)
+                        .bind(sealed)
+                        .bind(attempts)
+                        .bind(now_ms())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected();
+                        if inserted > 0 {
+                            return Ok(None);
+                        }
+                        // Another worker's entry, returned unchanged (as `begin` would).
                         match Self::read_locked(tx, key).await? {
                             Some(entry) => Ok(Some(entry)),
                             None => Err(Error::Transient {
@@ -441,6 +490,20 @@ macro_rules! sql_journal {
                 })
                 .await?
                 .ok_or_else(|| corrupt("begin returned no entry"))
+            }
+
+            async fn begin_sending(
+                &self,
+                key: &FiscalKey,
+                sealed: &str,
+                certifier: &str,
+            ) -> Result<Option<JournalEntry>> {
+                self.write(Op::BeginSending {
+                    key: key.clone(),
+                    sealed: sealed.to_owned(),
+                    certifier: certifier.to_owned(),
+                })
+                .await
             }
 
             async fn sending(&self, key: &FiscalKey, certifier: &str) -> Result<()> {
