@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use cfdi::hub::{CfdiStep, FiscalProfile, MemoryDirectory, map_invoice};
-use cfdi::pac::{Failover, FinkokClient, FinkokConfig, SwAuth, SwClient, SwConfig};
+use cfdi::pac::{Failover, FinkokClient, FinkokConfig, PacError, SwAuth, SwClient, SwConfig};
 use chrono::{NaiveDate, TimeZone, Utc};
 use erp_hub_core::adapter::{ErpAdapter, IdempotencyKey, WriteOp};
 use erp_hub_core::fiscal::{
@@ -423,6 +423,149 @@ async fn bad_input_and_an_expired_csd_stamp_nothing() -> Result<()> {
     for ext in ["inv-7", "inv-8"] {
         let key = FiscalKey::new(T, EntityKind::Invoice, ext);
         assert!(journal.get(&key).await?.is_none(), "nothing journalled");
+    }
+    Ok(())
+}
+
+/// An in-process PAC that reads the journal the moment a request reaches it: the exactly-once rule is that
+/// the journal durably says "may be at this PAC" before any request goes to it.
+struct ObservingPac {
+    name: &'static str,
+    journal: Arc<dyn StampJournal>,
+    key: FiscalKey,
+    /// Stamps (signing a real TFD) when set; answers "unreachable" (definitely not stamped) otherwise.
+    ledger: Option<Arc<Ledger>>,
+    signer: cfdi::Csd,
+    seen: std::sync::Mutex<Vec<(String, Option<JournalEntry>)>>,
+}
+
+#[async_trait::async_trait]
+impl cfdi::pac::Pac for ObservingPac {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn stamp(&self, sealed_xml: &str) -> std::result::Result<cfdi::pac::Stamped, PacError> {
+        let entry = self.journal.get(&self.key).await.ok().flatten();
+        self.seen
+            .lock()
+            .unwrap()
+            .push((sealed_xml.to_owned(), entry));
+        let Some(ledger) = &self.ledger else {
+            return Err(PacError::Unavailable {
+                pac: self.name.into(),
+                message: "connection refused".into(),
+            });
+        };
+        let (issued, previously) =
+            ledger
+                .stamp(self.name, &self.signer, sealed_xml)
+                .map_err(|message| PacError::Rejected {
+                    pac: self.name.into(),
+                    code: "301".into(),
+                    message,
+                })?;
+        cfdi::pac::Stamped::verified(
+            self.name,
+            sealed_xml,
+            issued.xml,
+            Some(self.signer.certificate()),
+            previously,
+        )
+    }
+
+    async fn recover(
+        &self,
+        _sealed_xml: &str,
+    ) -> std::result::Result<Option<cfdi::pac::Stamped>, PacError> {
+        Ok(None)
+    }
+
+    async fn cancel(
+        &self,
+        _request: &cfdi::pac::CancelRequest,
+    ) -> std::result::Result<cfdi::pac::CancelResult, PacError> {
+        Err(PacError::Config {
+            message: "not in this test".into(),
+        })
+    }
+
+    async fn sat_status(
+        &self,
+        _identity: &cfdi::pac::CfdiIdentity,
+    ) -> std::result::Result<cfdi::pac::SatStatus, PacError> {
+        Err(PacError::Config {
+            message: "not in this test".into(),
+        })
+    }
+}
+
+/// Every request finds its PAC journalled first, on the memory journal (`begin_sending`'s default: `begin`
+/// then `sending`) and on the hub's SQLite journal (one transaction): the first PAC of a new document
+/// (`begin_sending`) and the backup after a definite refusal (`not_stamped`, then `sending`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_finds_its_pac_journalled_first() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = erp_hub_core::hub::SqliteStore::open(dir.path().join("hub.db")).await?;
+    let journals: [Arc<dyn StampJournal>; 2] = [
+        Arc::new(MemoryStampJournal::new()),
+        Arc::new(store.stamp_journal()),
+    ];
+    for journal in journals {
+        let key = FiscalKey::new(T, EntityKind::Invoice, "inv-1");
+        let ledger = Ledger::new();
+        let observing = |name, ledger| {
+            Arc::new(ObservingPac {
+                name,
+                journal: journal.clone(),
+                key: key.clone(),
+                ledger,
+                signer: pac_csd(),
+                seen: Default::default(),
+            })
+        };
+        let primary = observing("primary", None);
+        let backup = observing("backup", Some(ledger.clone()));
+        let pacs = Failover::new(primary.clone()).with_backup(backup.clone());
+        let step = CfdiStep::new(journal.clone(), Arc::new(MemoryDirectory::new()))
+            .with_tenant(T, profile(), emisor_csd(), &pacs)
+            .with_recovery(1, Duration::from_millis(1))
+            .with_clock(|| Utc.with_ymd_and_hms(2026, 12, 1, 16, 0, 0).unwrap());
+        step.stamp(T, &WriteOp::UpsertCustomer(customer())).await?;
+        let s = step
+            .stamp(T, &WriteOp::CreateInvoice(invoice("inv-1")))
+            .await?
+            .unwrap();
+        assert_eq!(s.certifier, "backup");
+
+        let attempts = |pac: &ObservingPac| -> Vec<(String, bool)> {
+            let seen = pac.seen.lock().unwrap();
+            assert!(!seen.is_empty(), "{} got no request", pac.name);
+            let mut all = Vec::new();
+            for (sent, entry) in seen.iter() {
+                match entry {
+                    Some(JournalEntry::Pending { sealed, attempts }) => {
+                        assert_eq!(sealed, sent, "{} got other bytes than journalled", pac.name);
+                        all = attempts
+                            .iter()
+                            .map(|a| (a.certifier.clone(), a.definitely_not_stamped))
+                            .collect();
+                    }
+                    other => panic!("{}: a request with the journal at {other:?}", pac.name),
+                }
+            }
+            all
+        };
+        assert_eq!(attempts(&primary), vec![("primary".to_owned(), false)]);
+        assert_eq!(
+            attempts(&backup),
+            vec![("primary".to_owned(), true), ("backup".to_owned(), false)]
+        );
+        assert!(matches!(
+            journal.get(&key).await?,
+            Some(JournalEntry::Stamped(j)) if j.uuid == s.uuid
+        ));
+        assert_eq!(ledger.issued().len(), 1);
     }
     Ok(())
 }

@@ -32,7 +32,8 @@
 //!
 //! * before the first send to a certifier, [`StampJournal::begin`] stores the sealed document (its content,
 //!   and therefore its signature, are fixed from then on) and [`StampJournal::sending`] names the certifier
-//!   about to receive it;
+//!   about to receive it ([`StampJournal::begin_sending`] does both for a new document, in one durable write
+//!   on the hub's databases);
 //! * a retry (after a crash, a timeout, a lease takeover) finds that entry and first asks *that* certifier for
 //!   an existing stamp of the same sealed document; only a certifier that definitely did not stamp it may be
 //!   followed by another one;
@@ -381,6 +382,36 @@ pub trait StampJournal: Send + Sync {
     /// Records that the pending document is about to be sent to `certifier` (outcome unknown until
     /// [`not_stamped`](Self::not_stamped) or [`complete`](Self::complete)). Idempotent.
     async fn sending(&self, key: &FiscalKey, certifier: &str) -> Result<()>;
+
+    /// [`begin`](Self::begin) and, when that stores `sealed`, [`sending`](Self::sending) to `certifier`: the
+    /// first send of a new document. Returns `None` when the document was begun by this call (it is now
+    /// pending with `certifier` recorded, durably: send it to `certifier`), `Some(entry)` when the journal
+    /// already had an entry (another worker's sealed document, or a stamp), which is returned unchanged and
+    /// is to be continued as one read with [`get`](Self::get).
+    ///
+    /// The default implementation calls [`begin`](Self::begin), then [`sending`](Self::sending) if the entry
+    /// it got back is `sealed` with no certifier yet (two durable writes; an entry another worker stored with
+    /// byte-identical `sealed` and sent nowhere yet is then taken as begun here: it is the same document,
+    /// signature included, so this is the race `begin` + `sending` always had). The hub's database journals
+    /// override it with one transaction (one durable write), which is what makes it worth calling.
+    async fn begin_sending(
+        &self,
+        key: &FiscalKey,
+        sealed: &str,
+        certifier: &str,
+    ) -> Result<Option<JournalEntry>> {
+        match self.begin(key, sealed).await? {
+            JournalEntry::Pending {
+                sealed: stored,
+                attempts,
+            } if stored == sealed && attempts.is_empty() => {
+                // Byte for byte our document (its signature included) and sent nowhere yet: ours to send.
+                self.sending(key, certifier).await?;
+                Ok(None)
+            }
+            entry => Ok(Some(entry)),
+        }
+    }
 
     /// Records that `certifier` definitely did not stamp the pending document.
     async fn not_stamped(&self, key: &FiscalKey, certifier: &str) -> Result<()>;

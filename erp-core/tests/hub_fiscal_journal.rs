@@ -95,6 +95,55 @@ async fn sqlite_journal_is_durable_and_race_free() {
         .unwrap();
 }
 
+/// SQLite group commit: writes that fail (here `sending` for documents never begun) share rounds with writes
+/// that succeed; each failed write is answered with its own error and undone alone, every other write of its
+/// round is committed (and still there after a reopen).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_group_commit_isolates_a_failed_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let j = store.stamp_journal();
+        let mut tasks = Vec::new();
+        for n in 0..64u32 {
+            let j = j.clone();
+            tasks.push(tokio::spawn(async move {
+                let key = FiscalKey::new("t1", EntityKind::Invoice, format!("g-{n}"));
+                if n % 3 == 0 {
+                    j.sending(&key, "finkok").await.map(|()| None)
+                } else {
+                    j.begin_sending(&key, &format!("sealed-{n}"), "finkok")
+                        .await
+                }
+            }));
+        }
+        for (n, t) in tasks.into_iter().enumerate() {
+            match (n % 3, t.await.unwrap()) {
+                (0, Err(e)) => assert_eq!(e.kind(), erp_hub_core::ErrorKind::Conflict, "{e}"),
+                (0, other) => panic!("g-{n}: sending without begin answered {other:?}"),
+                (_, Ok(None)) => {}
+                (_, other) => panic!("g-{n}: begin_sending answered {other:?}"),
+            }
+        }
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    let j = store.stamp_journal();
+    for n in 0..64u32 {
+        let key = FiscalKey::new("t1", EntityKind::Invoice, format!("g-{n}"));
+        match (n % 3, j.get(&key).await.unwrap()) {
+            (0, None) => {}
+            (0, other) => panic!("g-{n}: a failed write left {other:?}"),
+            (_, Some(JournalEntry::Pending { sealed, attempts })) => {
+                assert_eq!(sealed, format!("sealed-{n}"));
+                assert_eq!(attempts.len(), 1);
+                assert_eq!(attempts[0].certifier, "finkok");
+            }
+            (_, other) => panic!("g-{n}: expected pending, found {other:?}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pg_journal_with_workers_on_separate_connections() {
     let url = fresh_pg_database().await;

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use erp_hub_core::adapter::WriteOp;
 use erp_hub_core::fiscal::{
-    Cancellation, CancellationState, FiscalDocumentKind, FiscalKey, FiscalOrder, FiscalStamp,
-    FiscalStep, JournalEntry, StampJournal,
+    Cancellation, CancellationState, CertifierAttempt, FiscalDocumentKind, FiscalKey, FiscalOrder,
+    FiscalStamp, FiscalStep, JournalEntry, StampJournal,
 };
 use erp_hub_core::model::{Customer, EntityKind};
 
@@ -46,7 +46,8 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// 2. otherwise the document is built and sealed **once** and stored as pending
 ///    ([`StampJournal::begin`]) before any PAC sees it; later attempts re-send those exact bytes, so a PAC
 ///    recognises a repeat by its `Sello` and answers with the existing stamp;
-/// 3. before each first send to a PAC the journal records it ([`StampJournal::sending`]). A PAC whose earlier
+/// 3. before each first send to a PAC the journal records it ([`StampJournal::sending`]; for a new document
+///    the pending entry and its first PAC are one write, [`StampJournal::begin_sending`]). A PAC whose earlier
 ///    outcome is unknown (a timeout, a crash mid-call) is asked for an existing stamp
 ///    ([`Pac::recover`]) and re-sent the same bytes; whatever it answers short of a stamp or a rejection of
 ///    the document leaves the document pending and the step returns an
@@ -283,9 +284,9 @@ impl CfdiStep {
                 let t = self.tenant(tenant)?;
                 let _one_at_a_time = self.payments.lock().await;
                 // A pending receipt is re-sent as sealed; only a new one is built from the saldos.
-                if let Some(JournalEntry::Pending { .. }) = self.journal.get(&key).await? {
+                if let Some(entry) = self.journal.get(&key).await? {
                     return self
-                        .send_pending(t, &key, FiscalDocumentKind::Payment)
+                        .continue_entry(t, &key, FiscalDocumentKind::Payment, entry)
                         .await
                         .map(Some);
                 }
@@ -564,11 +565,11 @@ impl CfdiStep {
     ) -> Result<Option<FiscalStamp>, FiscalError> {
         match self.journal.get(key).await? {
             Some(JournalEntry::Stamped(s)) => Ok(Some(s)),
-            Some(JournalEntry::Pending { .. }) => {
+            Some(entry) => {
                 let t = self.tenant(tenant)?;
-                self.send_pending(t, key, kind).await.map(Some)
+                self.continue_entry(t, key, kind, entry).await.map(Some)
             }
-            _ => Ok(None),
+            None => Ok(None),
         }
     }
 
@@ -596,6 +597,9 @@ impl CfdiStep {
             })
     }
 
+    /// Seals `doc`, journals it as pending and sent to the first PAC ([`StampJournal::begin_sending`]: one
+    /// durable write on the hub's databases), and stamps it. The caller has just found no entry for `key`; an
+    /// entry that appeared since (a racing worker's) wins over this document and is continued instead.
     async fn seal_and_stamp(
         &self,
         t: &Tenant,
@@ -603,28 +607,73 @@ impl CfdiStep {
         kind: FiscalDocumentKind,
         mut doc: Comprobante,
     ) -> Result<FiscalStamp, FiscalError> {
-        // A pending document (an earlier attempt) wins over the one just built: its bytes are re-sent.
-        if self.journal.get(key).await?.is_none() {
-            t.csd.seal(&mut doc).map_err(|e| match e {
-                crate::Error::CertificateNotValid {
-                    no_certificado,
-                    at,
-                    not_after,
-                    ..
-                } => FiscalError::CsdExpired {
-                    record: key.external_ref.clone(),
-                    no_certificado,
-                    not_after,
-                    at,
-                },
-                source => FiscalError::Cfdi {
-                    record: key.external_ref.clone(),
-                    source: Box::new(source),
-                },
-            })?;
-            self.journal.begin(key, &crate::to_xml(&doc)).await?;
+        t.csd.seal(&mut doc).map_err(|e| match e {
+            crate::Error::CertificateNotValid {
+                no_certificado,
+                at,
+                not_after,
+                ..
+            } => FiscalError::CsdExpired {
+                record: key.external_ref.clone(),
+                no_certificado,
+                not_after,
+                at,
+            },
+            source => FiscalError::Cfdi {
+                record: key.external_ref.clone(),
+                source: Box::new(source),
+            },
+        })?;
+        let sealed = crate::to_xml(&doc);
+        let Some(first) = t.pacs.first() else {
+            // No PAC to send it to: nothing is journalled, nothing can carry a UUID.
+            return Err(FiscalError::Pac {
+                record: key.external_ref.clone(),
+                source: Box::new(PacError::AllFailed { errors: Vec::new() }),
+            });
+        };
+        match self
+            .journal
+            .begin_sending(key, &sealed, first.name())
+            .await?
+        {
+            // Ours, durably pending and recorded as going to the first PAC: no need to read it back.
+            None => {
+                self.send_pending(t, key, kind, Pending::begun(sealed, &doc, first.name()))
+                    .await
+            }
+            Some(entry) => self.continue_entry(t, key, kind, entry).await,
         }
-        self.send_pending(t, key, kind).await
+    }
+
+    /// Continues from a journal entry just read: returns a stamp, re-sends a pending document.
+    async fn continue_entry(
+        &self,
+        t: &Tenant,
+        key: &FiscalKey,
+        kind: FiscalDocumentKind,
+        entry: JournalEntry,
+    ) -> Result<FiscalStamp, FiscalError> {
+        match entry {
+            JournalEntry::Stamped(s) => Ok(s),
+            JournalEntry::Pending { sealed, attempts } => {
+                self.send_pending(
+                    t,
+                    key,
+                    kind,
+                    Pending {
+                        sealed,
+                        attempts,
+                        doc: None,
+                        journalled: None,
+                    },
+                )
+                .await
+            }
+            other => Err(FiscalError::Store(erp_hub_core::Error::conflict(format!(
+                "{key}: unexpected journal entry {other:?}"
+            )))),
+        }
     }
 
     async fn send_pending(
@@ -632,16 +681,14 @@ impl CfdiStep {
         t: &Tenant,
         key: &FiscalKey,
         kind: FiscalDocumentKind,
+        pending: Pending<'_>,
     ) -> Result<FiscalStamp, FiscalError> {
-        let (sealed, attempts) = match self.journal.get(key).await? {
-            Some(JournalEntry::Stamped(s)) => return Ok(s),
-            Some(JournalEntry::Pending { sealed, attempts }) => (sealed, attempts),
-            _ => {
-                return Err(FiscalError::Store(erp_hub_core::Error::conflict(format!(
-                    "{key}: the pending document disappeared from the journal"
-                ))));
-            }
-        };
+        let Pending {
+            sealed,
+            attempts,
+            doc,
+            journalled,
+        } = pending;
         let record = &key.external_ref;
         let pac_err = |source: PacError| FiscalError::Pac {
             record: record.clone(),
@@ -658,12 +705,12 @@ impl CfdiStep {
                 Some(_) => {
                     // An earlier send to this PAC has no known outcome: recover, then re-send the same bytes.
                     match pac.recover(&sealed).await {
-                        Ok(Some(s)) => return self.complete(key, kind, &sealed, s).await,
+                        Ok(Some(s)) => return self.complete(key, kind, &sealed, doc, s).await,
                         Ok(None) => {}
                         Err(e) => return Err(pac_err(still_uncertain(&name, &e))),
                     }
                     return match once.stamp(&sealed).await {
-                        Ok(s) => self.complete(key, kind, &sealed, s).await,
+                        Ok(s) => self.complete(key, kind, &sealed, doc, s).await,
                         Err(e @ PacError::Rejected { .. }) => {
                             // No stamp to recover and the document itself is refused (a stamped one would
                             // be answered with the existing stamp): nothing carries a UUID.
@@ -674,9 +721,12 @@ impl CfdiStep {
                     };
                 }
                 None => {
-                    self.journal.sending(key, &name).await?;
+                    // Journalled before the request leaves, unless begin_sending already did it.
+                    if journalled != Some(name.as_str()) {
+                        self.journal.sending(key, &name).await?;
+                    }
                     match once.stamp(&sealed).await {
-                        Ok(s) => return self.complete(key, kind, &sealed, s).await,
+                        Ok(s) => return self.complete(key, kind, &sealed, doc, s).await,
                         Err(e) if failover_allowed(&e) => {
                             self.journal.not_stamped(key, &name).await?;
                             refusals.push(e);
@@ -695,17 +745,27 @@ impl CfdiStep {
         Err(pac_err(PacError::AllFailed { errors: refusals }))
     }
 
+    /// Journals the stamp `s` of the sealed document `sealed` (parsed for its total and number unless `doc`,
+    /// the same document, is at hand).
     async fn complete(
         &self,
         key: &FiscalKey,
         kind: FiscalDocumentKind,
         sealed: &str,
+        doc: Option<&Comprobante>,
         s: Stamped,
     ) -> Result<FiscalStamp, FiscalError> {
-        let doc = crate::parse_str(sealed).map_err(|source| FiscalError::Cfdi {
-            record: key.external_ref.clone(),
-            source: Box::new(source),
-        })?;
+        let parsed;
+        let doc = match doc {
+            Some(d) => d,
+            None => {
+                parsed = crate::parse_str(sealed).map_err(|source| FiscalError::Cfdi {
+                    record: key.external_ref.clone(),
+                    source: Box::new(source),
+                })?;
+                &parsed
+            }
+        };
         let stamp = FiscalStamp::new(
             super::SCHEME,
             kind,
@@ -715,9 +775,31 @@ impl CfdiStep {
             doc.total,
             s.xml,
         )
-        .with_number(doc.serie, doc.folio);
+        .with_number(doc.serie.clone(), doc.folio.clone());
         self.journal.complete(key, &stamp).await?;
         Ok(stamp)
+    }
+}
+
+/// A pending document about to be (re)sent: its sealed bytes and journalled attempts.
+struct Pending<'a> {
+    sealed: String,
+    attempts: Vec<CertifierAttempt>,
+    /// The sealed document itself, when this call built it (saves parsing `sealed` again).
+    doc: Option<&'a Comprobante>,
+    /// The PAC whose first send this call has already journalled ([`StampJournal::begin_sending`]).
+    journalled: Option<&'a str>,
+}
+
+impl<'a> Pending<'a> {
+    /// A document this call just began with `begin_sending` to `first`.
+    fn begun(sealed: String, doc: &'a Comprobante, first: &'a str) -> Self {
+        Self {
+            sealed,
+            attempts: Vec::new(),
+            doc: Some(doc),
+            journalled: Some(first),
+        }
     }
 }
 

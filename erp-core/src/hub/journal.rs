@@ -9,11 +9,14 @@
 //! * SQLite: writes are group-committed (see [`SqliteStampJournal`]);
 //! * [`begin`](StampJournal::begin) inserts with `ON CONFLICT DO NOTHING` and reads the row back in the same
 //!   transaction: the first committed sealed document wins, and every racing worker (task or process) gets that
-//!   one back;
-//! * [`sending`](StampJournal::sending), [`not_stamped`](StampJournal::not_stamped) and
-//!   [`complete`](StampJournal::complete) read the row under the write lock (SQLite `BEGIN IMMEDIATE`,
-//!   PostgreSQL `SELECT … FOR UPDATE`), so two completions of one document are serialised and the second
-//!   sees the first UUID;
+//!   one back; [`begin_sending`](StampJournal::begin_sending) is the same insert with the certifier already in
+//!   the row's attempts (one commit for a new document's `begin` and first `sending`), and it tells the
+//!   worker whose insert won (`None`) from the others (the existing entry);
+//! * [`sending`](StampJournal::sending) and [`not_stamped`](StampJournal::not_stamped) read the row under the
+//!   write lock (SQLite `BEGIN IMMEDIATE`, PostgreSQL `SELECT … FOR UPDATE`); [`complete`](StampJournal::complete)
+//!   upserts the stamp over a pending (or missing) row only and, when that changes nothing, reads the stamped
+//!   row under the lock its conflict took: two completions of one document are serialised and the second sees
+//!   the first UUID;
 //! * completion order: `complete` takes the next number of the tenant's counter row (`hub_fiscal_completions`)
 //!   and holds its lock until commit, so [`stamped`](StampJournal::stamped) lists documents in commit order.
 //!
@@ -133,6 +136,11 @@ pub(super) enum Op {
         key: FiscalKey,
         sealed: String,
     },
+    BeginSending {
+        key: FiscalKey,
+        sealed: String,
+        certifier: String,
+    },
     Sending {
         key: FiscalKey,
         certifier: String,
@@ -161,7 +169,8 @@ fn cancellation_of(json: Option<String>) -> Result<Option<Cancellation>> {
     .transpose()
 }
 
-/// What a write returns: the entry for `begin`, nothing for the others.
+/// What a write returns: the entry for `begin`, the existing entry (`None`: begun) for `begin_sending`,
+/// nothing for the others.
 type Reply = Result<Option<JournalEntry>>;
 
 /// The SQL of both journals (both drivers take `$n` parameters). `$lock` locks the row read before a change on
@@ -236,6 +245,47 @@ macro_rules! sql_journal {
                         .map_err(db)?;
                         // Read back in the same transaction: ours, or the one that was there first. Only on
                         // PostgreSQL can an `abandon` slip in between (after our insert did nothing).
+                        match Self::read_locked(tx, key).await? {
+                            Some(entry) => Ok(Some(entry)),
+                            None => Err(Error::Transient {
+                                message: format!(
+                                    "{key}: the fiscal document was dropped while it was being journalled; retry"
+                                ),
+                                source: None,
+                            }),
+                        }
+                    }
+                    Op::BeginSending {
+                        key,
+                        sealed,
+                        certifier,
+                    } => {
+                        // One statement: the row is born pending with the certifier recorded, so the commit
+                        // that makes the document durable also says where it may be going.
+                        let attempts = attempts_json(&[CertifierAttempt {
+                            certifier: certifier.clone(),
+                            definitely_not_stamped: false,
+                        }])?;
+                        let inserted = sqlx::query(
+                            "INSERT INTO hub_fiscal_documents \
+                             (tenant, kind, external_ref, state, sealed, attempts, created_at, updated_at) \
+                             VALUES ($1, $2, $3, 'pending', $4, $5, $6, $6) \
+                             ON CONFLICT (tenant, kind, external_ref) DO NOTHING",
+                        )
+                        .bind(&key.tenant)
+                        .bind(key.kind.as_str())
+                        .bind(&key.external_ref)
+                        .bind(sealed)
+                        .bind(attempts)
+                        .bind(now_ms())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected();
+                        if inserted > 0 {
+                            return Ok(None);
+                        }
+                        // Another worker's entry, returned unchanged (as `begin` would).
                         match Self::read_locked(tx, key).await? {
                             Some(entry) => Ok(Some(entry)),
                             None => Err(Error::Transient {
@@ -337,15 +387,10 @@ macro_rules! sql_journal {
                         Ok(None)
                     }
                     Op::Complete { key, stamp } => {
-                        if let Some(JournalEntry::Stamped(existing)) =
-                            Self::read_locked(tx, key).await?
-                        {
-                            return if existing.uuid == stamp.uuid {
-                                Ok(None)
-                            } else {
-                                Err(second_uuid(key, &existing.uuid, &stamp.uuid))
-                            };
-                        }
+                        // No read first: the insert below changes only a pending (or missing) row, and when it
+                        // changes nothing the row is read then (a stamp already there: the same UUID is a
+                        // no-op, another one a Conflict). A repeated completion so takes a counter number it
+                        // does not use, a harmless gap (only the order of the numbers matters).
                         // The tenant's counter row stays locked until commit: completion numbers follow
                         // commit order.
                         let completion: i64 = sqlx::query(
@@ -395,10 +440,10 @@ macro_rules! sql_journal {
                         if done.rows_affected() > 0 {
                             return Ok(None);
                         }
-                        // Stamped by another worker after our read (PostgreSQL, the row did not exist yet):
-                        // the row is locked by the conflict now, and this statement sees its stamp. The caller
-                        // rolls back on the error; on a replay of the same UUID the skipped counter value
-                        // leaves a harmless gap in the completion numbers.
+                        // Already stamped (earlier, or by another worker since: the row is locked by the
+                        // conflict now, and this statement sees its stamp). The caller rolls back on the
+                        // error; on a replay of the same UUID the skipped counter value leaves a harmless gap
+                        // in the completion numbers.
                         match Self::read_locked(tx, key).await? {
                             Some(JournalEntry::Stamped(existing)) if existing.uuid == stamp.uuid => {
                                 Ok(None)
@@ -441,6 +486,20 @@ macro_rules! sql_journal {
                 })
                 .await?
                 .ok_or_else(|| corrupt("begin returned no entry"))
+            }
+
+            async fn begin_sending(
+                &self,
+                key: &FiscalKey,
+                sealed: &str,
+                certifier: &str,
+            ) -> Result<Option<JournalEntry>> {
+                self.write(Op::BeginSending {
+                    key: key.clone(),
+                    sealed: sealed.to_owned(),
+                    certifier: certifier.to_owned(),
+                })
+                .await
             }
 
             async fn sending(&self, key: &FiscalKey, certifier: &str) -> Result<()> {
@@ -540,9 +599,11 @@ macro_rules! sql_journal {
 ///
 /// **Group commit.** SQLite has one writer at a time and every commit waits for the disk (`synchronous=FULL`),
 /// so the writes of all the journals of one store go through one writer task, which runs whatever writes
-/// are waiting (up to 64) in one `BEGIN IMMEDIATE` transaction, each under its own savepoint (a failed write
-/// is rolled back alone and answered with its error), commits once, and only then answers each caller: every
-/// write is still on disk when its call returns, and concurrent stamps share the disk flush.
+/// are waiting (up to 64) in one `BEGIN IMMEDIATE` transaction, commits once, and only then answers each
+/// caller: every write is still on disk when its call returns, and concurrent stamps share the disk flush. A
+/// failed write is rolled back alone and answered with its error (the round is then re-run with a savepoint
+/// per write; savepoints are left out of the common case, where every statement costs a round trip to the
+/// connection's thread).
 #[cfg(feature = "sqlite")]
 #[derive(Debug, Clone)]
 pub struct SqliteStampJournal {
@@ -630,22 +691,60 @@ impl SqliteStampJournal {
         }
     }
 
+    /// One round: the waiting writes in one transaction, committed once. Every write runs without a savepoint
+    /// (each statement is a round trip to the connection's thread, and this is the writer's hot path); if
+    /// one fails, the transaction is rolled back whole and the round is run again with a savepoint per write
+    /// ([`round_isolated`](Self::round_isolated)), so a failed write is still undone alone and answered with
+    /// its own error. The writes are replayed in the same order on the same database state, so they do the
+    /// same thing again.
     async fn round(
         pool: &sqlx::SqlitePool,
         jobs: &[(Op, tokio::sync::oneshot::Sender<Reply>)],
     ) -> Vec<Reply> {
-        let failed = |what: &str, e: &Error| -> Vec<Reply> {
-            jobs.iter()
-                .map(|_| {
-                    Err(Error::Transient {
-                        message: format!(
-                            "fiscal journal ({what}): {e}; nothing was committed, retry"
-                        ),
-                        source: None,
-                    })
-                })
-                .collect()
+        let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => tx,
+            Err(e) => return Self::failed(jobs, "begin", &db_error("begin", e)),
         };
+        let mut results = Vec::with_capacity(jobs.len());
+        for (op, _) in jobs {
+            match Self::apply(&mut tx, op).await {
+                Ok(r) => results.push(Ok(r)),
+                Err(_) => {
+                    if let Err(e) = tx.rollback().await {
+                        return Self::failed(jobs, "rollback", &db_error("rollback", e));
+                    }
+                    return Self::round_isolated(pool, jobs).await;
+                }
+            }
+        }
+        match tx.commit().await {
+            Ok(()) => results,
+            Err(e) => Self::failed(jobs, "commit", &db_error("commit", e)),
+        }
+    }
+
+    /// Every job answered with a transient error: nothing of the round was committed.
+    fn failed(
+        jobs: &[(Op, tokio::sync::oneshot::Sender<Reply>)],
+        what: &str,
+        e: &Error,
+    ) -> Vec<Reply> {
+        jobs.iter()
+            .map(|_| {
+                Err(Error::Transient {
+                    message: format!("fiscal journal ({what}): {e}; nothing was committed, retry"),
+                    source: None,
+                })
+            })
+            .collect()
+    }
+
+    /// A round with a savepoint around each write: a failed write is rolled back alone.
+    async fn round_isolated(
+        pool: &sqlx::SqlitePool,
+        jobs: &[(Op, tokio::sync::oneshot::Sender<Reply>)],
+    ) -> Vec<Reply> {
+        let failed = |what: &str, e: &Error| Self::failed(jobs, what, e);
         let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
             Ok(tx) => tx,
             Err(e) => return failed("begin", &db_error("begin", e)),

@@ -1,12 +1,14 @@
 //! One behavioural suite for every fiscal [`StampJournal`]: the in-memory one and the hub's database journals
 //! run it, and so should yours.
 //!
-//! * [`check`]: the protocol of [`crate::fiscal`] step by step (first sealed document wins, certifier
+//! * [`check`]: the protocol of [`crate::fiscal`] step by step (first sealed document wins, `begin_sending`
+//!   begins a new document with its first certifier and leaves an existing entry alone, certifier
 //!   attempts in order, abandon, complete once, a second UUID refused, completion order per tenant and kind,
 //!   cancellations of stamped documents only, a terminal cancellation state never replaced);
 //! * [`race`] (feature `hub`): workers racing on the same documents, through one journal or several (several
 //!   pools on one database, as several processes would have): every racer gets the same sealed document,
-//!   exactly one UUID per document is kept, and every completion is listed once.
+//!   exactly one racer is told it began a document with `begin_sending`, exactly one UUID per document is
+//!   kept, and every completion is listed once.
 //!
 //! Each run writes only documents of the tenant it is given, so runs can share a database.
 
@@ -273,7 +275,112 @@ pub async fn check(journal: &dyn StampJournal, tenant: &str) -> Outcome {
     ensure(others.is_empty(), "stamped per tenant", || {
         format!("another tenant lists {others:?}")
     })?;
+    check_begin_sending(journal, tenant, &inv, &s1).await?;
     check_cancellations(journal, &inv, &s1).await
+}
+
+/// `begin_sending`: a new document is begun with its first certifier in one call; an existing entry is
+/// returned unchanged. Leaves no entry behind (`inv` stays stamped with `s1`).
+async fn check_begin_sending(
+    journal: &dyn StampJournal,
+    tenant: &str,
+    inv: &FiscalKey,
+    s1: &FiscalStamp,
+) -> Outcome {
+    let key = FiscalKey::new(tenant, EntityKind::Invoice, "bs-1");
+    let step = "begin_sending a new document";
+    let got = journal
+        .begin_sending(&key, "sealed-E", "finkok")
+        .await
+        .step(step)?;
+    ensure(got.is_none(), step, || {
+        format!("expected None (begun by this call), got {got:?}")
+    })?;
+    let (sealed, attempts) = pending(journal.get(&key).await.step(step)?, step)?;
+    ensure(
+        sealed == "sealed-E" && attempts == vec![("finkok".to_owned(), false)],
+        step,
+        || format!("stored {sealed:?} with attempts {attempts:?}"),
+    )?;
+
+    let step = "begin_sending an existing pending document";
+    let got = journal
+        .begin_sending(&key, "sealed-F", "sw")
+        .await
+        .step(step)?;
+    let (sealed, attempts) = pending(got, step)?;
+    ensure(
+        sealed == "sealed-E" && attempts == vec![("finkok".to_owned(), false)],
+        step,
+        || format!("expected the existing entry, got {sealed:?} with {attempts:?}"),
+    )?;
+    let (sealed, attempts) = pending(journal.get(&key).await.step(step)?, step)?;
+    ensure(
+        sealed == "sealed-E" && attempts == vec![("finkok".to_owned(), false)],
+        step,
+        || format!("the existing entry changed: {sealed:?} with {attempts:?}"),
+    )?;
+
+    let step = "begin_sending a stamped document";
+    let got = journal
+        .begin_sending(inv, "sealed-G", "sw")
+        .await
+        .step(step)?;
+    ensure(stamped_uuid(got, step)? == *s1, step, || {
+        "returned another stamp".into()
+    })?;
+    ensure(
+        stamped_uuid(journal.get(inv).await.step(step)?, step)? == *s1,
+        step,
+        || "the stamp changed".into(),
+    )?;
+
+    // Begun elsewhere and sent nowhere yet: either answer is allowed (see the trait docs), and a `None` must
+    // have recorded the certifier.
+    let step = "begin_sending a document begun without certifier";
+    let other = FiscalKey::new(tenant, EntityKind::Invoice, "bs-2");
+    journal.begin(&other, "sealed-H").await.step(step)?;
+    let got = journal
+        .begin_sending(&other, "sealed-H", "finkok")
+        .await
+        .step(step)?;
+    let (sealed, attempts) = pending(journal.get(&other).await.step(step)?, step)?;
+    let expected: Vec<(String, bool)> = match &got {
+        None => vec![("finkok".to_owned(), false)],
+        Some(_) => Vec::new(),
+    };
+    ensure(
+        sealed == "sealed-H"
+            && attempts == expected
+            && got.as_ref().is_none_or(|e| matches!(e, JournalEntry::Pending { sealed, attempts } if sealed == "sealed-H" && attempts.is_empty())),
+        step,
+        || format!("returned {got:?}, stored {sealed:?} with {attempts:?}"),
+    )?;
+
+    // Abandoned: the next begin_sending begins afresh.
+    let step = "begin_sending after abandon";
+    journal.abandon(&key).await.step(step)?;
+    journal.abandon(&other).await.step(step)?;
+    let got = journal
+        .begin_sending(&key, "sealed-I", "sw")
+        .await
+        .step(step)?;
+    ensure(got.is_none(), step, || {
+        format!("expected None after abandon, got {got:?}")
+    })?;
+    let (sealed, attempts) = pending(journal.get(&key).await.step(step)?, step)?;
+    ensure(
+        sealed == "sealed-I" && attempts == vec![("sw".to_owned(), false)],
+        step,
+        || format!("stored {sealed:?} with attempts {attempts:?}"),
+    )?;
+    journal.abandon(&key).await.step(step)?;
+    ensure(
+        journal.get(&key).await.step(step)?.is_none()
+            && journal.get(&other).await.step(step)?.is_none(),
+        step,
+        || "an abandoned entry survived".into(),
+    )
 }
 
 /// Cancellations of the stamped invoice `inv` (stamp `s1`).
@@ -356,7 +463,8 @@ async fn check_cancellations(
 /// several journals on one database). Run it on a multi-threaded runtime for real parallelism.
 ///
 /// 1. 8 racers `begin` each of 12 documents with their own sealed bytes: all of them (and a later `get`) see
-///    the same sealed document;
+///    the same sealed document; 8 racers `begin_sending` 12 other documents, each with its own certifier:
+///    exactly one per document is told it began it, and the journal holds its sealed bytes and certifier;
 /// 2. 4 racers `complete` each document with their own UUID: exactly one succeeds, the others get a
 ///    `Conflict`, and the journal keeps the winner's UUID;
 /// 3. `stamped` lists every document once.
@@ -408,6 +516,8 @@ pub async fn race(journals: &[std::sync::Arc<dyn StampJournal>], tenant: &str) -
             format!("{k}: stored {sealed}, racers saw {:?}", winner.get(&k))
         })?;
     }
+
+    race_begin_sending(journals, tenant).await?;
 
     let mut tasks = Vec::new();
     for racer in 0..4usize {
@@ -470,5 +580,80 @@ pub async fn race(journals: &[std::sync::Arc<dyn StampJournal>], tenant: &str) -
         "race stamped",
         || format!("expected {DOCS} distinct stamps, got {}", listed.len()),
     )?;
+    Ok(())
+}
+
+/// Racers `begin_sending` the same new documents, each with its own sealed bytes and certifier: per document
+/// exactly one gets `None` (begun by it), every other one gets the winner's pending entry, and the journal
+/// keeps the winner's sealed document with the winner's certifier only.
+#[cfg(feature = "hub")]
+async fn race_begin_sending(
+    journals: &[std::sync::Arc<dyn StampJournal>],
+    tenant: &str,
+) -> Outcome {
+    const DOCS: usize = 12;
+    let key = |d: usize| FiscalKey::new(tenant, EntityKind::Invoice, format!("race-bs-{d}"));
+    let mut tasks = Vec::new();
+    for racer in 0..8usize {
+        let j = journals[racer % journals.len()].clone();
+        let keys: Vec<FiscalKey> = (0..DOCS).map(key).collect();
+        tasks.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for d in 0..keys.len() {
+                let k = &keys[(d + racer * 7) % keys.len()];
+                let got = j
+                    .begin_sending(k, &format!("sealed-by-{racer}"), &format!("pac-{racer}"))
+                    .await?;
+                seen.push((k.clone(), racer, got));
+            }
+            Ok::<_, crate::Error>(seen)
+        }));
+    }
+    let step = "race begin_sending";
+    let mut begun: std::collections::HashMap<FiscalKey, Vec<usize>> = Default::default();
+    let mut others: Vec<(FiscalKey, usize, String)> = Vec::new();
+    for t in tasks {
+        let seen = t
+            .await
+            .map_err(|e| Failure::Violated {
+                step,
+                message: format!("task failed: {e}"),
+            })?
+            .step(step)?;
+        for (k, racer, got) in seen {
+            match got {
+                None => begun.entry(k).or_default().push(racer),
+                Some(entry) => {
+                    let (sealed, _) = pending(Some(entry), step)?;
+                    others.push((k, racer, sealed));
+                }
+            }
+        }
+    }
+    let mut winner = std::collections::HashMap::new();
+    for d in 0..DOCS {
+        let k = key(d);
+        let racers = begun.remove(&k).unwrap_or_default();
+        ensure(racers.len() == 1, step, || {
+            format!(
+                "{k}: {} racers were told they began it: {racers:?}",
+                racers.len()
+            )
+        })?;
+        let w = racers[0];
+        let (sealed, attempts) = pending(journals[0].get(&k).await.step(step)?, step)?;
+        ensure(
+            sealed == format!("sealed-by-{w}") && attempts == vec![(format!("pac-{w}"), false)],
+            step,
+            || format!("{k}: racer {w} began it, the journal holds {sealed:?} with {attempts:?}"),
+        )?;
+        winner.insert(k, w);
+    }
+    for (k, racer, sealed) in others {
+        let w = winner.get(&k).copied().unwrap_or(usize::MAX);
+        ensure(sealed == format!("sealed-by-{w}"), step, || {
+            format!("{k}: racer {racer} got {sealed:?}, racer {w} began it")
+        })?;
+    }
     Ok(())
 }
