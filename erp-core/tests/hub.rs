@@ -16,7 +16,7 @@ use erp_hub_core::adapter::{
 };
 use erp_hub_core::hub::{
     ClaimRequest, Completion, Enqueued, Hub, HubConfig, HubStore, Lease, NewRecord, RecordFilter,
-    RecordState, Scope, Verdict,
+    RecordId, RecordState, Scope, Verdict,
 };
 use erp_hub_core::model::{CreditNote, Customer, EntityKind, Invoice, Item, Payment, RemoteRef};
 use erp_hub_core::testing::{Fault, MemoryErp};
@@ -199,6 +199,22 @@ async fn dead_letter_blocks_dependents_and_requeue(store: Arc<dyn HubStore>) {
     );
 }
 
+/// Record `id` was sent by worker-a, whose lease ran out, and completed by worker-b as `C-b`.
+async fn assert_taken_over(store: &Arc<dyn HubStore>, id: RecordId) {
+    let rec = store.record(id).await.unwrap().unwrap();
+    assert_eq!(rec.state, RecordState::Done);
+    assert_eq!(rec.remote.as_ref().map(|r| r.id.as_str()), Some("C-b"));
+    let outcomes: Vec<_> = rec
+        .history
+        .iter()
+        .map(|h| (h.outcome.as_str(), h.worker.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("lease_expired", "worker-a"), ("done", "worker-b")]
+    );
+}
+
 async fn lease_stolen_is_fenced(store: Arc<dyn HubStore>) {
     let scope = Scope::new("acme", "memory:1");
     store
@@ -296,18 +312,7 @@ async fn lease_stolen_is_fenced(store: Arc<dyn HubStore>) {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
-    let rec = store.record(id).await.unwrap().unwrap();
-    assert_eq!(rec.state, RecordState::Done);
-    assert_eq!(rec.remote.as_ref().map(|r| r.id.as_str()), Some("C-b"));
-    let outcomes: Vec<_> = rec
-        .history
-        .iter()
-        .map(|h| (h.outcome.as_str(), h.worker.as_str()))
-        .collect();
-    assert_eq!(
-        outcomes,
-        [("lease_expired", "worker-a"), ("done", "worker-b")]
-    );
+    assert_taken_over(&store, id).await;
 }
 
 /// `complete_and_claim` (one transaction per batch on SQLite and PostgreSQL): the completion is fenced by the
@@ -408,18 +413,7 @@ async fn complete_and_claim_fences_and_claims(store: Arc<dyn HubStore>) {
         ["c-2"]
     );
     let id2 = got_b2[0].id;
-    let rec = store.record(id1).await.unwrap().unwrap();
-    assert_eq!(rec.state, RecordState::Done);
-    assert_eq!(rec.remote.as_ref().map(|r| r.id.as_str()), Some("C-b"));
-    let outcomes: Vec<_> = rec
-        .history
-        .iter()
-        .map(|h| (h.outcome.as_str(), h.worker.as_str()))
-        .collect();
-    assert_eq!(
-        outcomes,
-        [("lease_expired", "worker-a"), ("done", "worker-b")]
-    );
+    assert_taken_over(&store, id1).await;
     // B's lease on c-2 runs out while it sends, nobody takes it: its completion is written and the same call
     // does not claim c-2 again.
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -24,6 +24,8 @@
 //! sqlite|postgres` one store of the engine part; `--batch N` the engine's batch size (default 10, the hub's
 //! default).
 
+mod load;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,19 +36,21 @@ use erp_hub_core::hub::{
     Hub, HubConfig, HubStore, NewRecord, PgStore, RecordFilter, RecordState, Scope, SqliteStore,
 };
 use erp_hub_core::model::{
-    AccountMapping, CreditNote, Customer, DocRef, Invoice, InvoiceLine, Item, ItemKind, PartyRef,
-    Payment,
+    AccountMapping, CreditNote, Customer, DocRef, Invoice, InvoiceLine, PartyRef, Payment,
 };
 use erp_hub_core::money::Currency;
 use erp_hub_core::tax::{Tax, TaxRate};
 use erp_hub_core::testing::MemoryErp;
 use erp_quickbooks::testing::{INITIAL_ACCESS_TOKEN, INITIAL_REFRESH_TOKEN, MockQuickBooks};
 use erp_quickbooks::{QuickBooksAdapter, QuickBooksConfig, TaxMode};
+use load::{TENANTS, enqueue_families, fresh_database};
 use rust_decimal_macros::dec;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
-const TENANTS: [&str; 3] = ["norte-mx", "sol-mx", "pacifico-us"];
+/// The connection of every scope the MemoryErp-side load runs in.
+const MEMORY_CONNECTION: &str = "memory:1";
+
 const QB_PER_MINUTE: u32 = 500;
 const QB_CONCURRENT: u32 = 10;
 const QB_LATENCY: Duration = Duration::from_millis(200);
@@ -250,7 +254,7 @@ async fn engine(args: &Args) -> BoxResult<()> {
         match &database_url {
             _ if !run("postgres") => {}
             Some(url) => {
-                let store = PgStore::connect(&fresh_database(url).await?).await?;
+                let store = PgStore::connect(&fresh_database(url, "sync_bench").await?).await?;
                 let rate = engine_run(Arc::new(store), families, workers, args.batch).await?;
                 print_rate("postgres", records, workers, args.batch, rate);
             }
@@ -279,7 +283,7 @@ async fn engine_run(
     workers: usize,
     batch: usize,
 ) -> BoxResult<f64> {
-    enqueue_families(store.as_ref(), families).await?;
+    enqueue_families(store.as_ref(), families, MEMORY_CONNECTION).await?;
     let hub = Hub::new(
         Arc::clone(&store),
         HubConfig::default()
@@ -325,68 +329,5 @@ async fn engine_run(
 }
 
 fn scope(tenant: &str) -> Scope {
-    Scope::new(tenant, "memory:1")
-}
-
-async fn enqueue_families(store: &dyn HubStore, families: usize) -> BoxResult<()> {
-    let date = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).ok_or("date")?;
-    let iva = || Tax::transferred("IVA", TaxRate::Percent(dec!(16)));
-    let mut batch = Vec::new();
-    for n in 0..families {
-        let t = TENANTS[n % TENANTS.len()];
-        let (c, it, inv) = (format!("c{n}"), format!("it{n}"), format!("inv{n}"));
-        let invoice = Invoice::new(&inv, PartyRef::external(&c), date, Currency::MXN).with_line(
-            InvoiceLine::new("Servicio", dec!(10), dec!(100))
-                .with_item(&it)
-                .with_tax(iva()),
-        );
-        let ops = [
-            WriteOp::CreateCreditNote(
-                CreditNote::new(
-                    format!("cn{n}"),
-                    PartyRef::external(&c),
-                    DocRef::external(&inv),
-                    date,
-                    Currency::MXN,
-                )
-                .with_line(InvoiceLine::new("Descuento", dec!(1), dec!(100)).with_tax(iva())),
-            ),
-            WriteOp::RecordPayment(
-                Payment::new(
-                    format!("pay{n}"),
-                    PartyRef::external(&c),
-                    date,
-                    Currency::MXN,
-                    dec!(500),
-                )
-                .apply_to(DocRef::external(&inv), dec!(500)),
-            ),
-            WriteOp::CreateInvoice(invoice),
-            WriteOp::UpsertItem(Item::new(
-                &it,
-                format!("SKU{n}"),
-                format!("Servicio {n}"),
-                ItemKind::Service,
-            )),
-            WriteOp::UpsertCustomer(Customer::new(&c, format!("Cliente {n} SA"))),
-        ];
-        batch.extend(ops.into_iter().map(|op| NewRecord::new(scope(t), op)));
-        if batch.len() >= 500 {
-            store.enqueue(&batch).await?;
-            batch.clear();
-        }
-    }
-    store.enqueue(&batch).await?;
-    Ok(())
-}
-
-async fn fresh_database(admin: &str) -> BoxResult<String> {
-    use sqlx::Connection as _;
-    let name = format!("sync_bench_{:08x}", rand::random::<u32>());
-    let mut conn = sqlx::PgConnection::connect(admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await?;
-    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-    Ok(format!("{base}/{name}"))
+    Scope::new(tenant, MEMORY_CONNECTION)
 }

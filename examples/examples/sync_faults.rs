@@ -25,6 +25,8 @@
 //! Last line: `records=10000 duplicates=0 lost=0 dead_letters=<n> log_complete=true` (`dead_letters` and
 //! `duplicates`/`lost` summed over both phases).
 
+mod load;
+
 use std::collections::HashMap;
 use std::process::{Child, Command};
 use std::sync::Arc;
@@ -36,21 +38,18 @@ use erp_hub_core::adapter::{
     WriteOp,
 };
 use erp_hub_core::hub::{
-    Hub, HubConfig, HubStore, NewRecord, PgStore, RecordFilter, RecordState, Scope, SqliteStore,
+    Hub, HubConfig, HubStore, PgStore, RecordFilter, RecordState, Scope, SqliteStore,
 };
-use erp_hub_core::model::{
-    CreditNote, Customer, DocRef, EntityKind, Invoice, InvoiceLine, Item, ItemKind, PartyRef,
-    Payment, RemoteRef,
-};
-use erp_hub_core::money::Currency;
-use erp_hub_core::tax::{Tax, TaxRate};
+use erp_hub_core::model::{CreditNote, Customer, EntityKind, Invoice, Item, Payment, RemoteRef};
 use erp_hub_core::{Error, Result as HubResult};
-use rust_decimal_macros::dec;
+use load::{TENANTS, enqueue_families, fresh_database};
 use sqlx::{PgPool, SqlitePool};
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
-const TENANTS: [&str; 3] = ["norte-mx", "sol-mx", "pacifico-us"];
+/// The connection of every scope the MemoryErp-side load runs in.
+const CONNECTION: &str = "fake-erp:1";
+
 const ERP_SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS fake_erp_records (tenant TEXT NOT NULL, kind TEXT NOT NULL, \
      external_ref TEXT NOT NULL, remote_id TEXT NOT NULL)",
@@ -92,7 +91,7 @@ async fn main() -> BoxResult<()> {
     // Phase 1: SQLite, one process at a time, killed three times.
     let t = Instant::now();
     let store = SqliteStore::open(&hub_db).await?;
-    enqueue_all(&store, families).await?;
+    enqueue_families(&store, families, CONNECTION).await?;
     drop(store);
     Ledger::Sqlite(erp_sqlite(&erp_db).await?).init().await?;
     let me = std::env::current_exe()?;
@@ -126,9 +125,9 @@ async fn main() -> BoxResult<()> {
 
     // Phase 2: PostgreSQL, four worker processes, two killed and replaced.
     let t = Instant::now();
-    let url = fresh_database(&database_url).await?;
+    let url = fresh_database(&database_url, "sync_faults").await?;
     let store = PgStore::connect(&url).await?;
-    enqueue_all(&store, families).await?;
+    enqueue_families(&store, families, CONNECTION).await?;
     Ledger::Pg(store.pool().clone()).init().await?;
     let spawn_pg = |name: &str| -> std::io::Result<Child> {
         Command::new(&me)
@@ -217,7 +216,7 @@ async fn child(args: &[String]) -> BoxResult<()> {
 }
 
 fn scope(tenant: &str) -> Scope {
-    Scope::new(tenant, "fake-erp:1")
+    Scope::new(tenant, CONNECTION)
 }
 
 async fn erp_sqlite(path: &std::path::Path) -> BoxResult<SqlitePool> {
@@ -232,69 +231,6 @@ async fn erp_sqlite(path: &std::path::Path) -> BoxResult<SqlitePool> {
         .max_connections(1)
         .connect_with(opts)
         .await?)
-}
-
-async fn fresh_database(admin: &str) -> BoxResult<String> {
-    use sqlx::Connection as _;
-    let name = format!("sync_faults_{:08x}", rand::random::<u32>());
-    let mut conn = sqlx::PgConnection::connect(admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await?;
-    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-    Ok(format!("{base}/{name}"))
-}
-
-async fn enqueue_all(store: &dyn HubStore, families: usize) -> BoxResult<()> {
-    let date = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).ok_or("date")?;
-    let iva = || Tax::transferred("IVA", TaxRate::Percent(dec!(16)));
-    let mut batch = Vec::new();
-    for n in 0..families {
-        let t = TENANTS[n % TENANTS.len()];
-        let (c, it, inv) = (format!("c{n}"), format!("it{n}"), format!("inv{n}"));
-        let invoice = Invoice::new(&inv, PartyRef::external(&c), date, Currency::MXN).with_line(
-            InvoiceLine::new("Servicio", dec!(10), dec!(100))
-                .with_item(&it)
-                .with_tax(iva()),
-        );
-        let ops = [
-            WriteOp::CreateCreditNote(
-                CreditNote::new(
-                    format!("cn{n}"),
-                    PartyRef::external(&c),
-                    DocRef::external(&inv),
-                    date,
-                    Currency::MXN,
-                )
-                .with_line(InvoiceLine::new("Descuento", dec!(1), dec!(100)).with_tax(iva())),
-            ),
-            WriteOp::RecordPayment(
-                Payment::new(
-                    format!("pay{n}"),
-                    PartyRef::external(&c),
-                    date,
-                    Currency::MXN,
-                    dec!(500),
-                )
-                .apply_to(DocRef::external(&inv), dec!(500)),
-            ),
-            WriteOp::CreateInvoice(invoice),
-            WriteOp::UpsertItem(Item::new(
-                &it,
-                format!("SKU{n}"),
-                format!("Servicio {n}"),
-                ItemKind::Service,
-            )),
-            WriteOp::UpsertCustomer(Customer::new(&c, format!("Cliente {n} SA"))),
-        ];
-        batch.extend(ops.into_iter().map(|op| NewRecord::new(scope(t), op)));
-        if batch.len() >= 500 {
-            store.enqueue(&batch).await?;
-            batch.clear();
-        }
-    }
-    store.enqueue(&batch).await?;
-    Ok(())
 }
 
 /// The fake ERP's durable state.

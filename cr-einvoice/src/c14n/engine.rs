@@ -78,6 +78,20 @@ struct Open<'a> {
     root_signature: Option<usize>,
 }
 
+impl<'a> Open<'a> {
+    /// A plain child (no namespace declarations or attributes): excluded exactly when not rendered.
+    fn plain(name: &'a str, output: bool, marks: (usize, usize, usize)) -> Self {
+        Open {
+            name,
+            output,
+            excluded: !output,
+            apex: false,
+            marks,
+            root_signature: None,
+        }
+    }
+}
+
 /// An attribute of the current start tag; `uri` holds the prefix until it is resolved.
 struct Attr<'a> {
     qname: &'a str,
@@ -428,14 +442,7 @@ impl<'a, 'o> Engine<'a, 'o> {
                         break;
                     }
                     let marks = (self.scope.len(), self.xml_attrs.len(), self.rendered.len());
-                    self.stack.push(Open {
-                        name,
-                        output,
-                        excluded: !output,
-                        apex: false,
-                        marks,
-                        root_signature: None,
-                    });
+                    self.stack.push(Open::plain(name, output, marks));
                     pos += n + 2;
                 }
                 [] => break,
@@ -475,14 +482,7 @@ impl<'a, 'o> Engine<'a, 'o> {
                 self.write_end_tag(name);
             }
         } else {
-            self.stack.push(Open {
-                name,
-                output,
-                excluded: !output,
-                apex: false,
-                marks,
-                root_signature: None,
-            });
+            self.stack.push(Open::plain(name, output, marks));
         }
         Step::Continue
     }

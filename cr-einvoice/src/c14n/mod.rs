@@ -1,7 +1,10 @@
 //! Canonical XML 1.0 ([C14N]) and Exclusive XML Canonicalization 1.0 ([exc-C14N]).
 //!
-//! A streaming canonicalizer over [`quick_xml`] events, written for the documents this crate
-//! signs and verifies (UTF-8, no DTD). It canonicalizes a whole document or one element
+//! A streaming canonicalizer over a small zero-copy XML tokenizer of its own, written for the
+//! documents this crate signs and verifies (UTF-8, no DTD). The tokenizer replaced `quick_xml`
+//! events here because it lets canonicalization and signature parsing share one pass over
+//! borrowed input (c14n of a 10-line factura went from 32 to 19 µs); parsing documents into the
+//! model still uses `quick_xml`. It canonicalizes a whole document or one element
 //! subtree **in document context** (inherited namespace declarations and, for inclusive
 //! C14N, inherited `xml:*` attributes), optionally leaving out an excluded subtree (the
 //! enveloped `ds:Signature`). Its output is checked byte-for-byte against libxml2

@@ -196,6 +196,20 @@ macro_rules! sql_journal {
                 row.as_ref().map(entry_of).transpose()
             }
 
+            /// The entry of `key` after an insert that may have done nothing: ours, or the one that was
+            /// there first. Only on PostgreSQL can an `abandon` slip in between; that is a transient error.
+            async fn read_back(tx: &mut sqlx::Transaction<'static, $db>, key: &FiscalKey) -> Reply {
+                match Self::read_locked(tx, key).await? {
+                    Some(entry) => Ok(Some(entry)),
+                    None => Err(Error::Transient {
+                        message: format!(
+                            "{key}: the fiscal document was dropped while it was being journalled; retry"
+                        ),
+                        source: None,
+                    }),
+                }
+            }
+
             async fn update_attempts(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 key: &FiscalKey,
@@ -243,17 +257,8 @@ macro_rules! sql_journal {
                         .execute(&mut **tx)
                         .await
                         .map_err(db)?;
-                        // Read back in the same transaction: ours, or the one that was there first. Only on
-                        // PostgreSQL can an `abandon` slip in between (after our insert did nothing).
-                        match Self::read_locked(tx, key).await? {
-                            Some(entry) => Ok(Some(entry)),
-                            None => Err(Error::Transient {
-                                message: format!(
-                                    "{key}: the fiscal document was dropped while it was being journalled; retry"
-                                ),
-                                source: None,
-                            }),
-                        }
+                        // Read back in the same transaction.
+                        Self::read_back(tx, key).await
                     }
                     Op::BeginSending {
                         key,
@@ -286,15 +291,7 @@ macro_rules! sql_journal {
                             return Ok(None);
                         }
                         // Another worker's entry, returned unchanged (as `begin` would).
-                        match Self::read_locked(tx, key).await? {
-                            Some(entry) => Ok(Some(entry)),
-                            None => Err(Error::Transient {
-                                message: format!(
-                                    "{key}: the fiscal document was dropped while it was being journalled; retry"
-                                ),
-                                source: None,
-                            }),
-                        }
+                        Self::read_back(tx, key).await
                     }
                     Op::Sending { key, certifier } => {
                         Self::update_attempts(tx, key, |attempts| {

@@ -73,6 +73,23 @@ fn pending(
     }
 }
 
+/// `entry` is pending with `sealed` and one attempt, at `certifier`, not known to be unstamped; otherwise a
+/// failure of `step` saying `what` was found.
+fn expect_sent_once(
+    entry: Option<JournalEntry>,
+    sealed: &str,
+    certifier: &str,
+    step: &'static str,
+    what: &str,
+) -> Outcome {
+    let (got, attempts) = pending(entry, step)?;
+    ensure(
+        got == sealed && attempts == [(certifier.to_owned(), false)],
+        step,
+        || format!("{what}: {got:?} with attempts {attempts:?}"),
+    )
+}
+
 fn stamped_uuid(entry: Option<JournalEntry>, step: &'static str) -> Result<FiscalStamp, Failure> {
     match entry {
         Some(JournalEntry::Stamped(s)) => Ok(s),
@@ -296,29 +313,28 @@ async fn check_begin_sending(
     ensure(got.is_none(), step, || {
         format!("expected None (begun by this call), got {got:?}")
     })?;
-    let (sealed, attempts) = pending(journal.get(&key).await.step(step)?, step)?;
-    ensure(
-        sealed == "sealed-E" && attempts == vec![("finkok".to_owned(), false)],
-        step,
-        || format!("stored {sealed:?} with attempts {attempts:?}"),
-    )?;
+    let stored = journal.get(&key).await.step(step)?;
+    expect_sent_once(stored, "sealed-E", "finkok", step, "stored")?;
 
     let step = "begin_sending an existing pending document";
     let got = journal
         .begin_sending(&key, "sealed-F", "sw")
         .await
         .step(step)?;
-    let (sealed, attempts) = pending(got, step)?;
-    ensure(
-        sealed == "sealed-E" && attempts == vec![("finkok".to_owned(), false)],
+    expect_sent_once(
+        got,
+        "sealed-E",
+        "finkok",
         step,
-        || format!("expected the existing entry, got {sealed:?} with {attempts:?}"),
+        "expected the existing entry, got",
     )?;
-    let (sealed, attempts) = pending(journal.get(&key).await.step(step)?, step)?;
-    ensure(
-        sealed == "sealed-E" && attempts == vec![("finkok".to_owned(), false)],
+    let stored = journal.get(&key).await.step(step)?;
+    expect_sent_once(
+        stored,
+        "sealed-E",
+        "finkok",
         step,
-        || format!("the existing entry changed: {sealed:?} with {attempts:?}"),
+        "the existing entry changed",
     )?;
 
     let step = "begin_sending a stamped document";
@@ -368,12 +384,8 @@ async fn check_begin_sending(
     ensure(got.is_none(), step, || {
         format!("expected None after abandon, got {got:?}")
     })?;
-    let (sealed, attempts) = pending(journal.get(&key).await.step(step)?, step)?;
-    ensure(
-        sealed == "sealed-I" && attempts == vec![("sw".to_owned(), false)],
-        step,
-        || format!("stored {sealed:?} with attempts {attempts:?}"),
-    )?;
+    let stored = journal.get(&key).await.step(step)?;
+    expect_sent_once(stored, "sealed-I", "sw", step, "stored")?;
     journal.abandon(&key).await.step(step)?;
     ensure(
         journal.get(&key).await.step(step)?.is_none()
