@@ -181,6 +181,20 @@ pub enum Error {
     /// A [`crate::receive`] answer cannot be built as asked (consecutivo tipo, proportion, amounts, length).
     #[error("cannot answer the received document: {0}")]
     Receive(String),
+    /// An aceptado or aceptado parcial was asked for a received document that is not
+    /// [`is_acceptable`](crate::receive::Received::is_acceptable) (a receiver-side finding such as a
+    /// certificate that is expired, not Hacienda's or not the emisor's, a document addressed to someone else,
+    /// or a validation error): only a rechazado can answer it.
+    #[error("cannot accept received comprobante {clave}: {}", codes.join(", "))]
+    NotAcceptable {
+        /// The received document's clave.
+        clave: String,
+        /// The codes of the findings ([`crate::receive::Finding::code`]) and of the validation errors
+        /// ([`crate::validate::Rule::code`]), in that order.
+        codes: Vec<String>,
+        /// [`crate::receive::Received::summary`]: the codes with their detail.
+        summary: String,
+    },
     /// A `MensajeHacienda` answers a clave the caller never sent (see
     /// [`crate::receive::check_mensaje_hacienda`]): nothing of ours is updated from it.
     #[error("the MensajeHacienda answers clave {clave}, which is not one of ours")]
@@ -201,6 +215,7 @@ impl Error {
             | Error::Overflow(_)
             | Error::NotReceivable { .. }
             | Error::Receive(_)
+            | Error::NotAcceptable { .. }
             | Error::UnknownClave { .. } => ErrorKind::InvalidInput,
             Error::Signature(_) => ErrorKind::Signature,
         }

@@ -5,7 +5,8 @@
 //! shape is not parsed yet), verifies its XAdES signature, validates it (totals, clave against emisor and date, codes) and
 //! checks that it is addressed to this receiver and signed with a valid Hacienda certificate of the emisor.
 //! [`Received::respond`] then builds the [`MensajeReceptor`] (aceptado, aceptado parcial or rechazado, with the
-//! `CondicionImpuesto` and the IVA to credit); sign it with [`crate::xades::sign`] and submit it like any
+//! `CondicionImpuesto` and the IVA to credit; a document that is not [`Received::is_acceptable`] can only be
+//! rejected: accepting it is [`Error::NotAcceptable`]); sign it with [`crate::xades::sign`] and submit it like any
 //! document (`api` feature). [`check_mensaje_hacienda`] verifies Hacienda's answer to a document or answer
 //! of ours and refuses one for a clave the caller does not know ([`Error::UnknownClave`]).
 //!
@@ -403,6 +404,31 @@ impl Received {
         self.findings.is_empty() && !self.report.has_errors()
     }
 
+    /// The codes of the findings ([`Finding::code`]) and of the validation errors ([`crate::validate::Rule::code`]).
+    pub fn codes(&self) -> Vec<String> {
+        self.findings
+            .iter()
+            .map(|f| f.code().to_owned())
+            .chain(self.report.errors().map(|i| i.rule.code().to_owned()))
+            .collect()
+    }
+
+    /// `Ok` when `respuesta` may answer this document: a rechazado always, an aceptado or aceptado parcial
+    /// only when the document [`is_acceptable`](Self::is_acceptable).
+    ///
+    /// # Errors
+    /// [`Error::NotAcceptable`] with the findings' and validation errors' codes.
+    pub fn may_answer(&self, respuesta: &Respuesta) -> Result<(), Error> {
+        if respuesta.mensaje == RespuestaReceptor::Rechazado || self.is_acceptable() {
+            return Ok(());
+        }
+        Err(Error::NotAcceptable {
+            clave: self.comprobante.clave.as_str().to_owned(),
+            codes: self.codes(),
+            summary: self.summary(),
+        })
+    }
+
     /// The findings and validation errors in one line of at most 160 characters (`DetalleMensaje`), empty
     /// when there is none.
     pub fn summary(&self) -> String {
@@ -429,15 +455,22 @@ impl Received {
     /// Builds the `MensajeReceptor` answering this comprobante, numbered with the receiver's own
     /// `consecutivo` (its tipo must be 05, 06 or 07 matching the answer) and dated `fecha`.
     ///
+    /// A document that is not [`is_acceptable`](Self::is_acceptable) can only be rejected: an aceptado or
+    /// aceptado parcial for it is refused, so a forged or problematic supplier document never gets its IVA
+    /// credited through this crate.
+    ///
     /// # Errors
-    /// [`Error::Receive`] when the consecutivo's tipo does not match the answer, a proportion lies outside
-    /// 0..=1, the detail is longer than 160 characters, or given amounts are negative or exceed the tax.
+    /// [`Error::NotAcceptable`] (with the findings' and validation errors' codes) when `respuesta` accepts
+    /// (fully or partially) a document that is not acceptable; [`Error::Receive`] when the consecutivo's tipo
+    /// does not match the answer, a proportion lies outside 0..=1, the detail is longer than 160 characters,
+    /// or given amounts are negative or exceed the tax.
     pub fn respond(
         &self,
         respuesta: &Respuesta,
         consecutivo: Consecutivo,
         fecha: DateTime<FixedOffset>,
     ) -> Result<MensajeReceptor, Error> {
+        self.may_answer(respuesta)?;
         if consecutivo.tipo() != respuesta.tipo_documento() {
             return Err(Error::Receive(format!(
                 "consecutivo tipo {} does not match the answer (tipo {})",

@@ -557,3 +557,69 @@ async fn a_received_supplier_invoice_is_answered_with_a_mensaje_receptor_through
         .unwrap();
     assert_eq!(again, stamp);
 }
+
+#[tokio::test]
+async fn a_supplier_document_that_is_not_acceptable_is_only_rejected_and_takes_no_number() {
+    use cr_einvoice::receive::{CondicionImpuesto, Receiver, Respuesta};
+    let env = Env::new(0, false).await;
+    let step = env.step();
+    let fecha = chrono::DateTime::parse_from_rfc3339("2026-12-04T09:00:00-06:00").unwrap();
+    let supplier = cr_einvoice::demo::comprobante(
+        cr_einvoice::TipoDocumento::FacturaElectronica,
+        cr_einvoice::SchemaRevision::V2026,
+        fecha,
+        2,
+    )
+    .unwrap();
+    let signed = supplier
+        .to_signed_xml(
+            &p12("keys/test-aes.p12"),
+            &cr_einvoice::xades::SignOptions::new(),
+        )
+        .unwrap();
+    // Addressed to someone else (and, by default policy, not a Hacienda certificate either).
+    let receiver = Receiver::new("3101555555");
+    for respuesta in [
+        Respuesta::aceptado(CondicionImpuesto::CreditoGeneral),
+        Respuesta::aceptado_parcial(CondicionImpuesto::CreditoGeneral, "parcial"),
+    ] {
+        let err = step
+            .respond_received(TENANT, &receiver, &signed, &respuesta)
+            .await
+            .unwrap_err();
+        match &err {
+            CrHubError::Document { source, .. } => match source.as_ref() {
+                cr_einvoice::Error::NotAcceptable { codes, .. } => {
+                    assert!(codes.iter().any(|c| c == "CR-RECV-RECEPTOR"), "{codes:?}");
+                    assert!(
+                        codes.iter().any(|c| c == "CR-RECV-CERT-ISSUER"),
+                        "{codes:?}"
+                    );
+                }
+                other => panic!("{other}"),
+            },
+            other => panic!("{other}"),
+        }
+        let core = erp_hub_core::Error::from(err);
+        assert_eq!(core.kind(), ErrorKind::Validation);
+        assert!(core.to_string().contains("CR-RECV-RECEPTOR"), "{core}");
+        let series = CrStep::series(&env.profile, respuesta.tipo_documento());
+        assert_eq!(env.numbers.last(&series).await.unwrap(), 0);
+    }
+    assert!(env.mock.records().is_empty());
+    // A rechazado goes out.
+    let respuesta = Respuesta::rechazado("no es para nosotros");
+    let mut result = step
+        .respond_received(TENANT, &receiver, &signed, &respuesta)
+        .await;
+    for _ in 0..5 {
+        if !matches!(result, Err(CrHubError::Pending { .. })) {
+            break;
+        }
+        result = step
+            .respond_received(TENANT, &receiver, &signed, &respuesta)
+            .await;
+    }
+    let stamp = result.unwrap();
+    assert!(stamp.xml.contains("<Mensaje>3</Mensaje>"), "{}", stamp.xml);
+}

@@ -428,3 +428,77 @@ fn a_mensaje_hacienda_is_verified_and_must_answer_one_of_our_claves() {
     let err = check_mensaje_hacienda(&unsigned, None, |_| true).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Signature, "{err}");
 }
+
+/// Every kind of problem `check` reports makes the document un-acceptable: an aceptado or aceptado parcial
+/// for it is refused with the problem's code, a rechazado is still built.
+#[test]
+fn a_problematic_document_can_only_be_rejected() {
+    let fe = unsigned(TipoDocumento::FacturaElectronica);
+    let xml = String::from_utf8(fe.clone()).unwrap();
+    let start = xml.find("<Clave>").unwrap() + "<Clave>".len();
+    let clave = &xml[start..start + 50];
+    let forged = format!("{}{}{}", &clave[..9], "003101999999", &clave[21..]);
+    let forged_clave = xml.replacen(clave, &forged, 1);
+    let expired = DateTime::parse_from_rfc3339("2040-01-01T00:00:00-06:00").unwrap();
+    let cases = [
+        (
+            "not for this receiver",
+            Receiver::new("3101555555").check(&supplier_fe(), now()),
+            "CR-RECV-RECEPTOR",
+        ),
+        (
+            "expired certificate",
+            receiver().check(&supplier_fe(), expired),
+            "CR-RECV-CERT-VALIDITY",
+        ),
+        (
+            "non-Hacienda certificate",
+            receiver().check(&sign(&fe, "keys/test-aes.p12"), now()),
+            "CR-RECV-CERT-ISSUER",
+        ),
+        (
+            "certificate of someone else",
+            receiver().check(&sign(&fe, "receive/hacienda-other.p12"), now()),
+            "CR-RECV-CERT-HOLDER",
+        ),
+        (
+            "validation error (clave of another emisor)",
+            receiver().check(
+                &sign(forged_clave.as_bytes(), "receive/hacienda-emisor.p12"),
+                now(),
+            ),
+            "CR-CLAVE-EMISOR",
+        ),
+    ];
+    for (what, received, code) in cases {
+        let received = received.unwrap();
+        assert!(!received.is_acceptable(), "{what}");
+        for r in [
+            Respuesta::aceptado(CondicionImpuesto::CreditoGeneral),
+            Respuesta::aceptado_parcial(CondicionImpuesto::GastoCorriente, "parcial"),
+        ] {
+            let err = received.respond(&r, consecutivo(&r), now()).unwrap_err();
+            match &err {
+                cr_einvoice::Error::NotAcceptable {
+                    clave,
+                    codes,
+                    summary,
+                } => {
+                    assert_eq!(clave, received.comprobante().clave.as_str(), "{what}");
+                    assert!(codes.iter().any(|c| c == code), "{what}: {codes:?}");
+                    assert!(summary.contains(code), "{what}: {summary}");
+                }
+                other => panic!("{what}: {other}"),
+            }
+            assert_eq!(err.kind(), ErrorKind::InvalidInput);
+            assert!(err.to_string().contains(code), "{what}: {err}");
+        }
+        let r = Respuesta::rechazado(received.summary());
+        let m = received.respond(&r, consecutivo(&r), now()).unwrap();
+        assert_eq!(
+            m.mensaje,
+            cr_einvoice::RespuestaReceptor::Rechazado,
+            "{what}"
+        );
+    }
+}

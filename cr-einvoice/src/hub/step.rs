@@ -677,7 +677,11 @@ impl CrStep {
     ///
     /// # Errors
     /// As [`stamp_document`](Self::stamp_document); [`CrHubError::Document`] when the supplier's document does
-    /// not verify or cannot be answered.
+    /// not verify or cannot be answered, and (source [`crate::Error::NotAcceptable`], before any consecutivo is
+    /// taken) when `respuesta` accepts a document that is not
+    /// [`is_acceptable`](crate::receive::Received::is_acceptable): a finding (certificate expired, not
+    /// Hacienda's or not the emisor's, not addressed to `receiver`) or a validation error. A rechazado is
+    /// always allowed.
     pub async fn respond_received(
         &self,
         tenant: &str,
@@ -695,6 +699,10 @@ impl CrStep {
         if let Some(done) = self.resume(t, &key, FiscalDocumentKind::Invoice).await? {
             return done;
         }
+        // An aceptado / aceptado parcial only for an acceptable document (checked before a number is taken).
+        received
+            .may_answer(respuesta)
+            .map_err(record_err(&record))?;
         let tipo = respuesta.tipo_documento();
         let series = Self::series(&t.profile, tipo);
         let (sucursal, terminal) = (u32::from(t.profile.sucursal), t.profile.terminal);
