@@ -177,7 +177,16 @@ async fn invoice_becomes_an_accepted_fe_polled_on_the_hubs_schedule_and_never_re
     let retry = e.retry_after();
     assert!(matches!(e, CrHubError::Pending { .. }), "{e}");
     assert_eq!(retry, Some(Duration::from_millis(10)));
-    assert_eq!(erp_hub_core::Error::from(e).kind(), ErrorKind::Uncertain);
+    let message = e.to_string();
+    let core = erp_hub_core::Error::from(e);
+    // The hub comes back after Hacienda's poll time (not its own backoff); the retry only asks the estado.
+    assert_eq!(core.kind(), ErrorKind::Transient);
+    assert_eq!(core.retry_hint(), Some(Duration::from_millis(10)));
+    assert!(core.to_string().contains(&message), "{core}");
+    assert!(
+        message.contains("procesando at Hacienda; poll the estado again in 10ms"),
+        "{message}"
+    );
     let key = FiscalKey::new(TENANT, EntityKind::Invoice, "inv-1");
     match env.journal.get(&key).await.unwrap() {
         Some(JournalEntry::Pending { attempts, .. }) => {

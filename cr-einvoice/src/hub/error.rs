@@ -51,7 +51,9 @@ pub enum CrHubError {
     },
     /// Hacienda holds the document (`recibido` / `procesando`) and has not decided yet: ask again after
     /// `retry_after`. Never re-`POST`ed.
-    #[error("{record}: clave {clave} is {estado} at Hacienda; poll the estado again in {} s", retry_after.as_secs())]
+    #[error(
+        "{record}: clave {clave} is {estado} at Hacienda; poll the estado again in {retry_after:?}"
+    )]
     Pending {
         /// The document.
         record: String,
@@ -163,9 +165,22 @@ impl CrHubError {
 
 impl From<CrHubError> for erp_hub_core::Error {
     /// Input problems and rejections become [`Validation`](erp_hub_core::ErrorKind::Validation) errors (dead
-    /// letters in the sync log, with Hacienda's detail); a document Hacienda holds but has not decided yet, or
-    /// that may have reached it, is [`Uncertain`](erp_hub_core::ErrorKind::Uncertain) (retried on the hub's
-    /// backoff; the retry only asks the estado); contingency and a not-yet-issued reference are
+    /// letters in the sync log, with Hacienda's detail).
+    ///
+    /// A document Hacienda holds but has not decided yet ([`CrHubError::Pending`]) becomes
+    /// [`Error::retry_later`](erp_hub_core::Error::retry_later) (a [`Transient`](erp_hub_core::ErrorKind::Transient)
+    /// whose [`retry_hint`](erp_hub_core::Error::retry_hint) is the poll time): the hub retries with the same
+    /// key after that time instead of its own backoff, as for a cancellation awaiting the authority. This is
+    /// safe although Hacienda holds the document: the hub's worker treats `Transient` and `Uncertain` alike
+    /// (same key, retried), and what the retry does is decided by the journal, not by the error kind (a clave
+    /// journalled as [`RECEIVED`](super::RECEIVED) is only asked for its estado, never `POST`ed again); no ERP
+    /// write happened yet in [`FiscalOrder::StampThenPost`](erp_hub_core::fiscal::FiscalOrder), and in
+    /// `PostThenStamp` the retry repeats the ERP write under its idempotency key. The sync log shows the
+    /// message (clave, estado, when it is asked again).
+    ///
+    /// A document that may have reached Hacienda (an answer was lost) or whose answer was not trustworthy is
+    /// [`Uncertain`](erp_hub_core::ErrorKind::Uncertain) (retried on the hub's backoff; the retry asks the
+    /// estado first); contingency and a not-yet-issued reference are
     /// [`Transient`](erp_hub_core::ErrorKind::Transient) (retried; nothing reached Hacienda).
     fn from(e: CrHubError) -> Self {
         use erp_hub_core::Error;
@@ -187,9 +202,11 @@ impl From<CrHubError> for erp_hub_core::Error {
                 ])
                 .with_source(e)
             }
-            CrHubError::Pending { .. }
-            | CrHubError::Uncertain { .. }
-            | CrHubError::Respuesta { .. } => Error::uncertain(message).with_source(e),
+            // `retry_later` carries the hint as its source: adding `e` as source would drop it.
+            CrHubError::Pending { retry_after, .. } => Error::retry_later(message, *retry_after),
+            CrHubError::Uncertain { .. } | CrHubError::Respuesta { .. } => {
+                Error::uncertain(message).with_source(e)
+            }
             CrHubError::Contingencia { .. } | CrHubError::NotIssued { .. } => {
                 Error::transient(message).with_source(e)
             }

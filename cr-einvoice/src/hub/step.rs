@@ -97,9 +97,9 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 ///   **never `POST`ed again**: later attempts only ask the estado.
 /// * an attempt that finds [`SENT`] without a known outcome asks the estado first and `POST`s only when
 ///   Hacienda does not know the clave.
-/// * while Hacienda decides (`recibido`, `procesando`) the step returns [`CrHubError::Pending`] (an
-///   `Uncertain` error for the hub, retried on its backoff): polling happens on the hub's schedule, the step
-///   never loops.
+/// * while Hacienda decides (`recibido`, `procesando`) the step returns [`CrHubError::Pending`] (for the hub
+///   an [`erp_hub_core::Error::retry_later`] whose hint is the poll time, [`CrStep::with_poll_after`]):
+///   polling happens on the hub's schedule, the step never loops.
 /// * a final estado: the MensajeHacienda's signature is verified (against the configured Hacienda certificate
 ///   when given), the signed answer is stored in the number store (series [`MENSAJE_HACIENDA_SERIES`], keyed
 ///   by clave), and the stamp is completed with certifier `hacienda:aceptado` / `hacienda:rechazado`.
