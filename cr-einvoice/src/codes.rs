@@ -68,6 +68,10 @@ pub const CODIGOS_REFERENCIA_2024: [&str; 12] = [
 ];
 /// `Codigo` (referencia) values added by the 2026 revision for every document.
 pub const CODIGOS_REFERENCIA_2026: [&str; 4] = ["13", "14", "15", "16"];
+/// `TipoDocIR` 10 "Comprobante electrónico rechazado por el Ministerio de Hacienda".
+pub const TIPO_DOC_REFERENCIA_RECHAZADO: &str = "10";
+/// `Codigo` (referencia) 16 "Sustituye comprobante electrónico rechazado" (2026 revision).
+pub const CODIGO_REFERENCIA_SUSTITUYE_RECHAZADO: &str = "16";
 /// `Codigo` (referencia) 17 "pago a comprobante electrónico": 2026 revision, REP only.
 pub const CODIGO_REFERENCIA_PAGO: &str = "17";
 

@@ -632,3 +632,125 @@ async fn a_supplier_document_that_is_not_acceptable_is_only_rejected_and_takes_n
     let stamp = result.unwrap();
     assert!(stamp.xml.contains("<Mensaje>3</Mensaje>"), "{}", stamp.xml);
 }
+
+/// `xmllint --nonet --schema` errors of `xml` against a schema of `tests/fixtures/xsd/xsd/`.
+fn xmllint_errors(xml: &str, schema: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(fixture("xsd/xsd").join(schema))
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("xmllint must be installed (scripts/test.sh installs it): {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("failed to compile"), "{stderr}");
+    let errors: Vec<String> = stderr
+        .lines()
+        .filter(|l| l.contains("error"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(out.status.success(), errors.is_empty(), "{stderr}");
+    errors
+}
+
+#[tokio::test]
+async fn a_rejected_invoice_is_substituted_by_a_new_fe_referencing_its_clave_with_codigo_16() {
+    let env = Env::new(0, false).await;
+    let step = env.step();
+    setup_customers(&step).await;
+    let (r, _) = settle(
+        &step,
+        &WriteOp::CreateInvoice(invoice("inv-rej", "c-ced", "RECHAZAR este")),
+    )
+    .await;
+    let Err(CrHubError::Rechazado {
+        clave: rejected, ..
+    }) = r
+    else {
+        panic!("{r:?}")
+    };
+    let (ok, _) = settle(
+        &step,
+        &WriteOp::CreateInvoice(invoice("inv-ok", "c-ced", "Consultoría")),
+    )
+    .await;
+    let accepted = ok.unwrap().unwrap();
+
+    let substitute = |r: &str, of: serde_json::Value| {
+        let mut inv = invoice(r, "c-ced", "Consultoría corregida");
+        inv.passthrough = serde_json::json!({ cr_einvoice::hub::SUSTITUYE_RECHAZADO: of });
+        WriteOp::CreateInvoice(inv)
+    };
+    // Naming an accepted invoice, an unknown one or not a reference: refused, nothing numbered.
+    let fe = CrStep::series(&env.profile, cr_einvoice::TipoDocumento::FacturaElectronica);
+    let before = env.numbers.last(&fe).await.unwrap();
+    for (r, of, says) in [
+        ("sub-acc", serde_json::json!("inv-ok"), "did not reject"),
+        (
+            "sub-unk",
+            serde_json::json!("inv-none"),
+            "has no comprobante",
+        ),
+        (
+            "sub-num",
+            serde_json::json!(7),
+            "must be the external reference",
+        ),
+    ] {
+        let e = step
+            .stamp_document(TENANT, &substitute(r, of))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, CrHubError::Field { field, .. } if field == "passthrough.cr_sustituye_rechazado"),
+            "{e}"
+        );
+        assert!(e.to_string().contains(says), "{e}");
+        let core = erp_hub_core::Error::from(e);
+        assert_eq!(core.kind(), ErrorKind::Validation);
+    }
+    assert!(
+        step.stamp_document(TENANT, &substitute("sub-acc", serde_json::json!("inv-ok")))
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains(&accepted.uuid)
+    );
+    assert_eq!(env.numbers.last(&fe).await.unwrap(), before);
+
+    // Naming the rejected invoice: a new FE (new consecutivo and clave) that substitutes it.
+    let (s, _) = settle(
+        &step,
+        &substitute("inv-rej-fix", serde_json::json!("inv-rej")),
+    )
+    .await;
+    let stamp = s.unwrap().unwrap();
+    assert_ne!(stamp.uuid, rejected);
+    assert_eq!(&stamp.uuid[29..31], "01", "an FE");
+    let doc = cr_einvoice::Comprobante::from_xml(stamp.xml.as_bytes()).unwrap();
+    assert_eq!(doc.revision, cr_einvoice::SchemaRevision::V2026);
+    let [reference] = doc.referencias.as_slice() else {
+        panic!("{:?}", doc.referencias)
+    };
+    assert_eq!(reference.tipo_doc, "10");
+    assert_eq!(reference.numero.as_deref(), Some(rejected.as_str()));
+    assert_eq!(reference.codigo.as_deref(), Some("16"));
+    assert!(reference.razon.as_deref().unwrap().contains("rechazado"));
+    let rejected_doc = env
+        .journal
+        .get(&FiscalKey::new(TENANT, EntityKind::Invoice, "inv-rej"))
+        .await
+        .unwrap();
+    let Some(JournalEntry::Stamped(rs)) = rejected_doc else {
+        panic!("{rejected_doc:?}")
+    };
+    let rejected_doc = cr_einvoice::Comprobante::from_xml(rs.xml.as_bytes()).unwrap();
+    assert_eq!(reference.fecha_emision, rejected_doc.fecha_emision);
+    // Our validation and the 2026 FE schema (derived, see tests/xsd.rs) agree it is valid.
+    let report = doc.validate();
+    assert!(!report.has_errors(), "{report:?}");
+    let errors = xmllint_errors(&stamp.xml, "v4.4-2026-derived/FacturaElectronica_V4.4.xsd");
+    assert!(errors.is_empty(), "{errors:#?}");
+}

@@ -39,7 +39,10 @@ pub enum CrHubError {
         source: Box<crate::Error>,
     },
     /// Hacienda rejected the document (`rechazado`, or a `400` refusal of the `POST`). The clave and its
-    /// consecutivo are used up: the correction is a **new** document (NC + new FE), never the same clave.
+    /// consecutivo are used up, and the rejected comprobante has no fiscal effect (so no NC or ND refers to
+    /// it): the correction is a **new** FE, never the same clave, issued from an ERP invoice whose
+    /// `passthrough.cr_sustituye_rechazado` names the rejected one ([`super::SUSTITUYE_RECHAZADO`]: the new FE
+    /// carries `InformacionReferencia` TipoDocIR 10, Numero the rejected clave, Codigo 16).
     #[error("{record}: Hacienda rejected clave {clave}: {detalle}")]
     Rechazado {
         /// The document.

@@ -293,8 +293,14 @@ fn venta(
     Ok(Draft { doc, papel })
 }
 
+/// The passthrough key of an ERP invoice that replaces an invoice Hacienda rejected: its value is the
+/// rejected invoice's external reference.
+pub const SUSTITUYE_RECHAZADO: &str = "cr_sustituye_rechazado";
+
 /// Invoice → FE (TE when the customer has no cédula); a `passthrough.cr_nota_debito_de` names the
 /// invoice it debits, and then it becomes an ND referencing that invoice's clave (`referenced`).
+/// `substitutes` (from `passthrough.cr_sustituye_rechazado`) is a comprobante Hacienda rejected that this one
+/// replaces: `InformacionReferencia` TipoDocIR `10`, Numero its clave, Codigo `16` (2026 revision).
 pub(crate) fn map_invoice(
     profile: &CrProfile,
     inv: &Invoice,
@@ -302,6 +308,7 @@ pub(crate) fn map_invoice(
     items: &BTreeMap<String, Item>,
     fecha: DateTime<FixedOffset>,
     referenced: Option<&Referenced>,
+    substitutes: Option<&Referenced>,
 ) -> Result<Draft, CrHubError> {
     let r = &inv.external_ref;
     let tipo = if referenced.is_some() {
@@ -348,6 +355,28 @@ pub(crate) fn map_invoice(
                     inv.memo
                         .clone()
                         .unwrap_or_else(|| "Nota de débito".to_owned()),
+                ),
+        );
+    }
+    if let Some(rejected) = substitutes {
+        if d.doc.revision < crate::SchemaRevision::V2026 {
+            return Err(field(
+                r,
+                format!("passthrough.{SUSTITUYE_RECHAZADO}"),
+                format!(
+                    "CodigoReferencia {} (sustituye comprobante electrónico rechazado) exists only from the \
+                     2026 revision; this document is dated under the {} revision",
+                    codes::CODIGO_REFERENCIA_SUSTITUYE_RECHAZADO,
+                    d.doc.revision
+                ),
+            ));
+        }
+        d.doc.referencias.push(
+            InformacionReferencia::new(codes::TIPO_DOC_REFERENCIA_RECHAZADO, rejected.fecha)
+                .with_numero(&rejected.clave)
+                .with_codigo(codes::CODIGO_REFERENCIA_SUSTITUYE_RECHAZADO)
+                .with_razon(
+                    "Sustituye comprobante electrónico rechazado por el Ministerio de Hacienda",
                 ),
         );
     }

@@ -16,6 +16,7 @@ mod profile;
 mod step;
 
 pub use error::CrHubError;
+pub use mapping::SUSTITUYE_RECHAZADO;
 pub use profile::{CabysMapping, ContingencyMode, CrProfile, EmisorProfile, LlaveProfile};
 pub use step::{
     ACCEPTED, CrStep, Directory, MENSAJE_HACIENDA_SERIES, MemoryDirectory, RECEIVED, REJECTED,

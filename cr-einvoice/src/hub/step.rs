@@ -15,7 +15,9 @@ use erp_hub_core::hub::numbering::{NumberStore, Series};
 use erp_hub_core::model::{Customer, EntityKind};
 
 use super::error::CrHubError;
-use super::mapping::{Draft, Referenced, map_credit_note, map_invoice, map_payment};
+use super::mapping::{
+    Draft, Referenced, SUSTITUYE_RECHAZADO, map_credit_note, map_invoice, map_payment,
+};
 use super::profile::{ContingencyMode, CrProfile};
 use crate::api::{ApiError, ApiErrorKind, Envio, Estado, HaciendaClient, Receipt, StatusResponse};
 use crate::clave::{Clave, CodigoSeguridad, Consecutivo, Situacion};
@@ -82,6 +84,7 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// | invoice, customer with a `TaxId::CrCedula` | FE (01) |
 /// | invoice, customer without identification | TE (04) |
 /// | invoice with `passthrough.cr_nota_debito_de = "<invoice ref>"` | ND (02), `InformacionReferencia` to that invoice's clave |
+/// | invoice with `passthrough.cr_sustituye_rechazado = "<invoice ref>"` naming an invoice Hacienda rejected | FE (or TE), `InformacionReferencia` TipoDocIR 10, Numero the rejected clave, Codigo 16 |
 /// | credit note | NC (03), `InformacionReferencia` to the credited invoice's clave |
 /// | payment of invoices sold with CondicionVenta 09/11 | REP (10), `InformacionReferencia` código 17 per invoice |
 /// | any other payment | nothing (no Costa Rican document exists for it) |
@@ -104,7 +107,9 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 ///   when given), the signed answer is stored in the number store (series [`MENSAJE_HACIENDA_SERIES`], keyed
 ///   by clave), and the stamp is completed with certifier `hacienda:aceptado` / `hacienda:rechazado`.
 /// * `rechazado` is final: [`CrHubError::Rechazado`] with Hacienda's `DetalleMensaje` (a `Validation` dead
-///   letter); the correction is a new document with a new clave.
+///   letter). A rejected comprobante has no fiscal effect (no NC or ND can refer to it); the correction is a
+///   new invoice whose `passthrough.cr_sustituye_rechazado` names the rejected one: a new FE with a new clave
+///   that substitutes it (`InformacionReferencia` TipoDocIR 10, Codigo 16).
 ///
 /// # Contingency
 /// When Hacienda cannot be reached the document is still issued (numbered, signed, journalled) and the
@@ -313,6 +318,22 @@ impl CrStep {
                     ),
                     None => None,
                 };
+                let substitutes = match inv.passthrough.get(SUSTITUYE_RECHAZADO) {
+                    Some(v) => {
+                        let field = format!("passthrough.{SUSTITUYE_RECHAZADO}");
+                        let rejected = v.as_str().ok_or_else(|| CrHubError::Field {
+                            record: inv.external_ref.clone(),
+                            field: field.clone(),
+                            problem: "must be the external reference of the rejected invoice"
+                                .into(),
+                        })?;
+                        Some(
+                            self.rejected(tenant, &inv.external_ref, &field, rejected)
+                                .await?,
+                        )
+                    }
+                    None => None,
+                };
                 let draft = map_invoice(
                     &t.profile,
                     inv,
@@ -320,6 +341,7 @@ impl CrStep {
                     &items,
                     self.fecha(),
                     debits.as_ref(),
+                    substitutes.as_ref(),
                 )?;
                 self.issue_and_send(t, &key, FiscalDocumentKind::Invoice, draft)
                     .await
@@ -416,13 +438,15 @@ impl CrStep {
         };
         let stamp = match self.journal.get(&key).await? {
             Some(JournalEntry::Stamped(s)) if s.certifier == REJECTED => {
-                // Final: waiting would never help. The correction of a rejected invoice is a new FE.
+                // Final: waiting would never help. A rejected comprobante has no fiscal effect, so there is
+                // nothing to credit, debit or pay: the correction is a new FE that substitutes it.
                 return Err(CrHubError::Field {
                     record: record.to_owned(),
                     field: field.to_owned(),
                     problem: format!(
-                        "refers to {invoice}, whose comprobante (clave {}) Hacienda rejected; issue a new \
-                         invoice and refer to that one",
+                        "refers to {invoice}, whose comprobante (clave {}) Hacienda rejected and which has no \
+                         fiscal effect; issue a new invoice with passthrough.{SUSTITUYE_RECHAZADO} = \
+                         \"{invoice}\" and refer to that one",
                         s.uuid
                     ),
                 });
@@ -430,6 +454,47 @@ impl CrStep {
             Some(JournalEntry::Stamped(s)) => s,
             _ => return Err(not_issued()),
         };
+        Self::referenced_from(record, &stamp)
+    }
+
+    /// The comprobante of an invoice of `tenant` that Hacienda rejected (the one a new FE substitutes).
+    ///
+    /// # Errors
+    /// [`CrHubError::Field`] when the invoice has no comprobante Hacienda rejected: accepted (correct it with
+    /// an NC or ND), not decided yet, or unknown.
+    async fn rejected(
+        &self,
+        tenant: &str,
+        record: &str,
+        field: &str,
+        invoice: &str,
+    ) -> Result<Referenced, CrHubError> {
+        let key = FiscalKey::new(tenant, EntityKind::Invoice, invoice);
+        let refuse = |problem: String| CrHubError::Field {
+            record: record.to_owned(),
+            field: field.to_owned(),
+            problem,
+        };
+        match self.journal.get(&key).await? {
+            Some(JournalEntry::Stamped(s)) if s.certifier == REJECTED => {
+                Self::referenced_from(record, &s)
+            }
+            Some(JournalEntry::Stamped(s)) => Err(refuse(format!(
+                "names {invoice}, whose comprobante (clave {}) Hacienda did not reject ({}); only a rejected \
+                 comprobante is substituted, an accepted one is corrected with an NC or ND",
+                s.uuid, s.certifier
+            ))),
+            Some(_) => Err(refuse(format!(
+                "names {invoice}, whose comprobante Hacienda has not decided yet; only a rejected comprobante \
+                 is substituted"
+            ))),
+            None => Err(refuse(format!(
+                "names {invoice}, which has no comprobante; only a rejected comprobante is substituted"
+            ))),
+        }
+    }
+
+    fn referenced_from(record: &str, stamp: &FiscalStamp) -> Result<Referenced, CrHubError> {
         let doc = Comprobante::from_xml(stamp.xml.as_bytes()).map_err(record_err(record))?;
         let tarifa = doc
             .lineas
