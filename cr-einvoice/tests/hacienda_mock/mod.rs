@@ -6,6 +6,9 @@
 //! * `GET /recepcion/v1/recepcion/{clave}`: `404` for an unknown clave; `procesando` for the first
 //!   `pending_polls` queries (asynchronous processing); then a decision with a MensajeHacienda **signed with
 //!   the mock's key**: `rechazado` when the document's first `Detalle` contains `RECHAZAR`, else `aceptado`.
+//!   Bad answers on demand, by the first `Detalle`: `MH-OTRA-CLAVE` answers with a MensajeHacienda for
+//!   another clave (the last digit of the security code changed), `MH-FIRMA-ROTA` with one edited after
+//!   signing (its signature does not verify).
 //! * [`HaciendaMock::stop`] / [`HaciendaMock::start`]: the server goes down (connections refused) and comes
 //!   back on the same port with the same records.
 #![allow(dead_code, missing_docs, unreachable_pub)]
@@ -112,10 +115,18 @@ impl Status {
             }
             _ => None,
         };
-        let reject = doc
+        let first = doc
             .as_ref()
             .and_then(|d| d.lineas.first())
-            .is_some_and(|l| l.detalle.contains("RECHAZAR"));
+            .map(|l| l.detalle.clone())
+            .unwrap_or_default();
+        let reject = first.contains("RECHAZAR");
+        let answered = if first.contains("MH-OTRA-CLAVE") {
+            let (head, last) = clave.split_at(clave.len().saturating_sub(1));
+            format!("{head}{}", if last == "9" { "8" } else { "9" })
+        } else {
+            clave.to_owned()
+        };
         let (estado, mensaje, detalle) = if reject {
             (
                 "rechazado",
@@ -161,7 +172,7 @@ impl Status {
             ),
         };
         let unsigned = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<MensajeHacienda xmlns=\"https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/mensajeHacienda\"><Clave>{clave}</Clave><NombreEmisor>{}</NombreEmisor><TipoIdentificacionEmisor>{tipo}</TipoIdentificacionEmisor><NumeroCedulaEmisor>{}</NumeroCedulaEmisor>{receptor}<Mensaje>{mensaje}</Mensaje><EstadoMensaje>{}</EstadoMensaje><DetalleMensaje>{}</DetalleMensaje>{impuesto}<TotalFactura>{total}</TotalFactura></MensajeHacienda>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<MensajeHacienda xmlns=\"https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/mensajeHacienda\"><Clave>{answered}</Clave><NombreEmisor>{}</NombreEmisor><TipoIdentificacionEmisor>{tipo}</TipoIdentificacionEmisor><NumeroCedulaEmisor>{}</NumeroCedulaEmisor>{receptor}<Mensaje>{mensaje}</Mensaje><EstadoMensaje>{}</EstadoMensaje><DetalleMensaje>{}</DetalleMensaje>{impuesto}<TotalFactura>{total}</TotalFactura></MensajeHacienda>",
             esc(&nombre),
             esc(&cedula),
             if reject { "Rechazado" } else { "Aceptado" },
@@ -170,7 +181,12 @@ impl Status {
                 .map(|i| format!("<MontoTotalImpuesto>{i}</MontoTotalImpuesto>"))
                 .unwrap_or_default(),
         );
-        (estado.to_owned(), self.sign(&unsigned))
+        let signed = self.sign(&unsigned);
+        if first.contains("MH-FIRMA-ROTA") {
+            let edited = String::from_utf8_lossy(&signed).replacen("(mock)", "(m0ck)", 1);
+            return (estado.to_owned(), edited.into_bytes());
+        }
+        (estado.to_owned(), signed)
     }
 
     fn sign(&self, unsigned: &str) -> Vec<u8> {
