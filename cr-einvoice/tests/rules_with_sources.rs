@@ -88,3 +88,144 @@ fn a_zero_total_missing_from_the_desglose_is_a_warning() {
         "{r}"
     );
 }
+
+/// The quotes in the `validate` module documentation are the annotations (`xs:documentation`) of the
+/// elements it names, word for word, in every schema file it cites.
+#[test]
+fn the_sources_quoted_in_the_validate_docs_are_exact() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let doc = std::fs::read_to_string(format!("{root}/src/validate/mod.rs"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The module documentation as one line of text.
+    let doc: String = doc
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("//!"))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let files = [
+        "v4.4-2026/FacturaElectronicaCompra_V4.4.xsd",
+        "v4.4-2026/FacturaElectronicaExportacion_V4.4.xsd",
+        "v4.4/FacturaElectronica_V4.4.xsd",
+        "v4.4/TiqueteElectronico_V4.4.xsd",
+        "v4.4/NotaCreditoElectronica_V4.4.xsd",
+        "v4.4/NotaDebitoElectronica_V4.4.xsd",
+    ];
+    // (the chain of anchors leading to the element, its annotation)
+    let quotes: [(&[&str], &str); 17] = [
+        (
+            &["\"ResumenFactura\"", "\"TotalServGravados\""],
+            "Total de los servicios gravados con IVA",
+        ),
+        (
+            &["\"ResumenFactura\"", "\"TotalMercanciasGravadas\""],
+            "Total mercancias gravadas con IVA",
+        ),
+        (
+            &["\"DetalleServicio\"", "\"LineaDetalle\"", "\"CodigoCABYS\""],
+            "Código de Producto/servicio",
+        ),
+        (
+            &[
+                "\"DetalleServicio\"",
+                "\"LineaDetalle\"",
+                "\"UnidadMedida\"",
+            ],
+            "Unidad de medida",
+        ),
+        (
+            &["\"UnidadMedidaType\"", "value=\"Sp\""],
+            "Servicios Profesionales",
+        ),
+        (
+            &["\"UnidadMedidaType\"", "value=\"Spe\""],
+            "Servicios personales",
+        ),
+        (
+            &["\"UnidadMedidaType\"", "value=\"St\""],
+            "Servicios técnicos",
+        ),
+        (
+            &["\"UnidadMedidaType\"", "value=\"Os\""],
+            "Otro tipo de servicio",
+        ),
+        (
+            &["\"UnidadMedidaType\"", "value=\"Al\""],
+            "Alquiler de uso habitacional",
+        ),
+        (
+            &["\"UnidadMedidaType\"", "value=\"Alc\""],
+            "Alquiler de uso comercial",
+        ),
+        (&["\"UnidadMedidaType\"", "value=\"Cm\""], "Comisiones"),
+        (&["\"UnidadMedidaType\"", "value=\"I\""], "Intereses"),
+        (
+            &["\"ResumenFactura\"", "\"TotalDesgloseImpuesto\""],
+            "Tipo complejo que contiene los montos desglosados por impuesto cobrado en el comprobante electrónico.",
+        ),
+        (
+            &[
+                "\"ResumenFactura\"",
+                "\"TotalDesgloseImpuesto\"",
+                "\"Codigo\"",
+            ],
+            "Indicará los códigos de impuesto registrados en las líneas de detalle.",
+        ),
+        (
+            &[
+                "\"ResumenFactura\"",
+                "\"TotalDesgloseImpuesto\"",
+                "\"TotalMontoImpuesto\"",
+            ],
+            "Se obtiene de la sumatoria del monto por código de impuesto cobrado en el comprobante electrónico",
+        ),
+        (
+            &["\"ResumenFactura\"", "\"TotalImpuesto\""],
+            "Se obtiene de la suma de todos campos monto del impuesto",
+        ),
+        (
+            &["\"ResumenFactura\"", "\"TotalDesgloseImpuesto\" minOccurs"],
+            "",
+        ),
+    ];
+    for file in files {
+        let xsd = std::fs::read_to_string(format!("{root}/tests/fixtures/xsd/xsd/{file}"))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        for (anchors, quote) in quotes {
+            let mut at = 0;
+            for a in anchors {
+                let needle = if a.starts_with("value=") {
+                    (*a).to_owned()
+                } else {
+                    format!("name={a}")
+                };
+                at += xsd[at..]
+                    .find(&needle)
+                    .unwrap_or_else(|| panic!("{file}: {anchors:?}: {needle} not found"));
+            }
+            if quote.is_empty() {
+                // The optionality the docs state.
+                let tag = &xsd[at..at + xsd[at..].find('>').unwrap_or(0)];
+                assert!(
+                    tag.contains("minOccurs=\"0\" maxOccurs=\"1000\""),
+                    "{file}: {tag}"
+                );
+                continue;
+            }
+            let open = "<xs:documentation>";
+            let start = at
+                + xsd[at..]
+                    .find(open)
+                    .unwrap_or_else(|| panic!("{file}: {anchors:?}"))
+                + open.len();
+            let end = start + xsd[start..].find("</xs:documentation>").unwrap_or(0);
+            assert_eq!(xsd[start..end].trim(), quote, "{file}: {anchors:?}");
+            assert!(
+                doc.contains(&format!("\"{quote}\"")),
+                "the validate docs do not quote {quote:?} exactly"
+            );
+        }
+    }
+}

@@ -8,25 +8,39 @@
 //!
 //! # Rules whose source is silent
 //!
-//! The Hacienda texts at hand for v4.4 are the published XSDs with their annotations (the
-//! structures of *Anexos y Estructuras v4.4*, vendored in `tests/fixtures/xsd/`, and the 2026
-//! revision). Where they settle a question the rule is an error; where they are silent the
-//! rule is a [`Severity::Warning`] and the behaviour chosen is stated:
+//! The only Hacienda texts at hand for v4.4 are the XSDs and their `xs:annotation/xs:documentation`
+//! (the *Anexos y Estructuras v4.4* document itself is not vendored, so nothing here cites it). The
+//! quotes below are from the **2026 revision** as published (22 April 2026), byte-exact copies in
+//! `tests/fixtures/xsd/xsd/v4.4-2026/`: `FacturaElectronicaCompra_V4.4.xsd` (FEC) and
+//! `FacturaElectronicaExportacion_V4.4.xsd` (FEE), element paths given for FEC. The same annotations,
+//! word for word, are in the 2024 base files `tests/fixtures/xsd/xsd/v4.4/FacturaElectronica_V4.4.xsd`,
+//! `TiqueteElectronico_V4.4.xsd`, `NotaCreditoElectronica_V4.4.xsd` and `NotaDebitoElectronica_V4.4.xsd`
+//! (no official 2026 text of these four was found; the derived 2026 files in `v4.4-2026-derived/` keep
+//! the 2024 annotations). Quotes keep the source's spelling. Where the annotations settle a question the
+//! rule is an error; where they are silent the rule is a [`Severity::Warning`] (the document is still
+//! written) and the behaviour chosen is stated:
 //!
-//! - **Servicio or mercancía** (`TotalServ*` vs `TotalMerc*`): the XSDs only say "Total de los
-//!   servicios gravados con IVA" / "Total mercancías gravadas con IVA" and describe
-//!   `CodigoCABYS` as "Código de Producto/servicio" and `UnidadMedida` as "Unidad de medida";
-//!   nothing says which decides when they disagree. The totals follow CABYS (catalog sections
-//!   5–9 are services, 0–4 goods; without a CABYS code, the service units `Sp`, `Spe`, `St`,
-//!   `Os`, `Al`, `Alc`, `Cm`, `I`), and a line whose CABYS section and unit disagree gets
-//!   [`Rule::ServicioMercancia`].
-//! - **`TotalDesgloseImpuesto` for a tax whose total is 0**: the element is optional
-//!   (`minOccurs="0"`), "contiene los montos desglosados por impuesto cobrado", and
-//!   `TotalMontoImpuesto` "se obtiene de la sumatoria del monto por código de impuesto cobrado";
-//!   nothing says whether a (Codigo, CodigoTarifaIVA) whose sum is 0 — e.g. exenta — is listed.
-//!   The totals engine lists it; a document that omits it (or lists a 0 the lines do not have)
-//!   gets [`Rule::DesgloseCero`]. Any difference in a non-zero total stays an error
-//!   ([`Rule::TotalsFormula`]).
+//! - **Servicio or mercancía** when CABYS and `UnidadMedida` disagree (`TotalServ*` vs `TotalMerc*`):
+//!   `FacturaElectronicaCompra/ResumenFactura/TotalServGravados` says "Total de los servicios gravados
+//!   con IVA" and `…/ResumenFactura/TotalMercanciasGravadas` "Total mercancias gravadas con IVA" (sic, no
+//!   accent); `…/DetalleServicio/LineaDetalle/CodigoCABYS` says "Código de Producto/servicio" and
+//!   `…/DetalleServicio/LineaDetalle/UnidadMedida` "Unidad de medida"; the `UnidadMedidaType` enumeration
+//!   names some units as services (`Sp` "Servicios Profesionales", `Spe` "Servicios personales", `St`
+//!   "Servicios técnicos", `Os` "Otro tipo de servicio", `Al` "Alquiler de uso habitacional", `Alc`
+//!   "Alquiler de uso comercial", `Cm` "Comisiones", `I` "Intereses"). None of them says which decides when the two
+//!   disagree: **silent, so a warning**. The totals follow CABYS (catalog sections 5–9 are services, 0–4
+//!   goods; without a CABYS code, the service units above), and a line whose CABYS section and unit
+//!   disagree gets [`Rule::ServicioMercancia`].
+//! - **`TotalDesgloseImpuesto` for a tax whose total is 0**: `…/ResumenFactura/TotalDesgloseImpuesto` is
+//!   optional (`minOccurs="0" maxOccurs="1000"`) and "Tipo complejo que contiene los montos desglosados por
+//!   impuesto cobrado en el comprobante electrónico."; its `Codigo` "Indicará los códigos de impuesto
+//!   registrados en las líneas de detalle."; its `TotalMontoImpuesto` "Se obtiene de la sumatoria del
+//!   monto por código de impuesto cobrado en el comprobante electrónico"; `…/ResumenFactura/TotalImpuesto`
+//!   "Se obtiene de la suma de todos campos monto del impuesto". "Cobrado" (charged) and "registrados en
+//!   las líneas" (recorded in the lines) point different ways for a (Codigo, CodigoTarifaIVA) whose sum is
+//!   0 — e.g. exenta — and nothing settles it: **silent, so a warning**. The totals engine lists it; a
+//!   document that omits it (or lists a 0 the lines do not have) gets [`Rule::DesgloseCero`]. Any
+//!   difference in a non-zero total stays an error ([`Rule::TotalsFormula`]).
 //!
 //! The rules are split by section: [`comprobante()`] drives the document-level checks
 //! (`comprobante.rs`), with the parties (`partes.rs`), the lines (`lineas.rs`), the
