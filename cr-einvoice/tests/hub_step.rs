@@ -753,4 +753,72 @@ async fn a_rejected_invoice_is_substituted_by_a_new_fe_referencing_its_clave_wit
     assert!(!report.has_errors(), "{report:?}");
     let errors = xmllint_errors(&stamp.xml, "v4.4-2026-derived/FacturaElectronica_V4.4.xsd");
     assert!(errors.is_empty(), "{errors:#?}");
+
+    // A rejected tiquete (customer without cédula) is substituted by a new TE the same way.
+    let (r, _) = settle(
+        &step,
+        &WriteOp::CreateInvoice(invoice("te-rej", "c-walkin", "RECHAZAR este")),
+    )
+    .await;
+    let Err(CrHubError::Rechazado {
+        clave: rejected, ..
+    }) = r
+    else {
+        panic!("{r:?}")
+    };
+    let mut te = invoice("te-rej-fix", "c-walkin", "Venta corregida");
+    te.passthrough = serde_json::json!({ cr_einvoice::hub::SUSTITUYE_RECHAZADO: "te-rej" });
+    let (s, _) = settle(&step, &WriteOp::CreateInvoice(te)).await;
+    let stamp = s.unwrap().unwrap();
+    assert_eq!(&stamp.uuid[29..31], "04", "a TE");
+    let doc = cr_einvoice::Comprobante::from_xml(stamp.xml.as_bytes()).unwrap();
+    assert_eq!(doc.referencias.len(), 1);
+    assert_eq!(
+        doc.referencias[0].numero.as_deref(),
+        Some(rejected.as_str())
+    );
+    assert_eq!(
+        (
+            doc.referencias[0].tipo_doc.as_str(),
+            doc.referencias[0].codigo.as_deref()
+        ),
+        ("10", Some("16"))
+    );
+    let report = doc.validate();
+    assert!(!report.has_errors(), "{report:?}");
+    let errors = xmllint_errors(&stamp.xml, "v4.4-2026-derived/TiqueteElectronico_V4.4.xsd");
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[tokio::test]
+async fn a_substitution_dated_under_the_2024_revision_is_refused_before_numbering() {
+    let env = Env::new(0, false).await;
+    let october = chrono::DateTime::parse_from_rfc3339("2026-10-15T10:00:00-06:00")
+        .unwrap()
+        .to_utc();
+    let step = env.step().with_clock(move || october);
+    setup_customers(&step).await;
+    let (r, _) = settle(
+        &step,
+        &WriteOp::CreateInvoice(invoice("inv-rej", "c-ced", "RECHAZAR este")),
+    )
+    .await;
+    assert!(matches!(r, Err(CrHubError::Rechazado { .. })), "{r:?}");
+    let mut inv = invoice("inv-fix", "c-ced", "Consultoría corregida");
+    inv.passthrough = serde_json::json!({ cr_einvoice::hub::SUSTITUYE_RECHAZADO: "inv-rej" });
+    let e = step
+        .stamp_document(TENANT, &WriteOp::CreateInvoice(inv))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CrHubError::Field { field, .. } if field == "passthrough.cr_sustituye_rechazado"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("only from the 2026 revision"), "{e}");
+    let fe = CrStep::series(&env.profile, cr_einvoice::TipoDocumento::FacturaElectronica);
+    assert_eq!(
+        env.numbers.last(&fe).await.unwrap(),
+        1,
+        "only the rejected one"
+    );
 }
