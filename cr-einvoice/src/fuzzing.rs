@@ -19,6 +19,13 @@ pub fn parse_document(data: &[u8]) {
     }
 }
 
+/// Parses a received v4.3 FE / NC / ND and, when it parses, validates it.
+pub fn parse_v43(data: &[u8]) {
+    if let Ok(c) = crate::parse::v43::comprobante(data) {
+        let _ = c.validate();
+    }
+}
+
 /// Parses a MensajeHacienda.
 pub fn parse_mensaje_hacienda(data: &[u8]) {
     let _ = crate::parse::mensaje_hacienda(data);

@@ -1,4 +1,5 @@
-//! Strict XML parser for v4.4 documents and Hacienda's MensajeHacienda.
+//! Strict XML parser for v4.4 documents and Hacienda's MensajeHacienda; a received v4.3 FE, NC or ND
+//! is read by [`v43`].
 //!
 //! * input must be UTF-8; `<!DOCTYPE>` and entity references other than the five predefined ones
 //!   are rejected (no DTD processing, no entity expansion);
@@ -30,6 +31,8 @@ use crate::model::{
 use crate::revision::SchemaRevision;
 use crate::tipo::{NS_DSIG, TipoDocumento};
 use crate::{Error, Limits};
+
+pub mod v43;
 
 /// Namespace of MensajeHacienda v4.4.
 pub const NS_MENSAJE_HACIENDA_V44: &str =
@@ -1054,13 +1057,44 @@ pub fn documento_with_limits(
     revision: Option<SchemaRevision>,
     limits: &Limits,
 ) -> Result<Documento, Error> {
+    documento_from_root(&build_tree(xml, limits)?, revision)
+}
+
+/// A received supplier document: v4.4 (any document this crate reads) or a v4.3 FE, NC or ND.
+pub(crate) enum Supplier {
+    V44(Documento),
+    V43(Box<v43::Comprobante>),
+}
+
+/// Reads a supplier's document in either version (dispatch on the root's namespace).
+///
+/// A v4.3 document other than FE, NC or ND (TE, FEC, FEE, MensajeReceptor) is
+/// [`Error::NotReceivable`].
+pub(crate) fn supplier_with_limits(xml: &[u8], limits: &Limits) -> Result<Supplier, Error> {
     let root = build_tree(xml, limits)?;
+    if root.ns.starts_with(v43::NS_PREFIX) {
+        if v43::received_tipo(&root.name).is_none() {
+            let tipo = if root.name == "MensajeReceptor" {
+                Some(TipoDocumento::AceptacionReceptor)
+            } else {
+                TipoDocumento::comprobante_from_root(&root.name)
+            };
+            if let Some(tipo) = tipo {
+                return Err(Error::NotReceivable { tipo });
+            }
+        }
+        return v43::from_root(&root).map(|c| Supplier::V43(Box::new(c)));
+    }
+    documento_from_root(&root, None).map(Supplier::V44)
+}
+
+fn documento_from_root(root: &Node, revision: Option<SchemaRevision>) -> Result<Documento, Error> {
     if root.name == "MensajeReceptor" {
         let ns = TipoDocumento::AceptacionReceptor.namespace();
-        expect_root_ns(&root, ns)?;
-        check_namespaces(&root, ns)?;
+        expect_root_ns(root, ns)?;
+        check_namespaces(root, ns)?;
         return Ok(Documento::MensajeReceptor(Box::new(mensaje_receptor(
-            &root, revision,
+            root, revision,
         )?)));
     }
     let tipo = TipoDocumento::comprobante_from_root(&root.name).ok_or_else(|| {
@@ -1072,10 +1106,10 @@ pub fn documento_with_limits(
             },
         )
     })?;
-    expect_root_ns(&root, tipo.namespace())?;
-    check_namespaces(&root, tipo.namespace())?;
+    expect_root_ns(root, tipo.namespace())?;
+    check_namespaces(root, tipo.namespace())?;
     Ok(Documento::Comprobante(Box::new(comprobante(
-        &root, tipo, revision,
+        root, tipo, revision,
     )?)))
 }
 

@@ -1,14 +1,21 @@
 //! The receiving side: check a supplier's signed comprobante and answer it with a `MensajeReceptor`.
 //!
 //! A company that receives a factura (FE), nota de débito (ND) or nota de crédito (NC) must accept or reject it
-//! before it can credit the IVA. [`Receiver::check`] reads the supplier's signed v4.4 XML (the v4.3 comprobante
-//! shape is not parsed yet), verifies its XAdES signature, validates it (totals, clave against emisor and date, codes) and
-//! checks that it is addressed to this receiver and signed with a valid Hacienda certificate of the emisor.
+//! before it can credit the IVA. [`Receiver::check`] reads the supplier's signed XML, v4.4 or v4.3 ([`Version`];
+//! suppliers' v4.3 documents from before 1 September 2025 are still received), verifies its XAdES signature
+//! (the same verifier for both), validates it (totals, clave against emisor and date, and for v4.4 codes and
+//! facets; what applies to v4.3 is listed in [`crate::parse::v43`] and `validate::v43`) and checks that it is
+//! addressed to this receiver and signed with a valid Hacienda certificate of the emisor.
 //! [`Received::respond`] then builds the [`MensajeReceptor`] (aceptado, aceptado parcial or rechazado, with the
 //! `CondicionImpuesto` and the IVA to credit; a document that is not [`Received::is_acceptable`] can only be
 //! rejected: accepting it is [`Error::NotAcceptable`]); sign it with [`crate::xades::sign`] and submit it like any
 //! document (`api` feature). [`check_mensaje_hacienda`] verifies Hacienda's answer to a document or answer
 //! of ours and refuses one for a clave the caller does not know ([`Error::UnknownClave`]).
+//!
+//! The answer is always a v4.4 `MensajeReceptor`, also for a v4.3 comprobante: Hacienda accepts only v4.4
+//! messages since 1 September 2025. [`Received::document`] gives the parsed comprobante in its own version
+//! ([`ReceivedDocument::V44`] or [`ReceivedDocument::V43`]); [`Received::clave`], [`Received::iva`] and the
+//! other accessors read either.
 //!
 //! Which certificates count as Hacienda's is the caller's [`IssuerPolicy`]. Taxpayers sign with the
 //! certificate Hacienda issues them (issuer `CN=CA PERSONA JURIDICA` or `CN=CA PERSONA FISICA`,
@@ -52,11 +59,12 @@ use rust_decimal::Decimal;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::Error;
-use crate::clave::Consecutivo;
+use crate::clave::{Clave, Consecutivo};
 use crate::keystore::Certificate;
 use crate::limits::Limits;
 use crate::model::MensajeHacienda;
 use crate::model::{Comprobante, Documento, MensajeReceptor, RespuestaReceptor};
+use crate::parse::{Supplier, v43};
 use crate::tipo::TipoDocumento;
 use crate::validate::Report;
 use crate::xades::VerifiedSignature;
@@ -139,18 +147,19 @@ impl Receiver {
     ///
     /// # Errors
     /// [`Error::Signature`] when the signature does not verify (edited after signing, malformed, wrong key),
-    /// [`Error::Parse`] when the XML is not a comprobante of a known shape, [`Error::NotReceivable`] for a
-    /// document that is not a supplier comprobante (a `MensajeReceptor`, a TE or FEC, which get no answer).
+    /// [`Error::Parse`] when the XML is not a comprobante of a known shape (v4.4, or a v4.3 FE, NC or ND),
+    /// [`Error::NotReceivable`] for a document that is not a supplier comprobante (a `MensajeReceptor`, a TE
+    /// or FEC, which get no answer), in either version.
     pub fn check(&self, signed_xml: &[u8], at: DateTime<FixedOffset>) -> Result<Received, Error> {
         let signature = crate::xades::verify_with_limits(signed_xml, None, &self.limits)?;
-        let comprobante = match crate::parse::documento_with_limits(signed_xml, None, &self.limits)?
-        {
-            Documento::Comprobante(c) => *c,
-            other => {
+        let document = match crate::parse::supplier_with_limits(signed_xml, &self.limits)? {
+            Supplier::V44(Documento::Comprobante(c)) => ReceivedDocument::V44(c),
+            Supplier::V44(other) => {
                 return Err(Error::NotReceivable { tipo: other.tipo() });
             }
+            Supplier::V43(c) => ReceivedDocument::V43(c),
         };
-        let tipo = comprobante.tipo();
+        let tipo = document.tipo();
         if !matches!(
             tipo,
             TipoDocumento::FacturaElectronica
@@ -159,22 +168,27 @@ impl Receiver {
         ) {
             return Err(Error::NotReceivable { tipo });
         }
-        let report = comprobante.validate();
+        let report = match &document {
+            ReceivedDocument::V44(c) => c.validate(),
+            ReceivedDocument::V43(c) => c.validate(),
+        };
         let mut findings = Vec::new();
-        let receptor = comprobante
-            .receptor
-            .as_ref()
-            .and_then(|r| r.identificacion.as_ref())
-            .map(|i| i.numero.clone());
+        let receptor = document.receptor_numero().map(str::to_owned);
         if receptor.as_deref() != Some(self.cedula.as_str()) {
             findings.push(Finding::NotForReceiver {
                 receptor,
                 receiver: self.cedula.clone(),
             });
         }
-        check_certificate(&signature, &comprobante, at, &self.issuers, &mut findings);
+        check_certificate(
+            &signature,
+            document.emisor_numero(),
+            at,
+            &self.issuers,
+            &mut findings,
+        );
         Ok(Received {
-            comprobante,
+            document,
             signature,
             report,
             findings,
@@ -186,7 +200,7 @@ impl Receiver {
 
 fn check_certificate(
     signature: &VerifiedSignature,
-    doc: &Comprobante,
+    emisor: Option<&str>,
     at: DateTime<FixedOffset>,
     issuers: &IssuerPolicy,
     findings: &mut Vec<Finding>,
@@ -227,12 +241,12 @@ fn check_certificate(
         .filter_map(|a| a.as_str().ok())
         .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
         .find(|d| !d.is_empty());
-    if let (Some(holder), Some(emisor)) = (holder, doc.emisor.identificacion.as_ref())
-        && holder.trim_start_matches('0') != emisor.numero.trim_start_matches('0')
+    if let (Some(holder), Some(emisor)) = (holder, emisor)
+        && holder.trim_start_matches('0') != emisor.trim_start_matches('0')
     {
         findings.push(Finding::CertificateHolder {
             holder,
-            emisor: emisor.numero.clone(),
+            emisor: emisor.to_owned(),
         });
     }
 }
@@ -280,7 +294,7 @@ fn issued_by(cert: &X509Certificate<'_>, ca: &Certificate) -> bool {
 pub fn check_mensaje_hacienda(
     signed_xml: &[u8],
     hacienda: Option<&Certificate>,
-    is_ours: impl Fn(&crate::Clave) -> bool,
+    is_ours: impl Fn(&Clave) -> bool,
 ) -> Result<(MensajeHacienda, VerifiedSignature), Error> {
     let limits = Limits::default();
     let signature = crate::xades::verify_with_limits(signed_xml, hacienda, &limits)?;
@@ -367,10 +381,134 @@ impl fmt::Display for Finding {
     }
 }
 
+/// The schema version of a received comprobante.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// v4.3 (namespace `…/xml-schemas/v4.3/…`; issued until 31 August 2025).
+    V43,
+    /// v4.4 (2024 package or its 2026 revision).
+    V44,
+}
+
+/// A received comprobante as parsed, in its own version.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub enum ReceivedDocument {
+    /// A v4.4 FE, NC or ND.
+    V44(Box<Comprobante>),
+    /// A v4.3 FE, NC or ND.
+    V43(Box<v43::Comprobante>),
+}
+
+impl ReceivedDocument {
+    /// The version.
+    pub fn version(&self) -> Version {
+        match self {
+            ReceivedDocument::V44(_) => Version::V44,
+            ReceivedDocument::V43(_) => Version::V43,
+        }
+    }
+
+    /// The document type (FE, NC or ND).
+    pub fn tipo(&self) -> TipoDocumento {
+        match self {
+            ReceivedDocument::V44(c) => c.tipo(),
+            ReceivedDocument::V43(c) => c.tipo,
+        }
+    }
+
+    /// `Clave`.
+    pub fn clave(&self) -> &Clave {
+        match self {
+            ReceivedDocument::V44(c) => &c.clave,
+            ReceivedDocument::V43(c) => &c.clave,
+        }
+    }
+
+    /// `Emisor/Identificacion/Numero`.
+    pub fn emisor_numero(&self) -> Option<&str> {
+        let id = match self {
+            ReceivedDocument::V44(c) => c.emisor.identificacion.as_ref(),
+            ReceivedDocument::V43(c) => c.emisor.identificacion.as_ref(),
+        };
+        id.map(|i| i.numero.as_str())
+    }
+
+    /// `Receptor/Identificacion/Numero`.
+    pub fn receptor_numero(&self) -> Option<&str> {
+        let id = match self {
+            ReceivedDocument::V44(c) => c.receptor.as_ref().and_then(|r| r.identificacion.as_ref()),
+            ReceivedDocument::V43(c) => c.receptor.as_ref().and_then(|r| r.identificacion.as_ref()),
+        };
+        id.map(|i| i.numero.as_str())
+    }
+
+    /// `ResumenFactura/TotalComprobante`.
+    pub fn total_comprobante(&self) -> Decimal {
+        match self {
+            ReceivedDocument::V44(c) => c.resumen.total_comprobante,
+            ReceivedDocument::V43(c) => c.resumen.total_comprobante,
+        }
+    }
+
+    /// `ResumenFactura/TotalImpuesto`.
+    pub fn total_impuesto(&self) -> Option<Decimal> {
+        match self {
+            ReceivedDocument::V44(c) => c.resumen.total_impuesto,
+            ReceivedDocument::V43(c) => c.resumen.total_impuesto,
+        }
+    }
+
+    /// `ResumenFactura/CodigoTipoMoneda/CodigoMoneda` (`None` in a v4.3 document in colones, which may
+    /// omit it).
+    pub fn codigo_moneda(&self) -> Option<&str> {
+        match self {
+            ReceivedDocument::V44(c) => Some(c.resumen.codigo_moneda.as_str()),
+            ReceivedDocument::V43(c) => c.resumen.codigo_moneda.as_deref(),
+        }
+    }
+
+    /// The IVA: tax code `01` on every line, net of exonerations.
+    pub fn iva(&self) -> Decimal {
+        let net = |codigo: &str, monto: Decimal, exon: Option<Decimal>| {
+            if codigo == crate::codes::IMPUESTO_IVA {
+                monto
+                    .checked_sub(exon.unwrap_or(Decimal::ZERO))
+                    .unwrap_or(Decimal::ZERO)
+            } else {
+                Decimal::ZERO
+            }
+        };
+        // Saturating: amounts out of range are validation errors already.
+        let total = |it: &mut dyn Iterator<Item = Decimal>| {
+            it.fold(Decimal::ZERO, |a, b| {
+                a.checked_add(b).unwrap_or(Decimal::MAX)
+            })
+        };
+        match self {
+            ReceivedDocument::V44(c) => total(
+                &mut c
+                    .lineas
+                    .iter()
+                    .flat_map(|l| l.impuestos.iter())
+                    .map(|i| net(&i.codigo, i.monto, i.exoneracion.as_ref().map(|e| e.monto))),
+            ),
+            ReceivedDocument::V43(c) => total(
+                &mut c
+                    .lineas
+                    .iter()
+                    .flat_map(|l| l.impuestos.iter())
+                    .map(|i| net(&i.codigo, i.monto, i.exoneracion.as_ref().map(|e| e.monto))),
+            ),
+        }
+    }
+}
+
 /// A checked supplier comprobante, ready to be answered.
 #[derive(Debug, Clone)]
 pub struct Received {
-    comprobante: Comprobante,
+    document: ReceivedDocument,
     signature: VerifiedSignature,
     report: Report,
     findings: Vec<Finding>,
@@ -379,9 +517,35 @@ pub struct Received {
 }
 
 impl Received {
-    /// The parsed comprobante.
-    pub fn comprobante(&self) -> &Comprobante {
-        &self.comprobante
+    /// The parsed comprobante, in its version.
+    pub fn document(&self) -> &ReceivedDocument {
+        &self.document
+    }
+
+    /// Which schema version the supplier used.
+    pub fn version(&self) -> Version {
+        self.document.version()
+    }
+
+    /// The parsed v4.4 comprobante (`None` for a v4.3 one: see [`comprobante_v43`](Self::comprobante_v43)).
+    pub fn comprobante(&self) -> Option<&Comprobante> {
+        match &self.document {
+            ReceivedDocument::V44(c) => Some(c),
+            ReceivedDocument::V43(_) => None,
+        }
+    }
+
+    /// The parsed v4.3 comprobante (`None` for a v4.4 one).
+    pub fn comprobante_v43(&self) -> Option<&v43::Comprobante> {
+        match &self.document {
+            ReceivedDocument::V43(c) => Some(c),
+            ReceivedDocument::V44(_) => None,
+        }
+    }
+
+    /// The comprobante's clave.
+    pub fn clave(&self) -> &Clave {
+        self.document.clave()
     }
 
     /// The verified signature (certificate, signing time, policy).
@@ -423,7 +587,7 @@ impl Received {
             return Ok(());
         }
         Err(Error::NotAcceptable {
-            clave: self.comprobante.clave.as_str().to_owned(),
+            clave: self.clave().as_str().to_owned(),
             codes: self.codes(),
             summary: self.summary(),
         })
@@ -443,13 +607,7 @@ impl Received {
 
     /// The document's IVA (tax code `01` on every line, net of exonerations).
     pub fn iva(&self) -> Decimal {
-        self.comprobante
-            .lineas
-            .iter()
-            .flat_map(|l| l.impuestos.iter())
-            .filter(|i| i.codigo == "01")
-            .map(|i| i.monto - i.exoneracion.as_ref().map_or(Decimal::ZERO, |e| e.monto))
-            .sum()
+        self.document.iva()
     }
 
     /// Builds the `MensajeReceptor` answering this comprobante, numbered with the receiver's own
@@ -487,24 +645,22 @@ impl Received {
             )));
         }
         let emisor = self
-            .comprobante
-            .emisor
-            .identificacion
-            .as_ref()
-            .map(|i| i.numero.clone())
+            .document
+            .emisor_numero()
+            .map(str::to_owned)
             .ok_or_else(|| Error::Receive("the comprobante has no emisor identification".into()))?;
         let mut msg = MensajeReceptor::new(
-            self.comprobante.clave.clone(),
+            self.clave().clone(),
             emisor,
             fecha,
             respuesta.mensaje,
-            self.comprobante.resumen.total_comprobante,
+            self.document.total_comprobante(),
             self.receiver.clone(),
             consecutivo,
         );
         msg.detalle_mensaje.clone_from(&respuesta.detalle);
         msg.codigo_actividad.clone_from(&self.codigo_actividad);
-        let total_impuesto = self.comprobante.resumen.total_impuesto;
+        let total_impuesto = self.document.total_impuesto();
         msg.monto_total_impuesto = total_impuesto;
         if let Some(condicion) = respuesta.condicion {
             let tax = total_impuesto.unwrap_or(Decimal::ZERO);

@@ -31,7 +31,7 @@ for t in $(cargo fuzz list); do
   extra=()
   case "$t" in
     cfdi_hostile|cr_hostile) extra=(-max_len=64) ;;
-    cfdi_*|cr_parse_document|cr_mensaje_hacienda|cr_verify) extra=(-max_len=1048576 -dict=xml.dict) ;;
+    cfdi_*|cr_parse_document|cr_parse_v43|cr_mensaje_hacienda|cr_verify) extra=(-max_len=1048576 -dict=xml.dict) ;;
   esac
   cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 "${extra[@]}" >"$log" 2>&1 || rc=$?
   grep -E '^Done' "$log" || true

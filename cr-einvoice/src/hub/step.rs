@@ -759,7 +759,7 @@ impl CrStep {
         let received = receiver
             .check(supplier_xml, fecha)
             .map_err(record_err("received comprobante"))?;
-        let record = format!("mr:{}", received.comprobante().clave.as_str());
+        let record = format!("mr:{}", received.clave().as_str());
         let key = FiscalKey::new(tenant, EntityKind::Invoice, &record);
         if let Some(done) = self.resume(t, &key, FiscalDocumentKind::Invoice).await? {
             return done;

@@ -58,6 +58,7 @@ mod partes;
 mod pattern;
 mod referencias;
 mod resumen;
+pub(crate) mod v43;
 
 use std::fmt;
 
