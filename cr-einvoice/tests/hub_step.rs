@@ -4,6 +4,7 @@
 #![allow(missing_docs)]
 
 mod hacienda_mock;
+mod v43_docs;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -565,6 +566,49 @@ async fn a_received_supplier_invoice_is_answered_with_a_mensaje_receptor_through
         .await
         .unwrap();
     assert_eq!(again, stamp);
+}
+
+#[tokio::test]
+async fn a_received_v43_supplier_invoice_is_answered_with_a_v44_mensaje_receptor() {
+    use cr_einvoice::receive::{CondicionImpuesto, Receiver, Respuesta};
+    let env = Env::new(0, false).await;
+    let step = env.step();
+    let spec = v43_docs::factura();
+    let signed = spec.signed();
+    let receiver = Receiver::new(cr_einvoice::demo::RECEPTOR_CEDULA).accept_any_issuer();
+    let respuesta = Respuesta::aceptado(CondicionImpuesto::CreditoGeneral);
+    let mut result = step
+        .respond_received(TENANT, &receiver, &signed, &respuesta)
+        .await;
+    for _ in 0..5 {
+        if !matches!(result, Err(CrHubError::Pending { .. })) {
+            break;
+        }
+        result = step
+            .respond_received(TENANT, &receiver, &signed, &respuesta)
+            .await;
+    }
+    let stamp = result.unwrap();
+    assert_eq!(stamp.uuid, format!("{}-00100002050000000001", spec.clave()));
+    assert!(
+        stamp.xml.contains("xml-schemas/v4.4/mensajeReceptor"),
+        "{}",
+        stamp.xml
+    );
+    let acreditar = stamp
+        .xml
+        .split("<MontoTotalImpuestoAcreditar>")
+        .nth(1)
+        .and_then(|t| t.split('<').next())
+        .unwrap();
+    assert_eq!(
+        acreditar.parse::<cr_einvoice::Decimal>().unwrap(),
+        spec.iva()
+    );
+    let errors = xmllint_errors(&stamp.xml, "v4.4/MensajeReceptor_V4.4.xsd");
+    assert!(errors.is_empty(), "{errors:?}");
+    let rec = &env.mock.records()[&stamp.uuid];
+    assert_eq!((rec.posts, rec.posts_after_202), (1, 0));
 }
 
 #[tokio::test]
