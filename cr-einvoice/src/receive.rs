@@ -4,7 +4,7 @@
 //! before it can credit the IVA. [`Receiver::check`] reads the supplier's signed XML, v4.4 or v4.3 ([`Version`];
 //! suppliers' v4.3 documents from before 1 September 2025 are still received), verifies its XAdES signature
 //! (the same verifier for both), validates it (totals, clave against emisor and date, and for v4.4 codes and
-//! facets; what applies to v4.3 is listed in [`crate::parse::v43`] and `validate::v43`) and checks that it is
+//! facets; what applies to v4.3 is listed at [`v43::Comprobante::validate`]) and checks that it is
 //! addressed to this receiver and signed with a valid Hacienda certificate of the emisor.
 //! [`Received::respond`] then builds the [`MensajeReceptor`] (aceptado, aceptado parcial or rechazado, with the
 //! `CondicionImpuesto` and the IVA to credit; a document that is not [`Received::is_acceptable`] can only be

@@ -226,8 +226,21 @@ pub struct Referencia {
 }
 
 impl Comprobante {
-    /// Validates what applies to a received 4.3 document: clave against emisor and date, line formulas,
-    /// `ResumenFactura` totals against the lines and `TotalComprobante`.
+    /// Validates what applies to a received 4.3 document (exact comparisons, amounts rounded to 5 decimals):
+    /// - the clave (numeric) against `Emisor/Identificacion/Numero` and the Costa Rica date of
+    ///   `FechaEmision`; the identifications the 4.3 schemas require; `InformacionReferencia` in NC / ND;
+    /// - each amount's sign, decimals and size;
+    /// - lines: `MontoTotal = Cantidad × PrecioUnitario`, `SubTotal = MontoTotal − Σ MontoDescuento`,
+    ///   `ImpuestoNeto = Σ Monto − Σ MontoExoneracion`, `MontoTotalLinea = SubTotal + ImpuestoNeto`, the IVA
+    ///   (`01`) `Monto = (BaseImponible or SubTotal) × Tarifa / 100`, no exoneration above its tax;
+    /// - `ResumenFactura`: `TotalVenta`, `TotalDescuentos`, `TotalImpuesto` (Σ `ImpuestoNeto`) and
+    ///   `TotalOtrosCargos` against the lines, `TotalVentaNeta = TotalVenta − TotalDescuentos`, the
+    ///   gravado / exento / exonerado totals as their servicio + mercancía parts and their sum as
+    ///   `TotalVenta`, and `TotalComprobante = TotalVentaNeta + TotalImpuesto + TotalOtrosCargos −
+    ///   TotalIVADevuelto`.
+    ///
+    /// Not checked for 4.3: codes against the 4.3 lists, text lengths and patterns, and how the lines
+    /// split into the servicio / mercancía categories.
     pub fn validate(&self) -> crate::validate::Report {
         crate::validate::v43::comprobante(self)
     }
