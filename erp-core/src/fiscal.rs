@@ -428,6 +428,12 @@ pub trait StampJournal: Send + Sync {
     /// Every stamped document of `tenant` of the given kind, in the order they were completed.
     async fn stamped(&self, tenant: &str, kind: FiscalDocumentKind) -> Result<Vec<FiscalStamp>>;
 
+    /// Every pending document (journalled, not stamped yet: [`JournalEntry::Pending`]) of `tenant` whose
+    /// record is of `kind`: its key and its sealed document, ordered by external reference. A step reads it
+    /// before building a document whose content depends on documents that may still be stamped (Mexico: a
+    /// payment receipt's `NumParcialidad` and `ImpSaldoAnt` depend on every earlier receipt of the invoice).
+    async fn pending(&self, tenant: &str, kind: EntityKind) -> Result<Vec<(FiscalKey, String)>>;
+
     /// The cancellation recorded for the stamped document `key`, if any.
     ///
     /// The default implementation is [`Unsupported`](crate::ErrorKind::Unsupported): a journal that does not
@@ -635,6 +641,21 @@ impl StampJournal for MemoryStampJournal {
         }
         s.cancellations.insert(key.clone(), cancellation.clone());
         Ok(())
+    }
+
+    async fn pending(&self, tenant: &str, kind: EntityKind) -> Result<Vec<(FiscalKey, String)>> {
+        let s = self.lock();
+        let mut all: Vec<(FiscalKey, String)> = s
+            .entries
+            .iter()
+            .filter(|(k, _)| k.tenant == tenant && k.kind == kind)
+            .filter_map(|(k, e)| match e {
+                JournalEntry::Pending { sealed, .. } => Some((k.clone(), sealed.clone())),
+                JournalEntry::Stamped(_) => None,
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.external_ref.cmp(&b.0.external_ref));
+        Ok(all)
     }
 
     async fn stamped(&self, tenant: &str, kind: FiscalDocumentKind) -> Result<Vec<FiscalStamp>> {
