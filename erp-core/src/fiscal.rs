@@ -752,6 +752,11 @@ impl Directory for MemoryDirectory {
 /// [`Validation`](crate::ErrorKind::Validation) naming the record and field (dead-lettered, visible in the sync
 /// log), an uncertain certification an [`Uncertain`](crate::ErrorKind::Uncertain) (retried; the retry
 /// recovers the stamp). Batching is off (one write per request) so every element goes through the step.
+///
+/// A provider that cannot attach a stamp to a kind of record ([`Unsupported`](crate::ErrorKind::Unsupported)
+/// from [`ErpAdapter::attach_fiscal_stamp`], e.g. Xero payments, which take no attachments) does not fail the
+/// write: the stamp stays in the step's journal, the record is written, and a `tracing` event says so (`info`
+/// for payments, `warn` for invoices and credit notes, whose UUID belongs on the ERP record).
 pub struct FiscalAdapter {
     inner: std::sync::Arc<dyn ErpAdapter>,
     step: std::sync::Arc<dyn FiscalStep>,
@@ -798,9 +803,35 @@ impl FiscalAdapter {
             return Ok(remote);
         };
         let stamp_key = IdempotencyKey::new(format!("stamp-{}", stamp.uuid))?;
-        self.inner
+        match self
+            .inner
             .attach_fiscal_stamp(kind, &remote, &stamp, &stamp_key)
-            .await?;
+            .await
+        {
+            Ok(_) => {}
+            // The provider has nowhere to put it (Xero: no attachments on payments). The stamp is durable in
+            // the step's journal and the record is written: dead-lettering it would only invite a replay.
+            Err(e) if e.kind() == crate::ErrorKind::Unsupported => {
+                if kind == EntityKind::Payment {
+                    tracing::info!(
+                        provider = self.inner.provider(),
+                        %kind,
+                        remote_id = %remote.id,
+                        uuid = %stamp.uuid,
+                        "fiscal stamp kept in the journal only: the provider cannot attach it ({e})"
+                    );
+                } else {
+                    tracing::warn!(
+                        provider = self.inner.provider(),
+                        %kind,
+                        remote_id = %remote.id,
+                        uuid = %stamp.uuid,
+                        "fiscal stamp kept in the journal only: the provider cannot attach it ({e})"
+                    );
+                }
+            }
+            Err(e) => return Err(e),
+        }
         Ok(remote)
     }
 }
