@@ -24,7 +24,10 @@
 //!   already a valid fiscal document: it must be fixed in the ERP (or cancelled with the tax authority).
 //! * [`FiscalOrder::PostThenStamp`]: the ERP record is created first, then certified and the stamp written back.
 //!   The books never contain a record that was refused by the ERP, but a certification failure leaves an ERP
-//!   invoice without UUID until an operator fixes the input; [`FiscalStep::stamp`] is retried on its own.
+//!   invoice without UUID until an operator fixes the input. [`FiscalAdapter`] then reports the failure as
+//!   [`Transient`](crate::ErrorKind::Transient) ("posted as …, not stamped: …"), never as a verdict meaning
+//!   "nothing applied": the hub keeps the write's idempotency key, so its retries and a re-queue after the
+//!   fix replay the post (the provider answers with the record it has) and resume at stamping.
 //!
 //! # Exactly once
 //! A fiscal document must never be certified twice (two UUIDs are two valid invoices for one sale). The
@@ -751,7 +754,9 @@ impl Directory for MemoryDirectory {
 /// exactly-once guarantee extends to the UUID. A step error is the write's error: an input problem is a
 /// [`Validation`](crate::ErrorKind::Validation) naming the record and field (dead-lettered, visible in the sync
 /// log), an uncertain certification an [`Uncertain`](crate::ErrorKind::Uncertain) (retried; the retry
-/// recovers the stamp). Batching is off (one write per request) so every element goes through the step.
+/// recovers the stamp). A failure after the ERP record was written (stamping in
+/// [`FiscalOrder::PostThenStamp`], attaching the stamp) is never a verdict kind: see the
+/// [module docs](self#order-stamp-first-or-post-first). Batching is off (one write per request) so every element goes through the step.
 ///
 /// A provider that cannot attach a stamp to a kind of record ([`Unsupported`](crate::ErrorKind::Unsupported)
 /// from [`ErpAdapter::attach_fiscal_stamp`], e.g. Xero payments, which take no attachments) does not fail the
@@ -792,7 +797,12 @@ impl FiscalAdapter {
         let (remote, stamp) = match self.step.order() {
             FiscalOrder::PostThenStamp => {
                 let remote = write_one(self.inner.as_ref(), &write).await?;
-                (remote, self.step.stamp(&self.tenant, &write.op).await?)
+                let stamp = self
+                    .step
+                    .stamp(&self.tenant, &write.op)
+                    .await
+                    .map_err(|e| self.after_post(&write.op, &remote, "not stamped", e))?;
+                (remote, stamp)
             }
             _ => {
                 let stamp = self.step.stamp(&self.tenant, &write.op).await?;
@@ -830,9 +840,49 @@ impl FiscalAdapter {
                     );
                 }
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(self.after_post(&write.op, &remote, "stamp not attached", e)),
         }
         Ok(remote)
+    }
+
+    /// The error of a step that failed after the ERP record was written. A verdict kind
+    /// ([`Validation`](crate::ErrorKind::Validation), [`Conflict`](crate::ErrorKind::Conflict), …) would tell
+    /// the hub that nothing was applied, and its re-queue would send the write again under a **new**
+    /// idempotency key: a second ERP record. It becomes a [`Transient`](crate::ErrorKind::Transient) error
+    /// (the original as its source) saying the record exists: the hub retries under the same key, which the
+    /// provider answers with the record it already has, and resumes at the failed step; once the attempts
+    /// are used up the record is dead-lettered with that message, and a re-queue (the input fixed) keeps the
+    /// key too. Errors that already keep the key (transient, uncertain, rate limited) pass unchanged.
+    fn after_post(
+        &self,
+        op: &WriteOp,
+        remote: &RemoteRef,
+        what: &str,
+        e: crate::Error,
+    ) -> crate::Error {
+        use crate::ErrorKind as K;
+        if matches!(e.kind(), K::Transient | K::Uncertain | K::RateLimited) {
+            return e;
+        }
+        crate::Error::transient(format!(
+            "{} {}: posted to {} as {}, {what}: {e}; retried under the same idempotency key (the post is \
+             replayed, not repeated): fix the input, then re-queue if it was dead-lettered",
+            op.kind(),
+            fiscal_ref(op),
+            self.inner.provider(),
+            remote.id,
+        ))
+        .with_source(e)
+    }
+}
+
+/// Our external reference of a write that may produce a fiscal document (empty for other writes).
+fn fiscal_ref(op: &WriteOp) -> &str {
+    match op {
+        WriteOp::CreateInvoice(i) => &i.external_ref,
+        WriteOp::RecordPayment(p) => &p.external_ref,
+        WriteOp::CreateCreditNote(c) => &c.external_ref,
+        _ => "",
     }
 }
 
