@@ -67,9 +67,10 @@ pub enum FiscalError {
         /// The total the CFDI would carry.
         cfdi: Decimal,
     },
-    /// The CSD is not valid at the document's date (expired or not yet valid).
+    /// The CSD expired before the document's date. The message names the setting: `csd.cer`.
     #[error(
-        "{record}: the CSD {no_certificado} is valid until {not_after} (not at {at}); nothing was stamped"
+        "{record}: csd.cer: the CSD {no_certificado} expired on {not_after} (document date {at}); nothing was \
+         stamped"
     )]
     CsdExpired {
         /// The document.
@@ -223,7 +224,7 @@ impl FiscalError {
             Self::Unmapped { line, field, .. } => format!("lines[{line}].{field}"),
             Self::Field { field, .. } | Self::TotalMismatch { field, .. } => (*field).to_owned(),
             Self::NotStamped { field, .. } | Self::PaymentPending { field, .. } => field.clone(),
-            Self::CsdExpired { .. } => "csd".into(),
+            Self::CsdExpired { .. } => "csd.cer".into(),
             Self::Cfdi { source, .. } => match &**source {
                 crate::Error::Build { field, place, .. } => match place {
                     Some(p) => format!("{p}.{field}"),

@@ -310,7 +310,8 @@ impl FiscalProfile {
     /// # Errors
     /// [`FiscalError::Secret`] when the password is not in the source; [`FiscalError::Profile`] naming
     /// `csd.cer` / `csd.key` when a file cannot be read or decrypted, or the CSD belongs to another RFC;
-    /// [`FiscalError::CsdExpired`] when it is not valid now.
+    /// [`FiscalError::CsdExpired`] when it has expired ([`FiscalError::Profile`] naming `csd.cer` when it is
+    /// not valid yet).
     pub fn load_csd(&self, secrets: &dyn SecretSource) -> Result<Csd, FiscalError> {
         let password = secret(secrets, &self.csd.password_secret)?;
         let read = |field: &str, p: &PathBuf| {
@@ -350,6 +351,16 @@ impl FiscalProfile {
             });
         }
         let now = chrono::Utc::now();
+        if now < cert.not_before() {
+            return Err(FiscalError::Profile {
+                field: "csd.cer".into(),
+                problem: format!(
+                    "the CSD {} is not valid before {}",
+                    cert.no_certificado(),
+                    cert.not_before().to_rfc3339()
+                ),
+            });
+        }
         if !cert.is_valid_at(now) {
             return Err(FiscalError::CsdExpired {
                 record: "profile".into(),

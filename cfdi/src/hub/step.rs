@@ -649,7 +649,7 @@ impl CfdiStep {
                 at,
                 not_after,
                 ..
-            } => FiscalError::CsdExpired {
+            } if expired(&at, &not_after) => FiscalError::CsdExpired {
                 record: key.external_ref.clone(),
                 no_certificado,
                 not_after,
@@ -837,6 +837,12 @@ impl<'a> Pending<'a> {
             journalled: Some(first),
         }
     }
+}
+
+/// Whether the document date `at` (`Fecha`, local) is after `not_after` (RFC 3339): both start with
+/// `YYYY-MM-DDTHH:MM:SS`, so their prefixes compare as dates (within the hours of the UTC offset).
+fn expired(at: &str, not_after: &str) -> bool {
+    at.get(..19).unwrap_or(at) > not_after.get(..19).unwrap_or(not_after)
 }
 
 /// Whether a single-PAC failover's error proves the PAC did not process the document (so the next PAC may
