@@ -674,6 +674,67 @@ impl StampJournal for MemoryStampJournal {
     }
 }
 
+/// The final stamp of a document the authority **rejected for good** (Costa Rica: `rechazado`): the fiscal
+/// id it used up and the authority's answer. A [`FiscalStep`] puts it in the source chain of its
+/// [`Validation`](crate::ErrorKind::Validation) error with [`Rejected::attach_to`]; [`FiscalAdapter`] finds it
+/// ([`Rejected::find`]) and writes it back to the ERP record like an accepted stamp before returning the
+/// error, so the ERP record carries the rejected id and the state (e.g. for the correcting documents). The
+/// error stays a [`Validation`](crate::ErrorKind::Validation) (the verdict is final: dead-lettered at once),
+/// with one more field error saying where the record was written and that re-queueing it would post it
+/// again.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Rejected {
+    /// The rejected document's final stamp (its `certifier` names the authority's verdict).
+    pub stamp: FiscalStamp,
+    source: Option<crate::error::BoxError>,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} document {} rejected ({})",
+            self.stamp.kind, self.stamp.uuid, self.stamp.certifier
+        )
+    }
+}
+
+impl std::error::Error for Rejected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl Rejected {
+    /// `error` (a [`Validation`](crate::ErrorKind::Validation) error; other kinds are returned unchanged)
+    /// with `stamp` in its source chain: its field errors and message stay as they are, its former source
+    /// becomes the source of the [`Rejected`].
+    pub fn attach_to(error: crate::Error, stamp: FiscalStamp) -> crate::Error {
+        match error {
+            crate::Error::Validation { errors, source } => crate::Error::Validation {
+                errors,
+                source: Some(Box::new(Self { stamp, source })),
+            },
+            other => other,
+        }
+    }
+
+    /// The rejected stamp in the source chain of `error`, if any.
+    pub fn find(error: &crate::Error) -> Option<&FiscalStamp> {
+        let mut next = std::error::Error::source(error);
+        while let Some(e) = next {
+            if let Some(r) = e.downcast_ref::<Self>() {
+                return Some(&r.stamp);
+            }
+            next = e.source();
+        }
+        None
+    }
+}
+
 /// Customers and items a fiscal step has seen, per tenant: an invoice names its customer by reference only, so
 /// a step keeps the fiscal data of `UpsertCustomer` writes (and the units of `UpsertItem` writes) it is given.
 ///
@@ -797,25 +858,85 @@ impl FiscalAdapter {
         let (remote, stamp) = match self.step.order() {
             FiscalOrder::PostThenStamp => {
                 let remote = write_one(self.inner.as_ref(), &write).await?;
-                let stamp = self
-                    .step
-                    .stamp(&self.tenant, &write.op)
-                    .await
-                    .map_err(|e| self.after_post(&write.op, &remote, "not stamped", e))?;
-                (remote, stamp)
+                match self.step.stamp(&self.tenant, &write.op).await {
+                    Ok(stamp) => (remote, stamp),
+                    Err(e) => return Err(self.stamp_failed(&write.op, kind, &remote, e).await),
+                }
             }
-            _ => {
-                let stamp = self.step.stamp(&self.tenant, &write.op).await?;
-                (write_one(self.inner.as_ref(), &write).await?, stamp)
-            }
+            _ => match self.step.stamp(&self.tenant, &write.op).await {
+                Ok(stamp) => (write_one(self.inner.as_ref(), &write).await?, stamp),
+                // Rejected for good: the ERP record is written all the same, to carry the rejected id.
+                Err(e) if Rejected::find(&e).is_some() => {
+                    let remote = write_one(self.inner.as_ref(), &write).await?;
+                    return Err(self.stamp_failed(&write.op, kind, &remote, e).await);
+                }
+                Err(e) => return Err(e),
+            },
         };
         let Some(stamp) = stamp else {
             return Ok(remote);
         };
+        self.attach(&write.op, kind, &remote, &stamp).await?;
+        Ok(remote)
+    }
+
+    /// The error of a stamping failure after the ERP record `remote` was written: a rejected document's
+    /// stamp ([`Rejected`]) is attached first; see [`after_post`](Self::after_post).
+    async fn stamp_failed(
+        &self,
+        op: &WriteOp,
+        kind: EntityKind,
+        remote: &RemoteRef,
+        e: crate::Error,
+    ) -> crate::Error {
+        let Some(rejected) = Rejected::find(&e).cloned() else {
+            return self.after_post(
+                op,
+                remote,
+                "not stamped (fix the input, then re-queue if it was dead-lettered)",
+                e,
+            );
+        };
+        if let Err(attach) = self.attach(op, kind, remote, &rejected).await {
+            return attach;
+        }
+        // Final: dead-lettered at once (retrying cannot change the authority's verdict), the sync log saying
+        // where the record is. A re-queue would post it again under a new key, hence the warning.
+        match e {
+            crate::Error::Validation { mut errors, source } => {
+                errors.push(
+                    crate::FieldError::new(
+                        format!("{}: {}", fiscal_ref(op), kind),
+                        format!(
+                            "posted to {} as {} with the rejected {} ({}) attached; correct it with new \
+                             documents, do not re-queue it (that would post it again)",
+                            self.inner.provider(),
+                            remote.id,
+                            rejected.uuid,
+                            rejected.certifier
+                        ),
+                    )
+                    .with_code("rejected_written_back"),
+                );
+                crate::Error::Validation { errors, source }
+            }
+            other => other,
+        }
+    }
+
+    /// Attaches `stamp` to the written record `remote` (key `stamp-<id>`); see the type's docs for
+    /// providers that cannot.
+    async fn attach(
+        &self,
+        op: &WriteOp,
+        kind: EntityKind,
+        remote: &RemoteRef,
+        stamp: &FiscalStamp,
+    ) -> Result<()> {
         let stamp_key = IdempotencyKey::new(format!("stamp-{}", stamp.uuid))?;
         match self
             .inner
-            .attach_fiscal_stamp(kind, &remote, &stamp, &stamp_key)
+            .attach_fiscal_stamp(kind, remote, stamp, &stamp_key)
             .await
         {
             Ok(_) => {}
@@ -840,9 +961,9 @@ impl FiscalAdapter {
                     );
                 }
             }
-            Err(e) => return Err(self.after_post(&write.op, &remote, "stamp not attached", e)),
+            Err(e) => return Err(self.after_post(op, remote, "stamp not attached", e)),
         }
-        Ok(remote)
+        Ok(())
     }
 
     /// The error of a step that failed after the ERP record was written. A verdict kind
@@ -866,7 +987,7 @@ impl FiscalAdapter {
         }
         crate::Error::transient(format!(
             "{} {}: posted to {} as {}, {what}: {e}; retried under the same idempotency key (the post is \
-             replayed, not repeated): fix the input, then re-queue if it was dead-lettered",
+             replayed, not repeated)",
             op.kind(),
             fiscal_ref(op),
             self.inner.provider(),
