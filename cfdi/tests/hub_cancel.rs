@@ -456,3 +456,89 @@ async fn a_request_the_sat_refuses_is_recorded_as_rejected() {
     assert_eq!(state(&e, "inv-x").await, Some(CancellationState::Rejected));
     assert_eq!(e.sat.queries_for(unknown), 0);
 }
+
+/// A failover built from the profile ([`FiscalProfile::failover`]) can cancel at each PAC: SW gets the
+/// profile's CSD files and password, Finkok the certificate as PEM and the key PEM from
+/// `cancel_key_secret`.
+#[tokio::test]
+async fn a_profile_built_failover_cancels_at_each_pac() {
+    use cfdi::hub::MapSecrets;
+    use cfdi::pac::{CancelRequest, CancelStatus, Motivo};
+    let ledger = Ledger::new();
+    let fk = FinkokMock::new("finkok", Arc::clone(&ledger));
+    let fk_server = start_finkok(&fk).await;
+    let sw = SwMock::new("sw", Arc::clone(&ledger));
+    let sw_server = start_sw(&sw).await;
+    let profile: FiscalProfile = serde_json::from_value(serde_json::json!({
+        "emisor": {"rfc": "EKU9003173C9", "nombre": "ESCUELA KEMPER URGATE", "regimen_fiscal": "601",
+                   "lugar_expedicion": "42501"},
+        "csd": {"cer": "tests/fixtures/csd/EKU9003173C9.cer", "key": "tests/fixtures/csd/EKU9003173C9.key",
+                "password_secret": "csd"},
+        "primary_pac": {"kind": "finkok", "url": fk_server.uri(), "user": FINKOK_USER,
+                        "password_secret": "fk", "cancel_key_secret": "fk-cancel-key"},
+        "backup_pac": {"kind": "sw", "url": sw_server.uri(), "user": SW_USER, "password_secret": "sw"},
+    }))
+    .unwrap();
+    const KEY_PEM: &str = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n...\n-----END RSA PRIVATE KEY-----\n";
+    let secrets = MapSecrets::new()
+        .with("csd", PASSWORD)
+        .with("fk", FINKOK_PASSWORD)
+        .with("sw", SW_PASSWORD)
+        .with("fk-cancel-key", KEY_PEM);
+    let failover = profile
+        .failover(&secrets, Some(pac_csd().certificate()))
+        .unwrap();
+    let (issued, _) = ledger
+        .stamp("finkok", &fk.signer, &sealed_cfdi("1"))
+        .unwrap();
+    let request = CancelRequest::new(
+        &issued.uuid,
+        "EKU9003173C9",
+        Motivo::ErroresSinRelacion,
+        None,
+    )
+    .unwrap();
+    for pac in failover.pacs() {
+        let r = pac
+            .cancel(&request)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", pac.name()));
+        assert_eq!(r.status, CancelStatus::Requested, "{}", pac.name());
+    }
+
+    let cer = std::fs::read("tests/fixtures/csd/EKU9003173C9.cer").unwrap();
+    let key = std::fs::read("tests/fixtures/csd/EKU9003173C9.key").unwrap();
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let bodies = sw.cancel_bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(bodies[0]["b64Cer"], b64(&cer));
+    assert_eq!(bodies[0]["b64Key"], b64(&key));
+    assert_eq!(bodies[0]["password"], PASSWORD);
+    let fields = fk.cancel_fields.lock().unwrap().clone();
+    assert_eq!(fields.len(), 1);
+    let decoded = |f: &str| {
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(
+                    fields[0]
+                        .get(f)
+                        .unwrap_or_else(|| panic!("no {f} in {fields:?}")),
+                )
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let cer_pem = decoded("cer");
+    assert!(
+        cer_pem.starts_with("-----BEGIN CERTIFICATE-----\n"),
+        "{cer_pem}"
+    );
+    assert_eq!(
+        cfdi::Certificate::from_bytes(cer_pem.as_bytes())
+            .unwrap()
+            .der(),
+        cfdi::Certificate::from_bytes(&cer).unwrap().der()
+    );
+    assert_eq!(decoded("key"), KEY_PEM);
+}

@@ -569,3 +569,186 @@ async fn every_request_finds_its_pac_journalled_first() -> Result<()> {
     }
     Ok(())
 }
+
+/// An in-process PAC that stamps (a real TFD, in the ledger) but, while `lose` is set, loses its answer: the
+/// caller sees an uncertain outcome and cannot recover the stamp yet.
+struct LosingPac {
+    ledger: Arc<Ledger>,
+    signer: cfdi::Csd,
+    lose: std::sync::atomic::AtomicBool,
+    stamp_calls: std::sync::atomic::AtomicUsize,
+}
+
+impl LosingPac {
+    fn lost(&self) -> PacError {
+        PacError::Uncertain {
+            pac: "losing".into(),
+            message: "timed out after sending".into(),
+        }
+    }
+
+    fn stamped(&self, sealed_xml: &str) -> std::result::Result<cfdi::pac::Stamped, PacError> {
+        let (issued, previously) = self
+            .ledger
+            .stamp("losing", &self.signer, sealed_xml)
+            .map_err(|message| PacError::Rejected {
+                pac: "losing".into(),
+                code: "301".into(),
+                message,
+            })?;
+        cfdi::pac::Stamped::verified(
+            "losing",
+            sealed_xml,
+            issued.xml,
+            Some(self.signer.certificate()),
+            previously,
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl cfdi::pac::Pac for LosingPac {
+    fn name(&self) -> &str {
+        "losing"
+    }
+
+    async fn stamp(&self, sealed_xml: &str) -> std::result::Result<cfdi::pac::Stamped, PacError> {
+        self.stamp_calls.fetch_add(1, Ordering::SeqCst);
+        let s = self.stamped(sealed_xml)?;
+        if self.lose.load(Ordering::SeqCst) {
+            return Err(self.lost());
+        }
+        Ok(s)
+    }
+
+    async fn recover(
+        &self,
+        sealed_xml: &str,
+    ) -> std::result::Result<Option<cfdi::pac::Stamped>, PacError> {
+        if self.lose.load(Ordering::SeqCst) {
+            return Err(self.lost());
+        }
+        let doc = cfdi::parse_str(sealed_xml).map_err(|e| PacError::Config {
+            message: e.to_string(),
+        })?;
+        match self.ledger.find("losing", &doc.sello) {
+            Some(_) => self.stamped(sealed_xml).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn cancel(
+        &self,
+        _request: &cfdi::pac::CancelRequest,
+    ) -> std::result::Result<cfdi::pac::CancelResult, PacError> {
+        Err(PacError::Config {
+            message: "not in this test".into(),
+        })
+    }
+
+    async fn sat_status(
+        &self,
+        _identity: &cfdi::pac::CfdiIdentity,
+    ) -> std::result::Result<cfdi::pac::SatStatus, PacError> {
+        Err(PacError::Config {
+            message: "not in this test".into(),
+        })
+    }
+}
+
+fn pay_docto(s: &erp_hub_core::fiscal::FiscalStamp) -> cfdi::model::DoctoRelacionado {
+    cfdi::parse_str(&s.xml).unwrap().pagos().unwrap().pagos[0].doctos_relacionados[0].clone()
+}
+
+/// The first receipt of an invoice is stamped at the PAC but its answer is lost (pending, uncertain): a
+/// second payment of the same invoice must not be built from the stamped receipts alone (it would repeat
+/// NumParcialidad 1 and the full ImpSaldoAnt). It waits ("retry later", naming the pending receipt) without
+/// reaching the PAC or the journal; a payment of another invoice is not held up; once the first receipt is
+/// recovered the second chains from it. On the memory and the SQLite journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_waits_for_a_pending_receipt_of_the_same_invoice() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = erp_hub_core::hub::SqliteStore::open(dir.path().join("hub.db")).await?;
+    let journals: [Arc<dyn StampJournal>; 2] = [
+        Arc::new(MemoryStampJournal::new()),
+        Arc::new(store.stamp_journal()),
+    ];
+    for journal in journals {
+        let ledger = Ledger::new();
+        let pac = Arc::new(LosingPac {
+            ledger: ledger.clone(),
+            signer: pac_csd(),
+            lose: false.into(),
+            stamp_calls: 0.into(),
+        });
+        let pacs = Failover::new(pac.clone());
+        let step = CfdiStep::new(journal.clone(), Arc::new(MemoryDirectory::new()))
+            .with_tenant(T, profile(), emisor_csd(), &pacs)
+            .with_recovery(1, Duration::from_millis(1))
+            .with_payment_wait(Duration::from_secs(7))
+            .with_clock(|| Utc.with_ymd_and_hms(2026, 12, 1, 16, 0, 0).unwrap());
+        step.stamp(T, &WriteOp::UpsertCustomer(customer())).await?;
+        let inv = step
+            .stamp(T, &WriteOp::CreateInvoice(invoice("inv-1")))
+            .await?
+            .unwrap();
+        step.stamp(T, &WriteOp::CreateInvoice(invoice("inv-2")))
+            .await?
+            .unwrap();
+
+        pac.lose.store(true, Ordering::SeqCst);
+        let e = step
+            .stamp(T, &WriteOp::RecordPayment(payment("pay-1", dec!(400))))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Uncertain, "{e}");
+        let calls = pac.stamp_calls.load(Ordering::SeqCst);
+
+        let e = step
+            .stamp(T, &WriteOp::RecordPayment(payment("pay-2", dec!(760))))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
+        assert_eq!(e.retry_hint(), Some(Duration::from_secs(7)), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("pay-2") && msg.contains("pay-1") && msg.contains(&inv.uuid),
+            "{msg}"
+        );
+        assert_eq!(pac.stamp_calls.load(Ordering::SeqCst), calls, "no PAC call");
+        let key2 = FiscalKey::new(T, EntityKind::Payment, "pay-2");
+        assert!(journal.get(&key2).await?.is_none(), "nothing journalled");
+
+        // Another invoice's payment goes through while pay-1 is pending.
+        pac.lose.store(false, Ordering::SeqCst);
+        let mut other = payment("pay-3", dec!(100));
+        other.applications[0].invoice = DocRef::external("inv-2");
+        let s3 = step
+            .stamp(T, &WriteOp::RecordPayment(other))
+            .await?
+            .unwrap();
+        assert_eq!(pay_docto(&s3).num_parcialidad, "1");
+
+        // pay-1 recovered (the PAC's earlier stamp), then pay-2 chains from it.
+        let s1 = step
+            .stamp(T, &WriteOp::RecordPayment(payment("pay-1", dec!(400))))
+            .await?
+            .unwrap();
+        let s2 = step
+            .stamp(T, &WriteOp::RecordPayment(payment("pay-2", dec!(760))))
+            .await?
+            .unwrap();
+        let (d1, d2) = (pay_docto(&s1), pay_docto(&s2));
+        assert_eq!(
+            (d1.num_parcialidad.as_str(), d1.imp_saldo_ant),
+            ("1", dec!(1160.00))
+        );
+        assert_eq!(
+            (d2.num_parcialidad.as_str(), d2.imp_saldo_ant),
+            ("2", d1.imp_saldo_insoluto)
+        );
+        assert_eq!(d2.imp_saldo_insoluto, dec!(0.00));
+        assert_eq!(ledger.double_stamps(), 0);
+    }
+    Ok(())
+}

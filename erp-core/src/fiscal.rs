@@ -24,7 +24,10 @@
 //!   already a valid fiscal document: it must be fixed in the ERP (or cancelled with the tax authority).
 //! * [`FiscalOrder::PostThenStamp`]: the ERP record is created first, then certified and the stamp written back.
 //!   The books never contain a record that was refused by the ERP, but a certification failure leaves an ERP
-//!   invoice without UUID until an operator fixes the input; [`FiscalStep::stamp`] is retried on its own.
+//!   invoice without UUID until an operator fixes the input. [`FiscalAdapter`] then reports the failure as
+//!   [`Transient`](crate::ErrorKind::Transient) ("posted as …, not stamped: …"), never as a verdict meaning
+//!   "nothing applied": the hub keeps the write's idempotency key, so its retries and a re-queue after the
+//!   fix replay the post (the provider answers with the record it has) and resume at stamping.
 //!
 //! # Exactly once
 //! A fiscal document must never be certified twice (two UUIDs are two valid invoices for one sale). The
@@ -428,6 +431,12 @@ pub trait StampJournal: Send + Sync {
     /// Every stamped document of `tenant` of the given kind, in the order they were completed.
     async fn stamped(&self, tenant: &str, kind: FiscalDocumentKind) -> Result<Vec<FiscalStamp>>;
 
+    /// Every pending document (journalled, not stamped yet: [`JournalEntry::Pending`]) of `tenant` whose
+    /// record is of `kind`: its key and its sealed document, ordered by external reference. A step reads it
+    /// before building a document whose content depends on documents that may still be stamped (Mexico: a
+    /// payment receipt's `NumParcialidad` and `ImpSaldoAnt` depend on every earlier receipt of the invoice).
+    async fn pending(&self, tenant: &str, kind: EntityKind) -> Result<Vec<(FiscalKey, String)>>;
+
     /// The cancellation recorded for the stamped document `key`, if any.
     ///
     /// The default implementation is [`Unsupported`](crate::ErrorKind::Unsupported): a journal that does not
@@ -637,6 +646,21 @@ impl StampJournal for MemoryStampJournal {
         Ok(())
     }
 
+    async fn pending(&self, tenant: &str, kind: EntityKind) -> Result<Vec<(FiscalKey, String)>> {
+        let s = self.lock();
+        let mut all: Vec<(FiscalKey, String)> = s
+            .entries
+            .iter()
+            .filter(|(k, _)| k.tenant == tenant && k.kind == kind)
+            .filter_map(|(k, e)| match e {
+                JournalEntry::Pending { sealed, .. } => Some((k.clone(), sealed.clone())),
+                JournalEntry::Stamped(_) => None,
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.external_ref.cmp(&b.0.external_ref));
+        Ok(all)
+    }
+
     async fn stamped(&self, tenant: &str, kind: FiscalDocumentKind) -> Result<Vec<FiscalStamp>> {
         let s = self.lock();
         Ok(s.order
@@ -647,6 +671,67 @@ impl StampJournal for MemoryStampJournal {
                 _ => None,
             })
             .collect())
+    }
+}
+
+/// The final stamp of a document the authority **rejected for good** (Costa Rica: `rechazado`): the fiscal
+/// id it used up and the authority's answer. A [`FiscalStep`] puts it in the source chain of its
+/// [`Validation`](crate::ErrorKind::Validation) error with [`Rejected::attach_to`]; [`FiscalAdapter`] finds it
+/// ([`Rejected::find`]) and writes it back to the ERP record like an accepted stamp before returning the
+/// error, so the ERP record carries the rejected id and the state (e.g. for the correcting documents). The
+/// error stays a [`Validation`](crate::ErrorKind::Validation) (the verdict is final: dead-lettered at once),
+/// with one more field error saying where the record was written and that re-queueing it would post it
+/// again.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Rejected {
+    /// The rejected document's final stamp (its `certifier` names the authority's verdict).
+    pub stamp: FiscalStamp,
+    source: Option<crate::error::BoxError>,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} document {} rejected ({})",
+            self.stamp.kind, self.stamp.uuid, self.stamp.certifier
+        )
+    }
+}
+
+impl std::error::Error for Rejected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl Rejected {
+    /// `error` (a [`Validation`](crate::ErrorKind::Validation) error; other kinds are returned unchanged)
+    /// with `stamp` in its source chain: its field errors and message stay as they are, its former source
+    /// becomes the source of the [`Rejected`].
+    pub fn attach_to(error: crate::Error, stamp: FiscalStamp) -> crate::Error {
+        match error {
+            crate::Error::Validation { errors, source } => crate::Error::Validation {
+                errors,
+                source: Some(Box::new(Self { stamp, source })),
+            },
+            other => other,
+        }
+    }
+
+    /// The rejected stamp in the source chain of `error`, if any.
+    pub fn find(error: &crate::Error) -> Option<&FiscalStamp> {
+        let mut next = std::error::Error::source(error);
+        while let Some(e) = next {
+            if let Some(r) = e.downcast_ref::<Self>() {
+                return Some(&r.stamp);
+            }
+            next = e.source();
+        }
+        None
     }
 }
 
@@ -730,7 +815,14 @@ impl Directory for MemoryDirectory {
 /// exactly-once guarantee extends to the UUID. A step error is the write's error: an input problem is a
 /// [`Validation`](crate::ErrorKind::Validation) naming the record and field (dead-lettered, visible in the sync
 /// log), an uncertain certification an [`Uncertain`](crate::ErrorKind::Uncertain) (retried; the retry
-/// recovers the stamp). Batching is off (one write per request) so every element goes through the step.
+/// recovers the stamp). A failure after the ERP record was written (stamping in
+/// [`FiscalOrder::PostThenStamp`], attaching the stamp) is never a verdict kind: see the
+/// [module docs](self#order-stamp-first-or-post-first). Batching is off (one write per request) so every element goes through the step.
+///
+/// A provider that cannot attach a stamp to a kind of record ([`Unsupported`](crate::ErrorKind::Unsupported)
+/// from [`ErpAdapter::attach_fiscal_stamp`], e.g. Xero payments, which take no attachments) does not fail the
+/// write: the stamp stays in the step's journal, the record is written, and a `tracing` event says so (`info`
+/// for payments, `warn` for invoices and credit notes, whose UUID belongs on the ERP record).
 pub struct FiscalAdapter {
     inner: std::sync::Arc<dyn ErpAdapter>,
     step: std::sync::Arc<dyn FiscalStep>,
@@ -766,21 +858,152 @@ impl FiscalAdapter {
         let (remote, stamp) = match self.step.order() {
             FiscalOrder::PostThenStamp => {
                 let remote = write_one(self.inner.as_ref(), &write).await?;
-                (remote, self.step.stamp(&self.tenant, &write.op).await?)
+                match self.step.stamp(&self.tenant, &write.op).await {
+                    Ok(stamp) => (remote, stamp),
+                    Err(e) => return Err(self.stamp_failed(&write.op, kind, &remote, e).await),
+                }
             }
-            _ => {
-                let stamp = self.step.stamp(&self.tenant, &write.op).await?;
-                (write_one(self.inner.as_ref(), &write).await?, stamp)
-            }
+            _ => match self.step.stamp(&self.tenant, &write.op).await {
+                Ok(stamp) => (write_one(self.inner.as_ref(), &write).await?, stamp),
+                // Rejected for good: the ERP record is written all the same, to carry the rejected id.
+                Err(e) if Rejected::find(&e).is_some() => {
+                    let remote = write_one(self.inner.as_ref(), &write).await?;
+                    return Err(self.stamp_failed(&write.op, kind, &remote, e).await);
+                }
+                Err(e) => return Err(e),
+            },
         };
         let Some(stamp) = stamp else {
             return Ok(remote);
         };
-        let stamp_key = IdempotencyKey::new(format!("stamp-{}", stamp.uuid))?;
-        self.inner
-            .attach_fiscal_stamp(kind, &remote, &stamp, &stamp_key)
-            .await?;
+        self.attach(&write.op, kind, &remote, &stamp).await?;
         Ok(remote)
+    }
+
+    /// The error of a stamping failure after the ERP record `remote` was written: a rejected document's
+    /// stamp ([`Rejected`]) is attached first; see [`after_post`](Self::after_post).
+    async fn stamp_failed(
+        &self,
+        op: &WriteOp,
+        kind: EntityKind,
+        remote: &RemoteRef,
+        e: crate::Error,
+    ) -> crate::Error {
+        let Some(rejected) = Rejected::find(&e).cloned() else {
+            return self.after_post(
+                op,
+                remote,
+                "not stamped (fix the input, then re-queue if it was dead-lettered)",
+                e,
+            );
+        };
+        if let Err(attach) = self.attach(op, kind, remote, &rejected).await {
+            return attach;
+        }
+        // Final: dead-lettered at once (retrying cannot change the authority's verdict), the sync log saying
+        // where the record is. A re-queue would post it again under a new key, hence the warning.
+        match e {
+            crate::Error::Validation { mut errors, source } => {
+                errors.push(
+                    crate::FieldError::new(
+                        format!("{}: {}", fiscal_ref(op), kind),
+                        format!(
+                            "posted to {} as {} with the rejected {} ({}) attached; correct it with new \
+                             documents, do not re-queue it (that would post it again)",
+                            self.inner.provider(),
+                            remote.id,
+                            rejected.uuid,
+                            rejected.certifier
+                        ),
+                    )
+                    .with_code("rejected_written_back"),
+                );
+                crate::Error::Validation { errors, source }
+            }
+            other => other,
+        }
+    }
+
+    /// Attaches `stamp` to the written record `remote` (key `stamp-<id>`); see the type's docs for
+    /// providers that cannot.
+    async fn attach(
+        &self,
+        op: &WriteOp,
+        kind: EntityKind,
+        remote: &RemoteRef,
+        stamp: &FiscalStamp,
+    ) -> Result<()> {
+        let stamp_key = IdempotencyKey::new(format!("stamp-{}", stamp.uuid))?;
+        match self
+            .inner
+            .attach_fiscal_stamp(kind, remote, stamp, &stamp_key)
+            .await
+        {
+            Ok(_) => {}
+            // The provider has nowhere to put it (Xero: no attachments on payments). The stamp is durable in
+            // the step's journal and the record is written: dead-lettering it would only invite a replay.
+            Err(e) if e.kind() == crate::ErrorKind::Unsupported => {
+                if kind == EntityKind::Payment {
+                    tracing::info!(
+                        provider = self.inner.provider(),
+                        %kind,
+                        remote_id = %remote.id,
+                        uuid = %stamp.uuid,
+                        "fiscal stamp kept in the journal only: the provider cannot attach it ({e})"
+                    );
+                } else {
+                    tracing::warn!(
+                        provider = self.inner.provider(),
+                        %kind,
+                        remote_id = %remote.id,
+                        uuid = %stamp.uuid,
+                        "fiscal stamp kept in the journal only: the provider cannot attach it ({e})"
+                    );
+                }
+            }
+            Err(e) => return Err(self.after_post(op, remote, "stamp not attached", e)),
+        }
+        Ok(())
+    }
+
+    /// The error of a step that failed after the ERP record was written. A verdict kind
+    /// ([`Validation`](crate::ErrorKind::Validation), [`Conflict`](crate::ErrorKind::Conflict), …) would tell
+    /// the hub that nothing was applied, and its re-queue would send the write again under a **new**
+    /// idempotency key: a second ERP record. It becomes a [`Transient`](crate::ErrorKind::Transient) error
+    /// (the original as its source) saying the record exists: the hub retries under the same key, which the
+    /// provider answers with the record it already has, and resumes at the failed step; once the attempts
+    /// are used up the record is dead-lettered with that message, and a re-queue (the input fixed) keeps the
+    /// key too. Errors that already keep the key (transient, uncertain, rate limited) pass unchanged.
+    fn after_post(
+        &self,
+        op: &WriteOp,
+        remote: &RemoteRef,
+        what: &str,
+        e: crate::Error,
+    ) -> crate::Error {
+        use crate::ErrorKind as K;
+        if matches!(e.kind(), K::Transient | K::Uncertain | K::RateLimited) {
+            return e;
+        }
+        crate::Error::transient(format!(
+            "{} {}: posted to {} as {}, {what}: {e}; retried under the same idempotency key (the post is \
+             replayed, not repeated)",
+            op.kind(),
+            fiscal_ref(op),
+            self.inner.provider(),
+            remote.id,
+        ))
+        .with_source(e)
+    }
+}
+
+/// Our external reference of a write that may produce a fiscal document (empty for other writes).
+fn fiscal_ref(op: &WriteOp) -> &str {
+    match op {
+        WriteOp::CreateInvoice(i) => &i.external_ref,
+        WriteOp::RecordPayment(p) => &p.external_ref,
+        WriteOp::CreateCreditNote(c) => &c.external_ref,
+        _ => "",
     }
 }
 

@@ -1,4 +1,5 @@
-//! `ErpAdapter::attach_fiscal_stamp` on MemoryErp: recorded, idempotent, a second UUID refused.
+//! `ErpAdapter::attach_fiscal_stamp` on MemoryErp: recorded, idempotent, a second UUID refused; through
+//! `FiscalAdapter`, a document the authority rejected for good gets its rejected stamp written back too.
 
 use erp_hub_core::adapter::{ErpAdapter, IdempotencyKey};
 use erp_hub_core::fiscal::{FiscalDocumentKind, FiscalStamp};
@@ -185,4 +186,95 @@ async fn default_is_unsupported() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
+}
+
+/// A step whose every invoice is rejected for good by the authority (as Costa Rica's `rechazado`): a
+/// Validation error carrying the final stamp ([`Rejected::attach_to`]).
+struct RejectingStep(erp_hub_core::fiscal::FiscalOrder);
+
+const CLAVE: &str = "50601012600310123456700100001010000000001100000001";
+
+fn rejected_stamp() -> FiscalStamp {
+    FiscalStamp::new(
+        "cr-4.4",
+        FiscalDocumentKind::Invoice,
+        CLAVE,
+        "2026-12-01T10:00:00-06:00",
+        "hacienda:rechazado",
+        dec!(100),
+        "<FacturaElectronica/>",
+    )
+}
+
+#[async_trait::async_trait]
+impl erp_hub_core::fiscal::FiscalStep for RejectingStep {
+    async fn stamp(
+        &self,
+        _tenant: &str,
+        op: &erp_hub_core::adapter::WriteOp,
+    ) -> erp_hub_core::Result<Option<FiscalStamp>> {
+        match op {
+            erp_hub_core::adapter::WriteOp::CreateInvoice(inv) => {
+                Err(erp_hub_core::fiscal::Rejected::attach_to(
+                    Error::validation(vec![erp_hub_core::FieldError::new(
+                        format!("{}: clave {CLAVE}", inv.external_ref),
+                        "rechazado: -37 el total no corresponde a la suma",
+                    )]),
+                    rejected_stamp(),
+                ))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn order(&self) -> erp_hub_core::fiscal::FiscalOrder {
+        self.0
+    }
+}
+
+/// In both orders the rejected document's ERP record is written (once, however often the same write is
+/// repeated) and carries the rejected stamp; the error stays a Validation dead letter with the authority's
+/// detail and says where the record is.
+#[tokio::test]
+async fn a_rejected_document_is_written_back_with_its_rejected_stamp() {
+    use erp_hub_core::fiscal::{FiscalAdapter, FiscalOrder, Rejected};
+    for order in [FiscalOrder::StampThenPost, FiscalOrder::PostThenStamp] {
+        let erp = std::sync::Arc::new(MemoryErp::new());
+        let fiscal =
+            FiscalAdapter::new(erp.clone(), std::sync::Arc::new(RejectingStep(order)), "t1");
+        fiscal
+            .upsert_customer(&Customer::new("c-1", "Uno SA"), &key("c-1"))
+            .await
+            .unwrap();
+        let inv = Invoice::new(
+            "inv-1",
+            PartyRef::external("c-1"),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            Currency::CRC,
+        )
+        .with_line(InvoiceLine::new("x", dec!(1), dec!(100)));
+        for _ in 0..2 {
+            let e = fiscal
+                .create_invoice(&inv, &key("inv-1"))
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Validation, "{order:?}: {e}");
+            let Error::Validation { errors, .. } = &e else {
+                unreachable!()
+            };
+            assert!(errors[0].message.contains("-37"), "{order:?}: {e}");
+            let id = &erp.fiscal_stamps()[0].1;
+            assert!(
+                errors.iter().any(|f| f.field == "inv-1: invoice"
+                    && f.message.contains(id.as_str())
+                    && f.message.contains(CLAVE)),
+                "{order:?}: {errors:?}"
+            );
+            assert_eq!(Rejected::find(&e), Some(&rejected_stamp()), "{order:?}");
+        }
+        assert_eq!(erp.count(EntityKind::Invoice), 1, "{order:?}");
+        let stamps = erp.fiscal_stamps();
+        assert_eq!(stamps.len(), 1, "{order:?}");
+        assert_eq!(stamps[0].2, rejected_stamp(), "{order:?}");
+    }
 }

@@ -1,4 +1,5 @@
-//! `attach_fiscal_stamp`: the stamped XML as an attachment `<UUID>.xml`, idempotent, a second UUID refused.
+//! `attach_fiscal_stamp`: the stamped XML as an attachment `<UUID>.xml`, idempotent, a second UUID refused;
+//! through a `FiscalAdapter`, a stamped payment (which Xero cannot attach anything to) is still recorded.
 
 mod common;
 
@@ -143,4 +144,78 @@ async fn a_second_costa_rican_clave_is_refused() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
     assert_eq!(attachments(&env, &r.id).len(), 1);
+}
+
+/// A fiscal step that "stamps" every invoice and payment with a fixed UUID per kind.
+struct FixedStep;
+
+#[async_trait::async_trait]
+impl erp_hub_core::fiscal::FiscalStep for FixedStep {
+    async fn stamp(
+        &self,
+        _tenant: &str,
+        op: &erp_hub_core::adapter::WriteOp,
+    ) -> erp_hub_core::Result<Option<FiscalStamp>> {
+        use erp_hub_core::adapter::WriteOp;
+        Ok(match op {
+            WriteOp::CreateInvoice(_) => Some(stamp(U1)),
+            WriteOp::RecordPayment(_) => {
+                let mut s = stamp(U2);
+                s.kind = FiscalDocumentKind::Payment;
+                Some(s)
+            }
+            _ => None,
+        })
+    }
+}
+
+/// Xero takes no attachments on payments (`attach_fiscal_stamp` answers Unsupported): through a
+/// `FiscalAdapter` the stamped payment is still recorded (the stamp stays in the step's journal), not
+/// failed after stamping; the invoice gets its XML as before.
+#[tokio::test]
+async fn a_stamped_payment_is_recorded_though_xero_cannot_attach_it() {
+    use erp_hub_core::model::{DocRef, Payment};
+    let env = common::env().await;
+    let fiscal = erp_hub_core::fiscal::FiscalAdapter::new(
+        std::sync::Arc::new(env.xero.clone()),
+        std::sync::Arc::new(FixedStep),
+        "acme",
+    );
+    let c = fiscal
+        .upsert_customer(&Customer::new("c-1", "Uno SA"), &key("c-1"))
+        .await
+        .unwrap();
+    let inv = Invoice::new(
+        "inv-1",
+        PartyRef::resolved("c-1", c.id),
+        NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+        Currency::MXN,
+    )
+    .with_line(
+        InvoiceLine::new("Service", dec!(2), dec!(500))
+            .with_tax(Tax::transferred("IVA", TaxRate::Percent(dec!(16)))),
+    );
+    let r = fiscal.create_invoice(&inv, &key("inv-1")).await.unwrap();
+    assert_eq!(attachments(&env, &r.id).len(), 1);
+    let p = Payment::new(
+        "pay-1",
+        PartyRef::external("c-1"),
+        NaiveDate::from_ymd_opt(2026, 1, 20).unwrap(),
+        Currency::MXN,
+        dec!(160),
+    )
+    .apply_to(DocRef::external("inv-1"), dec!(160));
+    let pr = fiscal.record_payment(&p, &key("pay-1")).await.unwrap();
+    assert_eq!(
+        env.xero
+            .get(EntityKind::Invoice, &r.id)
+            .await
+            .unwrap()
+            .balance,
+        Some(dec!(1000.00))
+    );
+    assert!(env.xero.get(EntityKind::Payment, &pr.id).await.is_ok());
+    // A replay (the hub retrying after a lost answer) is the same payment, still no error.
+    let again = fiscal.record_payment(&p, &key("pay-1")).await.unwrap();
+    assert_eq!(again.id, pr.id);
 }

@@ -67,9 +67,10 @@ pub enum FiscalError {
         /// The total the CFDI would carry.
         cfdi: Decimal,
     },
-    /// The CSD is not valid at the document's date (expired or not yet valid).
+    /// The CSD expired before the document's date. The message names the setting: `csd.cer`.
     #[error(
-        "{record}: the CSD {no_certificado} is valid until {not_after} (not at {at}); nothing was stamped"
+        "{record}: csd.cer: the CSD {no_certificado} expired on {not_after} (document date {at}); nothing was \
+         stamped"
     )]
     CsdExpired {
         /// The document.
@@ -131,6 +132,26 @@ pub enum FiscalError {
         /// When to ask again.
         retry_after: std::time::Duration,
     },
+    /// A payment receipt of the same invoice is journalled but not stamped yet (its PAC's answer is
+    /// uncertain): this receipt's `NumParcialidad` and `ImpSaldoAnt` depend on it, so nothing is built until
+    /// it is stamped or abandoned. Retry after `retry_after`.
+    #[error(
+        "{record}: {field} ({invoice}) has an earlier payment receipt {blocking} not stamped yet; \
+         NumParcialidad and ImpSaldoAnt wait for it (retry in {} s)",
+        retry_after.as_secs_f64()
+    )]
+    PaymentPending {
+        /// The payment (our external reference).
+        record: String,
+        /// The application naming the invoice, e.g. `applications[0].invoice`.
+        field: String,
+        /// The invoice's UUID.
+        invoice: String,
+        /// The pending payment (our external reference).
+        blocking: String,
+        /// When to try again.
+        retry_after: std::time::Duration,
+    },
     /// The journal (or the directory) failed.
     #[error(transparent)]
     Store(#[from] erp_hub_core::Error),
@@ -161,7 +182,9 @@ impl FiscalError {
             | Self::Field { .. }
             | Self::TotalMismatch { .. }
             | Self::Cfdi { .. } => FiscalErrorKind::Input,
-            Self::NotStamped { .. } | Self::CancellationPending { .. } => FiscalErrorKind::Retry,
+            Self::NotStamped { .. }
+            | Self::CancellationPending { .. }
+            | Self::PaymentPending { .. } => FiscalErrorKind::Retry,
             Self::CsdExpired { .. } | Self::Profile { .. } | Self::Secret { .. } => {
                 FiscalErrorKind::Config
             }
@@ -188,6 +211,7 @@ impl FiscalError {
             | Self::CsdExpired { record, .. }
             | Self::Cfdi { record, .. }
             | Self::CancellationPending { record, .. }
+            | Self::PaymentPending { record, .. }
             | Self::Pac { record, .. } => Some(record),
             _ => None,
         }
@@ -199,8 +223,8 @@ impl FiscalError {
             Self::Customer { field, .. } => format!("customer.{field}"),
             Self::Unmapped { line, field, .. } => format!("lines[{line}].{field}"),
             Self::Field { field, .. } | Self::TotalMismatch { field, .. } => (*field).to_owned(),
-            Self::NotStamped { field, .. } => field.clone(),
-            Self::CsdExpired { .. } => "csd".into(),
+            Self::NotStamped { field, .. } | Self::PaymentPending { field, .. } => field.clone(),
+            Self::CsdExpired { .. } => "csd.cer".into(),
             Self::Cfdi { source, .. } => match &**source {
                 crate::Error::Build { field, place, .. } => match place {
                     Some(p) => format!("{p}.{field}"),
@@ -229,6 +253,7 @@ impl FiscalError {
             Self::Secret { .. } => "secret",
             Self::Pac { .. } => "pac",
             Self::CancellationPending { .. } => "cancellation_pending",
+            Self::PaymentPending { .. } => "payment_pending",
             Self::Store(_) => "journal",
         }
     }
@@ -256,7 +281,8 @@ impl From<FiscalError> for erp_hub_core::Error {
             FiscalErrorKind::Config => Error::config(message),
             FiscalErrorKind::Uncertain => Error::uncertain(message).with_source(e),
             FiscalErrorKind::Retry => match e {
-                FiscalError::CancellationPending { retry_after, .. } => {
+                FiscalError::CancellationPending { retry_after, .. }
+                | FiscalError::PaymentPending { retry_after, .. } => {
                     Error::retry_later(message, retry_after)
                 }
                 e => Error::transient(message).with_source(e),

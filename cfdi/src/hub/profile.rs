@@ -14,7 +14,10 @@ use super::error::FiscalError;
 use crate::Csd;
 use crate::build::TipoFactor;
 use crate::model::{Emisor, Receptor};
-use crate::pac::{Failover, FinkokClient, FinkokConfig, Pac, SwAuth, SwClient, SwConfig};
+use crate::pac::{
+    Failover, FinkokCancelCsd, FinkokClient, FinkokConfig, Pac, SwAuth, SwCancelCsd, SwClient,
+    SwConfig,
+};
 
 /// RFC for "público en general" (domestic customers without RFC).
 pub const RFC_PUBLICO_EN_GENERAL: &str = "XAXX010101000";
@@ -128,6 +131,11 @@ pub struct PacProfile {
     /// Timeout of each request in milliseconds (default: the client's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Finkok only: name of the secret holding the CSD's private key as PEM **encrypted with the Finkok
+    /// password**, which Finkok's cancel needs (see [`FinkokCancelCsd`]). Without it this PAC cannot cancel.
+    /// SW needs nothing here: it gets the profile's CSD files and password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_key_secret: Option<String>,
 }
 
 /// SAT keys for one of our items.
@@ -302,7 +310,8 @@ impl FiscalProfile {
     /// # Errors
     /// [`FiscalError::Secret`] when the password is not in the source; [`FiscalError::Profile`] naming
     /// `csd.cer` / `csd.key` when a file cannot be read or decrypted, or the CSD belongs to another RFC;
-    /// [`FiscalError::CsdExpired`] when it is not valid now.
+    /// [`FiscalError::CsdExpired`] when it has expired ([`FiscalError::Profile`] naming `csd.cer` when it is
+    /// not valid yet).
     pub fn load_csd(&self, secrets: &dyn SecretSource) -> Result<Csd, FiscalError> {
         let password = secret(secrets, &self.csd.password_secret)?;
         let read = |field: &str, p: &PathBuf| {
@@ -342,6 +351,16 @@ impl FiscalProfile {
             });
         }
         let now = chrono::Utc::now();
+        if now < cert.not_before() {
+            return Err(FiscalError::Profile {
+                field: "csd.cer".into(),
+                problem: format!(
+                    "the CSD {} is not valid before {}",
+                    cert.no_certificado(),
+                    cert.not_before().to_rfc3339()
+                ),
+            });
+        }
         if !cert.is_valid_at(now) {
             return Err(FiscalError::CsdExpired {
                 record: "profile".into(),
@@ -353,17 +372,55 @@ impl FiscalProfile {
         Ok(csd)
     }
 
-    /// The PACs to stamp with: the primary, then the backup, as a [`Failover`]. `pac_certificate` (the PAC's
-    /// or SAT's certificate) makes every client verify `SelloSAT` of the stamps it receives.
+    /// The PACs to stamp and cancel with: the primary, then the backup, as a [`Failover`]. `pac_certificate`
+    /// (the PAC's or SAT's certificate) makes every client verify `SelloSAT` of the stamps it receives.
+    ///
+    /// Cancelling needs the CSD at the PAC: the profile's `.cer` and `.key` files are read and given to each
+    /// client ([`SwCancelCsd`]: the files and the CSD password; [`FinkokCancelCsd`]: the certificate as PEM
+    /// and the key PEM encrypted with the Finkok password, which Finkok wants and this crate does not make:
+    /// the secret named by the PAC's [`cancel_key_secret`](PacProfile::cancel_key_secret)). A Finkok PAC
+    /// without `cancel_key_secret` stamps but cannot cancel. CSD bytes held elsewhere:
+    /// [`failover_with_csd`](Self::failover_with_csd).
     ///
     /// # Errors
-    /// [`FiscalError::Profile`] when neither PAC is configured or a client cannot be built;
-    /// [`FiscalError::Secret`] for a missing password.
+    /// [`FiscalError::Profile`] when neither PAC is configured, a client cannot be built or a CSD file
+    /// cannot be read (naming `csd.cer` / `csd.key`); [`FiscalError::Secret`] for a missing password.
     pub fn failover(
         &self,
         secrets: &dyn SecretSource,
         pac_certificate: Option<&crate::Certificate>,
     ) -> Result<Failover, FiscalError> {
+        let read = |field: &str, p: &PathBuf| {
+            std::fs::read(p).map_err(|e| FiscalError::Profile {
+                field: field.to_owned(),
+                problem: format!("cannot read {}: {e}", p.display()),
+            })
+        };
+        let cer = read("csd.cer", &self.csd.cer)?;
+        let key = read("csd.key", &self.csd.key)?;
+        self.failover_with_csd(secrets, pac_certificate, &cer, &key)
+    }
+
+    /// As [`failover`](Self::failover) with the CSD's `.cer` and `.key` (DER) the caller already holds (e.g.
+    /// from a vault, as for [`csd_from_bytes`](Self::csd_from_bytes)).
+    ///
+    /// # Errors
+    /// As [`failover`](Self::failover); [`FiscalError::Profile`] naming `csd.cer` when `cer` is not a
+    /// certificate.
+    pub fn failover_with_csd(
+        &self,
+        secrets: &dyn SecretSource,
+        pac_certificate: Option<&crate::Certificate>,
+        cer: &[u8],
+        key: &[u8],
+    ) -> Result<Failover, FiscalError> {
+        let csd_password = secret(secrets, &self.csd.password_secret)?;
+        let cer_pem = crate::Certificate::from_bytes(cer)
+            .map(|c| pem("CERTIFICATE", c.der()))
+            .map_err(|e| FiscalError::Profile {
+                field: "csd.cer".into(),
+                problem: e.to_string(),
+            })?;
         let mut pacs: Vec<Arc<dyn Pac>> = Vec::new();
         for (field, p) in [
             ("primary_pac", &self.primary_pac),
@@ -384,6 +441,10 @@ impl FiscalProfile {
                     if let Some(ms) = p.timeout_ms {
                         cfg = cfg.with_timeout(Duration::from_millis(ms));
                     }
+                    if let Some(name) = &p.cancel_key_secret {
+                        let key_pem = secret(secrets, name)?;
+                        cfg = cfg.with_cancel_csd(FinkokCancelCsd::new(cer_pem.clone(), key_pem));
+                    }
                     Arc::new(FinkokClient::new(cfg).map_err(bad)?)
                 }
                 PacKind::Sw => {
@@ -399,6 +460,7 @@ impl FiscalProfile {
                     if let Some(ms) = p.timeout_ms {
                         cfg = cfg.with_timeout(Duration::from_millis(ms));
                     }
+                    cfg = cfg.with_cancel_csd(SwCancelCsd::new(cer, key, csd_password.clone()));
                     Arc::new(SwClient::new(cfg).map_err(bad)?)
                 }
             };
@@ -595,6 +657,19 @@ impl FiscalProfile {
             publico_en_general: false,
         })
     }
+}
+
+/// PEM armour of `der` (base64 in 64-character lines).
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }
 
 /// `(c_Impuesto, TipoFactor, TasaOCuota)` of one of our tax rates.

@@ -59,8 +59,11 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 ///    it (with a new `Fecha`).
 ///
 /// Payment receipts of one tenant are built one at a time, so two payments of the same invoice never get
-/// the same `NumParcialidad` from one process. (Several processes stamping payments of one tenant need the
-/// hub's per-record dependencies to order them.)
+/// the same `NumParcialidad` from one process; and a receipt is not built while an earlier receipt of one
+/// of its invoices is pending in the journal (its PAC's answer uncertain: it may yet be stamped): the
+/// payment fails with [`FiscalError::PaymentPending`], a "retry later" naming the pending receipt.
+/// (Several processes stamping payments of one tenant need the hub's per-record dependencies to order
+/// them.)
 pub struct CfdiStep {
     tenants: HashMap<String, Tenant>,
     journal: Arc<dyn StampJournal>,
@@ -70,6 +73,7 @@ pub struct CfdiStep {
     uncertain_attempts: u32,
     backoff: Duration,
     payments: tokio::sync::Mutex<()>,
+    payment_wait: Duration,
     sat_status: Option<Arc<SatStatusClient>>,
     cancel_poll: (Duration, Duration),
 }
@@ -95,6 +99,7 @@ impl CfdiStep {
             uncertain_attempts: 4,
             backoff: Duration::from_millis(500),
             payments: tokio::sync::Mutex::new(()),
+            payment_wait: Duration::from_secs(30),
             sat_status: None,
             cancel_poll: (Duration::from_secs(60), Duration::from_secs(6 * 3600)),
         }
@@ -135,6 +140,14 @@ impl CfdiStep {
     pub fn with_recovery(mut self, attempts: u32, backoff: Duration) -> Self {
         self.uncertain_attempts = attempts.max(1);
         self.backoff = backoff;
+        self
+    }
+
+    /// How long a payment waits when an earlier receipt of the same invoice is still pending (default 30 s;
+    /// see [`FiscalError::PaymentPending`]).
+    #[must_use]
+    pub fn with_payment_wait(mut self, wait: Duration) -> Self {
+        self.payment_wait = wait;
         self
     }
 
@@ -305,7 +318,30 @@ impl CfdiStep {
                                 field: format!("applications[{i}].invoice"),
                                 reference: app.invoice.external_ref.clone(),
                             })?;
-                    invoices.push((app.invoice.external_ref.clone(), parse_stamped(&stamp)?));
+                    invoices.push((
+                        app.invoice.external_ref.clone(),
+                        parse_stamped(&stamp)?,
+                        stamp.uuid.to_ascii_uppercase(),
+                    ));
+                }
+                // An earlier receipt of one of these invoices still pending (its PAC's answer uncertain)
+                // may yet be stamped: building this one from the stamped receipts alone would repeat its
+                // NumParcialidad and ImpSaldoAnt. Wait for it.
+                for (other, sealed) in self.journal.pending(tenant, EntityKind::Payment).await? {
+                    let sealed = sealed.to_ascii_uppercase();
+                    if let Some((i, (_, _, uuid))) = invoices
+                        .iter()
+                        .enumerate()
+                        .find(|(_, (_, _, uuid))| sealed.contains(uuid.as_str()))
+                    {
+                        return Err(FiscalError::PaymentPending {
+                            record: p.external_ref.clone(),
+                            field: format!("applications[{i}].invoice"),
+                            invoice: uuid.clone(),
+                            blocking: other.external_ref,
+                            retry_after: self.payment_wait,
+                        });
+                    }
                 }
                 let mut receipts = Vec::new();
                 for s in self
@@ -317,7 +353,7 @@ impl CfdiStep {
                 }
                 let paid: Vec<PaidInvoice<'_>> = invoices
                     .iter()
-                    .map(|(r, c)| PaidInvoice::new(r, c, &receipts))
+                    .map(|(r, c, _)| PaidInvoice::new(r, c, &receipts))
                     .collect();
                 let fecha = self.fecha(&t.profile);
                 match map_payment(&t.profile, p, &customer, &paid, &fecha)? {
@@ -613,7 +649,7 @@ impl CfdiStep {
                 at,
                 not_after,
                 ..
-            } => FiscalError::CsdExpired {
+            } if expired(&at, &not_after) => FiscalError::CsdExpired {
                 record: key.external_ref.clone(),
                 no_certificado,
                 not_after,
@@ -801,6 +837,12 @@ impl<'a> Pending<'a> {
             journalled: Some(first),
         }
     }
+}
+
+/// Whether the document date `at` (`Fecha`, local) is after `not_after` (RFC 3339): both start with
+/// `YYYY-MM-DDTHH:MM:SS`, so their prefixes compare as dates (within the hours of the UTC offset).
+fn expired(at: &str, not_after: &str) -> bool {
+    at.get(..19).unwrap_or(at) > not_after.get(..19).unwrap_or(not_after)
 }
 
 /// Whether a single-PAC failover's error proves the PAC did not process the document (so the next PAC may

@@ -302,6 +302,8 @@ pub struct FinkokMock {
     pub omit_xml_on_307: std::sync::atomic::AtomicBool,
     /// `stamped` answers 503 with an HTML page.
     pub fail_stamped: std::sync::atomic::AtomicBool,
+    /// The child elements (`cer`, `key`, …) of every `cancel` request.
+    pub cancel_fields: Mutex<Vec<HashMap<String, String>>>,
 }
 
 impl FinkokMock {
@@ -317,6 +319,7 @@ impl FinkokMock {
             stamped_lag: AtomicUsize::new(0),
             omit_xml_on_307: std::sync::atomic::AtomicBool::new(false),
             fail_stamped: std::sync::atomic::AtomicBool::new(false),
+            cancel_fields: Mutex::new(Vec::new()),
         })
     }
 
@@ -436,6 +439,7 @@ impl Respond for Shared<FinkokMock> {
                 }
             }
             (NS_CANCEL, "cancel") => {
+                m.cancel_fields.lock().unwrap().push(soap.fields.clone());
                 let uuid = soap.attrs.get("UUID").cloned().unwrap_or_default();
                 let code = if !user_ok {
                     return soap_ok(envelope(

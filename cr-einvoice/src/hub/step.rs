@@ -989,15 +989,45 @@ fn envio_of(profile: &CrProfile, sealed: &str) -> Result<Envio, ApiError> {
 
 /// The certifier of an accepted comprobante's stamp (the estado written back to the ERP).
 pub const ACCEPTED: &str = "hacienda:aceptado";
-/// The certifier of a rejected comprobante's journal entry (never written back as a success).
+/// The certifier of a rejected comprobante's journal entry (written back to the ERP with the rejection's
+/// error, never as a success).
 pub const REJECTED: &str = "hacienda:rechazado";
 
 use chrono::Offset as _;
 
 #[async_trait]
 impl FiscalStep for CrStep {
+    /// As [`CrStep::stamp_document`]; a `rechazado` document's error carries its final journal entry (clave
+    /// and estado) as [`Rejected`](erp_hub_core::fiscal::Rejected), so a
+    /// [`FiscalAdapter`](erp_hub_core::fiscal::FiscalAdapter) writes it back to the ERP record.
     async fn stamp(&self, tenant: &str, op: &WriteOp) -> erp_hub_core::Result<Option<FiscalStamp>> {
-        self.stamp_document(tenant, op).await.map_err(Into::into)
+        let e = match self.stamp_document(tenant, op).await {
+            Ok(s) => return Ok(s),
+            Err(e) => e,
+        };
+        // `finished` and `decided` journal the rejected stamp before returning the error.
+        let rejected = match &e {
+            CrHubError::Rechazado { record, clave, .. } => {
+                match self
+                    .journal
+                    .get(&FiscalKey::new(tenant, op.kind(), record))
+                    .await
+                {
+                    Ok(Some(JournalEntry::Stamped(s)))
+                        if s.certifier == REJECTED && s.uuid == *clave =>
+                    {
+                        Some(s)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let e = erp_hub_core::Error::from(e);
+        Err(match rejected {
+            Some(s) => erp_hub_core::fiscal::Rejected::attach_to(e, s),
+            None => e,
+        })
     }
 
     fn order(&self) -> FiscalOrder {

@@ -564,6 +564,39 @@ macro_rules! sql_journal {
                 .map(drop)
             }
 
+            async fn pending(
+                &self,
+                tenant: &str,
+                kind: crate::model::EntityKind,
+            ) -> Result<Vec<(FiscalKey, String)>> {
+                use sqlx::Row as _;
+                // The primary key's (tenant, kind) prefix: no index of its own for the few pending rows.
+                let rows = sqlx::query(
+                    "SELECT external_ref, sealed FROM hub_fiscal_documents \
+                     WHERE tenant = $1 AND kind = $2 AND state = 'pending'",
+                )
+                .bind(tenant)
+                .bind(kind.as_str())
+                .fetch_all(self.store.pool())
+                .await
+                .map_err(|e| db_error("fiscal journal", e))?;
+                rows.iter()
+                    .map(|r| {
+                        let db = |e| db_error("fiscal journal", e);
+                        let external_ref: String = r.try_get("external_ref").map_err(db)?;
+                        let sealed: Option<String> = r.try_get("sealed").map_err(db)?;
+                        let sealed = sealed
+                            .ok_or_else(|| corrupt("pending fiscal document without sealed XML"))?;
+                        Ok((FiscalKey::new(tenant, kind, external_ref), sealed))
+                    })
+                    .collect::<Result<Vec<_>>>()
+                    // Byte order, whatever the database's collation.
+                    .map(|mut all| {
+                        all.sort_by(|a, b| a.0.external_ref.cmp(&b.0.external_ref));
+                        all
+                    })
+            }
+
             async fn stamped(
                 &self,
                 tenant: &str,

@@ -4,7 +4,8 @@
 //! * [`check`]: the protocol of [`crate::fiscal`] step by step (first sealed document wins, `begin_sending`
 //!   begins a new document with its first certifier and leaves an existing entry alone, certifier
 //!   attempts in order, abandon, complete once, a second UUID refused, completion order per tenant and kind,
-//!   cancellations of stamped documents only, a terminal cancellation state never replaced);
+//!   pending documents listed per tenant and record kind, cancellations of stamped documents only, a
+//!   terminal cancellation state never replaced);
 //! * [`race`] (feature `hub`): workers racing on the same documents, through one journal or several (several
 //!   pools on one database, as several processes would have): every racer gets the same sealed document,
 //!   exactly one racer is told it began a document with `begin_sending`, exactly one UUID per document is
@@ -293,7 +294,55 @@ pub async fn check(journal: &dyn StampJournal, tenant: &str) -> Outcome {
         format!("another tenant lists {others:?}")
     })?;
     check_begin_sending(journal, tenant, &inv, &s1).await?;
+    check_pending(journal, tenant).await?;
     check_cancellations(journal, &inv, &s1).await
+}
+
+/// `pending`: the pending documents of one tenant and record kind with their sealed bytes, by reference;
+/// stamped, abandoned and other tenants' or kinds' documents are not listed. Leaves no entry behind
+/// except the stamped `pay-1` it finds.
+async fn check_pending(journal: &dyn StampJournal, tenant: &str) -> Outcome {
+    let step = "pending";
+    let pay = |r: &str| FiscalKey::new(tenant, EntityKind::Payment, r);
+    // `pay-1` is stamped by `check`; these two are pending, begun out of order.
+    journal.begin(&pay("pay-3"), "sealed-P3").await.step(step)?;
+    journal
+        .begin_sending(&pay("pay-2"), "sealed-P2", "finkok")
+        .await
+        .step(step)?;
+    let other_kind = FiscalKey::new(tenant, EntityKind::Invoice, "pay-4");
+    let other_tenant = FiscalKey::new(format!("{tenant}-other"), EntityKind::Payment, "pay-5");
+    journal.begin(&other_kind, "sealed-I4").await.step(step)?;
+    journal.begin(&other_tenant, "sealed-O5").await.step(step)?;
+    let listed = journal
+        .pending(tenant, EntityKind::Payment)
+        .await
+        .step(step)?;
+    let expected = vec![
+        (pay("pay-2"), "sealed-P2".to_owned()),
+        (pay("pay-3"), "sealed-P3".to_owned()),
+    ];
+    ensure(listed == expected, step, || {
+        format!("expected {expected:?}, got {listed:?}")
+    })?;
+    journal
+        .complete(&pay("pay-2"), &stamp(FiscalDocumentKind::Payment, 30))
+        .await
+        .step(step)?;
+    journal.abandon(&pay("pay-3")).await.step(step)?;
+    let listed = journal
+        .pending(tenant, EntityKind::Payment)
+        .await
+        .step(step)?;
+    ensure(
+        listed.is_empty(),
+        "pending after complete and abandon",
+        || format!("still listed: {listed:?}"),
+    )?;
+    for k in [&other_kind, &other_tenant] {
+        journal.abandon(k).await.step(step)?;
+    }
+    Ok(())
 }
 
 /// `begin_sending`: a new document is begun with its first certifier in one call; an existing entry is
