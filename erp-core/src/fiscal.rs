@@ -677,11 +677,16 @@ impl StampJournal for MemoryStampJournal {
 /// The final stamp of a document the authority **rejected for good** (Costa Rica: `rechazado`): the fiscal
 /// id it used up and the authority's answer. A [`FiscalStep`] puts it in the source chain of its
 /// [`Validation`](crate::ErrorKind::Validation) error with [`Rejected::attach_to`]; [`FiscalAdapter`] finds it
-/// ([`Rejected::find`]) and writes it back to the ERP record like an accepted stamp before returning the
-/// error, so the ERP record carries the rejected id and the state (e.g. for the correcting documents). The
-/// error stays a [`Validation`](crate::ErrorKind::Validation) (the verdict is final: dead-lettered at once),
-/// with one more field error saying where the record was written and that re-queueing it would post it
-/// again.
+/// ([`Rejected::find`]):
+/// * [`FiscalOrder::StampThenPost`]: nothing is posted (the ERP only receives documents the authority
+///   accepted); the error stays a [`Validation`](crate::ErrorKind::Validation) dead letter with the
+///   authority's detail. Nothing was applied, so a re-queue is harmless: the step answers from its journal
+///   with the same rejection, and the ERP still gets nothing.
+/// * [`FiscalOrder::PostThenStamp`]: the ERP record exists already, so the rejected stamp is written back to
+///   it like an accepted one (the ERP record carries the rejected id and the state), and the error becomes a
+///   [`Transient`](crate::ErrorKind::Transient) one naming the ERP record: it keeps the idempotency key, so
+///   retries and a re-queue replay the post instead of posting a second record. The correction is a new
+///   document, never the rejected one again.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Rejected {
@@ -863,15 +868,11 @@ impl FiscalAdapter {
                     Err(e) => return Err(self.stamp_failed(&write.op, kind, &remote, e).await),
                 }
             }
-            _ => match self.step.stamp(&self.tenant, &write.op).await {
-                Ok(stamp) => (write_one(self.inner.as_ref(), &write).await?, stamp),
-                // Rejected for good: the ERP record is written all the same, to carry the rejected id.
-                Err(e) if Rejected::find(&e).is_some() => {
-                    let remote = write_one(self.inner.as_ref(), &write).await?;
-                    return Err(self.stamp_failed(&write.op, kind, &remote, e).await);
-                }
-                Err(e) => return Err(e),
-            },
+            // A rejection (see [`Rejected`]) included: nothing is posted for a document without a stamp.
+            _ => {
+                let stamp = self.step.stamp(&self.tenant, &write.op).await?;
+                (write_one(self.inner.as_ref(), &write).await?, stamp)
+            }
         };
         let Some(stamp) = stamp else {
             return Ok(remote);
@@ -900,28 +901,18 @@ impl FiscalAdapter {
         if let Err(attach) = self.attach(op, kind, remote, &rejected).await {
             return attach;
         }
-        // Final: dead-lettered at once (retrying cannot change the authority's verdict), the sync log saying
-        // where the record is. A re-queue would post it again under a new key, hence the warning.
-        match e {
-            crate::Error::Validation { mut errors, source } => {
-                errors.push(
-                    crate::FieldError::new(
-                        format!("{}: {}", fiscal_ref(op), kind),
-                        format!(
-                            "posted to {} as {} with the rejected {} ({}) attached; correct it with new \
-                             documents, do not re-queue it (that would post it again)",
-                            self.inner.provider(),
-                            remote.id,
-                            rejected.uuid,
-                            rejected.certifier
-                        ),
-                    )
-                    .with_code("rejected_written_back"),
-                );
-                crate::Error::Validation { errors, source }
-            }
-            other => other,
-        }
+        // Final at the authority, but the ERP record exists: keep the key (a re-queue under a new key would
+        // post a second record), the sync log saying where the record is and which id it carries.
+        self.after_post(
+            op,
+            remote,
+            &format!(
+                "rejected by the authority ({} {}, written back to the record); correct it with new \
+                 documents",
+                rejected.certifier, rejected.uuid
+            ),
+            e,
+        )
     }
 
     /// Attaches `stamp` to the written record `remote` (key `stamp-<id>`); see the type's docs for

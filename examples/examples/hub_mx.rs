@@ -644,7 +644,11 @@ async fn main() -> BoxResult<()> {
         (
             "sur",
             "sur-inv-5",
+            // Four status reads "en proceso": the sync log shows that state even when, on a loaded
+            // machine, a worker's lease runs out mid-attempt and the attempt's outcome is fenced off.
             vec![
+                ("Vigente", "Cancelable con aceptación", "En proceso"),
+                ("Vigente", "Cancelable con aceptación", "En proceso"),
                 ("Vigente", "Cancelable con aceptación", "En proceso"),
                 ("Vigente", "Cancelable con aceptación", "En proceso"),
                 (

@@ -989,8 +989,8 @@ fn envio_of(profile: &CrProfile, sealed: &str) -> Result<Envio, ApiError> {
 
 /// The certifier of an accepted comprobante's stamp (the estado written back to the ERP).
 pub const ACCEPTED: &str = "hacienda:aceptado";
-/// The certifier of a rejected comprobante's journal entry (written back to the ERP with the rejection's
-/// error, never as a success).
+/// The certifier of a rejected comprobante's journal entry (written back to an ERP record that exists
+/// already, in [`FiscalOrder::PostThenStamp`], with the rejection's error, never as a success).
 pub const REJECTED: &str = "hacienda:rechazado";
 
 use chrono::Offset as _;
@@ -998,8 +998,9 @@ use chrono::Offset as _;
 #[async_trait]
 impl FiscalStep for CrStep {
     /// As [`CrStep::stamp_document`]; a `rechazado` document's error carries its final journal entry (clave
-    /// and estado) as [`Rejected`](erp_hub_core::fiscal::Rejected), so a
-    /// [`FiscalAdapter`](erp_hub_core::fiscal::FiscalAdapter) writes it back to the ERP record.
+    /// and estado) as [`Rejected`](erp_hub_core::fiscal::Rejected): a
+    /// [`FiscalAdapter`](erp_hub_core::fiscal::FiscalAdapter) posting first writes it back to the ERP record;
+    /// stamping first, it posts nothing (the ERP only gets accepted comprobantes).
     async fn stamp(&self, tenant: &str, op: &WriteOp) -> erp_hub_core::Result<Option<FiscalStamp>> {
         let e = match self.stamp_document(tenant, op).await {
             Ok(s) => return Ok(s),
