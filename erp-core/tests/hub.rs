@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use erp_hub_core::adapter::{
-    Capabilities, ChangeCursor, ChangePage, CompanyInfo, ErpAdapter, IdempotencyKey, RemoteRecord,
-    WriteOp,
+    Capabilities, Capability, ChangeCursor, ChangePage, CompanyInfo, ErpAdapter, IdempotencyKey,
+    RemoteRecord, WriteOp,
 };
 use erp_hub_core::hub::{
     ClaimRequest, Completion, Enqueued, Hub, HubConfig, HubStore, Lease, NewRecord, RecordFilter,
@@ -661,6 +661,119 @@ async fn concurrent_workers_never_overlap(store: Arc<dyn HubStore>) {
     assert_eq!(watch.inner.count(EntityKind::Payment), 25);
 }
 
+/// MemoryErp without a change feed: the hub cannot look a record up by external reference.
+struct NoFeed(MemoryErp);
+
+#[async_trait::async_trait]
+impl ErpAdapter for NoFeed {
+    fn provider(&self) -> &'static str {
+        "memory"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::none()
+            .with(Capability::VoidInvoice)
+            .with(Capability::CreditNotes)
+            .with(Capability::PartialPayments)
+            .with(Capability::NativeIdempotency)
+    }
+    async fn test_connection(&self) -> Result<CompanyInfo> {
+        self.0.test_connection().await
+    }
+    async fn upsert_customer(&self, c: &Customer, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.upsert_customer(c, k).await
+    }
+    async fn upsert_item(&self, i: &Item, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.upsert_item(i, k).await
+    }
+    async fn create_invoice(&self, i: &Invoice, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.create_invoice(i, k).await
+    }
+    async fn void_invoice(&self, r: &RemoteRef, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.void_invoice(r, k).await
+    }
+    async fn record_payment(&self, p: &Payment, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.record_payment(p, k).await
+    }
+    async fn create_credit_note(&self, c: &CreditNote, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.create_credit_note(c, k).await
+    }
+    async fn get(&self, kind: EntityKind, id: &str) -> Result<RemoteRecord> {
+        self.0.get(kind, id).await
+    }
+    async fn list_changed_since(
+        &self,
+        _kinds: &[EntityKind],
+        _c: Option<&ChangeCursor>,
+    ) -> Result<ChangePage> {
+        Err(Error::unsupported("list_changed_since"))
+    }
+}
+
+/// Enqueues customer `c-1`, runs it to done, then makes the next call (the invoice's first send) apply and
+/// lose its answer, enqueues invoice `inv-1` and runs until settled.
+async fn invoice_after_lost_answer(hub: &Hub, scope: &Scope, erp: &MemoryErp) {
+    let ops = family(1);
+    hub.enqueue(scope, vec![ops[3].clone()]).await.unwrap();
+    hub.run_until_settled().await.unwrap();
+    erp.inject(1, Fault::ApplyThenTimeout);
+    hub.enqueue(scope, vec![ops[2].clone()]).await.unwrap();
+    hub.run_until_settled().await.unwrap();
+}
+
+/// An invoice whose first send was applied but unanswered, and whose key is older than the idempotency window
+/// (window 0), is looked up by external reference and marked reconciled, not sent again. Without a change feed
+/// it is dead-lettered as uncertain, never re-sent blindly; a requeue keeps its key.
+async fn idempotency_window_reconciles_before_resend(store: Arc<dyn HubStore>) {
+    let hub = Hub::new(
+        Arc::clone(&store),
+        fast().with_idempotency_window(Duration::ZERO),
+    );
+    let scope = Scope::new("acme", "memory:1");
+    let erp = Arc::new(MemoryErp::new());
+    hub.register(scope.clone(), erp.clone());
+    invoice_after_lost_answer(&hub, &scope, &erp).await;
+    let inv = store
+        .find(&scope, EntityKind::Invoice, "inv-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inv.state, RecordState::Done, "{:?}", inv.last_error);
+    let outcomes: Vec<_> = inv.history.iter().map(|h| h.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["retry", "reconciled"]);
+    assert_eq!(inv.history[0].error_kind, Some(ErrorKind::Uncertain));
+    assert_eq!(erp.calls("create_invoice"), 1, "the invoice was sent again");
+    assert_eq!(erp.count(EntityKind::Invoice), 1);
+    let remote = inv.remote.expect("reconciled remote");
+    assert!(
+        erp.get(EntityKind::Invoice, &remote.id).await.is_ok(),
+        "{remote:?}"
+    );
+
+    // The same without a change feed: dead letter (uncertain, saying why), nothing sent twice.
+    let s2 = Scope::new("beta", "memory:1");
+    let nofeed = Arc::new(NoFeed(MemoryErp::new()));
+    hub.register(s2.clone(), nofeed.clone());
+    invoice_after_lost_answer(&hub, &s2, &nofeed.0).await;
+    let inv = store
+        .find(&s2, EntityKind::Invoice, "inv-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inv.state, RecordState::Dead);
+    let err = inv.last_error.clone().expect("error");
+    assert_eq!(err.kind, ErrorKind::Uncertain, "{err:?}");
+    assert!(err.message.contains("change feed"), "{err:?}");
+    assert_eq!(nofeed.0.calls("create_invoice"), 1, "re-sent blindly");
+    assert_eq!(nofeed.0.count(EntityKind::Invoice), 1);
+    // An operator who checked the provider requeues it: same key, so the provider replays, not duplicates.
+    assert!(store.requeue(inv.id).await.unwrap());
+    assert_eq!(store.record(inv.id).await.unwrap().unwrap().key, inv.key);
+    hub.run_until_settled().await.unwrap();
+    let inv = store.record(inv.id).await.unwrap().unwrap();
+    assert_eq!(inv.state, RecordState::Done, "{:?}", inv.last_error);
+    assert_eq!(nofeed.0.count(EntityKind::Invoice), 1);
+}
+
 macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {
         mod memory_store {
@@ -688,4 +801,5 @@ on_every_store!(
     complete_and_claim_fences_and_claims,
     enqueue_rules,
     concurrent_workers_never_overlap,
+    idempotency_window_reconciles_before_resend,
 );

@@ -32,7 +32,10 @@
 //!   [`HubConfig::idempotency_window`] ago (default 24 h) is looked up by external reference with
 //!   [`reconcile`] (the adapter's change feed) before it is sent again. Limits: it needs an adapter with
 //!   [`Capability::ChangedSince`](crate::adapter::Capability::ChangedSince) whose feed carries external
-//!   references, and reads the whole feed; without one the record is dead-lettered for an operator.
+//!   references, and reads the whole feed. When the lookup fails for good (e.g. no change feed) the record is
+//!   dead-lettered as [`ErrorKind::Uncertain`](crate::ErrorKind::Uncertain), never re-sent blindly: an
+//!   operator checks the provider and [`HubStore::requeue`]s it, which keeps its key (a requeued record is
+//!   sent with that key without another lookup); a retriable lookup error retries the lookup.
 //! - **Sync log.** [`HubStore::record`] / [`HubStore::find`] give a record's state and every attempt (time,
 //!   duration, outcome, error kind and message, remote id, worker); [`HubStore::status`] gives counts per
 //!   scope, backlog, blocked records, dead letters and the oldest pending record.

@@ -506,7 +506,7 @@ async fn run_batch(
                     to_send.push(c);
                     continue;
                 }
-                Err(e) => decide(cfg, c.attempts, &e),
+                Err(e) => reconcile_failed(cfg, c.attempts, &e),
             };
             completions.push(Completion::new(c.id, started, t.elapsed(), verdict));
         } else {
@@ -692,6 +692,25 @@ fn decide(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
             error: AttemptError::of(e),
         },
         _ => retry_or_dead(cfg, attempts, e),
+    }
+}
+
+/// The verdict when the lookup before a re-send failed. The record may have been applied (an earlier send
+/// was not confirmed), so it is never treated as a provider verdict: a retriable lookup error retries the
+/// lookup; anything else (e.g. an adapter without a change feed) dead-letters the record as
+/// [`ErrorKind::Uncertain`], so [`HubStore::requeue`] keeps its key (a new key could create a second record).
+fn reconcile_failed(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
+    if e.is_retriable() {
+        return retry_or_dead(cfg, attempts, e);
+    }
+    Verdict::Dead {
+        error: AttemptError {
+            kind: ErrorKind::Uncertain,
+            message: format!(
+                "not re-sent: the key may have expired at the provider and the lookup by external reference \
+                 failed: {e}"
+            ),
+        },
     }
 }
 
