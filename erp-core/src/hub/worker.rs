@@ -770,3 +770,87 @@ pub async fn reconcile(
         cursor = Some(page.next);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retry_after(v: &Verdict) -> Option<Duration> {
+        match v {
+            Verdict::Retry { after, .. } => Some(*after),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_seed_product() {
+        let c = HubConfig::default();
+        assert_eq!(c.max_attempts, 5);
+        assert_eq!(c.backoff_base, Duration::from_secs(5));
+        assert_eq!(c.batch_size, 10);
+    }
+
+    #[test]
+    fn retry_after_wins_over_backoff() {
+        let cfg = HubConfig::default();
+        for attempts in 0..4 {
+            let v = decide(
+                &cfg,
+                attempts,
+                &Error::RateLimited {
+                    retry_after: Some(Duration::from_secs(7)),
+                },
+            );
+            assert_eq!(retry_after(&v), Some(Duration::from_secs(7)), "{v:?}");
+        }
+        // Without Retry-After: the backoff of the attempt.
+        let v = decide(&cfg, 0, &Error::RateLimited { retry_after: None });
+        assert!(
+            retry_after(&v).is_some_and(|d| d <= cfg.backoff_base),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn backoff_is_full_jitter_under_the_capped_exponential() {
+        let base = Duration::from_millis(100);
+        let max = Duration::from_millis(3_000);
+        for n in 1..=40 {
+            let cap = base.saturating_mul(2_u32.saturating_pow(n - 1)).min(max);
+            let mut highest = Duration::ZERO;
+            for _ in 0..300 {
+                let d = backoff(base, max, n);
+                assert!(d <= cap, "n={n}: {d:?} > {cap:?}");
+                highest = highest.max(d);
+            }
+            // Full jitter reaches the upper half of the range (fails with probability 2^-300).
+            assert!(
+                highest > cap / 2,
+                "n={n}: highest {highest:?} of cap {cap:?}"
+            );
+        }
+        assert_eq!(backoff(Duration::ZERO, max, 3), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_fifth_failure_dead_letters() {
+        let cfg = HubConfig::default();
+        let e = Error::transient("503 Service Unavailable");
+        for attempts in 0..4 {
+            assert!(
+                matches!(decide(&cfg, attempts, &e), Verdict::Retry { .. }),
+                "failure {}",
+                attempts + 1
+            );
+        }
+        assert!(matches!(decide(&cfg, 4, &e), Verdict::Dead { .. }));
+        let u = Error::uncertain("read timed out");
+        assert!(matches!(decide(&cfg, 3, &u), Verdict::Retry { .. }));
+        assert!(matches!(decide(&cfg, 4, &u), Verdict::Dead { .. }));
+        // A verdict dead-letters at once.
+        assert!(matches!(
+            decide(&cfg, 0, &Error::invalid("name", "bad")),
+            Verdict::Dead { .. }
+        ));
+    }
+}
