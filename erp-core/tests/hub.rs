@@ -774,6 +774,103 @@ async fn idempotency_window_reconciles_before_resend(store: Arc<dyn HubStore>) {
     assert_eq!(nofeed.0.count(EntityKind::Invoice), 1);
 }
 
+/// Outcomes that ask for a later call (an outside party is deciding: `retry_later`, `uncertain_retry_later`)
+/// do not use the attempt budget: with the default retry policy (5 attempts) 20 of them in a row are waited
+/// out, each logged as `wait`. `max_wait` bounds them instead: past it the record is dead-lettered with its
+/// last state, and keeps its key.
+async fn waits_on_outside_parties_do_not_use_attempts(store: Arc<dyn HubStore>) {
+    let config = HubConfig::default();
+    assert_eq!(config.max_attempts, 5);
+    // Only the idle poll is shortened (it sets no schedule: the hints do).
+    let hub = Hub::new(
+        Arc::clone(&store),
+        config.clone().with_poll(Duration::from_millis(10)),
+    );
+    let scope = Scope::new("acme", "memory:1");
+    let erp = Arc::new(MemoryErp::new());
+    hub.register(scope.clone(), erp.clone());
+    let hint = Duration::from_millis(1);
+    for i in 0..20 {
+        if i % 2 == 0 {
+            erp.fail_next(1, move || {
+                Error::retry_later("cancellation awaiting the receptor", hint)
+            });
+        } else {
+            erp.fail_next(1, move || {
+                Error::uncertain_retry_later("held by the authority, maybe received", hint)
+            });
+        }
+    }
+    let ops = family(1);
+    hub.enqueue(&scope, vec![ops[3].clone()]).await.unwrap();
+    hub.run_until_settled().await.unwrap();
+    let c = store
+        .find(&scope, EntityKind::Customer, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.state, RecordState::Done, "{:?}", c.last_error);
+    assert_eq!(c.attempts, 21);
+    let outcomes: Vec<_> = c.history.iter().map(|h| h.outcome.as_str()).collect();
+    assert_eq!(outcomes[..20], ["wait"; 20]);
+    assert_eq!(outcomes[20], "done");
+    assert_eq!(erp.calls("upsert_customer"), 21);
+    assert_eq!(erp.count(EntityKind::Customer), 1);
+    // Waits do not hide real failures: 5 plain transient failures still dead-letter.
+    erp.fail_next(5, || Error::transient("503 Service Unavailable"));
+    hub.enqueue(
+        &scope,
+        vec![WriteOp::UpsertCustomer(Customer::new("c-2", "Dos SA"))],
+    )
+    .await
+    .unwrap();
+    let hub_fast_backoff = Hub::new(
+        Arc::clone(&store),
+        config
+            .clone()
+            .with_poll(Duration::from_millis(10))
+            .with_backoff(Duration::from_millis(5), Duration::from_millis(20)),
+    );
+    hub_fast_backoff.register(scope.clone(), erp.clone());
+    hub_fast_backoff.run_until_settled().await.unwrap();
+    let c2 = store
+        .find(&scope, EntityKind::Customer, "c-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((c2.state, c2.attempts), (RecordState::Dead, 5));
+
+    // max_wait bounds the wait: past it, dead with the last state, key kept.
+    let bounded = Hub::new(
+        Arc::clone(&store),
+        config
+            .with_poll(Duration::from_millis(10))
+            .with_max_wait(Duration::ZERO),
+    );
+    let s2 = Scope::new("beta", "memory:1");
+    let erp2 = Arc::new(MemoryErp::new());
+    bounded.register(s2.clone(), erp2.clone());
+    erp2.fail_next(1, move || {
+        Error::retry_later("cancellation awaiting the receptor", hint)
+    });
+    bounded.enqueue(&s2, vec![ops[3].clone()]).await.unwrap();
+    bounded.run_until_settled().await.unwrap();
+    let c = store
+        .find(&s2, EntityKind::Customer, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.state, RecordState::Dead);
+    let err = c.last_error.clone().expect("error");
+    assert_eq!(err.kind, ErrorKind::Transient, "{err:?}");
+    assert!(
+        err.message.contains("max_wait") && err.message.contains("awaiting the receptor"),
+        "{err:?}"
+    );
+    assert!(store.requeue(c.id).await.unwrap());
+    assert_eq!(store.record(c.id).await.unwrap().unwrap().key, c.key);
+}
+
 macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {
         mod memory_store {
@@ -802,4 +899,5 @@ on_every_store!(
     enqueue_rules,
     concurrent_workers_never_overlap,
     idempotency_window_reconciles_before_resend,
+    waits_on_outside_parties_do_not_use_attempts,
 );

@@ -2,7 +2,7 @@
 //!
 //! | name | type | labels | meaning |
 //! |---|---|---|---|
-//! | `erp_hub_records_total` | counter | `provider`, `tenant`, `outcome` (`done`, `reconciled`, `retry`, `dead`) | attempts by outcome |
+//! | `erp_hub_records_total` | counter | `provider`, `tenant`, `outcome` (`done`, `reconciled`, `retry`, `wait`, `dead`) | attempts by outcome |
 //! | `erp_hub_errors_total` | counter | `provider`, `operation`, `error_kind` | adapter errors |
 //! | `erp_hub_request_seconds` | histogram | `provider`, `operation` | provider call latency |
 //! | `erp_hub_queue_depth` | gauge | `tenant`, `connection`, `state` (`queued`, `blocked`, `claimed`) | backlog |
@@ -26,6 +26,7 @@ pub(crate) fn completion(provider: &'static str, scope: &Scope, verdict: &Verdic
         Verdict::Done(_) => "done",
         Verdict::Reconciled(_) => "reconciled",
         Verdict::Retry { .. } => "retry",
+        Verdict::Wait { .. } => "wait",
         Verdict::Dead { .. } => "dead",
     };
     metrics::counter!("erp_hub_records_total", "provider" => provider, "tenant" => scope.tenant.clone(), "outcome" => outcome)

@@ -28,6 +28,15 @@
 //!   wins); defaults 5 attempts, 5 s base. After the last attempt the record is a dead letter with its history;
 //!   [`HubStore::requeue`] puts it back. A verdict (validation, duplicate, conflict, not found, unsupported)
 //!   dead-letters at once: nothing was applied, so a requeue uses a new key.
+//! - **Waiting on outside parties.** An adapter or fiscal step whose outcome is decided elsewhere answers "not
+//!   yet, call again after *t*": [`Error::retry_later`](crate::Error::retry_later) (nothing applied, e.g. a
+//!   cancellation awaiting the tax authority or the receptor) or
+//!   [`Error::uncertain_retry_later`](crate::Error::uncertain_retry_later) (maybe received, e.g. a document
+//!   the authority is still processing; the next call finds out with the same key). The record is scheduled
+//!   at the hint ([`Verdict::Wait`], logged as `wait`), and these outcomes do **not** count against
+//!   `max_attempts`: [`HubConfig::max_wait`] (default 96 h from the first send) bounds them, after which the
+//!   record is dead-lettered with its last state (and keeps its key on requeue). A record whose attempts were
+//!   all waits is not reconciled by the idempotency-window rule below: the step resumes from its own journal.
 //! - **Idempotency windows.** An invoice, payment or credit note first sent longer than
 //!   [`HubConfig::idempotency_window`] ago (default 24 h) is looked up by external reference with
 //!   [`reconcile`] (the adapter's change feed) before it is sent again. Limits: it needs an adapter with

@@ -30,8 +30,16 @@ pub struct HubConfig {
     /// Records claimed per batch (default 10); provider requests carry at most `min(batch_size,
     /// adapter.max_batch())` of them.
     pub batch_size: usize,
-    /// Attempts before a record is dead-lettered (default 5).
+    /// Attempts before a record is dead-lettered (default 5). Outcomes with a
+    /// [`retry_hint`](Error::retry_hint) (an outside party asked for a later call) do not count: see
+    /// [`max_wait`](Self::max_wait).
     pub max_attempts: u32,
+    /// How long a record may keep answering "not yet, call again later" ([`Error::retry_later`],
+    /// [`Error::uncertain_retry_later`]) before it is dead-lettered with its last state (default 96 h, above
+    /// SAT's 72 h for a receptor to accept a cancellation). Measured from the record's first send
+    /// ([`Claimed::first_sent_at`]), which a requeue keeps: a requeued record past it is polled once more and
+    /// dead-lettered again if it is still waiting, unless this is raised.
+    pub max_wait: Duration,
     /// Backoff base (default 5 s): the n-th retry waits a random time in `[0, base · 2ⁿ⁻¹]` (full jitter),
     /// capped at [`backoff_max`](Self::backoff_max); a `Retry-After` from the provider wins.
     pub backoff_base: Duration,
@@ -56,6 +64,7 @@ impl Default for HubConfig {
             workers: 4,
             batch_size: 10,
             max_attempts: 5,
+            max_wait: Duration::from_secs(96 * 3600),
             backoff_base: Duration::from_secs(5),
             backoff_max: Duration::from_secs(3600),
             lease: Duration::from_secs(60),
@@ -84,6 +93,12 @@ impl HubConfig {
     #[must_use]
     pub fn with_max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = n.max(1);
+        self
+    }
+    /// Sets how long a record may wait on an outside party ([`max_wait`](Self::max_wait)).
+    #[must_use]
+    pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
         self
     }
     /// Sets the backoff base and cap.
@@ -533,7 +548,14 @@ async fn run_batch(
             resolve(&mut op, &|k, r| known.get(&(k, r.to_owned())).cloned());
             writes.push(BatchWrite::new(op, c.key.clone()));
         }
-        let meta: Vec<(i64, u32)> = chunk.iter().map(|c| (c.id, c.attempts)).collect();
+        let meta: Vec<Meta> = chunk
+            .iter()
+            .map(|c| Meta {
+                id: c.id,
+                attempts: c.attempts,
+                first_sent_at: c.first_sent_at,
+            })
+            .collect();
         let conn = Arc::clone(conn);
         let cfg = cfg.clone();
         chunks.spawn(async move { send_chunk(&conn, &cfg, writes, meta).await });
@@ -616,11 +638,18 @@ async fn remotes_of(
         .collect())
 }
 
+/// What [`send_chunk`] needs of a claimed record besides its write.
+struct Meta {
+    id: i64,
+    attempts: u32,
+    first_sent_at: chrono::DateTime<Utc>,
+}
+
 async fn send_chunk(
     conn: &Connection,
     cfg: &HubConfig,
     writes: Vec<BatchWrite>,
-    meta: Vec<(i64, u32)>,
+    meta: Vec<Meta>,
 ) -> Vec<Completion> {
     let provider = conn.adapter.provider();
     let operation = if writes.len() > 1 {
@@ -643,7 +672,10 @@ async fn send_chunk(
     let took = t.elapsed();
     m::latency(provider, operation, took);
     let mut out = Vec::with_capacity(meta.len());
-    for (i, (id, attempts)) in meta.into_iter().enumerate() {
+    for (i, r) in meta.into_iter().enumerate() {
+        let waited = (Utc::now() - r.first_sent_at)
+            .to_std()
+            .unwrap_or(Duration::ZERO);
         let verdict = match results.get(i) {
             Some(Ok(remote)) => Verdict::Done(remote.clone()),
             Some(Err(e)) => {
@@ -651,15 +683,15 @@ async fn send_chunk(
                 if let (Some(l), Some(d)) = (&conn.limiter, e.retry_after()) {
                     l.pause_for(d);
                 }
-                decide(cfg, attempts, e)
+                decide(cfg, r.attempts, waited, e)
             }
             None => retry_or_dead(
                 cfg,
-                attempts,
+                r.attempts,
                 &Error::uncertain("adapter returned fewer batch results than writes"),
             ),
         };
-        out.push(Completion::new(id, started, took, verdict));
+        out.push(Completion::new(r.id, started, took, verdict));
     }
     out
 }
@@ -675,8 +707,14 @@ fn operation_name(op: &WriteOp) -> &'static str {
     }
 }
 
-/// The verdict for an adapter error on attempt `attempts + 1` of a key.
-fn decide(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
+/// The verdict for an adapter error on attempt `attempts + 1` (of the retry budget) of a key first sent
+/// `waited` ago.
+fn decide(cfg: &HubConfig, attempts: u32, waited: Duration, e: &Error) -> Verdict {
+    if let Some(after) = e.retry_hint()
+        && matches!(e.kind(), ErrorKind::Transient | ErrorKind::Uncertain)
+    {
+        return wait_or_dead(cfg, waited, after, e);
+    }
     match e.kind() {
         // The provider's verdict: per the adapter contract, nothing of this key was applied.
         ErrorKind::Validation
@@ -722,9 +760,29 @@ fn retry_or_dead(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
     }
     let after = e
         .retry_after()
-        .or_else(|| e.retry_hint())
         .unwrap_or_else(|| backoff(cfg.backoff_base, cfg.backoff_max, attempts + 1));
     Verdict::Retry { after, error }
+}
+
+/// An outside party asked for a call after `after`: wait (outside the attempt budget), or dead letter with the
+/// last state once the record has waited [`HubConfig::max_wait`].
+fn wait_or_dead(cfg: &HubConfig, waited: Duration, after: Duration, e: &Error) -> Verdict {
+    if waited >= cfg.max_wait {
+        return Verdict::Dead {
+            error: AttemptError {
+                kind: e.kind(),
+                message: format!(
+                    "gave up waiting after {} s (HubConfig::max_wait {} s): {e}",
+                    waited.as_secs(),
+                    cfg.max_wait.as_secs()
+                ),
+            },
+        };
+    }
+    Verdict::Wait {
+        after,
+        error: AttemptError::of(e),
+    }
 }
 
 /// Full jitter: a random delay in `[0, min(max, base · 2^(n-1))]`.
@@ -797,6 +855,7 @@ mod tests {
             let v = decide(
                 &cfg,
                 attempts,
+                Duration::ZERO,
                 &Error::RateLimited {
                     retry_after: Some(Duration::from_secs(7)),
                 },
@@ -804,7 +863,12 @@ mod tests {
             assert_eq!(retry_after(&v), Some(Duration::from_secs(7)), "{v:?}");
         }
         // Without Retry-After: the backoff of the attempt.
-        let v = decide(&cfg, 0, &Error::RateLimited { retry_after: None });
+        let v = decide(
+            &cfg,
+            0,
+            Duration::ZERO,
+            &Error::RateLimited { retry_after: None },
+        );
         assert!(
             retry_after(&v).is_some_and(|d| d <= cfg.backoff_base),
             "{v:?}"
@@ -838,19 +902,66 @@ mod tests {
         let e = Error::transient("503 Service Unavailable");
         for attempts in 0..4 {
             assert!(
-                matches!(decide(&cfg, attempts, &e), Verdict::Retry { .. }),
+                matches!(
+                    decide(&cfg, attempts, Duration::ZERO, &e),
+                    Verdict::Retry { .. }
+                ),
                 "failure {}",
                 attempts + 1
             );
         }
-        assert!(matches!(decide(&cfg, 4, &e), Verdict::Dead { .. }));
-        let u = Error::uncertain("read timed out");
-        assert!(matches!(decide(&cfg, 3, &u), Verdict::Retry { .. }));
-        assert!(matches!(decide(&cfg, 4, &u), Verdict::Dead { .. }));
-        // A verdict dead-letters at once.
         assert!(matches!(
-            decide(&cfg, 0, &Error::invalid("name", "bad")),
+            decide(&cfg, 4, Duration::ZERO, &e),
             Verdict::Dead { .. }
         ));
+        let u = Error::uncertain("read timed out");
+        assert!(matches!(
+            decide(&cfg, 3, Duration::ZERO, &u),
+            Verdict::Retry { .. }
+        ));
+        assert!(matches!(
+            decide(&cfg, 4, Duration::ZERO, &u),
+            Verdict::Dead { .. }
+        ));
+        // A verdict dead-letters at once.
+        assert!(matches!(
+            decide(&cfg, 0, Duration::ZERO, &Error::invalid("name", "bad")),
+            Verdict::Dead { .. }
+        ));
+    }
+
+    #[test]
+    fn hinted_waits_skip_the_budget_until_max_wait() {
+        let cfg = HubConfig::default();
+        assert_eq!(cfg.max_wait, Duration::from_secs(96 * 3600));
+        let hint = Duration::from_secs(600);
+        let hour = Duration::from_secs(3600);
+        for e in [
+            Error::retry_later("cancellation awaiting the receptor", hint),
+            Error::uncertain_retry_later("held by the authority", hint),
+        ] {
+            // Past the attempt budget, within max_wait: wait for the hint.
+            for attempts in [0, 4, 50] {
+                let v = decide(&cfg, attempts, 95 * hour, &e);
+                assert!(
+                    matches!(&v, Verdict::Wait { after, .. } if *after == hint),
+                    "{v:?}"
+                );
+            }
+            // At max_wait: dead, with the last state, kind kept (so a requeue keeps the key).
+            let v = decide(&cfg, 0, 96 * hour, &e);
+            let Verdict::Dead { error } = v else {
+                panic!("{v:?}")
+            };
+            assert_eq!(error.kind, e.kind());
+            assert!(error.message.contains(&e.to_string()), "{error:?}");
+        }
+        // A hint survives replication (the elements of a batch).
+        let e = Error::uncertain_retry_later("held", hint).replicate();
+        assert_eq!(
+            (e.kind(), e.retry_hint()),
+            (ErrorKind::Uncertain, Some(hint))
+        );
+        assert_eq!(Error::uncertain("x").retry_hint(), None);
     }
 }
