@@ -11,6 +11,12 @@
 //! | `erp_hub_lease_lost_total` | counter | – | completions refused because the lease had expired |
 //! | `erp_hub_store_errors_total` | counter | `error_kind` | store errors the workers survived |
 //!
+//! The three gauges are read from the store ([`HubStore::status`](super::HubStore::status)) and published every
+//! [`HubConfig::heartbeat`](super::HubConfig::heartbeat) while a hub runs ([`Hub::start`](super::Hub::start)),
+//! at its shutdown, on every poll of [`Hub::run_until_settled`](super::Hub::run_until_settled), and on
+//! [`Hub::publish_status`](super::Hub::publish_status). They describe the whole store, so every process of a
+//! shared PostgreSQL publishes the same values: aggregate them with `max`, not `sum`.
+//!
 //! Success rate = `done + reconciled` over all final outcomes; error rate = `errors_total` over requests
 //! (`request_seconds_count`); p95 latency from the histogram.
 

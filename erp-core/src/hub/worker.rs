@@ -217,20 +217,28 @@ impl fmt::Debug for Hub {
     }
 }
 
-/// Running workers; [`shutdown`](Self::shutdown) stops them gracefully.
+/// Running workers; [`shutdown`](Self::shutdown) stops them gracefully. Dropping it aborts them (claimed
+/// records are then taken over when their lease expires).
 #[derive(Debug)]
 pub struct HubHandle {
     hub: Hub,
     workers: JoinSet<()>,
+    /// The task publishing the status gauges every heartbeat.
+    publisher: JoinSet<()>,
 }
 
 impl HubHandle {
     /// Stops taking new work, lets every worker finish (and record) the batch it is sending, releases what it
-    /// claimed but did not send, and waits for all workers.
+    /// claimed but did not send, waits for all workers, and publishes the status gauges a last time.
     pub async fn shutdown(mut self) {
         self.hub.inner.stop.store(true, Ordering::SeqCst);
         self.hub.inner.wake.notify_waiters();
+        self.publisher.abort_all();
         while self.workers.join_next().await.is_some() {}
+        while self.publisher.join_next().await.is_some() {}
+        if let Err(e) = self.hub.publish_status().await {
+            tracing::warn!(error = %e, "hub: publishing the status at shutdown failed");
+        }
     }
 }
 
@@ -289,7 +297,9 @@ impl Hub {
         self.inner.store_errors.load(Ordering::Relaxed)
     }
 
-    /// Starts [`HubConfig::workers`] worker tasks on the current tokio runtime.
+    /// Starts [`HubConfig::workers`] worker tasks on the current tokio runtime, and a task that publishes the
+    /// status gauges (queue depth, dead letters, oldest pending age: [`publish_status`](Self::publish_status))
+    /// every [`HubConfig::heartbeat`] while they run.
     pub fn start(&self) -> HubHandle {
         self.inner.stop.store(false, Ordering::SeqCst);
         let mut workers = JoinSet::new();
@@ -297,9 +307,13 @@ impl Hub {
             let inner = Arc::clone(&self.inner);
             workers.spawn(async move { worker(inner, i).await });
         }
+        let mut publisher = JoinSet::new();
+        let inner = Arc::clone(&self.inner);
+        publisher.spawn(async move { publish_periodically(inner).await });
         HubHandle {
             hub: self.clone(),
             workers,
+            publisher,
         }
     }
 
@@ -339,6 +353,22 @@ impl Hub {
         let status = self.inner.store.status().await?;
         publish_status(&status);
         Ok(status)
+    }
+}
+
+/// Publishes the status gauges every heartbeat until the hub stops (a store error is counted and skipped).
+async fn publish_periodically(inner: Arc<Inner>) {
+    let mut tick = tokio::time::interval(inner.config.heartbeat.max(Duration::from_millis(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !inner.stop.load(Ordering::SeqCst) {
+        tick.tick().await;
+        match inner.store.status().await {
+            Ok(status) => publish_status(&status),
+            Err(e) => {
+                inner.store_errors.fetch_add(1, Ordering::Relaxed);
+                m::store_error(&e);
+            }
+        }
     }
 }
 

@@ -1,0 +1,155 @@
+//! The hub's metrics as a recorder sees them: the status gauges of a long-running hub ([`Hub::start`]).
+//!
+//! One global recorder per test binary, so these tests live in their own file.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use erp_hub_core::Error;
+use erp_hub_core::hub::{Hub, HubConfig, MemoryStore, Scope};
+use erp_hub_core::testing::{MemoryErp, family};
+use metrics::{
+    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
+    SharedString, Unit,
+};
+
+/// Every value recorded, by `name{label=value,…}` (labels sorted).
+#[derive(Default)]
+struct Values {
+    counters: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
+    gauges: Mutex<BTreeMap<String, Arc<Mutex<f64>>>>,
+    histograms: Mutex<BTreeMap<String, Arc<Mutex<Vec<f64>>>>>,
+}
+
+struct Cell<T>(Arc<T>);
+
+impl CounterFn for Cell<AtomicU64> {
+    fn increment(&self, value: u64) {
+        self.0.fetch_add(value, Ordering::SeqCst);
+    }
+    fn absolute(&self, value: u64) {
+        self.0.store(value, Ordering::SeqCst);
+    }
+}
+
+// float-ok: metric values are f64 by the facade's design (counts and seconds, not money)
+#[allow(clippy::float_arithmetic)]
+impl GaugeFn for Cell<Mutex<f64>> {
+    fn increment(&self, value: f64) {
+        *self.0.lock().unwrap() += value;
+    }
+    fn decrement(&self, value: f64) {
+        *self.0.lock().unwrap() -= value;
+    }
+    fn set(&self, value: f64) {
+        *self.0.lock().unwrap() = value;
+    }
+}
+
+impl HistogramFn for Cell<Mutex<Vec<f64>>> {
+    fn record(&self, value: f64) {
+        self.0.lock().unwrap().push(value);
+    }
+}
+
+fn name(key: &Key) -> String {
+    let mut labels: Vec<String> = key
+        .labels()
+        .map(|l| format!("{}={}", l.key(), l.value()))
+        .collect();
+    labels.sort();
+    format!("{}{{{}}}", key.name(), labels.join(","))
+}
+
+struct Capture(Arc<Values>);
+
+impl Recorder for Capture {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        let cell = Arc::clone(
+            self.0
+                .counters
+                .lock()
+                .unwrap()
+                .entry(name(key))
+                .or_default(),
+        );
+        Counter::from_arc(Arc::new(Cell(cell)))
+    }
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        let cell = Arc::clone(self.0.gauges.lock().unwrap().entry(name(key)).or_default());
+        Gauge::from_arc(Arc::new(Cell(cell)))
+    }
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        let cell = Arc::clone(
+            self.0
+                .histograms
+                .lock()
+                .unwrap()
+                .entry(name(key))
+                .or_default(),
+        );
+        Histogram::from_arc(Arc::new(Cell(cell)))
+    }
+}
+
+fn values() -> &'static Arc<Values> {
+    static VALUES: OnceLock<Arc<Values>> = OnceLock::new();
+    VALUES.get_or_init(|| {
+        let v = Arc::new(Values::default());
+        metrics::set_global_recorder(Capture(Arc::clone(&v))).expect("one recorder per binary");
+        v
+    })
+}
+
+fn gauge(name: &str) -> Option<f64> {
+    values()
+        .gauges
+        .lock()
+        .unwrap()
+        .get(name)
+        .map(|g| *g.lock().unwrap())
+}
+
+/// A hub started with `Hub::start` (no `run_until_settled`, no `publish_status`) publishes the queue gauges
+/// while it runs: a dead-lettered customer and its three blocked dependents show up as they happen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_hub_publishes_its_status_gauges() {
+    values();
+    let hub = Hub::new(
+        Arc::new(MemoryStore::new()),
+        HubConfig::default()
+            .with_poll(Duration::from_millis(10))
+            .with_lease(Duration::from_secs(2), Duration::from_millis(20)),
+    );
+    let scope = Scope::new("gauges", "memory:1");
+    let erp = Arc::new(MemoryErp::new());
+    hub.register(scope.clone(), erp.clone());
+    erp.fail_next(1, || {
+        Error::invalid("legal_name", "rejected by the provider")
+    });
+    hub.enqueue(&scope, family(1)).await.unwrap();
+    let handle = hub.start();
+    let dead = "erp_hub_dead_letters{connection=memory:1,tenant=gauges}";
+    let blocked = "erp_hub_queue_depth{connection=memory:1,state=blocked,tenant=gauges}";
+    let mut seen = false;
+    // Waits for an event, with a generous bound; no duration is asserted.
+    for _ in 0..1000 {
+        if gauge(dead) == Some(1.0) && gauge(blocked) == Some(3.0) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let published: Vec<String> = values().gauges.lock().unwrap().keys().cloned().collect();
+    assert!(seen, "gauges while running: {published:?}");
+    assert!(
+        gauge("erp_hub_oldest_pending_seconds{connection=memory:1,tenant=gauges}")
+            .is_some_and(|age| age >= 0.0)
+    );
+    handle.shutdown().await;
+}
