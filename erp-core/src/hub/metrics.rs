@@ -3,8 +3,8 @@
 //! | name | type | labels | meaning |
 //! |---|---|---|---|
 //! | `erp_hub_records_total` | counter | `provider`, `tenant`, `outcome` (`done`, `reconciled`, `retry`, `wait`, `dead`) | attempts by outcome |
-//! | `erp_hub_errors_total` | counter | `provider`, `operation`, `error_kind` | adapter errors |
-//! | `erp_hub_request_seconds` | histogram | `provider`, `operation` | provider call latency |
+//! | `erp_hub_errors_total` | counter | `provider`, `operation`, `error_kind` | records the adapter answered with an error (one per record) |
+//! | `erp_hub_request_seconds` | histogram | `provider`, `operation` | duration of the provider call that carried each record: one sample per record sent, under its own operation (`create_invoice`, …), so a batch of *n* gives *n* samples of its duration |
 //! | `erp_hub_queue_depth` | gauge | `tenant`, `connection`, `state` (`queued`, `blocked`, `claimed`) | backlog |
 //! | `erp_hub_dead_letters` | gauge | `tenant`, `connection` | dead letters |
 //! | `erp_hub_oldest_pending_seconds` | gauge | `tenant`, `connection` | age of the oldest queued or claimed record |
@@ -17,8 +17,9 @@
 //! [`Hub::publish_status`](super::Hub::publish_status). They describe the whole store, so every process of a
 //! shared PostgreSQL publishes the same values: aggregate them with `max`, not `sum`.
 //!
-//! Success rate = `done + reconciled` over all final outcomes; error rate = `errors_total` over requests
-//! (`request_seconds_count`); p95 latency from the histogram.
+//! Success rate = `done + reconciled` over all final outcomes; error rate = `errors_total` over records sent
+//! (`request_seconds_count`: both count records, per provider and operation, batched or not); p95 latency of a
+//! record's write call from the histogram. Reconciliation lookups are not sends and are not sampled.
 
 use std::time::Duration;
 

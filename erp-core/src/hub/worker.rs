@@ -682,11 +682,8 @@ async fn send_chunk(
     meta: Vec<Meta>,
 ) -> Vec<Completion> {
     let provider = conn.adapter.provider();
-    let operation = if writes.len() > 1 {
-        "write_batch"
-    } else {
-        operation_name(&writes[0].op)
-    };
+    // Metrics are per record, under each record's own operation (a batch mixes them).
+    let operations: Vec<&'static str> = writes.iter().map(|w| operation_name(&w.op)).collect();
     let _permit = match &conn.limiter {
         Some(l) => l.acquire().await.ok(),
         None => None,
@@ -700,9 +697,11 @@ async fn send_chunk(
     let t = Instant::now();
     let results = conn.adapter.write_batch(&writes).await;
     let took = t.elapsed();
-    m::latency(provider, operation, took);
     let mut out = Vec::with_capacity(meta.len());
     for (i, r) in meta.into_iter().enumerate() {
+        let operation = operations.get(i).copied().unwrap_or("unknown");
+        // One sample per record: the duration of the call that carried it.
+        m::latency(provider, operation, took);
         let waited = (Utc::now() - r.first_sent_at)
             .to_std()
             .unwrap_or(Duration::ZERO);
@@ -715,11 +714,11 @@ async fn send_chunk(
                 }
                 decide(cfg, r.attempts, waited, e)
             }
-            None => retry_or_dead(
-                cfg,
-                r.attempts,
-                &Error::uncertain("adapter returned fewer batch results than writes"),
-            ),
+            None => {
+                let e = Error::uncertain("adapter returned fewer batch results than writes");
+                m::error(provider, operation, e.kind());
+                retry_or_dead(cfg, r.attempts, &e)
+            }
         };
         out.push(Completion::new(r.id, started, took, verdict));
     }
