@@ -21,7 +21,14 @@
 //!   [`limits`](crate::ErpAdapter::limits): requests per minute and in flight (the shared
 //!   [`RateLimiter`](crate::http::RateLimiter), paused on `Retry-After`), batch requests per
 //!   minute, and the daily cap (counted per process and UTC day). The lease is renewed by a heartbeat while the
-//!   calls run. [`HubHandle::shutdown`] lets workers finish and record the batch they are sending and releases
+//!   calls run.
+//!
+//!   **Connection limits are enforced per process** (per [`Hub`]): nothing is shared through the store. N
+//!   worker processes serving the same connection (e.g. on a shared PostgreSQL) each take the full
+//!   requests/min, in-flight and daily budget, N times what the provider allows, and then meet its 429s
+//!   (retried on `Retry-After`, but the daily cap can be overrun). Divide the budget: register the scope in
+//!   each process with [`Hub::register_with_limits`]`(scope, adapter, `[`share_limits`]`(adapter.limits(),
+//!   N))` (each limit / N, rounded down). Workers of one process share its limiters. [`HubHandle::shutdown`] lets workers finish and record the batch they are sending and releases
 //!   claimed records they did not send.
 //! - **Retries as a schedule.** Transient, uncertain, rate-limited outcomes (and auth/config errors after an
 //!   earlier send of the key) set `next_attempt_at` with exponential backoff and full jitter (`Retry-After`
@@ -118,4 +125,4 @@ pub use types::{
     AttemptError, AttemptLog, ClaimRequest, Claimed, Completion, Enqueued, Lease, NewRecord,
     RecordFilter, RecordId, RecordLog, RecordState, Scope, ScopeStatus, Verdict,
 };
-pub use worker::{Hub, HubConfig, HubHandle, reconcile};
+pub use worker::{Hub, HubConfig, HubHandle, reconcile, share_limits};

@@ -16,7 +16,7 @@ use super::types::{
     AttemptError, ClaimRequest, Claimed, Completion, Enqueued, Lease, NewRecord, Scope,
     ScopeStatus, Verdict,
 };
-use crate::adapter::{BatchWrite, Capability, ErpAdapter, WriteOp};
+use crate::adapter::{BatchWrite, Capability, ConnectionLimits, ErpAdapter, WriteOp};
 use crate::http::{RateLimitConfig, RateLimiter};
 use crate::model::{EntityKind, RemoteRef};
 use crate::{Error, ErrorKind, Result};
@@ -135,7 +135,32 @@ impl HubConfig {
     }
 }
 
-/// One registered connection: its adapter and the limiters built from `adapter.limits()`.
+/// One process's share of a connection's `limits` when `processes` hub processes serve it: requests per
+/// minute, requests in flight, the daily cap and batch requests per minute each divided by `processes`
+/// (rounded down, at least 1), so that together they stay within the provider's budget. Pass it to
+/// [`Hub::register_with_limits`]. With one process (or 0) the limits are returned unchanged.
+///
+/// ```
+/// use erp_hub_core::adapter::ConnectionLimits;
+/// use erp_hub_core::hub::share_limits;
+///
+/// // QuickBooks: 500 requests/min and 10 in flight per realm, served by 4 worker processes.
+/// let qb = ConnectionLimits::unlimited().with_requests_per_minute(500).with_max_concurrent(10);
+/// let mine = share_limits(qb, 4);
+/// assert_eq!((mine.requests_per_minute, mine.max_concurrent), (Some(125), Some(2)));
+/// ```
+pub fn share_limits(limits: ConnectionLimits, processes: u32) -> ConnectionLimits {
+    let n = processes.max(1);
+    let share = |v: Option<u32>| v.map(|v| (v / n).max(1));
+    let mut out = limits;
+    out.requests_per_minute = share(limits.requests_per_minute);
+    out.max_concurrent = share(limits.max_concurrent);
+    out.daily_cap = share(limits.daily_cap);
+    out.batch_requests_per_minute = share(limits.batch_requests_per_minute);
+    out
+}
+
+/// One registered connection: its adapter and the limiters built from its limits.
 struct Connection {
     adapter: Arc<dyn ErpAdapter>,
     limiter: Option<Arc<RateLimiter>>,
@@ -146,8 +171,7 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(adapter: Arc<dyn ErpAdapter>) -> Self {
-        let limits = adapter.limits();
+    fn new(adapter: Arc<dyn ErpAdapter>, limits: ConnectionLimits) -> Self {
         let limiter = match (limits.requests_per_minute, limits.max_concurrent) {
             (None, None) => None,
             (rpm, conc) => {
@@ -259,12 +283,28 @@ impl Hub {
 
     /// Registers the adapter records of `scope` are written to (replacing an earlier one). Its
     /// [`limits`](ErpAdapter::limits) and [`max_batch`](ErpAdapter::max_batch) are read now.
+    ///
+    /// The limits are enforced by this hub only: N hub processes serving the same connection each use the
+    /// full budget. Then register with [`register_with_limits`](Self::register_with_limits) and
+    /// [`share_limits`]`(adapter.limits(), N)`.
     pub fn register(&self, scope: Scope, adapter: Arc<dyn ErpAdapter>) {
+        let limits = adapter.limits();
+        self.register_with_limits(scope, adapter, limits);
+    }
+
+    /// As [`register`](Self::register), enforcing `limits` instead of the adapter's (e.g. its share of them
+    /// when several processes serve the connection: [`share_limits`]).
+    pub fn register_with_limits(
+        &self,
+        scope: Scope,
+        adapter: Arc<dyn ErpAdapter>,
+        limits: ConnectionLimits,
+    ) {
         self.inner
             .connections
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(scope, Arc::new(Connection::new(adapter)));
+            .insert(scope, Arc::new(Connection::new(adapter, limits)));
     }
 
     /// The store.
@@ -992,5 +1032,39 @@ mod tests {
             (ErrorKind::Uncertain, Some(hint))
         );
         assert_eq!(Error::uncertain("x").retry_hint(), None);
+    }
+
+    #[test]
+    fn shared_limits_divide_every_limit() {
+        let xero = ConnectionLimits::unlimited()
+            .with_requests_per_minute(60)
+            .with_max_concurrent(5)
+            .with_daily_cap(5_000)
+            .with_batch_requests_per_minute(120);
+        let l = share_limits(xero, 4);
+        assert_eq!(
+            (
+                l.requests_per_minute,
+                l.max_concurrent,
+                l.daily_cap,
+                l.batch_requests_per_minute
+            ),
+            (Some(15), Some(1), Some(1_250), Some(30))
+        );
+        assert_eq!(share_limits(xero, 1), xero);
+        assert_eq!(share_limits(xero, 0), xero);
+        assert_eq!(share_limits(xero, 100).max_concurrent, Some(1));
+        assert_eq!(
+            share_limits(ConnectionLimits::unlimited(), 3),
+            ConnectionLimits::unlimited()
+        );
+        // The hub enforces the limits it was given, not the adapter's.
+        let conn = Connection::new(
+            Arc::new(crate::testing::MemoryErp::new()),
+            share_limits(xero, 4),
+        );
+        assert_eq!(conn.daily_cap, Some(1_250));
+        assert!(conn.take_daily(1_250));
+        assert!(!conn.take_daily(1));
     }
 }
