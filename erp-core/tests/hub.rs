@@ -869,6 +869,36 @@ async fn waits_on_outside_parties_do_not_use_attempts(store: Arc<dyn HubStore>) 
     );
     assert!(store.requeue(c.id).await.unwrap());
     assert_eq!(store.record(c.id).await.unwrap().unwrap().key, c.key);
+
+    // Waits are not unconfirmed sends: past the idempotency window (0 here) an invoice that only waited is
+    // sent again without a lookup by external reference.
+    let windowless = Hub::new(
+        Arc::clone(&store),
+        HubConfig::default()
+            .with_poll(Duration::from_millis(10))
+            .with_idempotency_window(Duration::ZERO),
+    );
+    let s3 = Scope::new("gamma", "memory:1");
+    let erp3 = Arc::new(MemoryErp::new());
+    windowless.register(s3.clone(), erp3.clone());
+    // The requeued record of `beta` is settled by this hub too (it waits for it).
+    windowless.register(s2.clone(), erp2.clone());
+    windowless.enqueue(&s3, vec![ops[3].clone()]).await.unwrap();
+    windowless.run_until_settled().await.unwrap();
+    erp3.fail_next(3, move || {
+        Error::uncertain_retry_later("held by the authority", hint)
+    });
+    windowless.enqueue(&s3, vec![ops[2].clone()]).await.unwrap();
+    windowless.run_until_settled().await.unwrap();
+    let inv = store
+        .find(&s3, EntityKind::Invoice, "inv-1")
+        .await
+        .unwrap()
+        .unwrap();
+    let outcomes: Vec<_> = inv.history.iter().map(|h| h.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["wait", "wait", "wait", "done"]);
+    assert_eq!(erp3.calls("list_changed_since"), 0, "a wait was reconciled");
+    assert_eq!(erp3.calls("create_invoice"), 4);
 }
 
 macro_rules! on_every_store {
