@@ -178,12 +178,17 @@ impl Error {
         }
     }
 
-    /// When to try again, as hinted by a [`Error::retry_later`] error (a step that waits on an outside party,
-    /// e.g. a cancellation awaiting the tax authority, asks the hub to come back later instead of looping).
-    /// Unlike [`retry_after`](Self::retry_after) it is not a rate limit: nothing else should slow down.
+    /// When to try again, as hinted by a [`Error::retry_later`] or [`Error::uncertain_retry_later`] error (a
+    /// step that waits on an outside party, e.g. a cancellation awaiting the tax authority, asks the hub to come
+    /// back later instead of looping). Unlike [`retry_after`](Self::retry_after) it is not a rate limit:
+    /// nothing else should slow down. The hub does not count such outcomes against its attempt budget; its
+    /// `HubConfig::max_wait` bounds them instead.
     pub fn retry_hint(&self) -> Option<Duration> {
         match self {
             Self::Transient {
+                source: Some(s), ..
+            }
+            | Self::Uncertain {
                 source: Some(s), ..
             } => s.downcast_ref::<RetryLater>().map(|r| r.after),
             _ => None,
@@ -200,10 +205,33 @@ impl Error {
         }
     }
 
+    /// An [`Uncertain`](Error::Uncertain) error saying "maybe applied, not decided yet: poll again after
+    /// `after`" (see [`retry_hint`](Self::retry_hint)): e.g. a document an authority is holding, which it may or
+    /// may not have received. The next call must find out what happened (with the same idempotency key) before
+    /// sending anything again. `message` says what is awaited (it is what the sync log shows).
+    pub fn uncertain_retry_later(message: impl Into<String>, after: Duration) -> Self {
+        Self::Uncertain {
+            message: message.into(),
+            source: Some(Box::new(RetryLater { after })),
+        }
+    }
+
     /// A copy of this error for handing one failure to several callers (the elements of a batch in
     /// [`ErpAdapter::write_batch`](crate::ErpAdapter::write_batch), the waiters of one token refresh): the same
-    /// variant, kind and fields; a `source` is not copied (it cannot be cloned) but named in the message.
+    /// variant, kind and fields; a `source` is not copied (it cannot be cloned) but named in the message,
+    /// except a [`RetryLater`] hint, which is kept.
     pub fn replicate(&self) -> Self {
+        if let Some(after) = self.retry_hint() {
+            match self {
+                Self::Transient { message, .. } => {
+                    return Self::retry_later(message.clone(), after);
+                }
+                Self::Uncertain { message, .. } => {
+                    return Self::uncertain_retry_later(message.clone(), after);
+                }
+                _ => {}
+            }
+        }
         let with_source = |message: &str, source: &Option<BoxError>| match source {
             Some(s) => format!("{message}: {s}"),
             None => message.to_owned(),
@@ -339,7 +367,7 @@ impl Error {
     }
 }
 
-/// The source of an [`Error::retry_later`] error: when to try again.
+/// The source of an [`Error::retry_later`] or [`Error::uncertain_retry_later`] error: when to try again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("retry after {} ms", after.as_millis())]
 #[non_exhaustive]

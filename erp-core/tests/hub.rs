@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use erp_hub_core::adapter::{
-    Capabilities, ChangeCursor, ChangePage, CompanyInfo, ErpAdapter, IdempotencyKey, RemoteRecord,
-    WriteOp,
+    Capabilities, Capability, ChangeCursor, ChangePage, CompanyInfo, ErpAdapter, IdempotencyKey,
+    RemoteRecord, WriteOp,
 };
 use erp_hub_core::hub::{
     ClaimRequest, Completion, Enqueued, Hub, HubConfig, HubStore, Lease, NewRecord, RecordFilter,
@@ -661,6 +661,246 @@ async fn concurrent_workers_never_overlap(store: Arc<dyn HubStore>) {
     assert_eq!(watch.inner.count(EntityKind::Payment), 25);
 }
 
+/// MemoryErp without a change feed: the hub cannot look a record up by external reference.
+struct NoFeed(MemoryErp);
+
+#[async_trait::async_trait]
+impl ErpAdapter for NoFeed {
+    fn provider(&self) -> &'static str {
+        "memory"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::none()
+            .with(Capability::VoidInvoice)
+            .with(Capability::CreditNotes)
+            .with(Capability::PartialPayments)
+            .with(Capability::NativeIdempotency)
+    }
+    async fn test_connection(&self) -> Result<CompanyInfo> {
+        self.0.test_connection().await
+    }
+    async fn upsert_customer(&self, c: &Customer, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.upsert_customer(c, k).await
+    }
+    async fn upsert_item(&self, i: &Item, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.upsert_item(i, k).await
+    }
+    async fn create_invoice(&self, i: &Invoice, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.create_invoice(i, k).await
+    }
+    async fn void_invoice(&self, r: &RemoteRef, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.void_invoice(r, k).await
+    }
+    async fn record_payment(&self, p: &Payment, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.record_payment(p, k).await
+    }
+    async fn create_credit_note(&self, c: &CreditNote, k: &IdempotencyKey) -> Result<RemoteRef> {
+        self.0.create_credit_note(c, k).await
+    }
+    async fn get(&self, kind: EntityKind, id: &str) -> Result<RemoteRecord> {
+        self.0.get(kind, id).await
+    }
+    async fn list_changed_since(
+        &self,
+        _kinds: &[EntityKind],
+        _c: Option<&ChangeCursor>,
+    ) -> Result<ChangePage> {
+        Err(Error::unsupported("list_changed_since"))
+    }
+}
+
+/// Enqueues customer `c-1`, runs it to done, then makes the next call (the invoice's first send) apply and
+/// lose its answer, enqueues invoice `inv-1` and runs until settled.
+async fn invoice_after_lost_answer(hub: &Hub, scope: &Scope, erp: &MemoryErp) {
+    let ops = family(1);
+    hub.enqueue(scope, vec![ops[3].clone()]).await.unwrap();
+    hub.run_until_settled().await.unwrap();
+    erp.inject(1, Fault::ApplyThenTimeout);
+    hub.enqueue(scope, vec![ops[2].clone()]).await.unwrap();
+    hub.run_until_settled().await.unwrap();
+}
+
+/// An invoice whose first send was applied but unanswered, and whose key is older than the idempotency window
+/// (window 0), is looked up by external reference and marked reconciled, not sent again. Without a change feed
+/// it is dead-lettered as uncertain, never re-sent blindly; a requeue keeps its key.
+async fn idempotency_window_reconciles_before_resend(store: Arc<dyn HubStore>) {
+    let hub = Hub::new(
+        Arc::clone(&store),
+        fast().with_idempotency_window(Duration::ZERO),
+    );
+    let scope = Scope::new("acme", "memory:1");
+    let erp = Arc::new(MemoryErp::new());
+    hub.register(scope.clone(), erp.clone());
+    invoice_after_lost_answer(&hub, &scope, &erp).await;
+    let inv = store
+        .find(&scope, EntityKind::Invoice, "inv-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inv.state, RecordState::Done, "{:?}", inv.last_error);
+    let outcomes: Vec<_> = inv.history.iter().map(|h| h.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["retry", "reconciled"]);
+    assert_eq!(inv.history[0].error_kind, Some(ErrorKind::Uncertain));
+    assert_eq!(erp.calls("create_invoice"), 1, "the invoice was sent again");
+    assert_eq!(erp.count(EntityKind::Invoice), 1);
+    let remote = inv.remote.expect("reconciled remote");
+    assert!(
+        erp.get(EntityKind::Invoice, &remote.id).await.is_ok(),
+        "{remote:?}"
+    );
+
+    // The same without a change feed: dead letter (uncertain, saying why), nothing sent twice.
+    let s2 = Scope::new("beta", "memory:1");
+    let nofeed = Arc::new(NoFeed(MemoryErp::new()));
+    hub.register(s2.clone(), nofeed.clone());
+    invoice_after_lost_answer(&hub, &s2, &nofeed.0).await;
+    let inv = store
+        .find(&s2, EntityKind::Invoice, "inv-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inv.state, RecordState::Dead);
+    let err = inv.last_error.clone().expect("error");
+    assert_eq!(err.kind, ErrorKind::Uncertain, "{err:?}");
+    assert!(err.message.contains("change feed"), "{err:?}");
+    assert_eq!(nofeed.0.calls("create_invoice"), 1, "re-sent blindly");
+    assert_eq!(nofeed.0.count(EntityKind::Invoice), 1);
+    // An operator who checked the provider requeues it: same key, so the provider replays, not duplicates.
+    assert!(store.requeue(inv.id).await.unwrap());
+    assert_eq!(store.record(inv.id).await.unwrap().unwrap().key, inv.key);
+    hub.run_until_settled().await.unwrap();
+    let inv = store.record(inv.id).await.unwrap().unwrap();
+    assert_eq!(inv.state, RecordState::Done, "{:?}", inv.last_error);
+    assert_eq!(nofeed.0.count(EntityKind::Invoice), 1);
+}
+
+/// Outcomes that ask for a later call (an outside party is deciding: `retry_later`, `uncertain_retry_later`)
+/// do not use the attempt budget: with the default retry policy (5 attempts) 20 of them in a row are waited
+/// out, each logged as `wait`. `max_wait` bounds them instead: past it the record is dead-lettered with its
+/// last state, and keeps its key.
+async fn waits_on_outside_parties_do_not_use_attempts(store: Arc<dyn HubStore>) {
+    let config = HubConfig::default();
+    assert_eq!(config.max_attempts, 5);
+    // Only the idle poll is shortened (it sets no schedule: the hints do).
+    let hub = Hub::new(
+        Arc::clone(&store),
+        config.clone().with_poll(Duration::from_millis(10)),
+    );
+    let scope = Scope::new("acme", "memory:1");
+    let erp = Arc::new(MemoryErp::new());
+    hub.register(scope.clone(), erp.clone());
+    let hint = Duration::from_millis(1);
+    for i in 0..20 {
+        if i % 2 == 0 {
+            erp.fail_next(1, move || {
+                Error::retry_later("cancellation awaiting the receptor", hint)
+            });
+        } else {
+            erp.fail_next(1, move || {
+                Error::uncertain_retry_later("held by the authority, maybe received", hint)
+            });
+        }
+    }
+    let ops = family(1);
+    hub.enqueue(&scope, vec![ops[3].clone()]).await.unwrap();
+    hub.run_until_settled().await.unwrap();
+    let c = store
+        .find(&scope, EntityKind::Customer, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.state, RecordState::Done, "{:?}", c.last_error);
+    assert_eq!(c.attempts, 21);
+    let outcomes: Vec<_> = c.history.iter().map(|h| h.outcome.as_str()).collect();
+    assert_eq!(outcomes[..20], ["wait"; 20]);
+    assert_eq!(outcomes[20], "done");
+    assert_eq!(erp.calls("upsert_customer"), 21);
+    assert_eq!(erp.count(EntityKind::Customer), 1);
+    // Waits do not hide real failures: 5 plain transient failures still dead-letter.
+    erp.fail_next(5, || Error::transient("503 Service Unavailable"));
+    hub.enqueue(
+        &scope,
+        vec![WriteOp::UpsertCustomer(Customer::new("c-2", "Dos SA"))],
+    )
+    .await
+    .unwrap();
+    let hub_fast_backoff = Hub::new(
+        Arc::clone(&store),
+        config
+            .clone()
+            .with_poll(Duration::from_millis(10))
+            .with_backoff(Duration::from_millis(5), Duration::from_millis(20)),
+    );
+    hub_fast_backoff.register(scope.clone(), erp.clone());
+    hub_fast_backoff.run_until_settled().await.unwrap();
+    let c2 = store
+        .find(&scope, EntityKind::Customer, "c-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((c2.state, c2.attempts), (RecordState::Dead, 5));
+
+    // max_wait bounds the wait: past it, dead with the last state, key kept.
+    let bounded = Hub::new(
+        Arc::clone(&store),
+        config
+            .with_poll(Duration::from_millis(10))
+            .with_max_wait(Duration::ZERO),
+    );
+    let s2 = Scope::new("beta", "memory:1");
+    let erp2 = Arc::new(MemoryErp::new());
+    bounded.register(s2.clone(), erp2.clone());
+    erp2.fail_next(1, move || {
+        Error::retry_later("cancellation awaiting the receptor", hint)
+    });
+    bounded.enqueue(&s2, vec![ops[3].clone()]).await.unwrap();
+    bounded.run_until_settled().await.unwrap();
+    let c = store
+        .find(&s2, EntityKind::Customer, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.state, RecordState::Dead);
+    let err = c.last_error.clone().expect("error");
+    assert_eq!(err.kind, ErrorKind::Transient, "{err:?}");
+    assert!(
+        err.message.contains("max_wait") && err.message.contains("awaiting the receptor"),
+        "{err:?}"
+    );
+    assert!(store.requeue(c.id).await.unwrap());
+    assert_eq!(store.record(c.id).await.unwrap().unwrap().key, c.key);
+
+    // Waits are not unconfirmed sends: past the idempotency window (0 here) an invoice that only waited is
+    // sent again without a lookup by external reference.
+    let windowless = Hub::new(
+        Arc::clone(&store),
+        HubConfig::default()
+            .with_poll(Duration::from_millis(10))
+            .with_idempotency_window(Duration::ZERO),
+    );
+    let s3 = Scope::new("gamma", "memory:1");
+    let erp3 = Arc::new(MemoryErp::new());
+    windowless.register(s3.clone(), erp3.clone());
+    // The requeued record of `beta` is settled by this hub too (it waits for it).
+    windowless.register(s2.clone(), erp2.clone());
+    windowless.enqueue(&s3, vec![ops[3].clone()]).await.unwrap();
+    windowless.run_until_settled().await.unwrap();
+    erp3.fail_next(3, move || {
+        Error::uncertain_retry_later("held by the authority", hint)
+    });
+    windowless.enqueue(&s3, vec![ops[2].clone()]).await.unwrap();
+    windowless.run_until_settled().await.unwrap();
+    let inv = store
+        .find(&s3, EntityKind::Invoice, "inv-1")
+        .await
+        .unwrap()
+        .unwrap();
+    let outcomes: Vec<_> = inv.history.iter().map(|h| h.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["wait", "wait", "wait", "done"]);
+    assert_eq!(erp3.calls("list_changed_since"), 0, "a wait was reconciled");
+    assert_eq!(erp3.calls("create_invoice"), 4);
+}
+
 macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {
         mod memory_store {
@@ -688,4 +928,6 @@ on_every_store!(
     complete_and_claim_fences_and_claims,
     enqueue_rules,
     concurrent_workers_never_overlap,
+    idempotency_window_reconciles_before_resend,
+    waits_on_outside_parties_do_not_use_attempts,
 );

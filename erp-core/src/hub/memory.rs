@@ -280,6 +280,10 @@ impl HubStore for MemoryStore {
             }
             row.log.last_error = error.clone();
             row.lease = None;
+            if matches!(c.verdict, Verdict::Wait { .. }) {
+                // A wait is logged as an attempt but does not use the retry budget.
+                row.retry_base += 1;
+            }
             let attempt = row.log.attempts + 1;
             log_attempt(
                 row,
@@ -455,6 +459,13 @@ pub(crate) fn apply(verdict: &Verdict, now: DateTime<Utc>) -> Applied {
             None,
             Some(error.clone()),
             "retry",
+        ),
+        Verdict::Wait { after: d, error } => (
+            RecordState::Queued,
+            after(now, *d),
+            None,
+            Some(error.clone()),
+            "wait",
         ),
         Verdict::Dead { error } => (RecordState::Dead, now, None, Some(error.clone()), "dead"),
     }

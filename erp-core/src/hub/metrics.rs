@@ -2,17 +2,24 @@
 //!
 //! | name | type | labels | meaning |
 //! |---|---|---|---|
-//! | `erp_hub_records_total` | counter | `provider`, `tenant`, `outcome` (`done`, `reconciled`, `retry`, `dead`) | attempts by outcome |
-//! | `erp_hub_errors_total` | counter | `provider`, `operation`, `error_kind` | adapter errors |
-//! | `erp_hub_request_seconds` | histogram | `provider`, `operation` | provider call latency |
+//! | `erp_hub_records_total` | counter | `provider`, `tenant`, `outcome` (`done`, `reconciled`, `retry`, `wait`, `dead`) | attempts by outcome |
+//! | `erp_hub_errors_total` | counter | `provider`, `operation`, `error_kind` | records the adapter answered with an error (one per record) |
+//! | `erp_hub_request_seconds` | histogram | `provider`, `operation` | duration of the provider call that carried each record: one sample per record sent, under its own operation (`create_invoice`, …), so a batch of *n* gives *n* samples of its duration |
 //! | `erp_hub_queue_depth` | gauge | `tenant`, `connection`, `state` (`queued`, `blocked`, `claimed`) | backlog |
 //! | `erp_hub_dead_letters` | gauge | `tenant`, `connection` | dead letters |
 //! | `erp_hub_oldest_pending_seconds` | gauge | `tenant`, `connection` | age of the oldest queued or claimed record |
 //! | `erp_hub_lease_lost_total` | counter | – | completions refused because the lease had expired |
 //! | `erp_hub_store_errors_total` | counter | `error_kind` | store errors the workers survived |
 //!
-//! Success rate = `done + reconciled` over all final outcomes; error rate = `errors_total` over requests
-//! (`request_seconds_count`); p95 latency from the histogram.
+//! The three gauges are read from the store ([`HubStore::status`](super::HubStore::status)) and published every
+//! [`HubConfig::heartbeat`](super::HubConfig::heartbeat) while a hub runs ([`Hub::start`](super::Hub::start)),
+//! at its shutdown, on every poll of [`Hub::run_until_settled`](super::Hub::run_until_settled), and on
+//! [`Hub::publish_status`](super::Hub::publish_status). They describe the whole store, so every process of a
+//! shared PostgreSQL publishes the same values: aggregate them with `max`, not `sum`.
+//!
+//! Success rate = `done + reconciled` over all final outcomes; error rate = `errors_total` over records sent
+//! (`request_seconds_count`: both count records, per provider and operation, batched or not); p95 latency of a
+//! record's write call from the histogram. Reconciliation lookups are not sends and are not sampled.
 
 use std::time::Duration;
 
@@ -26,6 +33,7 @@ pub(crate) fn completion(provider: &'static str, scope: &Scope, verdict: &Verdic
         Verdict::Done(_) => "done",
         Verdict::Reconciled(_) => "reconciled",
         Verdict::Retry { .. } => "retry",
+        Verdict::Wait { .. } => "wait",
         Verdict::Dead { .. } => "dead",
     };
     metrics::counter!("erp_hub_records_total", "provider" => provider, "tenant" => scope.tenant.clone(), "outcome" => outcome)

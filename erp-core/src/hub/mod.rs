@@ -21,18 +21,37 @@
 //!   [`limits`](crate::ErpAdapter::limits): requests per minute and in flight (the shared
 //!   [`RateLimiter`](crate::http::RateLimiter), paused on `Retry-After`), batch requests per
 //!   minute, and the daily cap (counted per process and UTC day). The lease is renewed by a heartbeat while the
-//!   calls run. [`HubHandle::shutdown`] lets workers finish and record the batch they are sending and releases
+//!   calls run.
+//!
+//!   **Connection limits are enforced per process** (per [`Hub`]): nothing is shared through the store. N
+//!   worker processes serving the same connection (e.g. on a shared PostgreSQL) each take the full
+//!   requests/min, in-flight and daily budget, N times what the provider allows, and then meet its 429s
+//!   (retried on `Retry-After`, but the daily cap can be overrun). Divide the budget: register the scope in
+//!   each process with [`Hub::register_with_limits`]`(scope, adapter, `[`share_limits`]`(adapter.limits(),
+//!   N))` (each limit / N, rounded down). Workers of one process share its limiters. [`HubHandle::shutdown`] lets workers finish and record the batch they are sending and releases
 //!   claimed records they did not send.
 //! - **Retries as a schedule.** Transient, uncertain, rate-limited outcomes (and auth/config errors after an
 //!   earlier send of the key) set `next_attempt_at` with exponential backoff and full jitter (`Retry-After`
 //!   wins); defaults 5 attempts, 5 s base. After the last attempt the record is a dead letter with its history;
 //!   [`HubStore::requeue`] puts it back. A verdict (validation, duplicate, conflict, not found, unsupported)
 //!   dead-letters at once: nothing was applied, so a requeue uses a new key.
+//! - **Waiting on outside parties.** An adapter or fiscal step whose outcome is decided elsewhere answers "not
+//!   yet, call again after *t*": [`Error::retry_later`](crate::Error::retry_later) (nothing applied, e.g. a
+//!   cancellation awaiting the tax authority or the receptor) or
+//!   [`Error::uncertain_retry_later`](crate::Error::uncertain_retry_later) (maybe received, e.g. a document
+//!   the authority is still processing; the next call finds out with the same key). The record is scheduled
+//!   at the hint ([`Verdict::Wait`], logged as `wait`), and these outcomes do **not** count against
+//!   `max_attempts`: [`HubConfig::max_wait`] (default 96 h from the first send) bounds them, after which the
+//!   record is dead-lettered with its last state (and keeps its key on requeue). A record whose attempts were
+//!   all waits is not reconciled by the idempotency-window rule below: the step resumes from its own journal.
 //! - **Idempotency windows.** An invoice, payment or credit note first sent longer than
 //!   [`HubConfig::idempotency_window`] ago (default 24 h) is looked up by external reference with
 //!   [`reconcile`] (the adapter's change feed) before it is sent again. Limits: it needs an adapter with
 //!   [`Capability::ChangedSince`](crate::adapter::Capability::ChangedSince) whose feed carries external
-//!   references, and reads the whole feed; without one the record is dead-lettered for an operator.
+//!   references, and reads the whole feed. When the lookup fails for good (e.g. no change feed) the record is
+//!   dead-lettered as [`ErrorKind::Uncertain`](crate::ErrorKind::Uncertain), never re-sent blindly: an
+//!   operator checks the provider and [`HubStore::requeue`]s it, which keeps its key (a requeued record is
+//!   sent with that key without another lookup); a retriable lookup error retries the lookup.
 //! - **Sync log.** [`HubStore::record`] / [`HubStore::find`] give a record's state and every attempt (time,
 //!   duration, outcome, error kind and message, remote id, worker); [`HubStore::status`] gives counts per
 //!   scope, backlog, blocked records, dead letters and the oldest pending record.
@@ -106,4 +125,4 @@ pub use types::{
     AttemptError, AttemptLog, ClaimRequest, Claimed, Completion, Enqueued, Lease, NewRecord,
     RecordFilter, RecordId, RecordLog, RecordState, Scope, ScopeStatus, Verdict,
 };
-pub use worker::{Hub, HubConfig, HubHandle, reconcile};
+pub use worker::{Hub, HubConfig, HubHandle, reconcile, share_limits};

@@ -332,6 +332,9 @@ pub(crate) struct CompletionRow {
     pub(crate) duration: i64,
     pub(crate) outcome: &'static str,
     pub(crate) remote_id: Option<String>,
+    /// 1 for a [`Verdict::Wait`](crate::hub::Verdict::Wait): added to `retry_base`, so the attempt does not
+    /// use the retry budget.
+    pub(crate) wait: i64,
 }
 
 /// The rows [`COMPLETE`] + [`LOG_ATTEMPT`] (SQLite) or [`COMPLETE_MANY_PG`] write for `results` at `now`
@@ -363,6 +366,7 @@ pub(crate) fn completion_rows(
                 duration: duration_ms(c.duration),
                 outcome,
                 remote_id: remote.map(|r| r.id),
+                wait: i64::from(matches!(c.verdict, crate::hub::Verdict::Wait { .. })),
             })
         })
         .collect()
@@ -377,9 +381,11 @@ macro_rules! complete_pg_ctes {
                SELECT * FROM jsonb_to_recordset(",
             $results,
             "::text::jsonb) AS v(id bigint, state text, next bigint, remote text, \
-                 error_kind text, message text, started bigint, duration bigint, outcome text, remote_id text)), \
+                 error_kind text, message text, started bigint, duration bigint, outcome text, remote_id text, \
+                 wait bigint)), \
              u AS ( \
-               UPDATE hub_records r SET state = v.state, attempts = r.attempts + 1, next_attempt_at = ",
+               UPDATE hub_records r SET state = v.state, attempts = r.attempts + 1, \
+                 retry_base = r.retry_base + v.wait, next_attempt_at = ",
             pg_now!(),
             " + v.next, \
                  remote = COALESCE(v.remote, r.remote), last_error_kind = v.error_kind, last_error = v.message, \
@@ -437,7 +443,7 @@ pub(crate) const COMPLETE_CLAIM_PG: &str = concat!(
 );
 
 pub(crate) const COMPLETE: &str = "UPDATE hub_records SET state = $3, attempts = attempts + 1, \
-       next_attempt_at = $4, remote = COALESCE($5, remote), last_error_kind = $6, last_error = $7, \
+       retry_base = retry_base + $9, next_attempt_at = $4, remote = COALESCE($5, remote), last_error_kind = $6, last_error = $7, \
        locked_by = NULL, locked_until = NULL, lease_token = NULL, updated_at = $8 \
      WHERE id = $1 AND state = 'claimed' AND lease_token = $2 \
      RETURNING attempts";
@@ -1088,6 +1094,7 @@ macro_rules! sql_store {
                             .bind(r.error_kind.as_deref())
                             .bind(r.message.as_deref())
                             .bind(now)
+                            .bind(r.wait)
                             .fetch_optional(&mut *tx)
                             .await
                             .map_err(e)?;

@@ -187,7 +187,7 @@ pub struct Claimed {
     /// The key to send it under: stored at enqueue, the same for every attempt.
     pub key: IdempotencyKey,
     /// Attempts made before this claim since it was enqueued or requeued (including sends by workers whose
-    /// lease expired): what counts against the retry budget.
+    /// lease expired), not counting [`Verdict::Wait`] outcomes: what counts against the retry budget.
     pub attempts: u32,
     /// When it was enqueued.
     pub enqueued_at: DateTime<Utc>,
@@ -232,6 +232,17 @@ pub enum Verdict {
         /// Delay from now (store clock).
         after: Duration,
         /// Why.
+        error: AttemptError,
+    },
+    /// Waiting on an outside party (the adapter answered with a
+    /// [`retry_hint`](crate::Error::retry_hint): a cancellation awaiting the tax authority, a document it is still
+    /// processing): try again after `after` with the same key. Logged as `wait`; it does **not** count against
+    /// [`HubConfig::max_attempts`](super::HubConfig::max_attempts) (the wait is bounded by
+    /// [`HubConfig::max_wait`](super::HubConfig::max_wait) instead).
+    Wait {
+        /// Delay from now (store clock): the hint.
+        after: Duration,
+        /// What is awaited (the step's state, for the sync log).
         error: AttemptError,
     },
     /// Dead letter.
@@ -282,7 +293,8 @@ pub struct AttemptLog {
     pub started_at: DateTime<Utc>,
     /// How long it took, in milliseconds.
     pub duration_ms: u64,
-    /// `done`, `reconciled`, `retry`, `dead`, or `lease_expired` (a worker's lease ran out before it reported;
+    /// `done`, `reconciled`, `retry`, `wait` (an outside party asked for a later call, [`Verdict::Wait`]),
+    /// `dead`, or `lease_expired` (a worker's lease ran out before it reported;
     /// the send may have happened).
     pub outcome: String,
     /// The error's kind, when there was one.

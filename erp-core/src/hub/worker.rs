@@ -16,7 +16,7 @@ use super::types::{
     AttemptError, ClaimRequest, Claimed, Completion, Enqueued, Lease, NewRecord, Scope,
     ScopeStatus, Verdict,
 };
-use crate::adapter::{BatchWrite, Capability, ErpAdapter, WriteOp};
+use crate::adapter::{BatchWrite, Capability, ConnectionLimits, ErpAdapter, WriteOp};
 use crate::http::{RateLimitConfig, RateLimiter};
 use crate::model::{EntityKind, RemoteRef};
 use crate::{Error, ErrorKind, Result};
@@ -30,8 +30,16 @@ pub struct HubConfig {
     /// Records claimed per batch (default 10); provider requests carry at most `min(batch_size,
     /// adapter.max_batch())` of them.
     pub batch_size: usize,
-    /// Attempts before a record is dead-lettered (default 5).
+    /// Attempts before a record is dead-lettered (default 5). Outcomes with a
+    /// [`retry_hint`](Error::retry_hint) (an outside party asked for a later call) do not count: see
+    /// [`max_wait`](Self::max_wait).
     pub max_attempts: u32,
+    /// How long a record may keep answering "not yet, call again later" ([`Error::retry_later`],
+    /// [`Error::uncertain_retry_later`]) before it is dead-lettered with its last state (default 96 h, above
+    /// SAT's 72 h for a receptor to accept a cancellation). Measured from the record's first send
+    /// ([`Claimed::first_sent_at`]), which a requeue keeps: a requeued record past it is polled once more and
+    /// dead-lettered again if it is still waiting, unless this is raised.
+    pub max_wait: Duration,
     /// Backoff base (default 5 s): the n-th retry waits a random time in `[0, base · 2ⁿ⁻¹]` (full jitter),
     /// capped at [`backoff_max`](Self::backoff_max); a `Retry-After` from the provider wins.
     pub backoff_base: Duration,
@@ -56,6 +64,7 @@ impl Default for HubConfig {
             workers: 4,
             batch_size: 10,
             max_attempts: 5,
+            max_wait: Duration::from_secs(96 * 3600),
             backoff_base: Duration::from_secs(5),
             backoff_max: Duration::from_secs(3600),
             lease: Duration::from_secs(60),
@@ -84,6 +93,12 @@ impl HubConfig {
     #[must_use]
     pub fn with_max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = n.max(1);
+        self
+    }
+    /// Sets how long a record may wait on an outside party ([`max_wait`](Self::max_wait)).
+    #[must_use]
+    pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
         self
     }
     /// Sets the backoff base and cap.
@@ -120,7 +135,32 @@ impl HubConfig {
     }
 }
 
-/// One registered connection: its adapter and the limiters built from `adapter.limits()`.
+/// One process's share of a connection's `limits` when `processes` hub processes serve it: requests per
+/// minute, requests in flight, the daily cap and batch requests per minute each divided by `processes`
+/// (rounded down, at least 1), so that together they stay within the provider's budget. Pass it to
+/// [`Hub::register_with_limits`]. With one process (or 0) the limits are returned unchanged.
+///
+/// ```
+/// use erp_hub_core::adapter::ConnectionLimits;
+/// use erp_hub_core::hub::share_limits;
+///
+/// // QuickBooks: 500 requests/min and 10 in flight per realm, served by 4 worker processes.
+/// let qb = ConnectionLimits::unlimited().with_requests_per_minute(500).with_max_concurrent(10);
+/// let mine = share_limits(qb, 4);
+/// assert_eq!((mine.requests_per_minute, mine.max_concurrent), (Some(125), Some(2)));
+/// ```
+pub fn share_limits(limits: ConnectionLimits, processes: u32) -> ConnectionLimits {
+    let n = processes.max(1);
+    let share = |v: Option<u32>| v.map(|v| (v / n).max(1));
+    let mut out = limits;
+    out.requests_per_minute = share(limits.requests_per_minute);
+    out.max_concurrent = share(limits.max_concurrent);
+    out.daily_cap = share(limits.daily_cap);
+    out.batch_requests_per_minute = share(limits.batch_requests_per_minute);
+    out
+}
+
+/// One registered connection: its adapter and the limiters built from its limits.
 struct Connection {
     adapter: Arc<dyn ErpAdapter>,
     limiter: Option<Arc<RateLimiter>>,
@@ -131,8 +171,7 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(adapter: Arc<dyn ErpAdapter>) -> Self {
-        let limits = adapter.limits();
+    fn new(adapter: Arc<dyn ErpAdapter>, limits: ConnectionLimits) -> Self {
         let limiter = match (limits.requests_per_minute, limits.max_concurrent) {
             (None, None) => None,
             (rpm, conc) => {
@@ -202,20 +241,28 @@ impl fmt::Debug for Hub {
     }
 }
 
-/// Running workers; [`shutdown`](Self::shutdown) stops them gracefully.
+/// Running workers; [`shutdown`](Self::shutdown) stops them gracefully. Dropping it aborts them (claimed
+/// records are then taken over when their lease expires).
 #[derive(Debug)]
 pub struct HubHandle {
     hub: Hub,
     workers: JoinSet<()>,
+    /// The task publishing the status gauges every heartbeat.
+    publisher: JoinSet<()>,
 }
 
 impl HubHandle {
     /// Stops taking new work, lets every worker finish (and record) the batch it is sending, releases what it
-    /// claimed but did not send, and waits for all workers.
+    /// claimed but did not send, waits for all workers, and publishes the status gauges a last time.
     pub async fn shutdown(mut self) {
         self.hub.inner.stop.store(true, Ordering::SeqCst);
         self.hub.inner.wake.notify_waiters();
+        self.publisher.abort_all();
         while self.workers.join_next().await.is_some() {}
+        while self.publisher.join_next().await.is_some() {}
+        if let Err(e) = self.hub.publish_status().await {
+            tracing::warn!(error = %e, "hub: publishing the status at shutdown failed");
+        }
     }
 }
 
@@ -236,12 +283,28 @@ impl Hub {
 
     /// Registers the adapter records of `scope` are written to (replacing an earlier one). Its
     /// [`limits`](ErpAdapter::limits) and [`max_batch`](ErpAdapter::max_batch) are read now.
+    ///
+    /// The limits are enforced by this hub only: N hub processes serving the same connection each use the
+    /// full budget. Then register with [`register_with_limits`](Self::register_with_limits) and
+    /// [`share_limits`]`(adapter.limits(), N)`.
     pub fn register(&self, scope: Scope, adapter: Arc<dyn ErpAdapter>) {
+        let limits = adapter.limits();
+        self.register_with_limits(scope, adapter, limits);
+    }
+
+    /// As [`register`](Self::register), enforcing `limits` instead of the adapter's (e.g. its share of them
+    /// when several processes serve the connection: [`share_limits`]).
+    pub fn register_with_limits(
+        &self,
+        scope: Scope,
+        adapter: Arc<dyn ErpAdapter>,
+        limits: ConnectionLimits,
+    ) {
         self.inner
             .connections
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(scope, Arc::new(Connection::new(adapter)));
+            .insert(scope, Arc::new(Connection::new(adapter, limits)));
     }
 
     /// The store.
@@ -274,7 +337,9 @@ impl Hub {
         self.inner.store_errors.load(Ordering::Relaxed)
     }
 
-    /// Starts [`HubConfig::workers`] worker tasks on the current tokio runtime.
+    /// Starts [`HubConfig::workers`] worker tasks on the current tokio runtime, and a task that publishes the
+    /// status gauges (queue depth, dead letters, oldest pending age: [`publish_status`](Self::publish_status))
+    /// every [`HubConfig::heartbeat`] while they run.
     pub fn start(&self) -> HubHandle {
         self.inner.stop.store(false, Ordering::SeqCst);
         let mut workers = JoinSet::new();
@@ -282,9 +347,13 @@ impl Hub {
             let inner = Arc::clone(&self.inner);
             workers.spawn(async move { worker(inner, i).await });
         }
+        let mut publisher = JoinSet::new();
+        let inner = Arc::clone(&self.inner);
+        publisher.spawn(async move { publish_periodically(inner).await });
         HubHandle {
             hub: self.clone(),
             workers,
+            publisher,
         }
     }
 
@@ -324,6 +393,22 @@ impl Hub {
         let status = self.inner.store.status().await?;
         publish_status(&status);
         Ok(status)
+    }
+}
+
+/// Publishes the status gauges every heartbeat until the hub stops (a store error is counted and skipped).
+async fn publish_periodically(inner: Arc<Inner>) {
+    let mut tick = tokio::time::interval(inner.config.heartbeat.max(Duration::from_millis(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !inner.stop.load(Ordering::SeqCst) {
+        tick.tick().await;
+        match inner.store.status().await {
+            Ok(status) => publish_status(&status),
+            Err(e) => {
+                inner.store_errors.fetch_add(1, Ordering::Relaxed);
+                m::store_error(&e);
+            }
+        }
     }
 }
 
@@ -506,7 +591,7 @@ async fn run_batch(
                     to_send.push(c);
                     continue;
                 }
-                Err(e) => decide(cfg, c.attempts, &e),
+                Err(e) => reconcile_failed(cfg, c.attempts, &e),
             };
             completions.push(Completion::new(c.id, started, t.elapsed(), verdict));
         } else {
@@ -533,7 +618,14 @@ async fn run_batch(
             resolve(&mut op, &|k, r| known.get(&(k, r.to_owned())).cloned());
             writes.push(BatchWrite::new(op, c.key.clone()));
         }
-        let meta: Vec<(i64, u32)> = chunk.iter().map(|c| (c.id, c.attempts)).collect();
+        let meta: Vec<Meta> = chunk
+            .iter()
+            .map(|c| Meta {
+                id: c.id,
+                attempts: c.attempts,
+                first_sent_at: c.first_sent_at,
+            })
+            .collect();
         let conn = Arc::clone(conn);
         let cfg = cfg.clone();
         chunks.spawn(async move { send_chunk(&conn, &cfg, writes, meta).await });
@@ -616,18 +708,22 @@ async fn remotes_of(
         .collect())
 }
 
+/// What [`send_chunk`] needs of a claimed record besides its write.
+struct Meta {
+    id: i64,
+    attempts: u32,
+    first_sent_at: chrono::DateTime<Utc>,
+}
+
 async fn send_chunk(
     conn: &Connection,
     cfg: &HubConfig,
     writes: Vec<BatchWrite>,
-    meta: Vec<(i64, u32)>,
+    meta: Vec<Meta>,
 ) -> Vec<Completion> {
     let provider = conn.adapter.provider();
-    let operation = if writes.len() > 1 {
-        "write_batch"
-    } else {
-        operation_name(&writes[0].op)
-    };
+    // Metrics are per record, under each record's own operation (a batch mixes them).
+    let operations: Vec<&'static str> = writes.iter().map(|w| operation_name(&w.op)).collect();
     let _permit = match &conn.limiter {
         Some(l) => l.acquire().await.ok(),
         None => None,
@@ -641,9 +737,14 @@ async fn send_chunk(
     let t = Instant::now();
     let results = conn.adapter.write_batch(&writes).await;
     let took = t.elapsed();
-    m::latency(provider, operation, took);
     let mut out = Vec::with_capacity(meta.len());
-    for (i, (id, attempts)) in meta.into_iter().enumerate() {
+    for (i, r) in meta.into_iter().enumerate() {
+        let operation = operations.get(i).copied().unwrap_or("unknown");
+        // One sample per record: the duration of the call that carried it.
+        m::latency(provider, operation, took);
+        let waited = (Utc::now() - r.first_sent_at)
+            .to_std()
+            .unwrap_or(Duration::ZERO);
         let verdict = match results.get(i) {
             Some(Ok(remote)) => Verdict::Done(remote.clone()),
             Some(Err(e)) => {
@@ -651,15 +752,15 @@ async fn send_chunk(
                 if let (Some(l), Some(d)) = (&conn.limiter, e.retry_after()) {
                     l.pause_for(d);
                 }
-                decide(cfg, attempts, e)
+                decide(cfg, r.attempts, waited, e)
             }
-            None => retry_or_dead(
-                cfg,
-                attempts,
-                &Error::uncertain("adapter returned fewer batch results than writes"),
-            ),
+            None => {
+                let e = Error::uncertain("adapter returned fewer batch results than writes");
+                m::error(provider, operation, e.kind());
+                retry_or_dead(cfg, r.attempts, &e)
+            }
         };
-        out.push(Completion::new(id, started, took, verdict));
+        out.push(Completion::new(r.id, started, took, verdict));
     }
     out
 }
@@ -675,8 +776,14 @@ fn operation_name(op: &WriteOp) -> &'static str {
     }
 }
 
-/// The verdict for an adapter error on attempt `attempts + 1` of a key.
-fn decide(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
+/// The verdict for an adapter error on attempt `attempts + 1` (of the retry budget) of a key first sent
+/// `waited` ago.
+fn decide(cfg: &HubConfig, attempts: u32, waited: Duration, e: &Error) -> Verdict {
+    if let Some(after) = e.retry_hint()
+        && matches!(e.kind(), ErrorKind::Transient | ErrorKind::Uncertain)
+    {
+        return wait_or_dead(cfg, waited, after, e);
+    }
     match e.kind() {
         // The provider's verdict: per the adapter contract, nothing of this key was applied.
         ErrorKind::Validation
@@ -695,6 +802,25 @@ fn decide(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
     }
 }
 
+/// The verdict when the lookup before a re-send failed. The record may have been applied (an earlier send
+/// was not confirmed), so it is never treated as a provider verdict: a retriable lookup error retries the
+/// lookup; anything else (e.g. an adapter without a change feed) dead-letters the record as
+/// [`ErrorKind::Uncertain`], so [`HubStore::requeue`] keeps its key (a new key could create a second record).
+fn reconcile_failed(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
+    if e.is_retriable() {
+        return retry_or_dead(cfg, attempts, e);
+    }
+    Verdict::Dead {
+        error: AttemptError {
+            kind: ErrorKind::Uncertain,
+            message: format!(
+                "not re-sent: the key may have expired at the provider and the lookup by external reference \
+                 failed: {e}"
+            ),
+        },
+    }
+}
+
 /// Retry with backoff (Retry-After wins), or dead letter when the attempts are used up.
 fn retry_or_dead(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
     let error = AttemptError::of(e);
@@ -703,9 +829,29 @@ fn retry_or_dead(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
     }
     let after = e
         .retry_after()
-        .or_else(|| e.retry_hint())
         .unwrap_or_else(|| backoff(cfg.backoff_base, cfg.backoff_max, attempts + 1));
     Verdict::Retry { after, error }
+}
+
+/// An outside party asked for a call after `after`: wait (outside the attempt budget), or dead letter with the
+/// last state once the record has waited [`HubConfig::max_wait`].
+fn wait_or_dead(cfg: &HubConfig, waited: Duration, after: Duration, e: &Error) -> Verdict {
+    if waited >= cfg.max_wait {
+        return Verdict::Dead {
+            error: AttemptError {
+                kind: e.kind(),
+                message: format!(
+                    "gave up waiting after {} s (HubConfig::max_wait {} s): {e}",
+                    waited.as_secs(),
+                    cfg.max_wait.as_secs()
+                ),
+            },
+        };
+    }
+    Verdict::Wait {
+        after,
+        error: AttemptError::of(e),
+    }
 }
 
 /// Full jitter: a random delay in `[0, min(max, base · 2^(n-1))]`.
@@ -749,5 +895,176 @@ pub async fn reconcile(
             return Ok(found);
         }
         cursor = Some(page.next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retry_after(v: &Verdict) -> Option<Duration> {
+        match v {
+            Verdict::Retry { after, .. } => Some(*after),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_seed_product() {
+        let c = HubConfig::default();
+        assert_eq!(c.max_attempts, 5);
+        assert_eq!(c.backoff_base, Duration::from_secs(5));
+        assert_eq!(c.batch_size, 10);
+    }
+
+    #[test]
+    fn retry_after_wins_over_backoff() {
+        let cfg = HubConfig::default();
+        for attempts in 0..4 {
+            let v = decide(
+                &cfg,
+                attempts,
+                Duration::ZERO,
+                &Error::RateLimited {
+                    retry_after: Some(Duration::from_secs(7)),
+                },
+            );
+            assert_eq!(retry_after(&v), Some(Duration::from_secs(7)), "{v:?}");
+        }
+        // Without Retry-After: the backoff of the attempt.
+        let v = decide(
+            &cfg,
+            0,
+            Duration::ZERO,
+            &Error::RateLimited { retry_after: None },
+        );
+        assert!(
+            retry_after(&v).is_some_and(|d| d <= cfg.backoff_base),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn backoff_is_full_jitter_under_the_capped_exponential() {
+        let base = Duration::from_millis(100);
+        let max = Duration::from_millis(3_000);
+        for n in 1..=40 {
+            let cap = base.saturating_mul(2_u32.saturating_pow(n - 1)).min(max);
+            let mut highest = Duration::ZERO;
+            for _ in 0..300 {
+                let d = backoff(base, max, n);
+                assert!(d <= cap, "n={n}: {d:?} > {cap:?}");
+                highest = highest.max(d);
+            }
+            // Full jitter reaches the upper half of the range (fails with probability 2^-300).
+            assert!(
+                highest > cap / 2,
+                "n={n}: highest {highest:?} of cap {cap:?}"
+            );
+        }
+        assert_eq!(backoff(Duration::ZERO, max, 3), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_fifth_failure_dead_letters() {
+        let cfg = HubConfig::default();
+        let e = Error::transient("503 Service Unavailable");
+        for attempts in 0..4 {
+            assert!(
+                matches!(
+                    decide(&cfg, attempts, Duration::ZERO, &e),
+                    Verdict::Retry { .. }
+                ),
+                "failure {}",
+                attempts + 1
+            );
+        }
+        assert!(matches!(
+            decide(&cfg, 4, Duration::ZERO, &e),
+            Verdict::Dead { .. }
+        ));
+        let u = Error::uncertain("read timed out");
+        assert!(matches!(
+            decide(&cfg, 3, Duration::ZERO, &u),
+            Verdict::Retry { .. }
+        ));
+        assert!(matches!(
+            decide(&cfg, 4, Duration::ZERO, &u),
+            Verdict::Dead { .. }
+        ));
+        // A verdict dead-letters at once.
+        assert!(matches!(
+            decide(&cfg, 0, Duration::ZERO, &Error::invalid("name", "bad")),
+            Verdict::Dead { .. }
+        ));
+    }
+
+    #[test]
+    fn hinted_waits_skip_the_budget_until_max_wait() {
+        let cfg = HubConfig::default();
+        assert_eq!(cfg.max_wait, Duration::from_secs(96 * 3600));
+        let hint = Duration::from_secs(600);
+        let hour = Duration::from_secs(3600);
+        for e in [
+            Error::retry_later("cancellation awaiting the receptor", hint),
+            Error::uncertain_retry_later("held by the authority", hint),
+        ] {
+            // Past the attempt budget, within max_wait: wait for the hint.
+            for attempts in [0, 4, 50] {
+                let v = decide(&cfg, attempts, 95 * hour, &e);
+                assert!(
+                    matches!(&v, Verdict::Wait { after, .. } if *after == hint),
+                    "{v:?}"
+                );
+            }
+            // At max_wait: dead, with the last state, kind kept (so a requeue keeps the key).
+            let v = decide(&cfg, 0, 96 * hour, &e);
+            let Verdict::Dead { error } = v else {
+                panic!("{v:?}")
+            };
+            assert_eq!(error.kind, e.kind());
+            assert!(error.message.contains(&e.to_string()), "{error:?}");
+        }
+        // A hint survives replication (the elements of a batch).
+        let e = Error::uncertain_retry_later("held", hint).replicate();
+        assert_eq!(
+            (e.kind(), e.retry_hint()),
+            (ErrorKind::Uncertain, Some(hint))
+        );
+        assert_eq!(Error::uncertain("x").retry_hint(), None);
+    }
+
+    #[test]
+    fn shared_limits_divide_every_limit() {
+        let xero = ConnectionLimits::unlimited()
+            .with_requests_per_minute(60)
+            .with_max_concurrent(5)
+            .with_daily_cap(5_000)
+            .with_batch_requests_per_minute(120);
+        let l = share_limits(xero, 4);
+        assert_eq!(
+            (
+                l.requests_per_minute,
+                l.max_concurrent,
+                l.daily_cap,
+                l.batch_requests_per_minute
+            ),
+            (Some(15), Some(1), Some(1_250), Some(30))
+        );
+        assert_eq!(share_limits(xero, 1), xero);
+        assert_eq!(share_limits(xero, 0), xero);
+        assert_eq!(share_limits(xero, 100).max_concurrent, Some(1));
+        assert_eq!(
+            share_limits(ConnectionLimits::unlimited(), 3),
+            ConnectionLimits::unlimited()
+        );
+        // The hub enforces the limits it was given, not the adapter's.
+        let conn = Connection::new(
+            Arc::new(crate::testing::MemoryErp::new()),
+            share_limits(xero, 4),
+        );
+        assert_eq!(conn.daily_cap, Some(1_250));
+        assert!(conn.take_daily(1_250));
+        assert!(!conn.take_daily(1));
     }
 }
