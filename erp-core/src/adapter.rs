@@ -487,7 +487,8 @@ pub trait ErpAdapter: Send + Sync {
 
     /// Attaches a certified fiscal document (a CFDI UUID and its stamped XML) to the ERP record `record` of
     /// kind `kind`, so the UUID is on the record (QuickBooks: a `PrivateNote` marker plus the XML as an
-    /// Attachable; Xero: the `Reference` plus the XML as an attachment).
+    /// Attachable; Xero: the XML as an attachment named after the UUID, the `Reference` keeping our external
+    /// reference).
     ///
     /// Idempotent like every write: attaching the same stamp again (same key, or a record that already carries
     /// the stamp's marker) changes nothing and returns the record's reference. Attaching a *different* UUID to
@@ -503,6 +504,24 @@ pub trait ErpAdapter: Send + Sync {
     ) -> Result<RemoteRef> {
         let _ = (kind, record, stamp, key);
         Err(crate::Error::unsupported("attach_fiscal_stamp"))
+    }
+
+    /// Finishes a write that the hub found already applied at the provider: its key was older than the
+    /// provider's idempotency window, and the lookup by external reference (`hub::reconcile`) found `remote`,
+    /// so the write is not sent again. A plain adapter has nothing left to do (the default returns `remote`);
+    /// an adapter that does more than the provider write (the fiscal wrapper: stamp, then attach the stamp)
+    /// finishes that here, idempotently, so reconciliation never skips it.
+    ///
+    /// # Errors
+    /// The remaining steps' errors; the hub keeps the key and retries (the write itself was applied).
+    async fn finish_reconciled(
+        &self,
+        op: &WriteOp,
+        key: &IdempotencyKey,
+        remote: RemoteRef,
+    ) -> Result<RemoteRef> {
+        let _ = (op, key);
+        Ok(remote)
     }
 
     /// Sends several writes, returning one result per input in input order.

@@ -48,9 +48,11 @@
 //! waits: each call does one step (the request, or one status read), records it
 //! ([`StampJournal::record_cancellation`]) and, while undecided, fails with
 //! [`Error::retry_later`](crate::Error::retry_later): the hub retries at the hinted time, and the sync log shows
-//! the state ([`CancellationState`], e.g. awaiting the receptor's acceptance). The hub's `max_attempts` bounds
-//! the follow-up: a cancellation still pending then is dead-lettered with its state, and re-queueing it resumes
-//! from the journal (the request is not sent again).
+//! the state ([`CancellationState`], e.g. awaiting the receptor's acceptance). These waits do not use the hub's
+//! `max_attempts`; its `max_wait` (`hub` feature, default 96 h from the record's first send, longer than SAT's
+//! 72 h for the receptor's answer) bounds the follow-up: a cancellation still pending then is dead-lettered with
+//! its state, and re-queueing it resumes from the journal (the request is not sent again).
+//! A document the authority holds and may have received (Costa Rica's `procesando`) waits the same way.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -860,25 +862,36 @@ impl FiscalAdapter {
     async fn fiscal_write(&self, op: WriteOp, key: &IdempotencyKey) -> Result<RemoteRef> {
         let kind = op.kind();
         let write = BatchWrite::new(op, key.clone());
-        let (remote, stamp) = match self.step.order() {
+        match self.step.order() {
             FiscalOrder::PostThenStamp => {
                 let remote = write_one(self.inner.as_ref(), &write).await?;
-                match self.step.stamp(&self.tenant, &write.op).await {
-                    Ok(stamp) => (remote, stamp),
-                    Err(e) => return Err(self.stamp_failed(&write.op, kind, &remote, e).await),
-                }
+                self.stamp_and_attach(&write.op, remote).await
             }
             // A rejection (see [`Rejected`]) included: nothing is posted for a document without a stamp.
             _ => {
                 let stamp = self.step.stamp(&self.tenant, &write.op).await?;
-                (write_one(self.inner.as_ref(), &write).await?, stamp)
+                let remote = write_one(self.inner.as_ref(), &write).await?;
+                let Some(stamp) = stamp else {
+                    return Ok(remote);
+                };
+                self.attach(&write.op, kind, &remote, &stamp).await?;
+                Ok(remote)
             }
-        };
-        let Some(stamp) = stamp else {
-            return Ok(remote);
-        };
-        self.attach(&write.op, kind, &remote, &stamp).await?;
-        Ok(remote)
+        }
+    }
+
+    /// The fiscal part of a write whose ERP record `remote` exists (posted first, or found by the hub's
+    /// reconciliation): stamp (the journal answers for a document already stamped), then attach.
+    async fn stamp_and_attach(&self, op: &WriteOp, remote: RemoteRef) -> Result<RemoteRef> {
+        let kind = op.kind();
+        match self.step.stamp(&self.tenant, op).await {
+            Ok(Some(stamp)) => {
+                self.attach(op, kind, &remote, &stamp).await?;
+                Ok(remote)
+            }
+            Ok(None) => Ok(remote),
+            Err(e) => Err(self.stamp_failed(op, kind, &remote, e).await),
+        }
     }
 
     /// The error of a stamping failure after the ERP record `remote` was written: a rejected document's
@@ -1073,6 +1086,22 @@ impl ErpAdapter for FiscalAdapter {
     ) -> Result<RemoteRef> {
         self.fiscal_write(WriteOp::CreateCreditNote(credit_note.clone()), key)
             .await
+    }
+
+    /// A fiscal write the hub found applied (reconciliation) is stamped and the stamp attached, as after a
+    /// post; other writes are the inner adapter's.
+    async fn finish_reconciled(
+        &self,
+        op: &WriteOp,
+        key: &IdempotencyKey,
+        remote: RemoteRef,
+    ) -> Result<RemoteRef> {
+        match op {
+            WriteOp::CreateInvoice(_)
+            | WriteOp::RecordPayment(_)
+            | WriteOp::CreateCreditNote(_) => self.stamp_and_attach(op, remote).await,
+            _ => self.inner.finish_reconciled(op, key, remote).await,
+        }
     }
 
     async fn get(&self, kind: EntityKind, remote_id: &str) -> Result<RemoteRecord> {

@@ -774,6 +774,71 @@ async fn idempotency_window_reconciles_before_resend(store: Arc<dyn HubStore>) {
     assert_eq!(nofeed.0.count(EntityKind::Invoice), 1);
 }
 
+/// A fiscal step whose first stamping call fails (the PAC is down), later ones stamp.
+struct FlakyStamp(AtomicUsize);
+
+#[async_trait::async_trait]
+impl erp_hub_core::fiscal::FiscalStep for FlakyStamp {
+    async fn stamp(
+        &self,
+        _tenant: &str,
+        op: &WriteOp,
+    ) -> Result<Option<erp_hub_core::fiscal::FiscalStamp>> {
+        let WriteOp::CreateInvoice(_) = op else {
+            return Ok(None);
+        };
+        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(Error::transient("PAC unreachable"));
+        }
+        Ok(Some(erp_hub_core::fiscal::FiscalStamp::new(
+            "mx-cfdi-4.0",
+            erp_hub_core::fiscal::FiscalDocumentKind::Invoice,
+            "5E1D4B67-0000-4000-8000-000000000001",
+            "2026-12-01T10:00:00",
+            "TEST",
+            erp_hub_core::Decimal::from(1160),
+            "<cfdi:Comprobante/>",
+        )))
+    }
+
+    fn order(&self) -> erp_hub_core::fiscal::FiscalOrder {
+        erp_hub_core::fiscal::FiscalOrder::PostThenStamp
+    }
+}
+
+/// Posting first, the invoice reaches the ERP and its stamping fails; past the idempotency window (0) the
+/// next attempt finds the invoice by external reference. Reconciliation must not skip the fiscal part: the
+/// invoice is stamped and the stamp attached (`ErpAdapter::finish_reconciled`), and it is not posted again.
+async fn reconciliation_finishes_fiscal_writes(store: Arc<dyn HubStore>) {
+    let hub = Hub::new(
+        Arc::clone(&store),
+        fast().with_idempotency_window(Duration::ZERO),
+    );
+    let scope = Scope::new("acme", "memory:1");
+    let erp = Arc::new(MemoryErp::new());
+    let step = Arc::new(FlakyStamp(AtomicUsize::new(0)));
+    let fiscal = erp_hub_core::fiscal::FiscalAdapter::new(erp.clone(), step.clone(), "acme");
+    hub.register(scope.clone(), Arc::new(fiscal));
+    let ops = family(1);
+    hub.enqueue(&scope, vec![ops[3].clone(), ops[2].clone()])
+        .await
+        .unwrap();
+    hub.run_until_settled().await.unwrap();
+    let inv = store
+        .find(&scope, EntityKind::Invoice, "inv-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inv.state, RecordState::Done, "{:?}", inv.last_error);
+    let outcomes: Vec<_> = inv.history.iter().map(|h| h.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["retry", "reconciled"]);
+    assert_eq!(erp.calls("create_invoice"), 1, "posted again");
+    assert_eq!(step.0.load(Ordering::SeqCst), 2);
+    let stamps = erp.fiscal_stamps();
+    assert_eq!(stamps.len(), 1, "reconciled without its stamp");
+    assert_eq!(Some(&stamps[0].1), inv.remote.as_ref().map(|r| &r.id));
+}
+
 /// Outcomes that ask for a later call (an outside party is deciding: `retry_later`, `uncertain_retry_later`)
 /// do not use the attempt budget: with the default retry policy (5 attempts) 20 of them in a row are waited
 /// out, each logged as `wait`. `max_wait` bounds them instead: past it the record is dead-lettered with its
@@ -930,4 +995,5 @@ on_every_store!(
     concurrent_workers_never_overlap,
     idempotency_window_reconciles_before_resend,
     waits_on_outside_parties_do_not_use_attempts,
+    reconciliation_finishes_fiscal_writes,
 );

@@ -28,8 +28,9 @@
 //!   requests/min, in-flight and daily budget, N times what the provider allows, and then meet its 429s
 //!   (retried on `Retry-After`, but the daily cap can be overrun). Divide the budget: register the scope in
 //!   each process with [`Hub::register_with_limits`]`(scope, adapter, `[`share_limits`]`(adapter.limits(),
-//!   N))` (each limit / N, rounded down). Workers of one process share its limiters. [`HubHandle::shutdown`] lets workers finish and record the batch they are sending and releases
-//!   claimed records they did not send.
+//!   N))` (each limit / N, rounded down). Workers of one process share its limiters.
+//!   [`HubHandle::shutdown`] lets workers finish and record the batch they are sending and releases claimed
+//!   records they did not send.
 //! - **Retries as a schedule.** Transient, uncertain, rate-limited outcomes (and auth/config errors after an
 //!   earlier send of the key) set `next_attempt_at` with exponential backoff and full jitter (`Retry-After`
 //!   wins); defaults 5 attempts, 5 s base. After the last attempt the record is a dead letter with its history;
@@ -46,7 +47,9 @@
 //!   all waits is not reconciled by the idempotency-window rule below: the step resumes from its own journal.
 //! - **Idempotency windows.** An invoice, payment or credit note first sent longer than
 //!   [`HubConfig::idempotency_window`] ago (default 24 h) is looked up by external reference with
-//!   [`reconcile`] (the adapter's change feed) before it is sent again. Limits: it needs an adapter with
+//!   [`reconcile`] (the adapter's change feed) before it is sent again; a record found there is not sent, but
+//!   [`finish_reconciled`](crate::ErpAdapter::finish_reconciled) lets the adapter finish what follows the
+//!   write (the fiscal wrapper stamps it and attaches the stamp). Limits: it needs an adapter with
 //!   [`Capability::ChangedSince`](crate::adapter::Capability::ChangedSince) whose feed carries external
 //!   references, and reads the whole feed. When the lookup fails for good (e.g. no change feed) the record is
 //!   dead-lettered as [`ErrorKind::Uncertain`](crate::ErrorKind::Uncertain), never re-sent blindly: an

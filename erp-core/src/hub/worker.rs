@@ -586,7 +586,17 @@ async fn run_batch(
             let started = Utc::now();
             let t = Instant::now();
             let verdict = match reconcile(conn.adapter.as_ref(), c.kind, &c.external_ref).await {
-                Ok(Some(remote)) => Verdict::Reconciled(remote),
+                Ok(Some(remote)) => {
+                    match conn.adapter.finish_reconciled(&c.op, &c.key, remote).await {
+                        Ok(remote) => Verdict::Reconciled(remote),
+                        Err(e) => {
+                            let waited = (Utc::now() - c.first_sent_at)
+                                .to_std()
+                                .unwrap_or(Duration::ZERO);
+                            finish_failed(cfg, c.attempts, waited, &e)
+                        }
+                    }
+                }
                 Ok(None) => {
                     to_send.push(c);
                     continue;
@@ -816,6 +826,29 @@ fn reconcile_failed(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
             message: format!(
                 "not re-sent: the key may have expired at the provider and the lookup by external reference \
                  failed: {e}"
+            ),
+        },
+    }
+}
+
+/// The verdict when a write found applied by reconciliation could not be finished
+/// ([`ErpAdapter::finish_reconciled`](crate::ErpAdapter::finish_reconciled), e.g. its fiscal stamp): the write
+/// was applied, so never a provider verdict (a requeue keeps the key): waits wait, retriable errors retry (the
+/// next attempt reconciles again and finishes), others dead-letter the record as [`ErrorKind::Uncertain`].
+fn finish_failed(cfg: &HubConfig, attempts: u32, waited: Duration, e: &Error) -> Verdict {
+    if let Some(after) = e.retry_hint()
+        && matches!(e.kind(), ErrorKind::Transient | ErrorKind::Uncertain)
+    {
+        return wait_or_dead(cfg, waited, after, e);
+    }
+    if e.is_retriable() {
+        return retry_or_dead(cfg, attempts, e);
+    }
+    Verdict::Dead {
+        error: AttemptError {
+            kind: ErrorKind::Uncertain,
+            message: format!(
+                "found applied at the provider by external reference, but not finished: {e}"
             ),
         },
     }
