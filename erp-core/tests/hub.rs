@@ -549,6 +549,7 @@ struct Watch {
     in_flight: Mutex<HashSet<String>>,
     overlaps: AtomicUsize,
     sends: Mutex<HashMap<String, usize>>,
+    delay: Duration,
 }
 
 impl Watch {
@@ -566,7 +567,7 @@ impl Watch {
             .unwrap()
             .entry(key.to_string())
             .or_default() += 1;
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(self.delay).await;
         let r = f.await;
         self.in_flight.lock().unwrap().remove(key.as_str());
         r
@@ -614,6 +615,60 @@ impl ErpAdapter for Watch {
     }
 }
 
+/// Graceful shutdown mid-run: the batch being sent is finished and recorded, records claimed but not sent are
+/// given back (queued, no attempt), nothing stays claimed; a later run sends the rest, each exactly once.
+async fn shutdown_finishes_or_releases(store: Arc<dyn HubStore>) {
+    let watch = Arc::new(Watch {
+        inner: MemoryErp::new(),
+        in_flight: Mutex::new(HashSet::new()),
+        overlaps: AtomicUsize::new(0),
+        sends: Mutex::new(HashMap::new()),
+        delay: Duration::from_millis(100),
+    });
+    let scope = Scope::new("acme", "memory:1");
+    let ops: Vec<_> = (0..20)
+        .map(|n| WriteOp::UpsertCustomer(Customer::new(format!("c-{n}"), format!("Cliente {n}"))))
+        .collect();
+    let hub = Hub::new(
+        Arc::clone(&store),
+        fast().with_workers(2).with_batch_size(4),
+    );
+    hub.register(scope.clone(), watch.clone());
+    hub.enqueue(&scope, ops).await.unwrap();
+    let running = hub.start();
+    for _ in 0..500 {
+        if !watch.sends.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    running.shutdown().await;
+    let mut queued = 0;
+    for n in 0..20 {
+        let r = store
+            .find(&scope, EntityKind::Customer, &format!("c-{n}"))
+            .await
+            .unwrap()
+            .unwrap();
+        let sent = watch.sends.lock().unwrap().get(r.key.as_str()).copied();
+        match r.state {
+            RecordState::Done => assert_eq!(sent, Some(1), "c-{n}"),
+            RecordState::Queued => {
+                queued += 1;
+                assert_eq!(sent, None, "c-{n} was sent but is queued");
+                assert!(r.history.is_empty(), "c-{n}: {:?}", r.history);
+            }
+            other => panic!("c-{n} is {other:?} after shutdown"),
+        }
+    }
+    assert!(queued > 0, "shutdown came after the run had finished");
+    assert_eq!(watch.in_flight.lock().unwrap().len(), 0);
+    hub.run_until_settled().await.unwrap();
+    let sends = watch.sends.lock().unwrap();
+    assert_eq!(sends.len(), 20);
+    assert!(sends.values().all(|n| *n == 1), "a record was sent twice");
+}
+
 /// Two hubs (as two processes would) with 4 workers each over one store: no key is ever in flight twice, and
 /// without faults every record is sent exactly once.
 async fn concurrent_workers_never_overlap(store: Arc<dyn HubStore>) {
@@ -622,6 +677,7 @@ async fn concurrent_workers_never_overlap(store: Arc<dyn HubStore>) {
         in_flight: Mutex::new(HashSet::new()),
         overlaps: AtomicUsize::new(0),
         sends: Mutex::new(HashMap::new()),
+        delay: Duration::from_millis(2),
     });
     let scope = Scope::new("acme", "memory:1");
     let mut ops = Vec::new();
@@ -996,4 +1052,5 @@ on_every_store!(
     idempotency_window_reconciles_before_resend,
     waits_on_outside_parties_do_not_use_attempts,
     reconciliation_finishes_fiscal_writes,
+    shutdown_finishes_or_releases,
 );
