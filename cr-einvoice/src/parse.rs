@@ -8,7 +8,7 @@
 //! * children must appear in the XSD's order; unknown elements are errors, never skipped;
 //! * amounts with more decimals than the schema allows are errors;
 //! * `NumeroConsecutivo` must equal the consecutivo inside the clave, and its tipo must match the
-//!   root element ("El tipo de documento no corresponde").
+//!   root element ("El tipo de documento no corresponde"); [`v43`] applies the same check.
 //!
 //! Signatures are not verified here (see [`crate::xades`]).
 
@@ -337,6 +337,14 @@ impl<'a> Cur<'a> {
         }
         v
     }
+    /// Reads every consecutive `name` child with `item`, stopping at the first error.
+    fn many_map<T>(
+        &mut self,
+        name: &str,
+        item: impl FnMut(&'a Node) -> Result<T, Error>,
+    ) -> Result<Vec<T>, Error> {
+        self.many(name).into_iter().map(item).collect()
+    }
     fn signatures(&mut self) -> usize {
         let mut k = 0;
         while let Some(n) = self.peek() {
@@ -469,6 +477,109 @@ fn identificacion(n: &Node) -> Result<Identificacion, Error> {
     Ok(Identificacion { tipo, numero })
 }
 
+/// The `name` children of a list element (`DetalleServicio`, `DetalleSurtido`), read with `item`;
+/// nothing else may stand in it.
+fn lista<T>(
+    n: &Node,
+    name: &str,
+    item: impl FnMut(&Node) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    let mut c = Cur::new(n);
+    let v = c.many_map(name, item)?;
+    c.finish()?;
+    Ok(v)
+}
+
+/// Like [`lista`], where the schema requires at least one `name` (an empty list is
+/// [`ParseError::Missing`] at the list element, after its items were read).
+fn lista_no_vacia<T>(
+    n: &Node,
+    name: &str,
+    item: impl FnMut(&Node) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    let v = lista(n, name, item)?;
+    if v.is_empty() {
+        return Err(perr(
+            n.offset,
+            ParseError::Missing {
+                parent: n.name.clone(),
+                name: name.into(),
+            },
+        ));
+    }
+    Ok(v)
+}
+
+/// `CodigoTipoMoneda`: (`CodigoMoneda`, `TipoCambio`).
+fn codigo_tipo_moneda(n: &Node) -> Result<(String, Decimal), Error> {
+    let mut c = Cur::new(n);
+    let codigo = string(c.req("CodigoMoneda")?)?;
+    let cambio = money(c.req("TipoCambio")?)?;
+    c.finish()?;
+    Ok((codigo, cambio))
+}
+
+/// `NumeroConsecutivo`, which must equal the consecutivo inside `clave`
+/// ([`ParseError::ConsecutivoMismatch`]) and whose tipo must be `tipo`, the document type of
+/// the root element ([`ParseError::TipoMismatch`]); both errors at `NumeroConsecutivo`.
+fn numero_consecutivo(
+    c: &mut Cur<'_>,
+    root: &Node,
+    clave: &Clave,
+    tipo: TipoDocumento,
+) -> Result<Consecutivo, Error> {
+    let node = c.req("NumeroConsecutivo")?;
+    let txt = leaf(node)?.trim();
+    let consecutivo: Consecutivo = txt
+        .parse()
+        .map_err(|e| perr(node.offset, ParseError::Clave(e)))?;
+    if consecutivo != *clave.consecutivo() {
+        return Err(perr(
+            node.offset,
+            ParseError::ConsecutivoMismatch {
+                clave: clave.to_string(),
+                consecutivo: txt.to_owned(),
+            },
+        ));
+    }
+    if consecutivo.tipo() != tipo {
+        return Err(perr(
+            node.offset,
+            ParseError::TipoMismatch {
+                tipo: consecutivo.tipo().code().to_owned(),
+                root: root.name.clone(),
+            },
+        ));
+    }
+    Ok(consecutivo)
+}
+
+/// The header from `NumeroConsecutivo` to `CondicionVenta`, the same in v4.4 and v4.3 but for
+/// the `Emisor` / `Receptor` content (each version reads its own with `parte`).
+struct Encabezado<P> {
+    fecha_emision: DateTime<FixedOffset>,
+    emisor: P,
+    receptor: Option<P>,
+    condicion_venta: String,
+}
+
+/// Reads [`Encabezado`], checking `NumeroConsecutivo` with [`numero_consecutivo`].
+fn encabezado<P>(
+    c: &mut Cur<'_>,
+    root: &Node,
+    clave: &Clave,
+    tipo: TipoDocumento,
+    parte: fn(&Node) -> Result<P, Error>,
+) -> Result<Encabezado<P>, Error> {
+    numero_consecutivo(c, root, clave, tipo)?;
+    Ok(Encabezado {
+        fecha_emision: datetime(c.req("FechaEmision")?)?,
+        emisor: parte(c.req("Emisor")?)?,
+        receptor: c.opt("Receptor").map(parte).transpose()?,
+        condicion_venta: string(c.req("CondicionVenta")?)?,
+    })
+}
+
 fn parte(n: &Node) -> Result<Parte, Error> {
     let mut c = Cur::new(n);
     let nombre = string(c.req("Nombre")?)?;
@@ -508,11 +619,7 @@ fn parte(n: &Node) -> Result<Parte, Error> {
         }
         None => None,
     };
-    let correos = c
-        .many("CorreoElectronico")
-        .into_iter()
-        .map(string)
-        .collect::<Result<_, _>>()?;
+    let correos = c.many_map("CorreoElectronico", string)?;
     c.finish()?;
     Ok(Parte {
         nombre,
@@ -708,33 +815,11 @@ fn linea(n: &Node) -> Result<LineaDetalle, Error> {
     let tipo_transaccion = opt_string(c.opt("TipoTransaccion"))?;
     let unidad_medida_comercial = opt_string(c.opt("UnidadMedidaComercial"))?;
     let detalle = string(c.req("Detalle")?)?;
-    let numeros_vin_serie = c
-        .many("NumeroVINoSerie")
-        .into_iter()
-        .map(string)
-        .collect::<Result<_, _>>()?;
+    let numeros_vin_serie = c.many_map("NumeroVINoSerie", string)?;
     let registro_medicamento = opt_string(c.opt("RegistroMedicamento"))?;
     let forma_farmaceutica = opt_string(c.opt("FormaFarmaceutica"))?;
     let surtido = match c.opt("DetalleSurtido") {
-        Some(d) => {
-            let mut k = Cur::new(d);
-            let v = k
-                .many("LineaDetalleSurtido")
-                .into_iter()
-                .map(surtido)
-                .collect::<Result<Vec<_>, _>>()?;
-            k.finish()?;
-            if v.is_empty() {
-                return Err(perr(
-                    d.offset,
-                    ParseError::Missing {
-                        parent: d.name.clone(),
-                        name: "LineaDetalleSurtido".into(),
-                    },
-                ));
-            }
-            v
-        }
+        Some(d) => lista_no_vacia(d, "LineaDetalleSurtido", surtido)?,
         None => Vec::new(),
     };
     let precio_unitario = opt_money(c.opt("PrecioUnitario"))?.unwrap_or_default();
@@ -753,11 +838,7 @@ fn linea(n: &Node) -> Result<LineaDetalle, Error> {
     let sub_total = money(c.req("SubTotal")?)?;
     let iva_cobrado_fabrica = opt_string(c.opt("IVACobradoFabrica"))?;
     let base_imponible = opt_money(c.opt("BaseImponible"))?.unwrap_or_default();
-    let impuestos = c
-        .many("Impuesto")
-        .into_iter()
-        .map(impuesto)
-        .collect::<Result<Vec<_>, _>>()?;
+    let impuestos = c.many_map("Impuesto", impuesto)?;
     let impuesto_asumido_emisor_fabrica = opt_money(c.opt("ImpuestoAsumidoEmisorFabrica"))?;
     let neto = opt_money(c.opt("ImpuestoNeto"))?;
     let monto_total_linea = money(c.req("MontoTotalLinea")?)?;
@@ -798,11 +879,7 @@ fn linea(n: &Node) -> Result<LineaDetalle, Error> {
 
 fn resumen(n: &Node) -> Result<ResumenFactura, Error> {
     let mut c = Cur::new(n);
-    let moneda = c.req("CodigoTipoMoneda")?;
-    let mut mc = Cur::new(moneda);
-    let codigo_moneda = string(mc.req("CodigoMoneda")?)?;
-    let tipo_cambio = money(mc.req("TipoCambio")?)?;
-    mc.finish()?;
+    let (codigo_moneda, tipo_cambio) = codigo_tipo_moneda(c.req("CodigoTipoMoneda")?)?;
     let mut r = ResumenFactura {
         codigo_moneda,
         tipo_cambio,
@@ -861,55 +938,16 @@ fn comprobante(
     let proveedor_sistemas = string(c.req("ProveedorSistemas")?)?;
     let codigo_actividad_emisor = opt_string(c.opt("CodigoActividadEmisor"))?;
     let codigo_actividad_receptor = opt_string(c.opt("CodigoActividadReceptor"))?;
-    let consecutivo_node = c.req("NumeroConsecutivo")?;
-    let consecutivo_txt = leaf(consecutivo_node)?.trim();
-    let consecutivo: Consecutivo = consecutivo_txt
-        .parse()
-        .map_err(|e| perr(consecutivo_node.offset, ParseError::Clave(e)))?;
-    if consecutivo != *clave.consecutivo() {
-        return Err(perr(
-            consecutivo_node.offset,
-            ParseError::ConsecutivoMismatch {
-                clave: clave.to_string(),
-                consecutivo: consecutivo_txt.to_owned(),
-            },
-        ));
-    }
-    if consecutivo.tipo() != tipo {
-        return Err(perr(
-            consecutivo_node.offset,
-            ParseError::TipoMismatch {
-                tipo: consecutivo.tipo().code().to_owned(),
-                root: root.name.clone(),
-            },
-        ));
-    }
-    let fecha_emision = datetime(c.req("FechaEmision")?)?;
-    let emisor = parte(c.req("Emisor")?)?;
-    let receptor = c.opt("Receptor").map(parte).transpose()?;
-    let condicion_venta = string(c.req("CondicionVenta")?)?;
+    let Encabezado {
+        fecha_emision,
+        emisor,
+        receptor,
+        condicion_venta,
+    } = encabezado(&mut c, root, &clave, tipo, parte)?;
     let condicion_venta_otros = opt_string(c.opt("CondicionVentaOtros"))?;
     let plazo_credito = c.opt("PlazoCredito").map(integer).transpose()?;
     let lineas = match c.opt("DetalleServicio") {
-        Some(d) => {
-            let mut k = Cur::new(d);
-            let v = k
-                .many("LineaDetalle")
-                .into_iter()
-                .map(linea)
-                .collect::<Result<Vec<_>, _>>()?;
-            k.finish()?;
-            if v.is_empty() {
-                return Err(perr(
-                    d.offset,
-                    ParseError::Missing {
-                        parent: d.name.clone(),
-                        name: "LineaDetalle".into(),
-                    },
-                ));
-            }
-            v
-        }
+        Some(d) => lista_no_vacia(d, "LineaDetalle", linea)?,
         None => Vec::new(),
     };
     let mut otros_cargos = Vec::new();
@@ -947,16 +985,8 @@ fn comprobante(
     let (mut otros_texto, mut otros_contenido) = (Vec::new(), Vec::new());
     if let Some(o) = c.opt("Otros") {
         let mut k = Cur::new(o);
-        otros_texto = k
-            .many("OtroTexto")
-            .into_iter()
-            .map(otro)
-            .collect::<Result<_, _>>()?;
-        otros_contenido = k
-            .many("OtroContenido")
-            .into_iter()
-            .map(otro)
-            .collect::<Result<_, _>>()?;
+        otros_texto = k.many_map("OtroTexto", otro)?;
+        otros_contenido = k.many_map("OtroContenido", otro)?;
         k.finish()?;
     }
     c.signatures();

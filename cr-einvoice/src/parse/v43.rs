@@ -5,7 +5,9 @@
 //!
 //! The same strict reader as for v4.4 ([`crate::parse`]): UTF-8 only, no DTD or entities, bounded by
 //! [`Limits`], every element in the document's v4.3 namespace (except the trailing `ds:Signature`),
-//! children in the XSD's order, unknown elements are errors. One reader serves the three documents:
+//! children in the XSD's order, unknown elements are errors. It shares the v4.4 reader's tree, element
+//! readers and the header from `NumeroConsecutivo` (checked against the clave and the root, with the
+//! same errors) to `CondicionVenta`; what differs is read here. One reader serves the three documents:
 //! it accepts the union of their element sets (`PartidaArancelaria` and `Impuesto/MontoExportacion`
 //! appear in the NC/ND schemas only). What receiving needs is kept in [`Comprobante`]; the addresses,
 //! telephones, commercial codes and `Otros` are read (order checked) but not kept.
@@ -20,10 +22,11 @@ use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 
 use super::{
-    Cur, Node, build_tree, check_namespaces, clave, datetime, decimal, expect_root_ns,
-    identificacion, integer, leaf, money, opt_money, opt_string, perr, string,
+    Cur, Encabezado, Node, build_tree, check_namespaces, clave, codigo_tipo_moneda, datetime,
+    decimal, encabezado, expect_root_ns, identificacion, integer, leaf, lista, money, opt_money,
+    opt_string, perr, string,
 };
-use crate::clave::{Clave, Consecutivo};
+use crate::clave::Clave;
 use crate::error::ParseError;
 use crate::model::Identificacion;
 use crate::tipo::TipoDocumento;
@@ -284,63 +287,25 @@ pub(super) fn from_root(root: &Node) -> Result<Comprobante, Error> {
     let mut c = Cur::new(root);
     let clave = clave(c.req("Clave")?)?;
     let codigo_actividad = string(c.req("CodigoActividad")?)?;
-    let consecutivo_node = c.req("NumeroConsecutivo")?;
-    let consecutivo_txt = leaf(consecutivo_node)?.trim();
-    let consecutivo: Consecutivo = consecutivo_txt
-        .parse()
-        .map_err(|e| perr(consecutivo_node.offset, ParseError::Clave(e)))?;
-    if consecutivo != *clave.consecutivo() {
-        return Err(perr(
-            consecutivo_node.offset,
-            ParseError::ConsecutivoMismatch {
-                clave: clave.to_string(),
-                consecutivo: consecutivo_txt.to_owned(),
-            },
-        ));
-    }
-    if consecutivo.tipo() != tipo {
-        return Err(perr(
-            consecutivo_node.offset,
-            ParseError::TipoMismatch {
-                tipo: consecutivo.tipo().code().to_owned(),
-                root: root.name.clone(),
-            },
-        ));
-    }
-    let fecha_emision = datetime(c.req("FechaEmision")?)?;
-    let emisor = parte(c.req("Emisor")?)?;
-    let receptor = c.opt("Receptor").map(parte).transpose()?;
-    let condicion_venta = string(c.req("CondicionVenta")?)?;
+    // `NumeroConsecutivo` (checked against the clave and the root) to `CondicionVenta`, as in 4.4
+    let Encabezado {
+        fecha_emision,
+        emisor,
+        receptor,
+        condicion_venta,
+    } = encabezado(&mut c, root, &clave, tipo, parte)?;
+    // 4.3: `PlazoCredito` kept as written, `MedioPago` here rather than in `ResumenFactura`
     let plazo_credito = opt_string(c.opt("PlazoCredito"))?;
-    let medios_pago = c
-        .many("MedioPago")
-        .into_iter()
-        .map(string)
-        .collect::<Result<_, _>>()?;
+    let medios_pago = c.many_map("MedioPago", string)?;
+    // an empty `DetalleServicio` is accepted here, unlike in the 4.4 reader (the 4.3 XSD asks for
+    // at least one `LineaDetalle`)
     let lineas = match c.opt("DetalleServicio") {
-        Some(d) => {
-            let mut dc = Cur::new(d);
-            let lineas = dc
-                .many("LineaDetalle")
-                .into_iter()
-                .map(linea)
-                .collect::<Result<_, _>>()?;
-            dc.finish()?;
-            lineas
-        }
+        Some(d) => lista(d, "LineaDetalle", linea)?,
         None => Vec::new(),
     };
-    let otros_cargos = c
-        .many("OtrosCargos")
-        .into_iter()
-        .map(otro_cargo)
-        .collect::<Result<_, _>>()?;
+    let otros_cargos = c.many_map("OtrosCargos", otro_cargo)?;
     let resumen = resumen(c.req("ResumenFactura")?)?;
-    let referencias = c
-        .many("InformacionReferencia")
-        .into_iter()
-        .map(referencia)
-        .collect::<Result<_, _>>()?;
+    let referencias = c.many_map("InformacionReferencia", referencia)?;
     if let Some(o) = c.opt("Otros") {
         let mut oc = Cur::new(o);
         for n in oc.many("OtroTexto") {
@@ -442,11 +407,7 @@ fn linea(n: &Node) -> Result<Linea, Error> {
     }
     let sub_total = money(c.req("SubTotal")?)?;
     let base_imponible = opt_money(c.opt("BaseImponible"))?;
-    let impuestos = c
-        .many("Impuesto")
-        .into_iter()
-        .map(impuesto)
-        .collect::<Result<_, _>>()?;
+    let impuestos = c.many_map("Impuesto", impuesto)?;
     let impuesto_neto = opt_money(c.opt("ImpuestoNeto"))?;
     let monto_total_linea = money(c.req("MontoTotalLinea")?)?;
     c.finish()?;
@@ -522,12 +483,10 @@ fn otro_cargo(n: &Node) -> Result<Decimal, Error> {
 
 fn resumen(n: &Node) -> Result<Resumen, Error> {
     let mut c = Cur::new(n);
+    // optional in 4.3 (colones), required in 4.4
     let (codigo_moneda, tipo_cambio) = match c.opt("CodigoTipoMoneda") {
         Some(m) => {
-            let mut mc = Cur::new(m);
-            let codigo = string(mc.req("CodigoMoneda")?)?;
-            let cambio = money(mc.req("TipoCambio")?)?;
-            mc.finish()?;
+            let (codigo, cambio) = codigo_tipo_moneda(m)?;
             (Some(codigo), Some(cambio))
         }
         None => (None, None),

@@ -4,12 +4,18 @@ use super::{Report, Rule, V};
 use super::{referencias::referencias, resumen::resumen};
 use crate::clave::Clave;
 use crate::codes;
-use crate::model::Comprobante;
+use crate::model::{Comprobante, Identificacion};
 use crate::revision::SchemaRevision;
 use crate::shape::shape;
 use crate::tipo::TipoDocumento;
 
-fn check_clave(v: &mut V<'_>, clave: &Clave, fecha: &chrono::DateTime<chrono::FixedOffset>) {
+/// The clave against the schema revision (`v.rev`) and the Costa Rica date of `FechaEmision`
+/// (shared with the v4.3 rules).
+pub(super) fn check_clave(
+    v: &mut V<'_>,
+    clave: &Clave,
+    fecha: &chrono::DateTime<chrono::FixedOffset>,
+) {
     if let Err(e) = clave.check_revision(v.rev) {
         v.r.err(Rule::ClaveRevision, "Clave", e.to_string());
     }
@@ -21,6 +27,28 @@ fn check_clave(v: &mut V<'_>, clave: &Clave, fecha: &chrono::DateTime<chrono::Fi
             format!(
                 "clave date {} differs from FechaEmision's Costa Rica date {cr}",
                 clave.fecha()
+            ),
+        );
+    }
+}
+
+/// The clave's cédula against the issuer's `Identificacion/Numero` (zero-padded to 12), the issuer
+/// being `Emisor` or, in a FEC, `Receptor` (shared with the v4.3 rules).
+pub(super) fn check_clave_emisor(
+    v: &mut V<'_>,
+    clave: &Clave,
+    issuer_path: &str,
+    id: &Identificacion,
+) {
+    let padded = format!("{:0>12}", id.numero);
+    if padded != clave.emisor() {
+        v.r.err(
+            Rule::ClaveEmisor,
+            "Clave",
+            format!(
+                "clave cédula {} differs from {issuer_path}/Identificacion/Numero {}",
+                clave.emisor(),
+                id.numero
             ),
         );
     }
@@ -71,18 +99,7 @@ pub fn comprobante(doc: &Comprobante) -> Report {
         ("Emisor", doc.emisor.identificacion.as_ref())
     };
     if let Some(id) = issuer {
-        let padded = format!("{:0>12}", id.numero);
-        if padded != doc.clave.emisor() {
-            v.r.err(
-                Rule::ClaveEmisor,
-                "Clave",
-                format!(
-                    "clave cédula {} differs from {issuer_path}/Identificacion/Numero {}",
-                    doc.clave.emisor(),
-                    id.numero
-                ),
-            );
-        }
+        check_clave_emisor(&mut v, &doc.clave, issuer_path, id);
     }
     v.chars("ProveedorSistemas", &doc.proveedor_sistemas);
     v.occ(

@@ -210,6 +210,16 @@ impl Report {
             message: message.into(),
         });
     }
+    /// A [`Rule::TotalsFormula`] error at `path` unless `expected == found`.
+    fn totals_formula(&mut self, path: impl PathArg, expected: Decimal, found: Decimal) {
+        if expected != found {
+            self.err(
+                Rule::TotalsFormula,
+                path,
+                format!("expected {expected}, found {found}"),
+            );
+        }
+    }
     fn warn(&mut self, rule: Rule, path: impl PathArg, message: impl Into<String>) {
         self.issues.push(Issue {
             rule,

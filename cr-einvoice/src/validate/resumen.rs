@@ -126,13 +126,7 @@ pub(super) fn resumen(v: &mut V<'_>, doc: &Comprobante) {
     // formulas over the emitted (rounded) line values
     let z = |d: Option<Decimal>| d.unwrap_or_default();
     let mut check = |name: &str, expected: Decimal, found: Decimal| {
-        if expected != found {
-            v.r.err(
-                Rule::TotalsFormula,
-                format!("{p}/{name}"),
-                format!("expected {expected}, found {found}"),
-            );
-        }
+        v.r.totals_formula(format!("{p}/{name}"), expected, found);
     };
     let mut by_cat = [[Decimal::ZERO; 4]; 2];
     let mut desc = Decimal::ZERO;

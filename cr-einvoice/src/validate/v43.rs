@@ -16,8 +16,8 @@
 
 use rust_decimal::Decimal;
 
+use super::comprobante::{check_clave, check_clave_emisor};
 use super::{Report, Rule, V, plus, sum};
-use crate::clave::Clave;
 use crate::parse::v43::{Comprobante, Linea};
 use crate::revision::SchemaRevision;
 use crate::shape::shape;
@@ -33,35 +33,10 @@ pub(crate) fn comprobante(doc: &Comprobante) -> Report {
         s: shape(doc.tipo),
         _doc: std::marker::PhantomData,
     };
-    if let Err(e) = doc.clave.check_revision(SchemaRevision::V2024) {
-        v.r.err(Rule::ClaveRevision, "Clave", e.to_string());
-    }
-    let cr = Clave::fecha_de(&doc.fecha_emision);
-    if doc.clave.fecha() != cr {
-        v.r.err(
-            Rule::ClaveFecha,
-            "Clave",
-            format!(
-                "clave date {} differs from FechaEmision's Costa Rica date {cr}",
-                doc.clave.fecha()
-            ),
-        );
-    }
+    // as for 4.4, with the numeric (2024) clave
+    check_clave(&mut v, &doc.clave, &doc.fecha_emision);
     match &doc.emisor.identificacion {
-        Some(id) => {
-            let padded = format!("{:0>12}", id.numero);
-            if padded != doc.clave.emisor() {
-                v.r.err(
-                    Rule::ClaveEmisor,
-                    "Clave",
-                    format!(
-                        "clave cédula {} differs from Emisor/Identificacion/Numero {}",
-                        doc.clave.emisor(),
-                        id.numero
-                    ),
-                );
-            }
-        }
+        Some(id) => check_clave_emisor(&mut v, &doc.clave, "Emisor", id),
         None => {
             v.r.err(Rule::Required, "Emisor/Identificacion", "required in v4.3")
         }
@@ -234,13 +209,7 @@ fn resumen(v: &mut V<'_>, doc: &Comprobante, [venta, desc, imp, otros]: [Decimal
         v.money(&format!("{p}/{name}"), val);
     }
     let mut check = |name: &str, expected: Decimal, found: Decimal| {
-        if expected != found {
-            v.r.err(
-                Rule::TotalsFormula,
-                format!("{p}/{name}"),
-                format!("expected {expected}, found {found}"),
-            );
-        }
+        v.r.totals_formula(format!("{p}/{name}"), expected, found);
     };
     let z = |d: Option<Decimal>| d.unwrap_or(Decimal::ZERO);
     check("TotalVenta", venta, r.total_venta);
