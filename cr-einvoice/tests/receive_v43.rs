@@ -253,6 +253,26 @@ fn v43_documents_that_get_no_answer_or_do_not_fit_are_typed_errors() {
         .unwrap_err();
     assert!(matches!(err, Error::Parse { .. }), "{err}");
 
+    // A `DetalleServicio` without any `LineaDetalle` is malformed (the 4.3 XSD requires one).
+    let start = fe.find("<DetalleServicio>").expect("DetalleServicio");
+    let end = fe.find("</DetalleServicio>").expect("/DetalleServicio");
+    let empty = format!(
+        "{}<DetalleServicio></DetalleServicio>{}",
+        &fe[..start],
+        &fe[end + "</DetalleServicio>".len()..]
+    );
+    let err = v43::comprobante(empty.as_bytes()).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Parse {
+                reason: ParseError::Missing { name, .. },
+                ..
+            } if name == "LineaDetalle"
+        ),
+        "{err}"
+    );
+
     // Bounded input.
     let limits = cr_einvoice::Limits::default().with_max_input_bytes(1024);
     let err = v43::comprobante_with_limits(fe.as_bytes(), &limits).unwrap_err();

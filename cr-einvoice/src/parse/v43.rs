@@ -23,8 +23,8 @@ use rust_decimal::Decimal;
 
 use super::{
     Cur, Encabezado, Node, build_tree, check_namespaces, clave, codigo_tipo_moneda, datetime,
-    decimal, encabezado, expect_root_ns, identificacion, integer, leaf, lista, money, opt_money,
-    opt_string, perr, string,
+    decimal, encabezado, expect_root_ns, identificacion, integer, leaf, lista_no_vacia, money,
+    opt_money, opt_string, perr, string,
 };
 use crate::clave::Clave;
 use crate::error::ParseError;
@@ -297,10 +297,9 @@ pub(super) fn from_root(root: &Node) -> Result<Comprobante, Error> {
     // 4.3: `PlazoCredito` kept as written, `MedioPago` here rather than in `ResumenFactura`
     let plazo_credito = opt_string(c.opt("PlazoCredito"))?;
     let medios_pago = c.many_map("MedioPago", string)?;
-    // an empty `DetalleServicio` is accepted here, unlike in the 4.4 reader (the 4.3 XSD asks for
-    // at least one `LineaDetalle`)
+    // `DetalleServicio` is optional in 4.3, but when present it holds at least one `LineaDetalle`.
     let lineas = match c.opt("DetalleServicio") {
-        Some(d) => lista(d, "LineaDetalle", linea)?,
+        Some(d) => lista_no_vacia(d, "LineaDetalle", linea)?,
         None => Vec::new(),
     };
     let otros_cargos = c.many_map("OtrosCargos", otro_cargo)?;
