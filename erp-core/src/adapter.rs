@@ -315,6 +315,43 @@ pub enum WriteOp {
     RecordPayment(Payment),
     /// [`ErpAdapter::create_credit_note`].
     CreateCreditNote(CreditNote),
+    /// [`ErpAdapter::answer_received`]: answer a fiscal document a supplier issued to us (Costa Rica's
+    /// MensajeReceptor). No ERP record is written; a [`FiscalAdapter`](crate::fiscal::FiscalAdapter)'s step
+    /// submits the answer to the tax authority.
+    AnswerReceived(ReceivedAnswer),
+}
+
+/// The answer to a fiscal document a supplier issued to us, queued like any other write
+/// ([`WriteOp::AnswerReceived`]) so its retries, polling and failures are the hub's and its sync log's.
+///
+/// Provider neutral: the country's [`FiscalStep`](crate::fiscal::FiscalStep) reads `document` (verifying it)
+/// and interprets `answer` (for Costa Rica, `cr_einvoice::hub::answer_received` builds it from a
+/// `Respuesta`). Answers are keyed [`EntityKind::Invoice`] under `external_ref`; choose references that cannot
+/// collide with your invoices' (Costa Rica requires `mr:<supplier clave>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ReceivedAnswer {
+    /// Our reference of the answer (the hub record's key), e.g. `mr:<supplier clave>`.
+    pub external_ref: String,
+    /// The supplier's signed document, as received.
+    pub document: String,
+    /// The answer, in the form the country's fiscal step documents.
+    pub answer: serde_json::Value,
+}
+
+impl ReceivedAnswer {
+    /// An answer to `document`.
+    pub fn new(
+        external_ref: impl Into<String>,
+        document: impl Into<String>,
+        answer: serde_json::Value,
+    ) -> Self {
+        Self {
+            external_ref: external_ref.into(),
+            document: document.into(),
+            answer,
+        }
+    }
 }
 
 impl WriteOp {
@@ -323,7 +360,9 @@ impl WriteOp {
         match self {
             Self::UpsertCustomer(_) => EntityKind::Customer,
             Self::UpsertItem(_) => EntityKind::Item,
-            Self::CreateInvoice(_) | Self::VoidInvoice(_) => EntityKind::Invoice,
+            Self::CreateInvoice(_) | Self::VoidInvoice(_) | Self::AnswerReceived(_) => {
+                EntityKind::Invoice
+            }
             Self::RecordPayment(_) => EntityKind::Payment,
             Self::CreateCreditNote(_) => EntityKind::CreditNote,
         }
@@ -362,6 +401,7 @@ pub async fn write_one<A: ErpAdapter + ?Sized>(
         WriteOp::VoidInvoice(r) => adapter.void_invoice(r, key).await,
         WriteOp::RecordPayment(p) => adapter.record_payment(p, key).await,
         WriteOp::CreateCreditNote(c) => adapter.create_credit_note(c, key).await,
+        WriteOp::AnswerReceived(a) => adapter.answer_received(a, key).await,
     }
 }
 
@@ -463,6 +503,23 @@ pub trait ErpAdapter: Send + Sync {
         credit_note: &CreditNote,
         key: &IdempotencyKey,
     ) -> Result<RemoteRef>;
+
+    /// Answers a fiscal document a supplier issued to us ([`WriteOp::AnswerReceived`]). Only a
+    /// [`FiscalAdapter`](crate::fiscal::FiscalAdapter) does (its step submits the answer to the authority and
+    /// returns the authority's record); the default answers [`Unsupported`](crate::ErrorKind::Unsupported).
+    async fn answer_received(
+        &self,
+        answer: &ReceivedAnswer,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        let _ = key;
+        Err(crate::Error::unsupported(format!(
+            "answer_received `{}`: {} writes no answers to received fiscal documents; register a fiscal \
+             adapter",
+            answer.external_ref,
+            self.provider()
+        )))
+    }
 
     /// Reads a record by its remote id.
     async fn get(&self, kind: EntityKind, remote_id: &str) -> Result<RemoteRecord>;

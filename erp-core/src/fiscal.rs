@@ -53,6 +53,14 @@
 //! 72 h for the receptor's answer) bounds the follow-up: a cancellation still pending then is dead-lettered with
 //! its state, and re-queueing it resumes from the journal (the request is not sent again).
 //! A document the authority holds and may have received (Costa Rica's `procesando`) waits the same way.
+//!
+//! # Answering received documents
+//! Where the receiver of a fiscal document must answer it to the authority (Costa Rica's MensajeReceptor),
+//! the answer is a hub write too: [`WriteOp::AnswerReceived`] carries the supplier's document and the answer.
+//! A [`FiscalAdapter`] hands it to the step ([`FiscalStep::stamp`]), writes nothing to the ERP, and returns
+//! the authority's record; the step's journal answers each document once, and its errors are the record's
+//! (a document that does not verify is a dead letter in the sync log). A plain adapter answers
+//! [`Unsupported`](crate::ErrorKind::Unsupported).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -487,6 +495,9 @@ pub trait FiscalStep: Send + Sync {
     /// Certifies the document `op` produces for `tenant`, or returns its existing stamp.
     ///
     /// Returns `Ok(None)` for writes that produce no fiscal document (customers, items, voids).
+    /// For [`WriteOp::AnswerReceived`] it verifies the received document and submits the answer, returning the
+    /// answer's stamp (its `uuid` the authority's key); a step that answers no received documents returns
+    /// `Ok(None)` (the [`FiscalAdapter`] then answers [`Unsupported`](crate::ErrorKind::Unsupported)).
     ///
     /// # Errors
     /// [`Validation`](crate::ErrorKind::Validation) naming the record and field for input that cannot become
@@ -1086,6 +1097,37 @@ impl ErpAdapter for FiscalAdapter {
     ) -> Result<RemoteRef> {
         self.fiscal_write(WriteOp::CreateCreditNote(credit_note.clone()), key)
             .await
+    }
+
+    /// Answers a received fiscal document: no ERP write; the step ([`FiscalStep::stamp`] with
+    /// [`WriteOp::AnswerReceived`]) verifies the supplier's document and submits the answer to the authority,
+    /// exactly once through its journal. Returns the authority's record: provider = the stamp's certifier up
+    /// to its first `:` (Costa Rica: `hacienda`), id = the stamp's `uuid` (Costa Rica: Hacienda's status key
+    /// `clave-consecutivoReceptor`), number = its folio. The step's errors are the write's: a document that
+    /// does not verify or cannot be answered is a [`Validation`](crate::ErrorKind::Validation) naming the
+    /// record (dead-lettered in the sync log), an undecided answer a
+    /// [`retry_later`](crate::Error::retry_later) (polled on the hub's schedule).
+    async fn answer_received(
+        &self,
+        answer: &crate::adapter::ReceivedAnswer,
+        key: &IdempotencyKey,
+    ) -> Result<RemoteRef> {
+        let _ = key;
+        let op = WriteOp::AnswerReceived(answer.clone());
+        let Some(stamp) = self.step.stamp(&self.tenant, &op).await? else {
+            return Err(crate::Error::unsupported(format!(
+                "answer_received `{}`: this fiscal step answers no received documents",
+                answer.external_ref
+            )));
+        };
+        let authority = stamp
+            .certifier
+            .split(':')
+            .next()
+            .unwrap_or(stamp.certifier.as_str());
+        let mut remote = RemoteRef::new(authority, stamp.uuid.clone());
+        remote.number = stamp.folio.clone();
+        Ok(remote)
     }
 
     /// A fiscal write the hub found applied (reconciliation) is stamped and the stamp attached, as after a

@@ -21,7 +21,9 @@ pub mod tax;
 pub mod testing;
 
 #[cfg(feature = "erp")]
-pub use adapter::{BatchWrite, ConnectionLimits, ErpAdapter, IdempotencyKey, WriteOp};
+pub use adapter::{
+    BatchWrite, ConnectionLimits, ErpAdapter, IdempotencyKey, ReceivedAnswer, WriteOp,
+};
 pub use error::{Error, ErrorKind, FieldError, Result, RetryLater};
 /// Every amount, quantity and rate in the model (re-exported so callers need no direct `rust_decimal`
 /// dependency, and always get the version this crate was built with).

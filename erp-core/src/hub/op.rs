@@ -16,6 +16,7 @@ pub(crate) fn external_ref(op: &WriteOp) -> Result<String> {
         WriteOp::VoidInvoice(r) => format!("void:{}", r.id),
         WriteOp::RecordPayment(p) => p.external_ref.clone(),
         WriteOp::CreateCreditNote(c) => c.external_ref.clone(),
+        WriteOp::AnswerReceived(a) => a.external_ref.clone(),
     };
     if r.is_empty() {
         return Err(Error::invalid("external_ref", "must not be empty"));
@@ -23,9 +24,15 @@ pub(crate) fn external_ref(op: &WriteOp) -> Result<String> {
     Ok(r)
 }
 
-/// Customers and items are upserted by external reference: re-sending changed content is safe.
+/// Customers and items are upserted by external reference: re-sending changed content is safe. So is an
+/// answer to a received document: it writes no ERP record (nothing to reconcile), and the fiscal step's
+/// journal answers each document once, so changed content (a rejected *aceptado* corrected to *rechazado*)
+/// is sent only while nothing was sent for that document.
 pub(crate) fn is_upsert(op: &WriteOp) -> bool {
-    matches!(op, WriteOp::UpsertCustomer(_) | WriteOp::UpsertItem(_))
+    matches!(
+        op,
+        WriteOp::UpsertCustomer(_) | WriteOp::UpsertItem(_) | WriteOp::AnswerReceived(_)
+    )
 }
 
 /// Records `op` references (same scope), which must be done before it is sent.
@@ -137,7 +144,8 @@ pub(crate) enum Existing {
 ///
 /// # Errors
 /// [`Error::Conflict`] for a changed invoice, payment or credit note (documents are created once) and for a
-/// changed customer or item whose earlier content may be in flight (claimed, or queued after an attempt).
+/// changed customer, item or answer to a received document whose earlier content may be in flight (claimed,
+/// or queued after an attempt).
 pub(crate) fn on_existing(
     new: &Prepared,
     fingerprint: &str,

@@ -783,6 +783,7 @@ fn operation_name(op: &WriteOp) -> &'static str {
         WriteOp::VoidInvoice(_) => "void_invoice",
         WriteOp::RecordPayment(_) => "record_payment",
         WriteOp::CreateCreditNote(_) => "create_credit_note",
+        WriteOp::AnswerReceived(_) => "answer_received",
     }
 }
 
