@@ -786,4 +786,114 @@ impl Respuesta {
     pub fn tipo_documento(&self) -> TipoDocumento {
         self.mensaje.tipo_documento()
     }
+
+    /// The answer as JSON, the form [`WriteOp::AnswerReceived`](erp_hub_core::adapter::WriteOp) carries it
+    /// (see [`crate::hub::answer_received`]): `mensaje` (`aceptado`, `aceptado_parcial`, `rechazado`),
+    /// `condicion_impuesto` (`01`–`05`) with `proporcion` (a decimal string, for `02` and `05`), `detalle`,
+    /// and `acreditar` / `gasto_aplicable` (decimal strings) when set with [`with_amounts`](Self::with_amounts).
+    #[cfg(feature = "hub")]
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        let mensaje = match self.mensaje {
+            RespuestaReceptor::Aceptado => "aceptado",
+            RespuestaReceptor::AceptadoParcial => "aceptado_parcial",
+            RespuestaReceptor::Rechazado => "rechazado",
+        };
+        m.insert("mensaje".into(), mensaje.into());
+        if let Some(c) = self.condicion {
+            m.insert("condicion_impuesto".into(), c.code().into());
+            if let CondicionImpuesto::CreditoParcial(p) | CondicionImpuesto::Proporcionalidad(p) = c
+            {
+                m.insert("proporcion".into(), p.to_string().into());
+            }
+        }
+        if let Some(d) = &self.detalle {
+            m.insert("detalle".into(), d.clone().into());
+        }
+        if let Some((a, g)) = self.amounts {
+            m.insert("acreditar".into(), a.to_string().into());
+            m.insert("gasto_aplicable".into(), g.to_string().into());
+        }
+        serde_json::Value::Object(m)
+    }
+
+    /// Reads the form [`to_json`](Self::to_json) writes.
+    ///
+    /// # Errors
+    /// [`Error::Receive`] naming the member that is missing or invalid (unknown members are errors too).
+    #[cfg(feature = "hub")]
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, Error> {
+        let bad = |what: &str| Error::Receive(format!("answer: {what}"));
+        let m = value.as_object().ok_or_else(|| bad("not a JSON object"))?;
+        let text = |k: &str| -> Result<Option<&str>, Error> {
+            match m.get(k) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => Err(bad(&format!("`{k}` must be a string"))),
+            }
+        };
+        let decimal = |k: &str| -> Result<Option<Decimal>, Error> {
+            text(k)?
+                .map(|s| {
+                    s.parse::<Decimal>()
+                        .map_err(|e| bad(&format!("`{k}` {s:?} is not a decimal: {e}")))
+                })
+                .transpose()
+        };
+        if let Some(k) = m.keys().find(|k| {
+            ![
+                "mensaje",
+                "condicion_impuesto",
+                "proporcion",
+                "detalle",
+                "acreditar",
+                "gasto_aplicable",
+            ]
+            .contains(&k.as_str())
+        }) {
+            return Err(bad(&format!("unknown member `{k}`")));
+        }
+        let condicion = || -> Result<CondicionImpuesto, Error> {
+            let code = text("condicion_impuesto")?
+                .ok_or_else(|| bad("`condicion_impuesto` is required to accept"))?;
+            let proporcion = || {
+                decimal("proporcion")?
+                    .ok_or_else(|| bad(&format!("condicion_impuesto {code} needs `proporcion`")))
+            };
+            Ok(match code {
+                "01" => CondicionImpuesto::CreditoGeneral,
+                "02" => CondicionImpuesto::CreditoParcial(proporcion()?),
+                "03" => CondicionImpuesto::BienesCapital,
+                "04" => CondicionImpuesto::GastoCorriente,
+                "05" => CondicionImpuesto::Proporcionalidad(proporcion()?),
+                other => return Err(bad(&format!("unknown condicion_impuesto {other:?}"))),
+            })
+        };
+        let detalle = text("detalle")?.map(str::to_owned);
+        let mut respuesta = match text("mensaje")? {
+            Some("aceptado") => Self::aceptado(condicion()?),
+            Some("aceptado_parcial") => Self::aceptado_parcial(
+                condicion()?,
+                detalle
+                    .clone()
+                    .ok_or_else(|| bad("`detalle` is required for aceptado_parcial"))?,
+            ),
+            Some("rechazado") => Self::rechazado(
+                detalle
+                    .clone()
+                    .ok_or_else(|| bad("`detalle` is required for rechazado"))?,
+            ),
+            Some(other) => return Err(bad(&format!("unknown mensaje {other:?}"))),
+            None => return Err(bad("`mensaje` is required")),
+        };
+        if respuesta.mensaje == RespuestaReceptor::Aceptado {
+            respuesta.detalle = detalle;
+        }
+        match (decimal("acreditar")?, decimal("gasto_aplicable")?) {
+            (Some(a), Some(g)) => respuesta = respuesta.with_amounts(a, g),
+            (None, None) => {}
+            _ => return Err(bad("`acreditar` and `gasto_aplicable` go together")),
+        }
+        Ok(respuesta)
+    }
 }

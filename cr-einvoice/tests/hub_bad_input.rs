@@ -1,8 +1,9 @@
 //! Bad input through the whole hub: `Hub` + `SqliteStore` (queue, numbering and fiscal journal in one SQLite
 //! file) + `FiscalAdapter` around `MemoryErp` with `CrStep`, against the mock Hacienda. Each case is read back
 //! from the record's sync-log history: a MensajeHacienda for another clave, a MensajeHacienda whose signature
-//! does not verify, and a numbering counter moved back by a restored backup. Typed errors in the log, nothing
-//! sent twice, nothing lost.
+//! does not verify, a numbering counter moved back by a restored backup, and supplier documents answered
+//! through the queue (`WriteOp::AnswerReceived`): one edited after signing, one signed with a certificate
+//! Hacienda did not issue. Typed errors in the log, nothing sent twice, nothing lost.
 #![cfg(feature = "hub")]
 #![allow(missing_docs)]
 
@@ -14,15 +15,18 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use cr_einvoice::api::{HaciendaClient, HaciendaConfig, PasswordCredentials, RetryPolicy};
-use cr_einvoice::hub::{CrProfile, CrStep, MENSAJE_HACIENDA_SERIES, MemoryDirectory, RECEIVED};
+use cr_einvoice::hub::{
+    CrProfile, CrStep, MENSAJE_HACIENDA_SERIES, MemoryDirectory, RECEIVED, answer_received,
+};
 use cr_einvoice::keystore::SigningKey;
+use cr_einvoice::receive::{CondicionImpuesto, Receiver, Respuesta};
 use erp_hub_core::ErrorKind;
 use erp_hub_core::adapter::WriteOp;
 use erp_hub_core::fiscal::{FiscalAdapter, FiscalKey, JournalEntry, StampJournal};
 use erp_hub_core::hub::numbering::{NumberStore, Series};
 use erp_hub_core::hub::{Hub, HubConfig, RecordLog, RecordState, Scope, SqliteStore};
 use erp_hub_core::model::{
-    CedulaType, Customer, EntityKind, Invoice, InvoiceLine, PartyRef, TaxId,
+    CedulaType, Customer, EntityKind, Invoice, InvoiceLine, PartyRef, RemoteRef, TaxId,
 };
 use erp_hub_core::money::Currency;
 use erp_hub_core::tax::{Tax, TaxRate};
@@ -99,6 +103,11 @@ struct Rig {
 
 impl Rig {
     async fn new() -> Self {
+        Self::with(Receiver::new(cr_einvoice::demo::RECEPTOR_CEDULA).accept_any_issuer()).await
+    }
+
+    /// A rig whose tenant checks supplier documents with `receiver`.
+    async fn with(receiver: Receiver) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path().join("hub.db")).await.unwrap());
         let mock = HaciendaMock::start_new(p12("receive/hacienda-other.p12"), 0).await;
@@ -119,7 +128,8 @@ impl Rig {
         )
         .with_tenant(TENANT, profile.clone(), profile.load_key().unwrap(), client)
         .with_hacienda_certificate(p12("receive/hacienda-other.p12").certificate().clone())
-        .with_poll_after(Duration::from_millis(10));
+        .with_poll_after(Duration::from_millis(10))
+        .with_receiver(TENANT, receiver);
         let erp = Arc::new(MemoryErp::new());
         let hub = Hub::new(
             store.clone(),
@@ -303,5 +313,163 @@ async fn a_consecutivo_counter_moved_back_by_a_restore_is_a_dead_letter_not_a_re
         posted
             .values()
             .all(|r| r.posts == 1 && r.posts_after_202 == 0)
+    );
+}
+
+/// A supplier's FE addressed to the demo receptor, signed with the test key (not a Hacienda certificate).
+fn supplier_fe() -> (String, String) {
+    let fecha = chrono::DateTime::parse_from_rfc3339("2026-12-04T09:00:00-06:00").unwrap();
+    let doc = cr_einvoice::demo::comprobante(
+        cr_einvoice::TipoDocumento::FacturaElectronica,
+        cr_einvoice::SchemaRevision::V2026,
+        fecha,
+        2,
+    )
+    .unwrap();
+    let signed = doc
+        .to_signed_xml(
+            &p12("keys/test-aes.p12"),
+            &cr_einvoice::xades::SignOptions::new(),
+        )
+        .unwrap();
+    (
+        String::from_utf8(signed).unwrap(),
+        doc.clave.as_str().to_owned(),
+    )
+}
+
+/// Hacienda's record of an answer: its status key, and the consecutivo number of the MensajeReceptor.
+fn hacienda(status_key: &str) -> RemoteRef {
+    let mut r = RemoteRef::new("hacienda", status_key);
+    r.number = Some("1".into());
+    r
+}
+
+fn aceptado() -> Respuesta {
+    Respuesta::aceptado(CondicionImpuesto::CreditoGeneral)
+}
+
+impl Rig {
+    fn answers(&self, tipo: cr_einvoice::TipoDocumento) -> Series {
+        CrStep::series(&self.profile, tipo)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supplier_invoice_answered_through_the_queue_is_sent_once() {
+    let rig = Rig::new().await;
+    let (xml, clave) = supplier_fe();
+    let op = answer_received(xml.clone(), &aceptado()).unwrap();
+    rig.run(vec![op.clone()]).await;
+    let record = format!("mr:{clave}");
+    let log = rig.log(&record).await;
+    assert_eq!(log.state, RecordState::Done, "{log:#?}");
+    let status_key = format!("{clave}-00100002050000000001");
+    assert_eq!(log.remote, Some(hacienda(&status_key)));
+    let rec = &rig.mock.records()[&status_key];
+    assert_eq!((rec.posts, rec.posts_after_202), (1, 0));
+    // No ERP record: an answer is Hacienda's business only.
+    assert_eq!(rig.erp.count(EntityKind::Invoice), 0);
+
+    // Enqueued again, and again with another answer: the journal answers the document once.
+    rig.run(vec![op]).await;
+    rig.run(vec![
+        answer_received(xml, &Respuesta::rechazado("otra vez")).unwrap(),
+    ])
+    .await;
+    assert_eq!(rig.log(&record).await.state, RecordState::Done);
+    let posted = rig.mock.records();
+    assert_eq!(posted.len(), 1, "{:?}", posted.keys());
+    assert_eq!(
+        (
+            posted[&status_key].posts,
+            posted[&status_key].posts_after_202
+        ),
+        (1, 0)
+    );
+    assert_eq!(
+        rig.store
+            .last(&rig.answers(cr_einvoice::TipoDocumento::AceptacionReceptor))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supplier_invoice_edited_after_signing_is_a_dead_letter_and_nothing_is_sent() {
+    let rig = Rig::new().await;
+    let (xml, clave) = supplier_fe();
+    let edited = xml.replacen("<Nombre>", "<Nombre>X", 1);
+    assert_ne!(edited, xml);
+    rig.run(vec![answer_received(edited, &aceptado()).unwrap()])
+        .await;
+    let record = format!("mr:{clave}");
+    let log = rig.log(&record).await;
+    assert_eq!(log.state, RecordState::Dead, "{log:#?}");
+    assert_eq!(log.attempts, 1, "a verdict is not retried");
+    every_attempt(
+        &log,
+        ErrorKind::Validation,
+        &[&record, "[document]", "signature"],
+    );
+    assert!(rig.mock.records().is_empty());
+    assert_eq!(
+        rig.store
+            .last(&rig.answers(cr_einvoice::TipoDocumento::AceptacionReceptor))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(rig.journal(&record).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supplier_invoice_with_a_non_hacienda_certificate_can_only_be_rejected() {
+    // The tenant's receiver wants a Hacienda certificate (the default policy).
+    let rig = Rig::with(Receiver::new(cr_einvoice::demo::RECEPTOR_CEDULA)).await;
+    let (xml, clave) = supplier_fe();
+    rig.run(vec![answer_received(xml.clone(), &aceptado()).unwrap()])
+        .await;
+    let record = format!("mr:{clave}");
+    let log = rig.log(&record).await;
+    assert_eq!(log.state, RecordState::Dead, "{log:#?}");
+    assert_eq!(log.attempts, 1);
+    every_attempt(
+        &log,
+        ErrorKind::Validation,
+        &[&record, "[document]", "CR-RECV-CERT-ISSUER"],
+    );
+    assert!(rig.mock.records().is_empty());
+    assert_eq!(
+        rig.store
+            .last(&rig.answers(cr_einvoice::TipoDocumento::AceptacionReceptor))
+            .await
+            .unwrap(),
+        0,
+        "no consecutivo taken"
+    );
+
+    // The operator answers it rechazado instead: the same record goes out once, as a tipo 07.
+    rig.run(vec![
+        answer_received(
+            xml,
+            &Respuesta::rechazado("certificado no emitido por Hacienda"),
+        )
+        .unwrap(),
+    ])
+    .await;
+    let log = rig.log(&record).await;
+    assert_eq!(log.state, RecordState::Done, "{log:#?}");
+    let status_key = format!("{clave}-00100002070000000001");
+    assert_eq!(log.remote, Some(hacienda(&status_key)));
+    let posted = rig.mock.records();
+    assert_eq!(posted.len(), 1, "{:?}", posted.keys());
+    assert_eq!(
+        (
+            posted[&status_key].posts,
+            posted[&status_key].posts_after_202
+        ),
+        (1, 0)
     );
 }

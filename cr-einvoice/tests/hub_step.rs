@@ -866,3 +866,54 @@ async fn a_substitution_dated_under_the_2024_revision_is_refused_before_numberin
         "only the rejected one"
     );
 }
+
+#[test]
+fn an_answer_round_trips_through_its_json_form_and_bad_json_is_refused() {
+    use cr_einvoice::receive::{CondicionImpuesto, Respuesta};
+    for r in [
+        Respuesta::aceptado(CondicionImpuesto::CreditoGeneral),
+        Respuesta::aceptado(CondicionImpuesto::Proporcionalidad(dec!(0.25)))
+            .with_amounts(dec!(3), dec!(9)),
+        Respuesta::aceptado_parcial(
+            CondicionImpuesto::CreditoParcial(dec!(0.5)),
+            "faltó una línea",
+        ),
+        Respuesta::aceptado_parcial(CondicionImpuesto::GastoCorriente, "parcial"),
+        Respuesta::rechazado("no es para nosotros"),
+    ] {
+        assert_eq!(
+            Respuesta::from_json(&r.to_json()).unwrap(),
+            r,
+            "{}",
+            r.to_json()
+        );
+    }
+    for (bad, says) in [
+        (serde_json::json!("aceptado"), "not a JSON object"),
+        (serde_json::json!({}), "`mensaje` is required"),
+        (serde_json::json!({ "mensaje": "si" }), "unknown mensaje"),
+        (
+            serde_json::json!({ "mensaje": "aceptado" }),
+            "`condicion_impuesto` is required",
+        ),
+        (
+            serde_json::json!({ "mensaje": "aceptado", "condicion_impuesto": "05" }),
+            "needs `proporcion`",
+        ),
+        (
+            serde_json::json!({ "mensaje": "rechazado" }),
+            "`detalle` is required",
+        ),
+        (
+            serde_json::json!({ "mensaje": "rechazado", "detalle": "x", "iva": "1" }),
+            "unknown member `iva`",
+        ),
+        (
+            serde_json::json!({ "mensaje": "aceptado", "condicion_impuesto": "01", "acreditar": "1" }),
+            "go together",
+        ),
+    ] {
+        let e = Respuesta::from_json(&bad).unwrap_err();
+        assert!(e.to_string().contains(says), "{bad}: {e}");
+    }
+}

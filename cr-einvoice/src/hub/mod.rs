@@ -7,6 +7,10 @@
 //!   CABYS defaults and mappings, IVA tarifas, contingency mode.
 //! * [`CrStep`]: the [`FiscalStep`](erp_hub_core::fiscal::FiscalStep) for Costa Rica (see its docs for the
 //!   mapping table, the submission protocol and contingency).
+//! * [`answer_received`]: the hub write ([`WriteOp::AnswerReceived`](erp_hub_core::adapter::WriteOp)) that
+//!   answers a supplier's comprobante with a MensajeReceptor through the queue: [`CrStep`] verifies it with
+//!   the tenant's receiver ([`CrStep::with_receiver`]) and submits the answer once; bad documents are dead
+//!   letters in the sync log.
 //! * [`CrHubError`]: typed errors; `From<CrHubError> for erp_hub_core::Error` maps them onto the hub's
 //!   retry / dead-letter decisions.
 
@@ -20,5 +24,5 @@ pub use mapping::SUSTITUYE_RECHAZADO;
 pub use profile::{CabysMapping, ContingencyMode, CrProfile, EmisorProfile, LlaveProfile};
 pub use step::{
     ACCEPTED, CrStep, Directory, MENSAJE_HACIENDA_SERIES, MemoryDirectory, RECEIVED, REJECTED,
-    SCHEME, SENT,
+    SCHEME, SENT, answer_received,
 };

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, Utc};
-use erp_hub_core::adapter::WriteOp;
+use erp_hub_core::adapter::{ReceivedAnswer, WriteOp};
 use erp_hub_core::fiscal::{
     FiscalDocumentKind, FiscalKey, FiscalOrder, FiscalStamp, FiscalStep, JournalEntry, StampJournal,
 };
@@ -126,6 +126,7 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// process issues next; a fresh process starts at "reachable" and learns otherwise at its first failed `POST`.
 pub struct CrStep {
     tenants: HashMap<String, Tenant>,
+    receivers: HashMap<String, Receiver>,
     journal: Arc<dyn StampJournal>,
     numbers: Arc<dyn NumberStore>,
     directory: Arc<dyn Directory>,
@@ -165,6 +166,7 @@ impl CrStep {
     ) -> Self {
         Self {
             tenants: HashMap::new(),
+            receivers: HashMap::new(),
             journal,
             numbers,
             directory,
@@ -197,6 +199,16 @@ impl CrStep {
                 backlog: Mutex::new(HashSet::new()),
             },
         );
+        self
+    }
+
+    /// How `tenant` checks the supplier documents it answers through the hub
+    /// ([`WriteOp::AnswerReceived`]): its cédula, `CodigoActividad` and [`IssuerPolicy`](crate::receive::IssuerPolicy).
+    /// Default: [`Receiver::new`] with the profile's emisor number and activity code (Hacienda's issuer name
+    /// required).
+    #[must_use]
+    pub fn with_receiver(mut self, tenant: impl Into<String>, receiver: Receiver) -> Self {
+        self.receivers.insert(tenant.into(), receiver);
         self
     }
 
@@ -400,8 +412,34 @@ impl CrStep {
                     None => Ok(None),
                 }
             }
+            WriteOp::AnswerReceived(a) => self.answer(tenant, a).await.map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// [`WriteOp::AnswerReceived`]: the answer ([`Respuesta::from_json`]) to the supplier document, checked
+    /// by the tenant's receiver ([`with_receiver`](Self::with_receiver)); the record must be
+    /// `mr:<supplier clave>`.
+    async fn answer(&self, tenant: &str, a: &ReceivedAnswer) -> Result<FiscalStamp, CrHubError> {
+        let t = self.tenant(tenant)?;
+        let respuesta = Respuesta::from_json(&a.answer).map_err(record_err(&a.external_ref))?;
+        let default;
+        let receiver = match self.receivers.get(tenant) {
+            Some(r) => r,
+            None => {
+                default = Receiver::new(&t.profile.emisor.numero)
+                    .with_codigo_actividad(&t.profile.emisor.codigo_actividad);
+                &default
+            }
+        };
+        self.respond(
+            tenant,
+            receiver,
+            a.document.as_bytes(),
+            &respuesta,
+            Some(&a.external_ref),
+        )
+        .await
     }
 
     async fn customer(
@@ -733,8 +771,11 @@ impl CrStep {
     }
 
     /// Answers a supplier's comprobante received by `tenant` with a MensajeReceptor (aceptado, aceptado
-    /// parcial or rechazado, per `respuesta`) and submits it through the same queue and protocol as the
-    /// tenant's own documents: `receiver` verifies and checks the supplier's document, the consecutivo (tipo
+    /// parcial or rechazado, per `respuesta`) and submits it with the same journal, numbering and protocol as
+    /// the tenant's own documents. Through the hub, enqueue [`answer_received`] instead: the hub calls this
+    /// (with the receiver of [`with_receiver`](Self::with_receiver)), retries and polls it, and records its
+    /// failures in the sync log; called directly, retries and polling are the caller's.
+    /// `receiver` verifies and checks the supplier's document, the consecutivo (tipo
     /// 05 / 06 / 07) comes from the hub's numbering with the signed message, the journal key is
     /// `(tenant, invoice, "mr:<supplier clave>")` (the ERP model has no supplier-bill kind; the `mr:` prefix
     /// keeps these keys apart from ERP references), and the stamp's `uuid` is Hacienda's status key
@@ -754,12 +795,35 @@ impl CrStep {
         supplier_xml: &[u8],
         respuesta: &Respuesta,
     ) -> Result<FiscalStamp, CrHubError> {
+        self.respond(tenant, receiver, supplier_xml, respuesta, None)
+            .await
+    }
+
+    /// [`respond_received`](Self::respond_received); errors before the clave is known name `hub_record` (the
+    /// hub's record of the answer) when given, which must be `mr:<supplier clave>`.
+    async fn respond(
+        &self,
+        tenant: &str,
+        receiver: &Receiver,
+        supplier_xml: &[u8],
+        respuesta: &Respuesta,
+        hub_record: Option<&str>,
+    ) -> Result<FiscalStamp, CrHubError> {
         let t = self.tenant(tenant)?;
         let fecha = self.fecha();
         let received = receiver
             .check(supplier_xml, fecha)
-            .map_err(record_err("received comprobante"))?;
+            .map_err(record_err(hub_record.unwrap_or("received comprobante")))?;
         let record = format!("mr:{}", received.clave().as_str());
+        if let Some(hub_record) = hub_record
+            && hub_record != record
+        {
+            return Err(CrHubError::Field {
+                record: hub_record.to_owned(),
+                field: "external_ref".into(),
+                problem: format!("must be {record} (the answered document's clave)"),
+            });
+        }
         let key = FiscalKey::new(tenant, EntityKind::Invoice, &record);
         if let Some(done) = self.resume(t, &key, FiscalDocumentKind::Invoice).await? {
             return done;
@@ -985,6 +1049,37 @@ fn envio_of(profile: &CrProfile, sealed: &str) -> Result<Envio, ApiError> {
         }
         _ => Envio::comprobante(sealed.as_bytes()),
     }
+}
+
+/// The hub write that answers the supplier document `supplier_xml` with `respuesta`
+/// ([`WriteOp::AnswerReceived`], record `mr:<supplier clave>`, the answer as [`Respuesta::to_json`]).
+/// Enqueue it in the tenant's scope of a hub whose adapter is a
+/// [`FiscalAdapter`](erp_hub_core::fiscal::FiscalAdapter) around a [`CrStep`]: the step verifies the document
+/// with the tenant's receiver ([`CrStep::with_receiver`]) and submits the MensajeReceptor as
+/// [`CrStep::respond_received`] does; retries, polling and failures (a broken signature, an answer the
+/// document does not allow) are the hub's and are recorded in its sync log. Enqueueing it again is a no-op,
+/// and the journal answers each supplier document once.
+///
+/// Only the clave is read here (the signature is verified by the step, where a failure is logged).
+///
+/// # Errors
+/// [`CrHubError::Document`] when no clave can be read from `supplier_xml` (no record to key it by).
+pub fn answer_received(
+    supplier_xml: impl Into<String>,
+    respuesta: &Respuesta,
+) -> Result<WriteOp, CrHubError> {
+    let xml = supplier_xml.into();
+    let clave = match crate::parse::supplier_with_limits(xml.as_bytes(), &crate::Limits::default())
+        .map_err(record_err("received comprobante"))?
+    {
+        crate::parse::Supplier::V44(d) => d.clave().as_str().to_owned(),
+        crate::parse::Supplier::V43(c) => c.clave.as_str().to_owned(),
+    };
+    Ok(WriteOp::AnswerReceived(ReceivedAnswer::new(
+        format!("mr:{clave}"),
+        xml,
+        respuesta.to_json(),
+    )))
 }
 
 /// The certifier of an accepted comprobante's stamp (the estado written back to the ERP).
