@@ -381,11 +381,11 @@ fn multi_invoice_payment_with_equivalencia() {
         .unwrap(),
         "AAAAAAAA-0000-4000-8000-000000000002",
     );
-    // 1160 MXN invoice A gets 500 MXN; 116 USD invoice B gets 1000 MXN at 17.50 MXN/USD... paid in MXN:
-    // EquivalenciaDR = 1 / 17.50 USD per MXN.
+    // 1160 MXN invoice A gets 500 MXN; 116 USD invoice B (issued at 17.50 MXN/USD) gets 1015 MXN, which
+    // settled 56.00 USD on the payment's day (18.125 MXN/USD): EquivalenciaDR = 56 / 1015 USD per MXN.
     let mut pay = payment("pay-1", Currency::MXN, None)
         .apply_to(DocRef::external("inv-a"), dec!(500))
-        .apply_to(DocRef::external("inv-b"), dec!(1015));
+        .apply_to_foreign(DocRef::external("inv-b"), dec!(1015), dec!(56));
     pay.amount = dec!(1515);
     let paid = [
         PaidInvoice::new("inv-a", &a, &[]),
@@ -401,9 +401,49 @@ fn multi_invoice_payment_with_equivalencia() {
     assert_eq!(pago.doctos_relacionados.len(), 2);
     let dr_b = &pago.doctos_relacionados[1];
     assert_eq!(dr_b.moneda_dr, "USD");
-    assert_eq!(dr_b.equivalencia_dr, Some(dec!(0.057143)));
-    assert_eq!(dr_b.imp_pagado, dec!(58.00));
-    assert_eq!(dr_b.imp_saldo_insoluto, dec!(58.00));
+    assert_eq!(dr_b.equivalencia_dr, Some(dec!(0.0551724138)));
+    assert_eq!(dr_b.imp_pagado, dec!(56.00));
+    assert_eq!(dr_b.imp_saldo_insoluto, dec!(60.00));
+    let errors: Vec<_> = cfdi::validate::validate(&rep)
+        .into_iter()
+        .filter(|f| f.severity == cfdi::validate::Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+
+    // Without the amount settled in USD the receipt is refused: the invoice's own rate (of its issue date) is
+    // not the payment's.
+    let mut guess =
+        payment("pay-3", Currency::MXN, None).apply_to(DocRef::external("inv-b"), dec!(1015));
+    guess.amount = dec!(1015);
+    let paid_b = [PaidInvoice::new("inv-b", &b, &[])];
+    match map_payment(&p, &guess, &customer(), &paid_b, FECHA) {
+        Err(FiscalError::Field {
+            record,
+            field,
+            problem,
+        }) => {
+            assert_eq!(
+                (record.as_str(), field),
+                ("pay-3", "applications.invoice_amount")
+            );
+            assert!(
+                problem.contains("inv-b") && problem.contains("USD"),
+                "{problem}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A USD payment of a peso invoice needs no settled amount: EquivalenciaDR is its TipoCambioP.
+    let mut usd = payment("pay-4", Currency::USD, Some(dec!(18.125)))
+        .apply_to(DocRef::external("inv-a"), dec!(20));
+    usd.amount = dec!(20);
+    let paid_a = [PaidInvoice::new("inv-a", &a, &[])];
+    let rep = map_payment(&p, &usd, &customer(), &paid_a, FECHA)
+        .unwrap()
+        .unwrap();
+    let dr_a = &rep.pagos().unwrap().pagos[0].doctos_relacionados[0];
+    assert_eq!(dr_a.equivalencia_dr, Some(dec!(18.125)));
+    assert_eq!(dr_a.imp_pagado, dec!(362.50));
     // A payment touching only PUE invoices needs no receipt.
     let pue = stamped(
         map_invoice(&p, &mixed_invoice(), &customer(), &items(), FECHA).unwrap(),

@@ -169,6 +169,20 @@ async fn payment_rules() {
         .expect("partial");
     let rec = erp.get(EntityKind::Invoice, &r.id).await.expect("read");
     assert_eq!(rec.balance, Some(dec!(100.00)));
+    // A dollar payment that says what it settles in pesos takes that off the balance.
+    let usd = Payment::new(
+        "p-usd2",
+        PartyRef::external("c"),
+        date(),
+        Currency::USD,
+        dec!(1),
+    )
+    .apply_to_foreign(DocRef::external("inv"), dec!(1), dec!(18.10));
+    erp.record_payment(&usd, &key("p-usd2"))
+        .await
+        .expect("usd settling pesos");
+    let rec = erp.get(EntityKind::Invoice, &r.id).await.expect("read");
+    assert_eq!(rec.balance, Some(dec!(81.90)));
     let latest = rec.remote;
     assert_eq!(
         erp.void_invoice(&latest, &key("void"))

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Three tenants push customers, invoices with mixed taxes (IVA 16/8/0/exento, IEPS, ISR and IVA
-//! withholdings), partial and multi-invoice payments (Pagos 2.0), credit notes, a reissue and two voids
+//! withholdings; one invoice in USD paid in MXN, with EquivalenciaDR), partial and multi-invoice payments
+//! (Pagos 2.0), credit notes, a reissue and two voids
 //! through the hub (SQLite store and durable SQLite `StampJournal`) into MemoryErp. Each tenant's adapter is
 //! wrapped in `FiscalAdapter` with `cfdi::hub::CfdiStep`, which stamps through in-process mock PACs that sign
 //! real TFDs (the mocks of `pac_failover`) and reads cancellation status from a mock SAT ConsultaCFDIService:
@@ -177,8 +178,17 @@ fn invoice(t: &str, i: usize) -> Invoice {
     if i.is_multiple_of(2) {
         inv.due_date = Some(day(31));
     }
+    // One dollar invoice (issued at 17.50 MXN/USD), paid in pesos at the payment's rate: EquivalenciaDR.
+    if t == "centro" && i == 4 {
+        inv.currency = Currency::USD;
+        inv.exchange_rate = Some(USD_AT_ISSUE);
+    }
     inv
 }
+
+/// MXN per USD when `centro`'s dollar invoice was issued, and when it was paid.
+const USD_AT_ISSUE: Decimal = dec!(17.50);
+const USD_AT_PAYMENT: Decimal = dec!(18.10);
 
 /// Walk-in sale `k` of tenant `t` (left for the global invoice).
 fn walk_in(t: &str, k: usize) -> Invoice {
@@ -604,6 +614,15 @@ async fn main() -> BoxResult<()> {
                     )));
                 }
                 3 if ppd.len() > 3 && ppd[1].customer == inv.customer => {}
+                // The dollar invoice, paid in full in pesos at the payment's rate.
+                _ if inv.currency != Currency::MXN => {
+                    let pesos = (t_inv * USD_AT_PAYMENT)
+                        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+                    let mut p = payment(&format!("{t}-pay-{k}"), &cust, &[]);
+                    p.amount = pesos;
+                    p = p.apply_to_foreign(DocRef::external(&inv.external_ref), pesos, t_inv);
+                    p2.push(WriteOp::RecordPayment(p));
+                }
                 _ => p2.push(WriteOp::RecordPayment(payment(
                     &format!("{t}-pay-{k}"),
                     &cust,

@@ -357,13 +357,17 @@ impl<'a> PaidInvoice<'a> {
 ///
 /// One `Pago` in the payment's currency (`FormaDePagoP` from the profile's `payment_methods`, `NumOperacion`
 /// = the bank reference), one `DoctoRelacionado` per application to a `PPD` invoice, with `NumParcialidad`
-/// and `ImpSaldoAnt` from the earlier receipts ([`PaidInvoice::next_installment`]) and, when the invoice's
-/// currency differs, `EquivalenciaDR` = TipoCambioP / TipoCambio of the invoice (6 decimals) and
-/// `ImpPagado` = the applied amount × EquivalenciaDR.
+/// and `ImpSaldoAnt` from the earlier receipts ([`PaidInvoice::next_installment`]). When the invoice's
+/// currency differs from the payment's, `ImpPagado` is the amount the payment settles in the invoice's currency
+/// (the application's `invoice_amount`, as the ERP applied it at the payment's rate) and `EquivalenciaDR` =
+/// ImpPagado / the applied amount (10 decimals); a foreign-currency payment of a peso invoice may omit
+/// `invoice_amount`: EquivalenciaDR is then the payment's TipoCambioP. The invoice's own TipoCambio (of its
+/// issue date) is never used for a payment.
 ///
 /// # Errors
 /// [`FiscalError::NotStamped`] for an application to an invoice not in `paid`; [`FiscalError::Field`] for a
-/// missing payment method or exchange rate, or an amount above the invoice's balance;
+/// missing payment method or exchange rate, a missing `applications.invoice_amount` (a payment of a
+/// foreign-currency invoice in another currency), or an amount above the invoice's balance;
 /// [`FiscalError::TotalMismatch`] when `Monto` would differ from the sum applied to those invoices.
 pub fn map_payment(
     profile: &FiscalProfile,
@@ -402,16 +406,44 @@ pub fn map_payment(
             continue;
         }
         let (n, saldo_ant) = p.next_installment().ok_or_else(not_stamped)?;
-        let equivalencia = if p.invoice.moneda == moneda_p {
-            Decimal::ONE
-        } else {
-            let tc_dr = p.invoice.tipo_cambio.unwrap_or(Decimal::ONE);
-            (tc_p.unwrap_or(Decimal::ONE) / tc_dr)
-                .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
-        };
         let dec_dr = crate::catalog::moneda_decimals(&p.invoice.moneda).unwrap_or(2);
-        let pagado = (app.amount * equivalencia)
-            .round_dp_with_strategy(dec_dr, RoundingStrategy::MidpointAwayFromZero);
+        let round_dr =
+            |x: Decimal| x.round_dp_with_strategy(dec_dr, RoundingStrategy::MidpointAwayFromZero);
+        let (equivalencia, pagado) = if p.invoice.moneda == moneda_p {
+            (Decimal::ONE, round_dr(app.amount))
+        } else if let Some(settled) = app.invoice_amount {
+            // What the ERP applied in the invoice's currency, at the rate the payment was settled at.
+            if settled <= Decimal::ZERO || app.amount <= Decimal::ZERO {
+                return Err(FiscalError::Field {
+                    record: record.to_owned(),
+                    field: "applications.invoice_amount",
+                    problem: format!(
+                        "application {i}: {} {moneda_p} settling {settled} {} must both be positive",
+                        app.amount, p.invoice.moneda
+                    ),
+                });
+            }
+            let pagado = round_dr(settled);
+            let equivalencia = (pagado / app.amount)
+                .round_dp_with_strategy(10, RoundingStrategy::MidpointAwayFromZero);
+            (equivalencia, pagado)
+        } else if p.invoice.moneda == "MXN"
+            && let Some(tc) = tc_p
+        {
+            // A foreign-currency payment of a peso invoice: the payment's own TipoCambioP is the equivalence.
+            (tc, round_dr(app.amount * tc))
+        } else {
+            // The invoice's rate is that of its issue date, not the payment's: never guess the amount settled.
+            return Err(FiscalError::Field {
+                record: record.to_owned(),
+                field: "applications.invoice_amount",
+                problem: format!(
+                    "application {i} pays invoice {} (in {}) with {moneda_p}: give the amount it settles in {} \
+                     (PaymentApplication::invoice_amount, at the rate the payment was settled at)",
+                    app.invoice.external_ref, p.invoice.moneda, p.invoice.moneda
+                ),
+            });
+        };
         if pagado > saldo_ant {
             return Err(FiscalError::Field {
                 record: record.to_owned(),

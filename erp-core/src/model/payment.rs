@@ -13,12 +13,29 @@ pub struct PaymentApplication {
     pub invoice: DocRef,
     /// Amount applied to it, in the payment currency (may be less than the open balance: partial payment).
     pub amount: Decimal,
+    /// The same amount in the invoice's currency, when that differs from the payment's: what the invoice's
+    /// balance goes down by, at the rate the payment was settled at (the ERP's applied amount; Mexico's
+    /// Pagos 2.0 `ImpPagado`, from which `EquivalenciaDR` follows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_amount: Option<Decimal>,
 }
 
 impl PaymentApplication {
     /// Applies `amount` to `invoice`.
     pub fn new(invoice: DocRef, amount: Decimal) -> Self {
-        Self { invoice, amount }
+        Self {
+            invoice,
+            amount,
+            invoice_amount: None,
+        }
+    }
+
+    /// The same application, settling `invoice_amount` in the invoice's currency (see
+    /// [`invoice_amount`](Self::invoice_amount)).
+    #[must_use]
+    pub fn with_invoice_amount(mut self, invoice_amount: Decimal) -> Self {
+        self.invoice_amount = Some(invoice_amount);
+        self
     }
 }
 
@@ -88,6 +105,20 @@ impl Payment {
     pub fn apply_to(mut self, invoice: DocRef, amount: Decimal) -> Self {
         self.applications
             .push(PaymentApplication::new(invoice, amount));
+        self
+    }
+
+    /// The same payment applied (partly) to an invoice in another currency: `amount` in the payment's
+    /// currency settles `invoice_amount` in the invoice's.
+    #[must_use]
+    pub fn apply_to_foreign(
+        mut self,
+        invoice: DocRef,
+        amount: Decimal,
+        invoice_amount: Decimal,
+    ) -> Self {
+        self.applications
+            .push(PaymentApplication::new(invoice, amount).with_invoice_amount(invoice_amount));
         self
     }
 }

@@ -579,12 +579,19 @@ impl ErpAdapter for MemoryErp {
                         "invoice is voided",
                     ));
                 }
-                if inv.entity.currency != payment.currency {
-                    return Err(Error::invalid(
-                        format!("applications[{i}]"),
-                        "payment and invoice currencies differ",
-                    ));
-                }
+                // What the application takes off the invoice's balance, in the invoice's currency.
+                let settles = if inv.entity.currency == payment.currency {
+                    app.amount
+                } else {
+                    let Some(settled) = app.invoice_amount else {
+                        return Err(Error::invalid(
+                            format!("applications[{i}]"),
+                            "payment and invoice currencies differ and no invoice_amount says what it settles",
+                        ));
+                    };
+                    positive(&format!("applications[{i}].invoice_amount"), settled)?;
+                    settled
+                };
                 if inv.entity.customer.remote_id.as_deref() != Some(customer_id.as_str()) {
                     return Err(Error::invalid(
                         format!("applications[{i}]"),
@@ -593,16 +600,16 @@ impl ErpAdapter for MemoryErp {
                 }
                 let already: Decimal = plan.iter().filter(|(p, _)| *p == id).map(|(_, a)| *a).sum();
                 let balance = inv.balance.unwrap_or_default() - already;
-                if app.amount > balance {
+                if settles > balance {
                     return Err(Error::invalid(
                         format!("applications[{i}].amount"),
-                        format!("{} exceeds the open balance {balance}", app.amount),
+                        format!("{settles} exceeds the open balance {balance}"),
                     ));
                 }
                 applied = applied
                     .checked_add(app.amount)
                     .ok_or(Error::Money(crate::money::MoneyError::Overflow))?;
-                plan.push((id, app.amount));
+                plan.push((id, settles));
             }
             if applied > payment.amount {
                 return Err(Error::invalid(
