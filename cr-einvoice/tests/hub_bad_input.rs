@@ -371,13 +371,25 @@ async fn a_supplier_invoice_answered_through_the_queue_is_sent_once() {
     // No ERP record: an answer is Hacienda's business only.
     assert_eq!(rig.erp.count(EntityKind::Invoice), 0);
 
-    // Enqueued again, and again with another answer: the journal answers the document once.
+    // Enqueued again: the journal answers the document once. Again with another answer: refused (an answer
+    // is final), in the sync log, and nothing more is sent.
     rig.run(vec![op]).await;
+    assert_eq!(rig.log(&record).await.state, RecordState::Done);
     rig.run(vec![
         answer_received(xml, &Respuesta::rechazado("otra vez")).unwrap(),
     ])
     .await;
-    assert_eq!(rig.log(&record).await.state, RecordState::Done);
+    let log = rig.log(&record).await;
+    assert_eq!(log.state, RecordState::Dead, "{log:#?}");
+    let last = log
+        .history
+        .last()
+        .and_then(|a| a.message.clone())
+        .unwrap_or_default();
+    assert!(
+        last.contains("already answered") && last.contains("answer"),
+        "{last}"
+    );
     let posted = rig.mock.records();
     assert_eq!(posted.len(), 1, "{:?}", posted.keys());
     assert_eq!(

@@ -779,7 +779,8 @@ impl CrStep {
     /// 05 / 06 / 07) comes from the hub's numbering with the signed message, the journal key is
     /// `(tenant, invoice, "mr:<supplier clave>")` (the ERP model has no supplier-bill kind; the `mr:` prefix
     /// keeps these keys apart from ERP references), and the stamp's `uuid` is Hacienda's status key
-    /// `clave-consecutivoReceptor`. Call it again to poll; one supplier document gets one answer.
+    /// `clave-consecutivoReceptor`. Call it again to poll; one supplier document gets one answer (asking
+    /// again with another answer is a [`CrHubError::Field`] `answer`: a MensajeReceptor is final).
     ///
     /// # Errors
     /// As [`stamp_document`](Self::stamp_document); [`CrHubError::Document`] when the supplier's document does
@@ -825,6 +826,25 @@ impl CrStep {
             });
         }
         let key = FiscalKey::new(tenant, EntityKind::Invoice, &record);
+        // A MensajeReceptor is final: asking again with another answer is refused, not silently ignored.
+        let previous = match self.journal.get(&key).await? {
+            Some(JournalEntry::Stamped(s)) => Some(s.xml),
+            Some(JournalEntry::Pending { sealed, .. }) => Some(sealed),
+            _ => None,
+        };
+        if let Some(Ok(Documento::MensajeReceptor(m))) =
+            previous.map(|xml| crate::parse::documento(xml.as_bytes()))
+            && m.mensaje.tipo_documento() != respuesta.tipo_documento()
+        {
+            return Err(CrHubError::Field {
+                record,
+                field: "answer".into(),
+                problem: format!(
+                    "the document was already answered {:?} (MensajeReceptor {}); an answer is final",
+                    m.mensaje, m.numero_consecutivo_receptor
+                ),
+            });
+        }
         if let Some(done) = self.resume(t, &key, FiscalDocumentKind::Invoice).await? {
             return done;
         }
