@@ -8,8 +8,8 @@
 #![allow(missing_docs)]
 
 mod hacienda_mock;
+mod hub_support;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,6 @@ use cr_einvoice::api::{HaciendaClient, HaciendaConfig, PasswordCredentials, Retr
 use cr_einvoice::hub::{
     CrProfile, CrStep, MENSAJE_HACIENDA_SERIES, MemoryDirectory, RECEIVED, answer_received,
 };
-use cr_einvoice::keystore::SigningKey;
 use cr_einvoice::receive::{CondicionImpuesto, Receiver, Respuesta};
 use erp_hub_core::ErrorKind;
 use erp_hub_core::adapter::WriteOp;
@@ -32,25 +31,11 @@ use erp_hub_core::money::Currency;
 use erp_hub_core::tax::{Tax, TaxRate};
 use erp_hub_core::testing::MemoryErp;
 use hacienda_mock::HaciendaMock;
+use hub_support::{fixture, p12, supplier_fe};
 use rust_decimal_macros::dec;
-use secrecy::SecretString;
 
 const TENANT: &str = "cr-demo";
 const MAX_ATTEMPTS: u32 = 3;
-
-fn fixture(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(p)
-}
-
-fn p12(p: &str) -> SigningKey {
-    SigningKey::from_pkcs12(
-        &std::fs::read(fixture(p)).unwrap(),
-        &SecretString::from("1234"),
-    )
-    .unwrap()
-}
 
 fn profile() -> CrProfile {
     serde_json::from_value(serde_json::json!({
@@ -314,28 +299,6 @@ async fn a_consecutivo_counter_moved_back_by_a_restore_is_a_dead_letter_not_a_re
             .values()
             .all(|r| r.posts == 1 && r.posts_after_202 == 0)
     );
-}
-
-/// A supplier's FE addressed to the demo receptor, signed with the test key (not a Hacienda certificate).
-fn supplier_fe() -> (String, String) {
-    let fecha = chrono::DateTime::parse_from_rfc3339("2026-12-04T09:00:00-06:00").unwrap();
-    let doc = cr_einvoice::demo::comprobante(
-        cr_einvoice::TipoDocumento::FacturaElectronica,
-        cr_einvoice::SchemaRevision::V2026,
-        fecha,
-        2,
-    )
-    .unwrap();
-    let signed = doc
-        .to_signed_xml(
-            &p12("keys/test-aes.p12"),
-            &cr_einvoice::xades::SignOptions::new(),
-        )
-        .unwrap();
-    (
-        String::from_utf8(signed).unwrap(),
-        doc.clave.as_str().to_owned(),
-    )
 }
 
 /// Hacienda's record of an answer: its status key, and the consecutivo number of the MensajeReceptor.

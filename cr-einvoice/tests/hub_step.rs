@@ -4,9 +4,9 @@
 #![allow(missing_docs)]
 
 mod hacienda_mock;
+mod hub_support;
 mod v43_docs;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +15,6 @@ use cr_einvoice::api::{HaciendaClient, HaciendaConfig, PasswordCredentials, Retr
 use cr_einvoice::hub::{
     ACCEPTED, CrHubError, CrProfile, CrStep, MENSAJE_HACIENDA_SERIES, MemoryDirectory, RECEIVED,
 };
-use cr_einvoice::keystore::SigningKey;
 use erp_hub_core::ErrorKind;
 use erp_hub_core::adapter::WriteOp;
 use erp_hub_core::fiscal::{FiscalKey, FiscalStep, JournalEntry, MemoryStampJournal, StampJournal};
@@ -27,24 +26,10 @@ use erp_hub_core::model::{
 use erp_hub_core::money::Currency;
 use erp_hub_core::tax::{Tax, TaxRate};
 use hacienda_mock::HaciendaMock;
+use hub_support::{fixture, p12, supplier_fe};
 use rust_decimal_macros::dec;
-use secrecy::SecretString;
 
 const TENANT: &str = "cr-demo";
-
-fn fixture(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(p)
-}
-
-fn p12(p: &str) -> SigningKey {
-    SigningKey::from_pkcs12(
-        &std::fs::read(fixture(p)).unwrap(),
-        &SecretString::from("1234"),
-    )
-    .unwrap()
-}
 
 fn profile(credito_iva_diferido: bool) -> CrProfile {
     let json = serde_json::json!({
@@ -524,20 +509,8 @@ async fn a_received_supplier_invoice_is_answered_with_a_mensaje_receptor_through
     use cr_einvoice::receive::{CondicionImpuesto, Receiver, Respuesta};
     let env = Env::new(1, false).await;
     let step = env.step();
-    let fecha = chrono::DateTime::parse_from_rfc3339("2026-12-04T09:00:00-06:00").unwrap();
-    let supplier = cr_einvoice::demo::comprobante(
-        cr_einvoice::TipoDocumento::FacturaElectronica,
-        cr_einvoice::SchemaRevision::V2026,
-        fecha,
-        2,
-    )
-    .unwrap();
-    let signed = supplier
-        .to_signed_xml(
-            &p12("keys/test-aes.p12"),
-            &cr_einvoice::xades::SignOptions::new(),
-        )
-        .unwrap();
+    let (signed, supplier_clave) = supplier_fe();
+    let signed = signed.into_bytes();
     let receiver = Receiver::new(cr_einvoice::demo::RECEPTOR_CEDULA).accept_any_issuer();
     let respuesta = Respuesta::aceptado(CondicionImpuesto::CreditoGeneral);
     let mut result = step
@@ -552,7 +525,7 @@ async fn a_received_supplier_invoice_is_answered_with_a_mensaje_receptor_through
             .await;
     }
     let stamp = result.unwrap();
-    let key = format!("{}-00100002050000000001", supplier.clave.as_str());
+    let key = format!("{supplier_clave}-00100002050000000001");
     assert_eq!(
         stamp.uuid, key,
         "status key clave-consecutivoReceptor, tipo 05"
@@ -616,20 +589,8 @@ async fn a_supplier_document_that_is_not_acceptable_is_only_rejected_and_takes_n
     use cr_einvoice::receive::{CondicionImpuesto, Receiver, Respuesta};
     let env = Env::new(0, false).await;
     let step = env.step();
-    let fecha = chrono::DateTime::parse_from_rfc3339("2026-12-04T09:00:00-06:00").unwrap();
-    let supplier = cr_einvoice::demo::comprobante(
-        cr_einvoice::TipoDocumento::FacturaElectronica,
-        cr_einvoice::SchemaRevision::V2026,
-        fecha,
-        2,
-    )
-    .unwrap();
-    let signed = supplier
-        .to_signed_xml(
-            &p12("keys/test-aes.p12"),
-            &cr_einvoice::xades::SignOptions::new(),
-        )
-        .unwrap();
+    let (signed, _) = supplier_fe();
+    let signed = signed.into_bytes();
     // Addressed to someone else (and, by default policy, not a Hacienda certificate either).
     let receiver = Receiver::new("3101555555");
     for respuesta in [
