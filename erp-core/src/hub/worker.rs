@@ -579,29 +579,37 @@ async fn run_batch(
     let mut to_send = Vec::with_capacity(n);
     // Reconcile documents whose key the provider may have forgotten.
     for c in claimed {
-        let old = (Utc::now() - c.first_sent_at)
+        let waited = (Utc::now() - c.first_sent_at)
             .to_std()
-            .is_ok_and(|age| age > cfg.idempotency_window);
-        if c.attempts > 0 && old && !is_upsert(&c.op) {
+            .unwrap_or(Duration::ZERO);
+        if c.attempts > 0 && waited > cfg.idempotency_window && !is_upsert(&c.op) {
             let started = Utc::now();
             let t = Instant::now();
             let verdict = match reconcile(conn.adapter.as_ref(), c.kind, &c.external_ref).await {
                 Ok(Some(remote)) => {
                     match conn.adapter.finish_reconciled(&c.op, &c.key, remote).await {
                         Ok(remote) => Verdict::Reconciled(remote),
-                        Err(e) => {
-                            let waited = (Utc::now() - c.first_sent_at)
-                                .to_std()
-                                .unwrap_or(Duration::ZERO);
-                            finish_failed(cfg, c.attempts, waited, &e)
-                        }
+                        Err(e) => applied_or_unknown(
+                            cfg,
+                            c.attempts,
+                            waited,
+                            &e,
+                            "found applied at the provider by external reference, but not finished",
+                        ),
                     }
                 }
                 Ok(None) => {
                     to_send.push(c);
                     continue;
                 }
-                Err(e) => reconcile_failed(cfg, c.attempts, &e),
+                Err(e) => applied_or_unknown(
+                    cfg,
+                    c.attempts,
+                    waited,
+                    &e,
+                    "not re-sent: the key may have expired at the provider and the lookup by external \
+                     reference failed",
+                ),
             };
             completions.push(Completion::new(c.id, started, t.elapsed(), verdict));
         } else {
@@ -790,9 +798,8 @@ fn operation_name(op: &WriteOp) -> &'static str {
 /// The verdict for an adapter error on attempt `attempts + 1` (of the retry budget) of a key first sent
 /// `waited` ago.
 fn decide(cfg: &HubConfig, attempts: u32, waited: Duration, e: &Error) -> Verdict {
-    if let Some(after) = e.retry_hint()
-        && matches!(e.kind(), ErrorKind::Transient | ErrorKind::Uncertain)
-    {
+    // Only transient and uncertain errors carry a hint.
+    if let Some(after) = e.retry_hint() {
         return wait_or_dead(cfg, waited, after, e);
     }
     match e.kind() {
@@ -813,33 +820,21 @@ fn decide(cfg: &HubConfig, attempts: u32, waited: Duration, e: &Error) -> Verdic
     }
 }
 
-/// The verdict when the lookup before a re-send failed. The record may have been applied (an earlier send
-/// was not confirmed), so it is never treated as a provider verdict: a retriable lookup error retries the
-/// lookup; anything else (e.g. an adapter without a change feed) dead-letters the record as
-/// [`ErrorKind::Uncertain`], so [`HubStore::requeue`] keeps its key (a new key could create a second record).
-fn reconcile_failed(cfg: &HubConfig, attempts: u32, e: &Error) -> Verdict {
-    if e.is_retriable() {
-        return retry_or_dead(cfg, attempts, e);
-    }
-    Verdict::Dead {
-        error: AttemptError {
-            kind: ErrorKind::Uncertain,
-            message: format!(
-                "not re-sent: the key may have expired at the provider and the lookup by external reference \
-                 failed: {e}"
-            ),
-        },
-    }
-}
-
-/// The verdict when a write found applied by reconciliation could not be finished
-/// ([`ErpAdapter::finish_reconciled`](crate::ErpAdapter::finish_reconciled), e.g. its fiscal stamp): the write
-/// was applied, so never a provider verdict (a requeue keeps the key): waits wait, retriable errors retry (the
-/// next attempt reconciles again and finishes), others dead-letter the record as [`ErrorKind::Uncertain`].
-fn finish_failed(cfg: &HubConfig, attempts: u32, waited: Duration, e: &Error) -> Verdict {
-    if let Some(after) = e.retry_hint()
-        && matches!(e.kind(), ErrorKind::Transient | ErrorKind::Uncertain)
-    {
+/// The verdict when the lookup before a re-send failed (`what`: "not re-sent: …"), or when a write that
+/// reconciliation found applied could not be finished
+/// ([`ErpAdapter::finish_reconciled`](crate::ErpAdapter::finish_reconciled), e.g. its fiscal stamp). The record
+/// may have been (or was) applied, so this is never a provider verdict: waits wait, retriable errors retry (the
+/// next attempt looks it up again), anything else (e.g. an adapter without a change feed) dead-letters the
+/// record as [`ErrorKind::Uncertain`], so [`HubStore::requeue`] keeps its key (a new key could create a second
+/// record).
+fn applied_or_unknown(
+    cfg: &HubConfig,
+    attempts: u32,
+    waited: Duration,
+    e: &Error,
+    what: &str,
+) -> Verdict {
+    if let Some(after) = e.retry_hint() {
         return wait_or_dead(cfg, waited, after, e);
     }
     if e.is_retriable() {
@@ -848,9 +843,7 @@ fn finish_failed(cfg: &HubConfig, attempts: u32, waited: Duration, e: &Error) ->
     Verdict::Dead {
         error: AttemptError {
             kind: ErrorKind::Uncertain,
-            message: format!(
-                "found applied at the provider by external reference, but not finished: {e}"
-            ),
+            message: format!("{what}: {e}"),
         },
     }
 }
